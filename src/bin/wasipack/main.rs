@@ -1,0 +1,54 @@
+//! The wasipack command line: a thin layer over the library, one file per subcommand.
+
+mod check;
+mod inspect;
+mod policy;
+
+use clap::{Parser, Subcommand};
+use std::io::Write;
+use std::process::ExitCode;
+
+/// Build, check, package, sign and verify Go WebAssembly (WASI) modules.
+///
+/// Exit codes: 0 success, 1 policy violations, 2 invalid input, usage or I/O error.
+#[derive(Parser)]
+#[command(name = "wasipack", version, about, long_about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    Inspect(inspect::Opts),
+    Check(check::Opts),
+    Policy(policy::Opts),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Inspect(opts) => inspect::run(opts),
+        Command::Check(opts) => check::run(opts),
+        Command::Policy(opts) => policy::run(opts),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "error: {e}");
+            ExitCode::from(e.exit_code() as u8)
+        }
+    }
+}
+
+/// Writes command output to stdout; a closed pipe is not an error worth a panic.
+fn print(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
+}
+
+fn stdout_style() -> wasipack::report::Style {
+    use std::io::IsTerminal;
+    wasipack::report::Style::detect(std::io::stdout().is_terminal())
+}

@@ -1,0 +1,147 @@
+//! Plain-text reports for people.
+
+use super::Style;
+use crate::check::CheckReport;
+use crate::wasm::inspect::{Inspection, Kind};
+use std::fmt::Write;
+
+/// The `inspect` report.
+pub fn inspect(m: &Inspection, file: &str, s: Style) -> String {
+    let mut o = String::new();
+    let kind = match m.kind {
+        Kind::CoreModule => "core module",
+        Kind::Component => "component",
+    };
+    let _ = writeln!(o, "{}", s.bold(file));
+    let _ = writeln!(o, "  kind        {kind}, {} bytes", m.size);
+    let _ = writeln!(o, "  sha256      {}", m.sha256);
+    let _ = writeln!(o, "  abi         {} ({})", m.abi.id(), m.abi_description);
+    let mut tool = m.toolchain.name.clone();
+    if let Some(v) = &m.toolchain.version {
+        let _ = write!(tool, " {v}");
+    }
+    let _ = writeln!(o, "  toolchain   {tool}");
+    if let Some(features) = &m.features {
+        let list = if features.is_empty() { "none beyond the MVP".to_string() } else { features.join(", ") };
+        let _ = writeln!(o, "  features    {list}");
+    }
+    let _ = writeln!(o, "  start       {}", m.start.map_or("none".to_string(), |f| format!("function {f}")));
+    for (i, mem) in m.memories.iter().enumerate() {
+        let max = mem.maximum_pages.map_or("no maximum".to_string(), |p| format!("maximum {p}"));
+        let mut flags = String::new();
+        if mem.imported {
+            flags.push_str(", imported");
+        }
+        if mem.shared {
+            flags.push_str(", shared");
+        }
+        if mem.memory64 {
+            flags.push_str(", 64-bit");
+        }
+        let _ = writeln!(o, "  memory {i}    {} pages initial, {max}{flags}", mem.initial_pages);
+    }
+    for (i, t) in m.tables.iter().enumerate() {
+        let max = t.maximum.map_or("no maximum".to_string(), |p| format!("maximum {p}"));
+        let _ = writeln!(o, "  table {i}     {} {} initial, {max}", t.element_type, t.initial);
+    }
+
+    let declared: u32 = m.imports.iter().map(|i| i.count).sum();
+    let _ = writeln!(o, "\n{} ({} distinct, {declared} declared)", s.bold("imports"), m.imports.len());
+    let mut modules: Vec<&str> = m.imports.iter().map(|i| i.module.as_str()).collect();
+    modules.dedup();
+    let mut seen = Vec::new();
+    for module in modules {
+        if seen.contains(&module) {
+            continue;
+        }
+        seen.push(module);
+        let _ = writeln!(o, "  {module}");
+        for i in m.imports.iter().filter(|i| i.module == module) {
+            let times = if i.count > 1 { format!(" (x{})", i.count) } else { String::new() };
+            let sig = i.signature_text.clone().unwrap_or_else(|| i.kind.to_string());
+            let caps: Vec<&str> = i.capabilities.iter().map(|c| c.name()).collect();
+            let name = if i.name.is_empty() { "(instance)" } else { &i.name };
+            let _ = writeln!(o, "    {:<28} {:<40} {}", format!("{name}{times}"), sig, s.dim(&caps.join(", ")));
+        }
+    }
+    if !m.capabilities.is_empty() {
+        let _ = writeln!(o, "\n{}", s.bold("capabilities"));
+        for (cap, names) in &m.capabilities {
+            let _ = writeln!(o, "  {:<17} {}", cap.name(), names.join(", "));
+        }
+    }
+    let _ = writeln!(o, "\n{} ({})", s.bold("exports"), m.exports.len());
+    for e in &m.exports {
+        let _ = writeln!(o, "  {:<28} {}", e.name, e.kind);
+    }
+    let _ = writeln!(o, "\n{}", s.bold("sections"));
+    for sec in &m.sections {
+        let name = match &sec.name {
+            Some(n) => format!("custom \"{n}\""),
+            None => sec.kind.to_string(),
+        };
+        let _ = writeln!(o, "  {:<28} {:>10} bytes at {:#x}", name, sec.size, sec.offset);
+    }
+    if let Some(info) = &m.go_build_info {
+        let _ = writeln!(o, "\n{} ({} dependencies)", s.bold("go build info"), info.deps.len());
+        let _ = writeln!(o, "  path  {}", info.path);
+        if let Some(main) = &info.main {
+            let _ = writeln!(o, "  mod   {} {}", main.path, main.version);
+        }
+        for dep in &info.deps {
+            let _ = write!(o, "  dep   {} {}", dep.path, dep.version);
+            if let Some(r) = &dep.replace {
+                let _ = write!(o, " => {} {}", r.path, r.version);
+            }
+            o.push('\n');
+        }
+        for (k, v) in &info.settings {
+            let _ = writeln!(o, "  build {k}={v}");
+        }
+    }
+    o
+}
+
+/// The `check` report: a verdict line, then one block per violation.
+pub fn check(r: &CheckReport, file: &str, s: Style) -> String {
+    let mut o = String::new();
+    let m = &r.module;
+    if r.passed {
+        let _ = writeln!(
+            o,
+            "{} {file}: {} passes policy `{}` ({} imports, {} bytes)",
+            s.green("PASS"),
+            m.abi.id(),
+            r.policy,
+            m.imports.len(),
+            m.size
+        );
+        return o;
+    }
+    let n = r.violations.len();
+    let _ = writeln!(
+        o,
+        "{} {file}: {n} violation{} of policy `{}` ({})",
+        s.red("FAIL"),
+        if n == 1 { "" } else { "s" },
+        r.policy,
+        m.abi.id()
+    );
+    for v in &r.violations {
+        let _ = writeln!(o, "  {}[{}] {}", s.red("error"), v.rule, v.message);
+        let mut place = Vec::new();
+        if let Some(off) = v.offset {
+            place.push(format!("at offset {off:#x}"));
+        }
+        if let Some(origin) = &v.policy_location {
+            place.push(format!("rule set at {}:{}", origin.file, origin.line));
+        }
+        if !place.is_empty() {
+            let _ = writeln!(o, "    {}", s.dim(&place.join("; ")));
+        }
+        if let Some(hint) = &v.hint {
+            let _ = writeln!(o, "    {} {hint}", s.yellow("hint:"));
+        }
+    }
+    o
+}

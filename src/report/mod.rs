@@ -1,0 +1,68 @@
+//! Rendering: human text (colour on a TTY unless NO_COLOR), JSON, SARIF 2.1.0 and GitHub
+//! workflow annotations. Every renderer takes the typed stage values and returns text.
+
+pub mod github;
+pub mod human;
+pub mod sarif;
+
+use serde::Serialize;
+
+/// The JSON document kinds wasipack prints, with a schema id each.
+pub const INSPECT_SCHEMA: &str = "wasipack.inspect/v1";
+pub const CHECK_SCHEMA: &str = "wasipack.check/v1";
+
+/// Wraps a value with its schema id and the input file name.
+#[derive(Serialize)]
+pub struct Envelope<'a, T: Serialize> {
+    pub schema: &'static str,
+    pub file: &'a str,
+    #[serde(flatten)]
+    pub body: &'a T,
+}
+
+/// Pretty JSON with a trailing newline.
+pub fn json<T: Serialize>(schema: &'static str, file: &str, body: &T) -> String {
+    let mut text = serde_json::to_string_pretty(&Envelope { schema, file, body }).expect("reports serialize");
+    text.push('\n');
+    text
+}
+
+/// ANSI styling, on or off.
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    pub color: bool,
+}
+
+impl Style {
+    /// Colour when `stream_is_tty` and NO_COLOR is unset or empty.
+    pub fn detect(stream_is_tty: bool) -> Style {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        Style {
+            color: stream_is_tty && !no_color,
+        }
+    }
+
+    fn paint(self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    pub fn red(self, t: &str) -> String {
+        self.paint("1;31", t)
+    }
+    pub fn green(self, t: &str) -> String {
+        self.paint("1;32", t)
+    }
+    pub fn yellow(self, t: &str) -> String {
+        self.paint("33", t)
+    }
+    pub fn bold(self, t: &str) -> String {
+        self.paint("1", t)
+    }
+    pub fn dim(self, t: &str) -> String {
+        self.paint("2", t)
+    }
+}

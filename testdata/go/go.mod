@@ -1,0 +1,3 @@
+module example.com/wasipack-fixtures
+
+go 1.21
