@@ -79,13 +79,19 @@ pub fn check(bytes: &[u8], policy: &Policy) -> Result<CheckReport, CheckError> {
             // not the module, is what it breaks.
             let all = FeatureSet::all();
             let parsed = inspect::parse(bytes, all.to_wasmparser()).map_err(CheckError::Invalid)?;
-            let bodies = validate::scan_functions(parsed.functions.iter().map(|(_, b)| b).collect::<Vec<_>>()).map_err(CheckError::Invalid)?;
+            let bodies = validate::scan_functions(
+                parsed.functions.iter().map(|(_, b)| b).collect::<Vec<_>>(),
+            )
+            .map_err(CheckError::Invalid)?;
             let mut module = parsed.inspection;
             validate::validate_functions(parsed.functions).map_err(CheckError::Invalid)?;
             let used = module.feature_set.union(bodies);
             module.feature_set = used;
             module.features = Some(used.names());
-            (module, feature_violations(used, &policy.features, &restricted))
+            (
+                module,
+                feature_violations(used, &policy.features, &restricted),
+            )
         }
     };
     violations.extend(rules(&module, policy));
@@ -103,10 +109,20 @@ fn validate_with(bytes: &[u8], features: FeatureSet) -> Result<Inspection, WasmE
     Ok(parsed.inspection)
 }
 
-fn feature_violations(used: FeatureSet, allowed: &Rule<FeatureSet>, error: &WasmError) -> Vec<Violation> {
+fn feature_violations(
+    used: FeatureSet,
+    allowed: &Rule<FeatureSet>,
+    error: &WasmError,
+) -> Vec<Violation> {
     let names = used.minus(allowed.value).names();
     if names.is_empty() {
-        return vec![violation("features", "feature", &error.message, Some(error.offset), &allowed.origin)];
+        return vec![violation(
+            "features",
+            "feature",
+            &error.message,
+            Some(error.offset),
+            &allowed.origin,
+        )];
     }
     names
         .into_iter()
@@ -121,7 +137,13 @@ fn feature_violations(used: FeatureSet, allowed: &Rule<FeatureSet>, error: &Wasm
         .collect()
 }
 
-fn violation(rule: &'static str, item: &str, message: &str, offset: Option<u64>, origin: &Option<Origin>) -> Violation {
+fn violation(
+    rule: &'static str,
+    item: &str,
+    message: &str,
+    offset: Option<u64>,
+    origin: &Option<Origin>,
+) -> Violation {
     Violation {
         rule,
         item: item.to_string(),
@@ -149,7 +171,11 @@ pub fn rules(m: &Inspection, p: &Policy) -> Vec<Violation> {
     memory(m, p, &mut out);
     sections(m, p, &mut out);
     if let (Some(func), false) = (m.start, p.allow_start.value) {
-        let offset = m.sections.iter().find(|s| s.kind == "start").map(|s| s.offset);
+        let offset = m
+            .sections
+            .iter()
+            .find(|s| s.kind == "start")
+            .map(|s| s.offset);
         out.push(violation(
             "start",
             &format!("func {func}"),
@@ -180,7 +206,11 @@ fn abi(m: &Inspection, p: &Policy, out: &mut Vec<Violation>) {
         violation(
             "abi",
             &id,
-            &format!("ABI `{id}` ({}) is not allowed (allowed: {})", m.abi.describe(), allowed.join(", ")),
+            &format!(
+                "ABI `{id}` ({}) is not allowed (allowed: {})",
+                m.abi.describe(),
+                allowed.join(", ")
+            ),
             None,
             &p.abi_allow.origin,
         ),
@@ -195,7 +225,12 @@ fn imports(i: &Import, p: &Policy, out: &mut Vec<Violation>) {
         format!("{}::{}", i.module, i.name)
     };
     let at = Some(i.offset);
-    if let Some(deny) = p.import_deny.value.iter().find(|g| g.matches(&i.module, &i.name)) {
+    if let Some(deny) = p
+        .import_deny
+        .value
+        .iter()
+        .find(|g| g.matches(&i.module, &i.name))
+    {
         out.push(violation(
             "imports.deny",
             &item,
@@ -205,7 +240,11 @@ fn imports(i: &Import, p: &Policy, out: &mut Vec<Violation>) {
         ));
     }
     signature(i, &item, p, out);
-    let explicitly_allowed = p.import_allow.value.iter().any(|g| g.matches(&i.module, &i.name));
+    let explicitly_allowed = p
+        .import_allow
+        .value
+        .iter()
+        .any(|g| g.matches(&i.module, &i.name));
     if explicitly_allowed {
         return;
     }
@@ -244,7 +283,10 @@ fn import_modules(m: &Inspection, p: &Policy, out: &mut Vec<Violation>) {
     let mut modules: Vec<&str> = Vec::new();
     for i in &m.imports {
         let allowed = p.import_modules.value.is_match(&i.module)
-            || p.import_allow.value.iter().any(|g| g.matches(&i.module, &i.name));
+            || p.import_allow
+                .value
+                .iter()
+                .any(|g| g.matches(&i.module, &i.name));
         if !allowed && !modules.contains(&i.module.as_str()) {
             modules.push(&i.module);
         }
@@ -253,16 +295,29 @@ fn import_modules(m: &Inspection, p: &Policy, out: &mut Vec<Violation>) {
         let names: Vec<&str> = m
             .imports
             .iter()
-            .filter(|i| i.module == module && !p.import_allow.value.iter().any(|g| g.matches(&i.module, &i.name)))
+            .filter(|i| {
+                i.module == module
+                    && !p
+                        .import_allow
+                        .value
+                        .iter()
+                        .any(|g| g.matches(&i.module, &i.name))
+            })
             .map(|i| i.name.as_str())
             .collect();
-        let first = m.imports.iter().find(|i| i.module == module).map(|i| i.offset);
+        let first = m
+            .imports
+            .iter()
+            .find(|i| i.module == module)
+            .map(|i| i.offset);
         let what = match names.as_slice() {
             [""] => String::new(),
             [one] => format!(" ({one})"),
             many => format!(" ({} imports: {})", many.len(), many.join(", ")),
         };
-        let hint = (module == "gojs").then(|| "gojs imports come from GOOS=js; rebuild with GOOS=wasip1 GOARCH=wasm".to_string());
+        let hint = (module == "gojs").then(|| {
+            "gojs imports come from GOOS=js; rebuild with GOOS=wasip1 GOARCH=wasm".to_string()
+        });
         out.push(with_hint(
             violation(
                 "imports.modules",
@@ -290,7 +345,9 @@ fn capability(cap: Capability, item: &str, at: Option<u64>, p: &Policy, out: &mu
             out.push(violation(
                 "imports.capabilities",
                 item,
-                &format!("import {item} grants capability `{cap}`, which the policy does not allow"),
+                &format!(
+                    "import {item} grants capability `{cap}`, which the policy does not allow"
+                ),
                 at,
                 &p.capabilities.origin,
             ));
@@ -302,13 +359,23 @@ fn signature(i: &Import, item: &str, p: &Policy, out: &mut Vec<Violation>) {
     if i.module != wasi::PREVIEW1 || !p.check_signatures.value {
         return;
     }
-    let Some(expected) = wasi::preview1(&i.name) else { return };
+    let Some(expected) = wasi::preview1(&i.name) else {
+        return;
+    };
     let found = match (&i.signature, i.kind) {
         (Some(sig), "func") => {
             let params_match = sig.params.len() == expected.params.len()
-                && sig.params.iter().zip(expected.params).all(|(a, b)| a.to_string() == b.name());
+                && sig
+                    .params
+                    .iter()
+                    .zip(expected.params)
+                    .all(|(a, b)| a.to_string() == b.name());
             let results_match = sig.results.len() == expected.results.len()
-                && sig.results.iter().zip(expected.results).all(|(a, b)| a.to_string() == b.name());
+                && sig
+                    .results
+                    .iter()
+                    .zip(expected.results)
+                    .all(|(a, b)| a.to_string() == b.name());
             if params_match && results_match {
                 return;
             }
@@ -378,7 +445,10 @@ fn memory(m: &Inspection, p: &Policy, out: &mut Vec<Violation>) {
             out.push(violation(
                 "memory.max-memories",
                 "memories",
-                &format!("declares {} memories, the policy allows {max}", m.memories.len()),
+                &format!(
+                    "declares {} memories, the policy allows {max}",
+                    m.memories.len()
+                ),
                 m.memories.get(max as usize).map(|mem| mem.offset),
                 &p.max_memories.origin,
             ));
@@ -392,7 +462,10 @@ fn memory(m: &Inspection, p: &Policy, out: &mut Vec<Violation>) {
                 out.push(violation(
                     "memory.max-initial-pages",
                     &item,
-                    &format!("{item} starts at {} pages, more than the policy's {max}", mem.initial_pages),
+                    &format!(
+                        "{item} starts at {} pages, more than the policy's {max}",
+                        mem.initial_pages
+                    ),
                     at,
                     &p.max_initial_pages.origin,
                 ));
@@ -400,18 +473,32 @@ fn memory(m: &Inspection, p: &Policy, out: &mut Vec<Violation>) {
         }
         if let Some(max) = p.max_maximum_pages.value {
             let message = match mem.maximum_pages {
-                None => Some(format!("{item} declares no maximum; the policy requires one of at most {max} pages")),
-                Some(declared) if declared > max => {
-                    Some(format!("{item} may grow to {declared} pages, more than the policy's {max}"))
-                }
+                None => Some(format!(
+                    "{item} declares no maximum; the policy requires one of at most {max} pages"
+                )),
+                Some(declared) if declared > max => Some(format!(
+                    "{item} may grow to {declared} pages, more than the policy's {max}"
+                )),
                 Some(_) => None,
             };
             if let Some(message) = message {
-                out.push(violation("memory.max-maximum-pages", &item, &message, at, &p.max_maximum_pages.origin));
+                out.push(violation(
+                    "memory.max-maximum-pages",
+                    &item,
+                    &message,
+                    at,
+                    &p.max_maximum_pages.origin,
+                ));
             }
         }
         if mem.shared && !p.allow_shared.value {
-            out.push(violation("memory.allow-shared", &item, &format!("{item} is shared"), at, &p.allow_shared.origin));
+            out.push(violation(
+                "memory.allow-shared",
+                &item,
+                &format!("{item} is shared"),
+                at,
+                &p.allow_shared.origin,
+            ));
         }
         if mem.memory64 && !p.allow_memory64.value {
             out.push(violation(
@@ -426,7 +513,11 @@ fn memory(m: &Inspection, p: &Policy, out: &mut Vec<Violation>) {
 }
 
 fn sections(m: &Inspection, p: &Policy, out: &mut Vec<Violation>) {
-    let custom = || m.sections.iter().filter_map(|s| s.name.as_deref().map(|n| (n, s.offset)));
+    let custom = || {
+        m.sections
+            .iter()
+            .filter_map(|s| s.name.as_deref().map(|n| (n, s.offset)))
+    };
     for (pattern, glob) in p.sections_require.value.each() {
         if !custom().any(|(name, _)| glob.is_match(name)) {
             out.push(violation(
@@ -465,21 +556,48 @@ fn sections(m: &Inspection, p: &Policy, out: &mut Vec<Violation>) {
 /// Every rule id with a one-line description (SARIF rule metadata and docs).
 pub const RULES: &[(&str, &str)] = &[
     ("abi", "The module's ABI must be one the policy allows"),
-    ("imports.modules", "Imports must come from modules the policy allows"),
-    ("imports.deny", "Imports the policy denies by module and name"),
-    ("imports.capabilities", "WASI imports must grant only the capability groups the policy allows"),
-    ("imports.deny-capabilities", "WASI imports must not grant a capability group the policy denies"),
-    ("imports.check-signatures", "wasi_snapshot_preview1 imports must have their canonical signatures"),
-    ("imports.allow-wasi-unstable", "Imports from wasi_unstable (WASI preview0) are flagged"),
-    ("imports.allow-unknown-wasi", "wasi_snapshot_preview1 imports must be functions WASI preview1 defines"),
+    (
+        "imports.modules",
+        "Imports must come from modules the policy allows",
+    ),
+    (
+        "imports.deny",
+        "Imports the policy denies by module and name",
+    ),
+    (
+        "imports.capabilities",
+        "WASI imports must grant only the capability groups the policy allows",
+    ),
+    (
+        "imports.deny-capabilities",
+        "WASI imports must not grant a capability group the policy denies",
+    ),
+    (
+        "imports.check-signatures",
+        "wasi_snapshot_preview1 imports must have their canonical signatures",
+    ),
+    (
+        "imports.allow-wasi-unstable",
+        "Imports from wasi_unstable (WASI preview0) are flagged",
+    ),
+    (
+        "imports.allow-unknown-wasi",
+        "wasi_snapshot_preview1 imports must be functions WASI preview1 defines",
+    ),
     ("exports.require", "Exports the policy requires"),
     ("exports.forbid", "Exports the policy forbids"),
     ("memory.max-initial-pages", "Initial memory size limit"),
-    ("memory.max-maximum-pages", "Declared maximum memory size limit"),
+    (
+        "memory.max-maximum-pages",
+        "Declared maximum memory size limit",
+    ),
     ("memory.allow-shared", "Shared memories"),
     ("memory.allow-memory64", "64-bit memories"),
     ("memory.max-memories", "Number of memories"),
-    ("features", "WebAssembly features (proposals) the policy allows"),
+    (
+        "features",
+        "WebAssembly features (proposals) the policy allows",
+    ),
     ("sections.require", "Custom sections the policy requires"),
     ("sections.forbid", "Custom sections the policy forbids"),
     ("sections.max-module-size", "Module size limit"),

@@ -9,9 +9,15 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("{}: cannot read: {}", path.display(), io_message(source))]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{}: cannot write: {}", path.display(), io_message(source))]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{file}: invalid module: {error}")]
     Wasm { file: String, error: WasmError },
     #[error("{file}: {error}")]

@@ -14,11 +14,26 @@ use std::path::{Path, PathBuf};
 
 /// The policies that ship with wasipack: (name, TOML source).
 pub const SHIPPED: &[(&str, &str)] = &[
-    ("wasip1-default", include_str!("../../policies/wasip1-default.toml")),
-    ("wasip1-sandboxed", include_str!("../../policies/wasip1-sandboxed.toml")),
-    ("wasip1-reactor", include_str!("../../policies/wasip1-reactor.toml")),
-    ("proxy-wasm-0.2", include_str!("../../policies/proxy-wasm-0.2.toml")),
-    ("wasip2-component", include_str!("../../policies/wasip2-component.toml")),
+    (
+        "wasip1-default",
+        include_str!("../../policies/wasip1-default.toml"),
+    ),
+    (
+        "wasip1-sandboxed",
+        include_str!("../../policies/wasip1-sandboxed.toml"),
+    ),
+    (
+        "wasip1-reactor",
+        include_str!("../../policies/wasip1-reactor.toml"),
+    ),
+    (
+        "proxy-wasm-0.2",
+        include_str!("../../policies/proxy-wasm-0.2.toml"),
+    ),
+    (
+        "wasip2-component",
+        include_str!("../../policies/wasip2-component.toml"),
+    ),
     ("permissive", include_str!("../../policies/permissive.toml")),
 ];
 
@@ -40,7 +55,11 @@ impl fmt::Display for PolicyError {
         if self.line == 0 {
             write!(f, "{}: {}", self.file, self.message)
         } else {
-            write!(f, "{}:{}:{}: {}", self.file, self.line, self.column, self.message)
+            write!(
+                f,
+                "{}:{}:{}: {}",
+                self.file, self.line, self.column, self.message
+            )
         }
     }
 }
@@ -170,7 +189,9 @@ fn feature_names<S: Serializer>(rule: &Rule<FeatureSet>, s: S) -> Result<S::Ok, 
 impl Policy {
     /// Whether the policy can accept a component (some allowed ABI is a component ABI).
     pub fn accepts_components(&self) -> bool {
-        ["wasip2-component", "component"].iter().any(|a| self.abi_allow.value.is_match(a))
+        ["wasip2-component", "component"]
+            .iter()
+            .any(|a| self.abi_allow.value.is_match(a))
     }
 
     /// Whether the policy can accept a core module.
@@ -232,15 +253,21 @@ impl Doc {
                 let dir = path.parent().map(Path::to_path_buf);
                 Doc::parse(path.display().to_string(), dir, text)
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !looks_like_path => Err(PolicyError {
-                file: spec.to_string(),
-                line: 0,
-                column: 0,
-                message: format!(
-                    "no shipped policy of that name and no such file (shipped: {})",
-                    SHIPPED.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
-                ),
-            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !looks_like_path => {
+                Err(PolicyError {
+                    file: spec.to_string(),
+                    line: 0,
+                    column: 0,
+                    message: format!(
+                        "no shipped policy of that name and no such file (shipped: {})",
+                        SHIPPED
+                            .iter()
+                            .map(|(n, _)| *n)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                })
+            }
             Err(e) => Err(PolicyError {
                 file: path.display().to_string(),
                 line: 0,
@@ -252,7 +279,12 @@ impl Doc {
 
     fn parse(file: String, dir: Option<PathBuf>, text: String) -> Result<Doc, PolicyError> {
         match toml::from_str::<RawPolicy>(&text) {
-            Ok(raw) => Ok(Doc { file, dir, text, raw }),
+            Ok(raw) => Ok(Doc {
+                file,
+                dir,
+                text,
+                raw,
+            }),
             Err(e) => {
                 let (line, column) = e.span().map(|s| line_col(&text, s.start)).unwrap_or((1, 1));
                 Err(PolicyError {
@@ -295,14 +327,15 @@ fn resolve(first: Doc) -> Result<Policy, PolicyError> {
     let mut docs = vec![first];
     loop {
         let last = docs.last().expect("chain starts non-empty");
-        let Some(extends) = &last.raw.extends else { break };
+        let Some(extends) = &last.raw.extends else {
+            break;
+        };
         let (name, span) = (extends.get_ref().clone(), extends.span());
         if docs.len() >= 16 {
             return Err(last.error(span, "`extends` chain is longer than 16 policies".into()));
         }
-        let parent = Doc::locate(&name, last.dir.as_deref()).map_err(|e| {
-            last.error(span.clone(), format!("cannot extend `{name}`: {e}"))
-        })?;
+        let parent = Doc::locate(&name, last.dir.as_deref())
+            .map_err(|e| last.error(span.clone(), format!("cannot extend `{name}`: {e}")))?;
         if docs.iter().any(|d| d.file == parent.file) {
             return Err(last.error(span, format!("`extends` cycle through `{}`", parent.file)));
         }
@@ -323,9 +356,11 @@ fn resolve(first: Doc) -> Result<Policy, PolicyError> {
         import_modules: r.globs(|p| &p.imports.modules, &["*"])?,
         import_allow: r.import_globs(|p| &p.imports.allow)?,
         import_deny: r.import_globs(|p| &p.imports.deny)?,
-        capabilities: r.convert(|p| &p.imports.capabilities, None, |doc, span, names| {
-            capabilities(doc, span, names).map(Some)
-        })?,
+        capabilities: r.convert(
+            |p| &p.imports.capabilities,
+            None,
+            |doc, span, names| capabilities(doc, span, names).map(Some),
+        )?,
         deny_capabilities: r.convert(|p| &p.imports.deny_capabilities, Vec::new(), capabilities)?,
         check_signatures: r.plain(|p| &p.imports.check_signatures, true),
         allow_wasi_unstable: r.plain(|p| &p.imports.allow_wasi_unstable, false),
@@ -340,7 +375,11 @@ fn resolve(first: Doc) -> Result<Policy, PolicyError> {
         features: r.convert(|p| &p.features.allow, features::go_default(), feature_set)?,
         sections_require: r.globs(|p| &p.sections.require, &[])?,
         sections_forbid: r.globs(|p| &p.sections.forbid, &[])?,
-        max_module_size: r.convert(|p| &p.sections.max_module_size, None, |_, _, s| Ok(Some(s.0)))?,
+        max_module_size: r.convert(
+            |p| &p.sections.max_module_size,
+            None,
+            |_, _, s| Ok(Some(s.0)),
+        )?,
         allow_start: r.plain(|p| &p.start.allow, true),
     })
 }
@@ -352,7 +391,9 @@ struct Resolver<'a> {
 impl Resolver<'_> {
     /// The first document (child first) that sets the leaf.
     fn find<T>(&self, get: impl Fn(&RawPolicy) -> &Leaf<T>) -> Option<(&Doc, &toml::Spanned<T>)> {
-        self.docs.iter().find_map(|d| get(&d.raw).as_ref().map(|v| (d, v)))
+        self.docs
+            .iter()
+            .find_map(|d| get(&d.raw).as_ref().map(|v| (d, v)))
     }
 
     fn convert<T, U>(
@@ -383,7 +424,11 @@ impl Resolver<'_> {
             .expect("plain conversion cannot fail")
     }
 
-    fn globs(&self, get: impl Fn(&RawPolicy) -> &Leaf<Vec<String>>, default: &[&str]) -> Result<Rule<Globs>, PolicyError> {
+    fn globs(
+        &self,
+        get: impl Fn(&RawPolicy) -> &Leaf<Vec<String>>,
+        default: &[&str],
+    ) -> Result<Rule<Globs>, PolicyError> {
         let default = Globs::new(&default.iter().map(|s| s.to_string()).collect::<Vec<_>>())
             .expect("built-in globs are valid");
         self.convert(get, default, |doc, span, patterns| {
@@ -391,14 +436,19 @@ impl Resolver<'_> {
         })
     }
 
-    fn import_globs(&self, get: impl Fn(&RawPolicy) -> &Leaf<Vec<ImportPattern>>) -> Result<Rule<Vec<ImportGlob>>, PolicyError> {
+    fn import_globs(
+        &self,
+        get: impl Fn(&RawPolicy) -> &Leaf<Vec<ImportPattern>>,
+    ) -> Result<Rule<Vec<ImportGlob>>, PolicyError> {
         self.convert(get, Vec::new(), |doc, span, patterns| {
             patterns
                 .iter()
                 .map(|p| {
                     Ok(ImportGlob {
-                        module: Globs::new(std::slice::from_ref(&p.module)).map_err(|m| doc.error(span.clone(), m))?,
-                        name: Globs::new(std::slice::from_ref(&p.name)).map_err(|m| doc.error(span.clone(), m))?,
+                        module: Globs::new(std::slice::from_ref(&p.module))
+                            .map_err(|m| doc.error(span.clone(), m))?,
+                        name: Globs::new(std::slice::from_ref(&p.name))
+                            .map_err(|m| doc.error(span.clone(), m))?,
                         text: format!("{}::{}", p.module, p.name),
                     })
                 })
@@ -407,19 +457,31 @@ impl Resolver<'_> {
     }
 }
 
-fn capabilities(doc: &Doc, span: std::ops::Range<usize>, names: &Vec<String>) -> Result<Vec<Capability>, PolicyError> {
+#[allow(clippy::ptr_arg)] // must match the `&T` of `Resolver::convert`
+fn capabilities(
+    doc: &Doc,
+    span: std::ops::Range<usize>,
+    names: &Vec<String>,
+) -> Result<Vec<Capability>, PolicyError> {
     names
         .iter()
         .map(|n| {
             Capability::from_name(n).ok_or_else(|| {
                 let known: Vec<&str> = Capability::ALL.iter().map(|c| c.name()).collect();
-                doc.error(span.clone(), format!("unknown capability `{n}` (known: {})", known.join(", ")))
+                doc.error(
+                    span.clone(),
+                    format!("unknown capability `{n}` (known: {})", known.join(", ")),
+                )
             })
         })
         .collect()
 }
 
-fn feature_set(doc: &Doc, span: std::ops::Range<usize>, names: &Vec<String>) -> Result<FeatureSet, PolicyError> {
+fn feature_set(
+    doc: &Doc,
+    span: std::ops::Range<usize>,
+    names: &Vec<String>,
+) -> Result<FeatureSet, PolicyError> {
     let mut set = FeatureSet::empty();
     for n in names {
         if n == "*" {
@@ -428,7 +490,10 @@ fn feature_set(doc: &Doc, span: std::ops::Range<usize>, names: &Vec<String>) -> 
         }
         let id = features::by_name(n).ok_or_else(|| {
             let known: Vec<&str> = features::FEATURES.iter().map(|f| f.name).collect();
-            doc.error(span.clone(), format!("unknown feature `{n}` (known: {})", known.join(", ")))
+            doc.error(
+                span.clone(),
+                format!("unknown feature `{n}` (known: {})", known.join(", ")),
+            )
         })?;
         set.insert(id);
     }

@@ -12,18 +12,41 @@ fn every_shipped_policy_loads() {
 #[test]
 fn extends_takes_the_childs_rules_and_the_parents_rest() {
     let p = Policy::load("wasip1-sandboxed").unwrap();
-    assert_eq!(p.chain, vec!["policies/wasip1-sandboxed.toml", "policies/wasip1-default.toml"]);
-    assert_eq!(p.deny_capabilities.value, vec![Capability::FilesystemWrite, Capability::Sockets]);
-    assert_eq!(p.deny_capabilities.origin.as_ref().unwrap().file, "policies/wasip1-sandboxed.toml");
+    assert_eq!(
+        p.chain,
+        vec![
+            "policies/wasip1-sandboxed.toml",
+            "policies/wasip1-default.toml"
+        ]
+    );
+    assert_eq!(
+        p.deny_capabilities.value,
+        vec![Capability::FilesystemWrite, Capability::Sockets]
+    );
+    assert_eq!(
+        p.deny_capabilities.origin.as_ref().unwrap().file,
+        "policies/wasip1-sandboxed.toml"
+    );
     assert_eq!(p.exports_require.value, vec!["_start", "memory"]);
-    assert_eq!(p.exports_require.origin.as_ref().unwrap().file, "policies/wasip1-default.toml");
+    assert_eq!(
+        p.exports_require.origin.as_ref().unwrap().file,
+        "policies/wasip1-default.toml"
+    );
 }
 
 #[test]
 fn unknown_key_is_rejected_with_line_and_column() {
-    let err = Policy::from_str("p.toml", "[abi]\nallow = [\"*\"]\n\n[memory]\nmax-pages = 3\n").unwrap_err();
+    let err = Policy::from_str(
+        "p.toml",
+        "[abi]\nallow = [\"*\"]\n\n[memory]\nmax-pages = 3\n",
+    )
+    .unwrap_err();
     assert_eq!((err.file.as_str(), err.line, err.column), ("p.toml", 5, 1));
-    assert!(err.message.contains("unknown field `max-pages`"), "{}", err.message);
+    assert!(
+        err.message.contains("unknown field `max-pages`"),
+        "{}",
+        err.message
+    );
     assert!(!err.to_string().contains('\n'));
 }
 
@@ -32,7 +55,8 @@ fn unknown_feature_and_capability_names_point_at_their_line() {
     let err = Policy::from_str("p.toml", "[features]\nallow = [\"simd\", \"smid\"]\n").unwrap_err();
     assert_eq!(err.line, 2);
     assert!(err.message.contains("unknown feature `smid`"));
-    let err = Policy::from_str("p.toml", "\n[imports]\ndeny-capabilities = [\"net\"]\n").unwrap_err();
+    let err =
+        Policy::from_str("p.toml", "\n[imports]\ndeny-capabilities = [\"net\"]\n").unwrap_err();
     assert_eq!(err.line, 3);
     assert!(err.message.contains("unknown capability `net`"));
 }
@@ -52,7 +76,10 @@ fn extends_cycle_and_missing_parent_are_errors() {
     assert!(err.message.contains("cycle"), "{err}");
     let err = Policy::from_str("p.toml", "extends = \"no-such-policy\"\n").unwrap_err();
     assert_eq!(err.line, 1);
-    assert!(err.message.contains("cannot extend `no-such-policy`"), "{err}");
+    assert!(
+        err.message.contains("cannot extend `no-such-policy`"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -4,7 +4,9 @@ use crate::check::CheckReport;
 
 /// Escapes a workflow-command message: `%`, CR and LF.
 pub fn escape_data(text: &str) -> String {
-    text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 /// Escapes a workflow-command property value: as data, plus `:` and `,`.
@@ -28,7 +30,10 @@ pub fn annotations(report: &CheckReport, file: &str) -> String {
         if let Some(hint) = &v.hint {
             message.push_str(&format!(" (hint: {hint})"));
         }
-        out.push_str(&format!("::error {location},title={title}::{}\n", escape_data(&message)));
+        out.push_str(&format!(
+            "::error {location},title={title}::{}\n",
+            escape_data(&message)
+        ));
     }
     out
 }

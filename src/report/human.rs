@@ -22,12 +22,23 @@ pub fn inspect(m: &Inspection, file: &str, s: Style) -> String {
     }
     let _ = writeln!(o, "  toolchain   {tool}");
     if let Some(features) = &m.features {
-        let list = if features.is_empty() { "none beyond the MVP".to_string() } else { features.join(", ") };
+        let list = if features.is_empty() {
+            "none beyond the MVP".to_string()
+        } else {
+            features.join(", ")
+        };
         let _ = writeln!(o, "  features    {list}");
     }
-    let _ = writeln!(o, "  start       {}", m.start.map_or("none".to_string(), |f| format!("function {f}")));
+    let _ = writeln!(
+        o,
+        "  start       {}",
+        m.start
+            .map_or("none".to_string(), |f| format!("function {f}"))
+    );
     for (i, mem) in m.memories.iter().enumerate() {
-        let max = mem.maximum_pages.map_or("no maximum".to_string(), |p| format!("maximum {p}"));
+        let max = mem
+            .maximum_pages
+            .map_or("no maximum".to_string(), |p| format!("maximum {p}"));
         let mut flags = String::new();
         if mem.imported {
             flags.push_str(", imported");
@@ -38,15 +49,30 @@ pub fn inspect(m: &Inspection, file: &str, s: Style) -> String {
         if mem.memory64 {
             flags.push_str(", 64-bit");
         }
-        let _ = writeln!(o, "  memory {i}    {} pages initial, {max}{flags}", mem.initial_pages);
+        let _ = writeln!(
+            o,
+            "  memory {i}    {} pages initial, {max}{flags}",
+            mem.initial_pages
+        );
     }
     for (i, t) in m.tables.iter().enumerate() {
-        let max = t.maximum.map_or("no maximum".to_string(), |p| format!("maximum {p}"));
-        let _ = writeln!(o, "  table {i}     {} {} initial, {max}", t.element_type, t.initial);
+        let max = t
+            .maximum
+            .map_or("no maximum".to_string(), |p| format!("maximum {p}"));
+        let _ = writeln!(
+            o,
+            "  table {i}     {} {} initial, {max}",
+            t.element_type, t.initial
+        );
     }
 
     let declared: u32 = m.imports.iter().map(|i| i.count).sum();
-    let _ = writeln!(o, "\n{} ({} distinct, {declared} declared)", s.bold("imports"), m.imports.len());
+    let _ = writeln!(
+        o,
+        "\n{} ({} distinct, {declared} declared)",
+        s.bold("imports"),
+        m.imports.len()
+    );
     let mut modules: Vec<&str> = m.imports.iter().map(|i| i.module.as_str()).collect();
     modules.dedup();
     let mut seen = Vec::new();
@@ -57,11 +83,28 @@ pub fn inspect(m: &Inspection, file: &str, s: Style) -> String {
         seen.push(module);
         let _ = writeln!(o, "  {module}");
         for i in m.imports.iter().filter(|i| i.module == module) {
-            let times = if i.count > 1 { format!(" (x{})", i.count) } else { String::new() };
-            let sig = i.signature_text.clone().unwrap_or_else(|| i.kind.to_string());
+            let times = if i.count > 1 {
+                format!(" (x{})", i.count)
+            } else {
+                String::new()
+            };
+            let sig = i
+                .signature_text
+                .clone()
+                .unwrap_or_else(|| i.kind.to_string());
             let caps: Vec<&str> = i.capabilities.iter().map(|c| c.name()).collect();
-            let name = if i.name.is_empty() { "(instance)" } else { &i.name };
-            let _ = writeln!(o, "    {:<28} {:<40} {}", format!("{name}{times}"), sig, s.dim(&caps.join(", ")));
+            let name = if i.name.is_empty() {
+                "(instance)"
+            } else {
+                &i.name
+            };
+            let _ = writeln!(
+                o,
+                "    {:<28} {:<40} {}",
+                format!("{name}{times}"),
+                sig,
+                s.dim(&caps.join(", "))
+            );
         }
     }
     if !m.capabilities.is_empty() {
@@ -80,10 +123,19 @@ pub fn inspect(m: &Inspection, file: &str, s: Style) -> String {
             Some(n) => format!("custom \"{n}\""),
             None => sec.kind.to_string(),
         };
-        let _ = writeln!(o, "  {:<28} {:>10} bytes at {:#x}", name, sec.size, sec.offset);
+        let _ = writeln!(
+            o,
+            "  {:<28} {:>10} bytes at {:#x}",
+            name, sec.size, sec.offset
+        );
     }
     if let Some(info) = &m.go_build_info {
-        let _ = writeln!(o, "\n{} ({} dependencies)", s.bold("go build info"), info.deps.len());
+        let _ = writeln!(
+            o,
+            "\n{} ({} dependencies)",
+            s.bold("go build info"),
+            info.deps.len()
+        );
         let _ = writeln!(o, "  path  {}", info.path);
         if let Some(main) = &info.main {
             let _ = writeln!(o, "  mod   {} {}", main.path, main.version);

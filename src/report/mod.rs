@@ -22,7 +22,8 @@ pub struct Envelope<'a, T: Serialize> {
 
 /// Pretty JSON with a trailing newline.
 pub fn json<T: Serialize>(schema: &'static str, file: &str, body: &T) -> String {
-    let mut text = serde_json::to_string_pretty(&Envelope { schema, file, body }).expect("reports serialize");
+    let mut text =
+        serde_json::to_string_pretty(&Envelope { schema, file, body }).expect("reports serialize");
     text.push('\n');
     text
 }

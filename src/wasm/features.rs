@@ -214,8 +214,15 @@ pub fn scan_const_expr(expr: &wasmparser::ConstExpr<'_>) -> wasmparser::Result<F
         let op = reader.read()?;
         use wasmparser::Operator::*;
         match op {
-            I32Const { .. } | I64Const { .. } | F32Const { .. } | F64Const { .. } | GlobalGet { .. } | End => {}
-            I32Add | I32Sub | I32Mul | I64Add | I64Sub | I64Mul => scan.0.insert(Id::EXTENDED_CONST),
+            I32Const { .. }
+            | I64Const { .. }
+            | F32Const { .. }
+            | F64Const { .. }
+            | GlobalGet { .. }
+            | End => {}
+            I32Add | I32Sub | I32Mul | I64Add | I64Sub | I64Mul => {
+                scan.0.insert(Id::EXTENDED_CONST)
+            }
             V128Const { .. } => scan.0.insert(Id::SIMD),
             RefNull { .. } | RefFunc { .. } => scan.0.insert(Id::REFERENCE_TYPES),
             _ => scan.0.insert(Id::GC),

@@ -10,9 +10,9 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use wasmparser::{
-    ComponentExternalKind, ComponentTypeRef, CompositeInnerType, Encoding, ExternalKind, FuncToValidate,
-    FunctionBody, KnownCustom, Parser, Payload, RefType, TypeRef, ValType, ValidPayload, Validator,
-    ValidatorResources, WasmFeatures,
+    ComponentExternalKind, ComponentTypeRef, CompositeInnerType, Encoding, ExternalKind,
+    FuncToValidate, FunctionBody, KnownCustom, Parser, Payload, RefType, TypeRef, ValType,
+    ValidPayload, Validator, ValidatorResources, WasmFeatures,
 };
 
 /// Core module or component.
@@ -111,7 +111,10 @@ impl Signature {
     pub fn text(&self) -> String {
         let params: Vec<String> = self.params.iter().map(ToString::to_string).collect();
         let results: Vec<String> = self.results.iter().map(ToString::to_string).collect();
-        wasi::format_signature(params.iter().map(String::as_str), results.iter().map(String::as_str))
+        wasi::format_signature(
+            params.iter().map(String::as_str),
+            results.iter().map(String::as_str),
+        )
     }
 }
 
@@ -289,7 +292,8 @@ impl Builder {
                 self.stack.push(*encoding);
             }
             Payload::End(_) => {
-                if self.stack.pop() == Some(Encoding::Module) {
+                let ended = self.stack.pop();
+                if ended == Some(Encoding::Module) {
                     self.core.pop();
                 }
             }
@@ -356,7 +360,9 @@ impl Builder {
                 for global in reader.clone() {
                     let global = global?;
                     self.val_type(global.ty.content_type);
-                    self.used = self.used.union(features::scan_const_expr(&global.init_expr)?);
+                    self.used = self
+                        .used
+                        .union(features::scan_const_expr(&global.init_expr)?);
                 }
             }
             Payload::ExportSection(reader) => {
@@ -371,18 +377,17 @@ impl Builder {
                     }
                 }
             }
-            Payload::StartSection { func, .. } => {
-                if self.top() {
-                    self.start = Some(*func);
-                }
-            }
+            Payload::StartSection { func, .. } if self.top() => self.start = Some(*func),
             Payload::DataCountSection { .. } => self.used.insert(Id::BULK_MEMORY),
             Payload::DataSection(reader) => {
                 for data in reader.clone() {
                     let data = data?;
                     match data.kind {
                         wasmparser::DataKind::Passive => self.used.insert(Id::BULK_MEMORY),
-                        wasmparser::DataKind::Active { memory_index, offset_expr } => {
+                        wasmparser::DataKind::Active {
+                            memory_index,
+                            offset_expr,
+                        } => {
                             if memory_index != 0 {
                                 self.used.insert(Id::MULTI_MEMORY);
                             }
@@ -399,7 +404,10 @@ impl Builder {
                 for element in reader.clone() {
                     let element = element?;
                     match element.kind {
-                        wasmparser::ElementKind::Active { table_index, offset_expr } => {
+                        wasmparser::ElementKind::Active {
+                            table_index,
+                            offset_expr,
+                        } => {
                             if table_index.unwrap_or(0) != 0 {
                                 self.used.insert(Id::REFERENCE_TYPES);
                             }
@@ -518,7 +526,9 @@ impl Builder {
             _ => None,
         };
         let capabilities = if module == wasi::PREVIEW1 || module == wasi::PREVIEW0 {
-            wasi::preview1(name).map(|f| vec![f.capability]).unwrap_or_default()
+            wasi::preview1(name)
+                .map(|f| vec![f.capability])
+                .unwrap_or_default()
         } else {
             Vec::new()
         };
@@ -653,7 +663,10 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 fn detect_abi(kind: Kind, imports: &[Import], exports: &[Export]) -> Abi {
     let exported = |name: &str| exports.iter().any(|e| e.name == name);
     if kind == Kind::Component {
-        let wasi = imports.iter().map(|i| &i.module).chain(exports.iter().map(|e| &e.name));
+        let wasi = imports
+            .iter()
+            .map(|i| &i.module)
+            .chain(exports.iter().map(|e| &e.name));
         return if wasi.into_iter().any(|n| n.starts_with("wasi:")) {
             Abi::Wasip2Component
         } else {
@@ -684,7 +697,11 @@ fn detect_abi(kind: Kind, imports: &[Import], exports: &[Export]) -> Abi {
     }
 }
 
-fn toolchain(producers: Vec<Producer>, build_id: Option<String>, name_mentions_tinygo: bool) -> Toolchain {
+fn toolchain(
+    producers: Vec<Producer>,
+    build_id: Option<String>,
+    name_mentions_tinygo: bool,
+) -> Toolchain {
     let mentions = |needle: &str| {
         producers
             .iter()
@@ -693,7 +710,11 @@ fn toolchain(producers: Vec<Producer>, build_id: Option<String>, name_mentions_t
     };
     let (name, version) = if let Some(v) = mentions("tinygo") {
         ("tinygo".to_string(), Some(v))
-    } else if build_id.is_some() || producers.iter().any(|p| p.name == "Go" || p.name == "Go cmd/compile") {
+    } else if build_id.is_some()
+        || producers
+            .iter()
+            .any(|p| p.name == "Go" || p.name == "Go cmd/compile")
+    {
         let version = producers
             .iter()
             .find(|p| p.name.starts_with("Go") && !p.version.is_empty())
@@ -706,7 +727,10 @@ fn toolchain(producers: Vec<Producer>, build_id: Option<String>, name_mentions_t
         .find(|p| p.field == "language")
         .or_else(|| producers.iter().find(|p| p.field == "processed-by"))
     {
-        (p.name.clone(), Some(p.version.clone()).filter(|v| !v.is_empty()))
+        (
+            p.name.clone(),
+            Some(p.version.clone()).filter(|v| !v.is_empty()),
+        )
     } else {
         ("unknown".to_string(), None)
     };

@@ -26,9 +26,12 @@ impl std::error::Error for WasmError {}
 
 impl From<wasmparser::BinaryReaderError> for WasmError {
     fn from(e: wasmparser::BinaryReaderError) -> Self {
+        // Some wasmparser messages embed pretty-printed arrays over several lines: fold them
+        // so that every error stays on one line.
+        let message = e.message().split_whitespace().collect::<Vec<_>>().join(" ");
         WasmError {
-            message: e.message().to_string(),
-            offset: e.offset() as u64,
+            message: message.replace("[ ", "[").replace(", ]", "]"),
+            offset: e.offset(),
         }
     }
 }

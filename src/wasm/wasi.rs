@@ -236,7 +236,12 @@ mod tests {
     #[test]
     fn table_is_sorted_and_unique_so_lookup_works() {
         for pair in PREVIEW1_FUNCTIONS.windows(2) {
-            assert!(pair[0].name < pair[1].name, "{} before {}", pair[0].name, pair[1].name);
+            assert!(
+                pair[0].name < pair[1].name,
+                "{} before {}",
+                pair[0].name,
+                pair[1].name
+            );
         }
         assert_eq!(PREVIEW1_FUNCTIONS.len(), 46);
         assert_eq!(preview1("path_open").unwrap().params.len(), 9);
@@ -246,13 +251,22 @@ mod tests {
     #[test]
     fn signature_text_matches_wat_shape() {
         assert_eq!(preview1("proc_exit").unwrap().signature(), "(i32) -> ()");
-        assert_eq!(preview1("clock_time_get").unwrap().signature(), "(i32, i64, i32) -> i32");
+        assert_eq!(
+            preview1("clock_time_get").unwrap().signature(),
+            "(i32, i64, i32) -> i32"
+        );
     }
 
     #[test]
     fn preview2_interfaces_map_to_capabilities() {
-        assert_eq!(preview2_capabilities("wasi:cli/environment@0.2.0"), vec![Args, Environment]);
-        assert_eq!(preview2_capabilities("wasi:sockets/tcp@0.2.3"), vec![Sockets]);
+        assert_eq!(
+            preview2_capabilities("wasi:cli/environment@0.2.0"),
+            vec![Args, Environment]
+        );
+        assert_eq!(
+            preview2_capabilities("wasi:sockets/tcp@0.2.3"),
+            vec![Sockets]
+        );
         assert_eq!(preview2_capabilities("wasi:io/poll@0.2.0"), vec![Poll]);
         assert!(preview2_capabilities("my:pkg/iface").is_empty());
     }

@@ -33,9 +33,13 @@ pub fn run(opts: Opts) -> Result<u8> {
     let name = opts.file.display().to_string();
     let policy = Policy::load(&opts.policy)?;
     let bytes = read_input(&opts.file)?;
-    let report = check(&bytes, &policy).map_err(|error| Error::Check { file: name.clone(), error })?;
+    let report = check(&bytes, &policy).map_err(|error| Error::Check {
+        file: name.clone(),
+        error,
+    })?;
     if let Some(path) = &opts.sarif {
-        let log = serde_json::to_string_pretty(&sarif::log(&report, &name)).expect("SARIF serializes");
+        let log =
+            serde_json::to_string_pretty(&sarif::log(&report, &name)).expect("SARIF serializes");
         write_atomic(path, log.as_bytes())?;
     }
     if opts.json {

@@ -20,7 +20,10 @@ pub struct Opts {
 pub fn run(opts: Opts) -> Result<u8> {
     let name = opts.file.display().to_string();
     let bytes = read_input(&opts.file)?;
-    let wasm_error = |error| Error::Wasm { file: name.clone(), error };
+    let wasm_error = |error| Error::Wasm {
+        file: name.clone(),
+        error,
+    };
     let parsed = inspect::parse(&bytes, FeatureSet::all().to_wasmparser()).map_err(wasm_error)?;
     let bodies = parsed.functions.iter().map(|(_, b)| b).collect();
     let used = validate::scan_functions(bodies).map_err(wasm_error)?;
@@ -30,7 +33,11 @@ pub fn run(opts: Opts) -> Result<u8> {
     if opts.json {
         super::print(&report::json(report::INSPECT_SCHEMA, &name, &module));
     } else {
-        super::print(&report::human::inspect(&module, &name, super::stdout_style()));
+        super::print(&report::human::inspect(
+            &module,
+            &name,
+            super::stdout_style(),
+        ));
     }
     Ok(0)
 }

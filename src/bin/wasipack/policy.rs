@@ -41,7 +41,10 @@ pub fn run(opts: Opts) -> Result<u8> {
                     .iter()
                     .map(|(n, d)| serde_json::json!({ "name": n, "description": d }))
                     .collect();
-                super::print(&format!("{}\n", serde_json::to_string_pretty(&list).expect("serializes")));
+                super::print(&format!(
+                    "{}\n",
+                    serde_json::to_string_pretty(&list).expect("serializes")
+                ));
             } else {
                 let text: String = rows.iter().map(|(n, d)| format!("{n:<18} {d}\n")).collect();
                 super::print(&text);
@@ -50,7 +53,10 @@ pub fn run(opts: Opts) -> Result<u8> {
         Command::Show { policy, json } => {
             let resolved = Policy::load(&policy)?;
             if json {
-                super::print(&format!("{}\n", serde_json::to_string_pretty(&resolved).expect("serializes")));
+                super::print(&format!(
+                    "{}\n",
+                    serde_json::to_string_pretty(&resolved).expect("serializes")
+                ));
             } else {
                 let text = match shipped_source(&policy) {
                     Some(text) => text.to_string(),

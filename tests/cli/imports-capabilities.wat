@@ -1,0 +1,9 @@
+;; RUN: check % --policy pol/only-args.toml
+;; EXIT: 1
+(module
+  (import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func (param i32)))
+  (import "wasi_snapshot_preview1" "clock_time_get" (func (param i32 i64 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "args_get" (func (param i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "_start")))

@@ -1,0 +1,8 @@
+;; RUN: check % --policy wasip1-reactor
+;; EXIT: 0
+(module
+  (import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func (param i32)))
+  (memory (export "memory") 1)
+  (func (export "_initialize"))
+  (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1))))
