@@ -124,13 +124,23 @@ fn feature_violations(
             &allowed.origin,
         )];
     }
+    // The validator stops at the first disallowed construct: its offset and message belong to
+    // the first violation only.
     names
         .into_iter()
-        .map(|name| Violation {
+        .enumerate()
+        .map(|(i, name)| Violation {
             rule: "features",
             item: name.to_string(),
-            message: format!("uses the `{name}` feature, which the policy does not allow (first rejected: {error})"),
-            offset: Some(error.offset),
+            message: if i == 0 {
+                format!(
+                    "uses the `{name}` feature, which the policy does not allow (validator: {})",
+                    error.message
+                )
+            } else {
+                format!("uses the `{name}` feature, which the policy does not allow")
+            },
+            offset: (i == 0).then_some(error.offset),
             hint: None,
             policy_location: allowed.origin.clone(),
         })
@@ -292,24 +302,19 @@ fn import_modules(m: &Inspection, p: &Policy, out: &mut Vec<Violation>) {
         }
     }
     for module in modules {
-        let names: Vec<&str> = m
+        let allowed = |i: &Import| {
+            p.import_allow
+                .value
+                .iter()
+                .any(|g| g.matches(&i.module, &i.name))
+        };
+        let refused: Vec<&Import> = m
             .imports
             .iter()
-            .filter(|i| {
-                i.module == module
-                    && !p
-                        .import_allow
-                        .value
-                        .iter()
-                        .any(|g| g.matches(&i.module, &i.name))
-            })
-            .map(|i| i.name.as_str())
+            .filter(|i| i.module == module && !allowed(i))
             .collect();
-        let first = m
-            .imports
-            .iter()
-            .find(|i| i.module == module)
-            .map(|i| i.offset);
+        let names: Vec<&str> = refused.iter().map(|i| i.name.as_str()).collect();
+        let first = refused.first().map(|i| i.offset);
         let what = match names.as_slice() {
             [""] => String::new(),
             [one] => format!(" ({one})"),

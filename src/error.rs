@@ -24,19 +24,17 @@ pub enum Error {
     Check { file: String, error: CheckError },
     #[error("policy {0}")]
     Policy(#[from] PolicyError),
-    #[error("{0}")]
-    Usage(String),
 }
 
 impl Error {
-    /// The documented exit code: 2 for invalid input, usage and I/O errors.
+    /// The documented exit code: 2 for invalid input, bad policies and I/O errors.
     pub fn exit_code(&self) -> i32 {
         2
     }
 }
 
 /// `std::io::Error` without the "(os error N)" suffix.
-fn io_message(e: &std::io::Error) -> String {
+pub fn io_message(e: &std::io::Error) -> String {
     let text = e.to_string();
     match text.find(" (os error") {
         Some(i) => text[..i].to_string(),

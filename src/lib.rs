@@ -1,4 +1,5 @@
-//! wasipack: build, check, package, sign and verify Go WebAssembly (WASI) modules.
+//! wasipack: inspect Go WebAssembly (WASI) modules and check them against a policy. Build,
+//! package, sign and verify stages come next, one library module each.
 //!
 //! One module per pipeline stage; stages pass small typed values to each other
 //! ([`wasm::inspect::Inspection`], [`check::CheckReport`]), and errors are typed

@@ -71,6 +71,8 @@ impl std::error::Error for PolicyError {}
 pub struct Origin {
     pub file: String,
     pub line: usize,
+    /// Set by a policy shipped inside wasipack (its `file` is not in the user's tree).
+    pub shipped: bool,
 }
 
 /// A rule's value and the line that set it (none for built-in defaults).
@@ -216,7 +218,7 @@ impl Policy {
         resolve(doc)
     }
 
-    /// Parses policy text as if it were the file `file` (used for tests and `--policy -`).
+    /// Parses policy text as if it were the file `file`.
     pub fn from_str(file: &str, text: &str) -> Result<Policy, PolicyError> {
         resolve(Doc::parse(file.to_string(), None, text.to_string())?)
     }
@@ -231,6 +233,8 @@ pub fn shipped_source(name: &str) -> Option<&'static str> {
 struct Doc {
     /// Shown in errors and origins: `policies/NAME.toml` for shipped ones, else the path.
     file: String,
+    /// The shipped policy's name, for a shipped policy.
+    shipped: Option<String>,
     dir: Option<PathBuf>,
     text: String,
     raw: RawPolicy,
@@ -241,7 +245,9 @@ impl Doc {
         let looks_like_path = spec.contains('/') || spec.contains('\\') || spec.ends_with(".toml");
         if !looks_like_path {
             if let Some(text) = shipped_source(spec) {
-                return Doc::parse(format!("policies/{spec}.toml"), None, text.to_string());
+                let mut doc = Doc::parse(format!("policies/{spec}.toml"), None, text.to_string())?;
+                doc.shipped = Some(spec.to_string());
+                return Ok(doc);
             }
         }
         let path = match relative_to {
@@ -272,7 +278,7 @@ impl Doc {
                 file: path.display().to_string(),
                 line: 0,
                 column: 0,
-                message: format!("cannot read policy: {e}"),
+                message: format!("cannot read policy: {}", crate::error::io_message(&e)),
             }),
         }
     }
@@ -281,6 +287,7 @@ impl Doc {
         match toml::from_str::<RawPolicy>(&text) {
             Ok(raw) => Ok(Doc {
                 file,
+                shipped: None,
                 dir,
                 text,
                 raw,
@@ -311,6 +318,7 @@ impl Doc {
         Origin {
             file: self.file.clone(),
             line: line_col(&self.text, span.start).0,
+            shipped: self.shipped.is_some(),
         }
     }
 }
@@ -336,18 +344,19 @@ fn resolve(first: Doc) -> Result<Policy, PolicyError> {
         }
         let parent = Doc::locate(&name, last.dir.as_deref())
             .map_err(|e| last.error(span.clone(), format!("cannot extend `{name}`: {e}")))?;
-        if docs.iter().any(|d| d.file == parent.file) {
+        if docs
+            .iter()
+            .any(|d| d.file == parent.file && d.shipped == parent.shipped)
+        {
             return Err(last.error(span, format!("`extends` cycle through `{}`", parent.file)));
         }
         docs.push(parent);
     }
     let r = Resolver { docs: &docs };
     let name = docs[0]
-        .file
-        .strip_prefix("policies/")
-        .and_then(|f| f.strip_suffix(".toml"))
-        .unwrap_or(&docs[0].file)
-        .to_string();
+        .shipped
+        .clone()
+        .unwrap_or_else(|| docs[0].file.clone());
     Ok(Policy {
         name,
         description: docs.iter().find_map(|d| d.raw.description.clone()),

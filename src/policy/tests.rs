@@ -105,3 +105,20 @@ fn sizes_and_defaults() {
     let p = Policy::load("wasip2-component").unwrap();
     assert!(p.accepts_components() && !p.accepts_core_modules());
 }
+
+#[test]
+fn a_users_policy_under_a_policies_dir_is_not_taken_for_a_shipped_one() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("policies")).unwrap();
+    let path = dir.path().join("policies/wasip1-default.toml");
+    std::fs::write(
+        &path,
+        "extends = \"wasip1-default\"\n\n[start]\nallow = true\n",
+    )
+    .unwrap();
+    let p = Policy::load(path.to_str().unwrap()).unwrap();
+    assert_eq!(p.name, path.display().to_string());
+    let origin = p.allow_start.origin.unwrap();
+    assert!(!origin.shipped && origin.line == 4);
+    assert!(p.exports_require.origin.unwrap().shipped);
+}

@@ -20,7 +20,7 @@ pub fn annotations(report: &CheckReport, file: &str) -> String {
     let mut out = String::new();
     for v in &report.violations {
         let location = match &v.policy_location {
-            Some(o) if !o.file.starts_with("policies/") => {
+            Some(o) if !o.shipped => {
                 format!("file={},line={}", escape_property(&o.file), o.line)
             }
             _ => format!("file={}", escape_property(file)),

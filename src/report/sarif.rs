@@ -20,9 +20,9 @@ pub fn log(report: &CheckReport, file: &str) -> Value {
         .violations
         .iter()
         .map(|v| {
-            let mut region = json!({});
+            let mut location = json!({ "artifactLocation": { "uri": file, "index": 0 } });
             if let Some(offset) = v.offset {
-                region = json!({ "byteOffset": offset, "byteLength": 1 });
+                location["region"] = json!({ "byteOffset": offset, "byteLength": 1 });
             }
             let mut text = v.message.clone();
             if let Some(hint) = &v.hint {
@@ -33,15 +33,10 @@ pub fn log(report: &CheckReport, file: &str) -> Value {
                 "ruleIndex": RULES.iter().position(|(id, _)| *id == v.rule),
                 "level": "error",
                 "message": { "text": text },
-                "locations": [{
-                    "physicalLocation": {
-                        "artifactLocation": { "uri": file, "index": 0 },
-                        "region": region,
-                    }
-                }],
+                "locations": [{ "physicalLocation": location }],
                 "properties": { "item": v.item },
             });
-            if let Some(origin) = &v.policy_location {
+            if let Some(origin) = v.policy_location.as_ref().filter(|o| !o.shipped) {
                 result["relatedLocations"] = json!([{
                     "id": 1,
                     "message": { "text": format!("rule `{}` set here", v.rule) },

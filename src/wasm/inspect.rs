@@ -223,6 +223,14 @@ pub fn peek_kind(bytes: &[u8]) -> Option<Kind> {
 
 /// Parses and validates everything but function bodies, with `features` enabled.
 pub fn parse(bytes: &[u8], features: WasmFeatures) -> Result<Parsed<'_>, WasmError> {
+    // Hash on the other core while this one parses (the parse is sequential).
+    let (sha256, parsed) = rayon::join(|| sha256_hex(bytes), || parse_sections(bytes, features));
+    let mut parsed = parsed?;
+    parsed.inspection.sha256 = sha256;
+    Ok(parsed)
+}
+
+fn parse_sections(bytes: &[u8], features: WasmFeatures) -> Result<Parsed<'_>, WasmError> {
     let mut validator = Validator::new_with_features(features);
     let mut b = Builder::default();
     let mut functions = Vec::new();
@@ -244,6 +252,8 @@ pub fn parse(bytes: &[u8], features: WasmFeatures) -> Result<Parsed<'_>, WasmErr
 #[derive(Default)]
 struct CoreState {
     types: Vec<Option<Signature>>,
+    memories: usize,
+    tables: usize,
 }
 
 #[derive(Default)]
@@ -465,8 +475,15 @@ impl Builder {
                     self.name_mentions_tinygo = memchr::memmem::find(data, b"tinygo").is_some();
                 }
                 _ if self.top() && reader.name() == "go:buildid" => {
-                    let id = String::from_utf8_lossy(reader.data());
-                    self.build_id = Some(id.trim_end_matches('\0').to_string());
+                    // Go frames the ID as `\xff Go build ID: "ID"\n \xff`: keep the ID.
+                    let text = String::from_utf8_lossy(reader.data());
+                    let id = match (text.find('"'), text.rfind('"')) {
+                        (Some(a), Some(b)) if a < b => text[a + 1..b].to_string(),
+                        _ => text
+                            .trim_matches(|c: char| c == '\u{fffd}' || c.is_whitespace())
+                            .to_string(),
+                    };
+                    self.build_id = Some(id);
                 }
                 _ => {}
             },
@@ -563,8 +580,12 @@ impl Builder {
             page_size: 1 << m.page_size_log2.unwrap_or(16),
             offset,
         });
-        if self.memories.len() > 1 {
-            self.used.insert(Id::MULTI_MEMORY);
+        // Per core module: a component's nested modules each have their own index spaces.
+        if let Some(core) = self.core.last_mut() {
+            core.memories += 1;
+            if core.memories > 1 {
+                self.used.insert(Id::MULTI_MEMORY);
+            }
         }
     }
 
@@ -584,8 +605,11 @@ impl Builder {
             table64: t.table64,
             offset,
         });
-        if self.tables.len() > 1 {
-            self.used.insert(Id::REFERENCE_TYPES);
+        if let Some(core) = self.core.last_mut() {
+            core.tables += 1;
+            if core.tables > 1 {
+                self.used.insert(Id::REFERENCE_TYPES);
+            }
         }
     }
 
@@ -631,7 +655,7 @@ impl Builder {
         Inspection {
             kind,
             size: bytes.len() as u64,
-            sha256: sha256_hex(bytes),
+            sha256: String::new(),
             abi,
             abi_description: abi.describe(),
             toolchain,

@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 use std::io::Write;
 use std::process::ExitCode;
 
-/// Build, check, package, sign and verify Go WebAssembly (WASI) modules.
+/// Inspect Go WebAssembly (WASI) modules and check them against a policy.
 ///
 /// Exit codes: 0 success, 1 policy violations, 2 invalid input, usage or I/O error.
 #[derive(Parser)]
