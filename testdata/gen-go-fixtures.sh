@@ -62,4 +62,5 @@ build hello-stripped.wasm wasip1 ./hello -ldflags='-s -w'
 build files.wasm wasip1 ./files
 build netserver.wasm wasip1 ./netserver
 build reactor.wasm wasip1 ./reactor -buildmode=c-shared
-build js.wasm js ./js
+# The same hello program, built for the browser: the wrong ABI for a WASI host.
+build js.wasm js ./hello
