@@ -250,11 +250,7 @@ fn imports(i: &Import, p: &Policy, out: &mut Vec<Violation>) {
         ));
     }
     signature(i, &item, p, out);
-    let explicitly_allowed = p
-        .import_allow
-        .value
-        .iter()
-        .any(|g| g.matches(&i.module, &i.name));
+    let explicitly_allowed = p.explicitly_allows(&i.module, &i.name);
     if explicitly_allowed {
         return;
     }
@@ -290,28 +286,19 @@ fn imports(i: &Import, p: &Policy, out: &mut Vec<Violation>) {
 /// One violation per module the policy does not allow, listing its imports (a GOOS=js build
 /// has twenty `gojs` imports; one finding says it better than twenty).
 fn import_modules(m: &Inspection, p: &Policy, out: &mut Vec<Violation>) {
+    let explicitly_allowed = |i: &Import| p.explicitly_allows(&i.module, &i.name);
     let mut modules: Vec<&str> = Vec::new();
     for i in &m.imports {
-        let allowed = p.import_modules.value.is_match(&i.module)
-            || p.import_allow
-                .value
-                .iter()
-                .any(|g| g.matches(&i.module, &i.name));
+        let allowed = p.import_modules.value.is_match(&i.module) || explicitly_allowed(i);
         if !allowed && !modules.contains(&i.module.as_str()) {
             modules.push(&i.module);
         }
     }
     for module in modules {
-        let allowed = |i: &Import| {
-            p.import_allow
-                .value
-                .iter()
-                .any(|g| g.matches(&i.module, &i.name))
-        };
         let refused: Vec<&Import> = m
             .imports
             .iter()
-            .filter(|i| i.module == module && !allowed(i))
+            .filter(|i| i.module == module && !explicitly_allowed(i))
             .collect();
         let names: Vec<&str> = refused.iter().map(|i| i.name.as_str()).collect();
         let first = refused.first().map(|i| i.offset);

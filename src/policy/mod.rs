@@ -189,6 +189,14 @@ fn feature_names<S: Serializer>(rule: &Rule<FeatureSet>, s: S) -> Result<S::Ok, 
 }
 
 impl Policy {
+    /// Whether `[imports] allow` names this import (which skips the module and capability rules).
+    pub fn explicitly_allows(&self, module: &str, name: &str) -> bool {
+        self.import_allow
+            .value
+            .iter()
+            .any(|g| g.matches(module, name))
+    }
+
     /// Whether the policy can accept a component (some allowed ABI is a component ABI).
     pub fn accepts_components(&self) -> bool {
         ["wasip2-component", "component"]
