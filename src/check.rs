@@ -77,17 +77,15 @@ pub fn check(bytes: &[u8], policy: &Policy) -> Result<CheckReport, CheckError> {
         Err(restricted) => {
             // Invalid under the policy's features: valid with every feature means the policy,
             // not the module, is what it breaks.
-            let all = FeatureSet::all();
-            let parsed = inspect::parse(bytes, all.to_wasmparser()).map_err(CheckError::Invalid)?;
-            let bodies = validate::scan_functions(
-                parsed.functions.iter().map(|(_, b)| b).collect::<Vec<_>>(),
-            )
-            .map_err(CheckError::Invalid)?;
+            let parsed = inspect::parse(bytes, FeatureSet::all().to_wasmparser())
+                .map_err(CheckError::Invalid)?;
+            let bodies =
+                validate::scan_functions(parsed.functions.iter().map(|(_, b)| b).collect())
+                    .map_err(CheckError::Invalid)?;
             let mut module = parsed.inspection;
             validate::validate_functions(parsed.functions).map_err(CheckError::Invalid)?;
-            let used = module.feature_set.union(bodies);
-            module.feature_set = used;
-            module.features = Some(used.names());
+            module.record_body_features(bodies);
+            let used = module.feature_set;
             (
                 module,
                 feature_violations(used, &policy.features, &restricted),
@@ -356,19 +354,13 @@ fn signature(i: &Import, item: &str, p: &Policy, out: &mut Vec<Violation>) {
     };
     let found = match (&i.signature, i.kind) {
         (Some(sig), "func") => {
-            let params_match = sig.params.len() == expected.params.len()
-                && sig
-                    .params
+            let matches = |found: &[wasmparser::ValType], expected: &[wasi::Val]| {
+                found
                     .iter()
-                    .zip(expected.params)
-                    .all(|(a, b)| a.to_string() == b.name());
-            let results_match = sig.results.len() == expected.results.len()
-                && sig
-                    .results
-                    .iter()
-                    .zip(expected.results)
-                    .all(|(a, b)| a.to_string() == b.name());
-            if params_match && results_match {
+                    .copied()
+                    .eq(expected.iter().map(|v| v.val_type()))
+            };
+            if matches(&sig.params, expected.params) && matches(&sig.results, expected.results) {
                 return;
             }
             sig.text()

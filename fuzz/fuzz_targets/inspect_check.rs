@@ -5,7 +5,6 @@
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 use wasipack::policy::{Policy, SHIPPED};
-use wasipack::wasm::{features::FeatureSet, inspect, validate};
 
 fn policies() -> &'static [Policy] {
     static P: OnceLock<Vec<Policy>> = OnceLock::new();
@@ -13,10 +12,8 @@ fn policies() -> &'static [Policy] {
 }
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(parsed) = inspect::parse(data, FeatureSet::all().to_wasmparser()) {
-        let bodies = parsed.functions.iter().map(|(_, b)| b).collect();
-        let _ = validate::scan_functions(bodies);
-        let _ = serde_json::to_string(&parsed.inspection);
+    if let Ok(module) = wasipack::wasm::inspect_module(data) {
+        let _ = serde_json::to_string(&module);
     }
     for policy in policies() {
         if let Ok(report) = wasipack::check::check(data, policy) {

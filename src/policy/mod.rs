@@ -5,6 +5,7 @@
 mod file;
 
 use crate::wasm::features::{self, FeatureSet};
+use crate::wasm::inspect::Abi;
 use crate::wasm::wasi::Capability;
 use file::{ImportPattern, Leaf, RawPolicy};
 use globset::{Glob, GlobMatcher};
@@ -199,25 +200,16 @@ impl Policy {
 
     /// Whether the policy can accept a component (some allowed ABI is a component ABI).
     pub fn accepts_components(&self) -> bool {
-        ["wasip2-component", "component"]
-            .iter()
-            .any(|a| self.abi_allow.value.is_match(a))
+        self.accepts_any(&Abi::COMPONENT)
     }
 
     /// Whether the policy can accept a core module.
     pub fn accepts_core_modules(&self) -> bool {
-        [
-            "wasip1-command",
-            "wasip1-reactor",
-            "gojs",
-            "proxy-wasm-0.1.0",
-            "proxy-wasm-0.2.0",
-            "proxy-wasm-0.2.1",
-            "wasi-unstable",
-            "unknown",
-        ]
-        .iter()
-        .any(|a| self.abi_allow.value.is_match(a))
+        self.accepts_any(&Abi::CORE)
+    }
+
+    fn accepts_any(&self, abis: &[Abi]) -> bool {
+        abis.iter().any(|a| self.abi_allow.value.is_match(&a.id()))
     }
 
     /// Loads a shipped policy by name, or a policy file by path.

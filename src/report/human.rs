@@ -73,14 +73,13 @@ pub fn inspect(m: &Inspection, file: &str, s: Style) -> String {
         s.bold("imports"),
         m.imports.len()
     );
-    let mut modules: Vec<&str> = m.imports.iter().map(|i| i.module.as_str()).collect();
-    modules.dedup();
-    let mut seen = Vec::new();
-    for module in modules {
-        if seen.contains(&module) {
-            continue;
+    let mut modules: Vec<&str> = Vec::new();
+    for i in &m.imports {
+        if !modules.contains(&i.module.as_str()) {
+            modules.push(&i.module);
         }
-        seen.push(module);
+    }
+    for module in modules {
         let _ = writeln!(o, "  {module}");
         for i in m.imports.iter().filter(|i| i.module == module) {
             let times = if i.count > 1 {

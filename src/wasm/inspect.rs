@@ -44,6 +44,20 @@ pub enum Abi {
 }
 
 impl Abi {
+    /// Every ABI a core module can have (components are `Wasip2Component` or `Component`).
+    pub const CORE: [Abi; 8] = [
+        Abi::Wasip1Command,
+        Abi::Wasip1Reactor,
+        Abi::GoJs,
+        Abi::ProxyWasm("0.1.0"),
+        Abi::ProxyWasm("0.2.0"),
+        Abi::ProxyWasm("0.2.1"),
+        Abi::WasiUnstable,
+        Abi::Unknown,
+    ];
+    /// Every ABI a component can have.
+    pub const COMPONENT: [Abi; 2] = [Abi::Wasip2Component, Abi::Component];
+
     /// The stable identifier used in policies and JSON.
     pub fn id(self) -> String {
         match self {
@@ -201,6 +215,12 @@ pub struct Inspection {
 }
 
 impl Inspection {
+    /// Adds the features found in the function bodies to the module-level ones and lists them.
+    pub fn record_body_features(&mut self, bodies: FeatureSet) {
+        self.feature_set = self.feature_set.union(bodies);
+        self.features = Some(self.feature_set.names());
+    }
+
     pub fn export(&self, name: &str) -> Option<&Export> {
         self.exports.iter().find(|e| e.name == name)
     }

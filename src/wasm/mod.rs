@@ -9,6 +9,17 @@ pub mod wasi;
 
 use std::fmt;
 
+/// Everything `inspect` shows: a structural parse (with every feature enabled, so that any
+/// valid module can be shown) plus the features its function bodies use. Bodies are not
+/// validated here; `check` does that.
+pub fn inspect_module(bytes: &[u8]) -> Result<inspect::Inspection, WasmError> {
+    let parsed = inspect::parse(bytes, features::FeatureSet::all().to_wasmparser())?;
+    let bodies = validate::scan_functions(parsed.functions.iter().map(|(_, b)| b).collect())?;
+    let mut module = parsed.inspection;
+    module.record_body_features(bodies);
+    Ok(module)
+}
+
 /// A module that cannot be parsed or does not validate: the message and the byte offset.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WasmError {

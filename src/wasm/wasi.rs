@@ -90,6 +90,13 @@ pub enum Val {
 }
 
 impl Val {
+    pub fn val_type(self) -> wasmparser::ValType {
+        match self {
+            Val::I32 => wasmparser::ValType::I32,
+            Val::I64 => wasmparser::ValType::I64,
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Val::I32 => "i32",

@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 use wasipack::error::read_input;
 use wasipack::report;
-use wasipack::wasm::{features::FeatureSet, inspect, validate};
 use wasipack::{Error, Result};
 
 /// Show a module's or component's ABI, toolchain, imports by capability, exports, memories,
@@ -20,16 +19,10 @@ pub struct Opts {
 pub fn run(opts: Opts) -> Result<u8> {
     let name = opts.file.display().to_string();
     let bytes = read_input(&opts.file)?;
-    let wasm_error = |error| Error::Wasm {
+    let module = wasipack::wasm::inspect_module(&bytes).map_err(|error| Error::Wasm {
         file: name.clone(),
         error,
-    };
-    let parsed = inspect::parse(&bytes, FeatureSet::all().to_wasmparser()).map_err(wasm_error)?;
-    let bodies = parsed.functions.iter().map(|(_, b)| b).collect();
-    let used = validate::scan_functions(bodies).map_err(wasm_error)?;
-    let mut module = parsed.inspection;
-    module.feature_set = module.feature_set.union(used);
-    module.features = Some(module.feature_set.names());
+    })?;
     if opts.json {
         super::print(&report::json(report::INSPECT_SCHEMA, &name, &module));
     } else {
