@@ -102,9 +102,7 @@ pub fn check(bytes: &[u8], policy: &Policy) -> Result<CheckReport, CheckError> {
 }
 
 fn validate_with(bytes: &[u8], features: FeatureSet) -> Result<Inspection, WasmError> {
-    let parsed = inspect::parse(bytes, features.to_wasmparser())?;
-    validate::validate_functions(parsed.functions)?;
-    Ok(parsed.inspection)
+    validate::parse_and_validate(bytes, features.to_wasmparser())
 }
 
 fn feature_violations(

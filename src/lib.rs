@@ -7,6 +7,7 @@
 
 pub mod check;
 pub mod error;
+pub mod fsio;
 pub mod policy;
 pub mod report;
 pub mod wasm;

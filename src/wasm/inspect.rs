@@ -210,6 +210,8 @@ pub struct Inspection {
     pub features: Option<Vec<&'static str>>,
     pub sections: Vec<Section>,
     pub go_build_info: Option<GoBuildInfo>,
+    /// The features found so far. Complete only where `features` is set; `check` leaves the
+    /// module-level scan to validation.
     #[serde(skip)]
     pub feature_set: FeatureSet,
 }
@@ -251,21 +253,39 @@ pub fn parse(bytes: &[u8], features: WasmFeatures) -> Result<Parsed<'_>, WasmErr
 }
 
 fn parse_sections(bytes: &[u8], features: WasmFeatures) -> Result<Parsed<'_>, WasmError> {
-    let mut validator = Validator::new_with_features(features);
-    let mut b = Builder::default();
     let mut functions = Vec::new();
-    for payload in Parser::new(0).parse_all(bytes) {
-        let payload = payload?;
-        if let ValidPayload::Func(func, body) = validator.payload(&payload)? {
-            functions.push((func, body));
-        }
-        b.payload(&payload)?;
-    }
-    let inspection = b.finish(bytes);
+    let inspection = parse_streaming(bytes, features, true, |func, body| {
+        functions.push((func, body))
+    })?;
     Ok(Parsed {
         inspection,
         functions,
     })
+}
+
+/// Like [`parse`], without the hash, handing each function body to `on_function` as soon as
+/// its code-section entry is read, so that bodies can be validated while parsing goes on.
+/// With `scan_features` false the module-level feature uses are not collected (the caller
+/// relies on validation with `features` to enforce them).
+pub fn parse_streaming<'a>(
+    bytes: &'a [u8],
+    features: WasmFeatures,
+    scan_features: bool,
+    mut on_function: impl FnMut(FuncToValidate<ValidatorResources>, FunctionBody<'a>),
+) -> Result<Inspection, WasmError> {
+    let mut validator = Validator::new_with_features(features);
+    let mut b = Builder {
+        scan_features,
+        ..Builder::default()
+    };
+    for payload in Parser::new(0).parse_all(bytes) {
+        let payload = payload?;
+        if let ValidPayload::Func(func, body) = validator.payload(&payload)? {
+            on_function(func, body);
+        }
+        b.payload(&payload)?;
+    }
+    Ok(b.finish(bytes))
 }
 
 /// Per-core-module state: its types, for import signatures.
@@ -292,10 +312,21 @@ struct Builder {
     build_id: Option<String>,
     name_mentions_tinygo: bool,
     used: FeatureSet,
-    data: Vec<(u64, u64)>,
+    /// The top-level data section's contents (where Go keeps its build info).
+    data: Option<std::ops::Range<u64>>,
+    /// Whether to find the module-level feature uses (constant expressions, data segments).
+    /// `check` validates with the policy's features instead, which already enforces them.
+    scan_features: bool,
 }
 
 impl Builder {
+    fn const_expr(&mut self, expr: &wasmparser::ConstExpr<'_>) -> Result<(), WasmError> {
+        if self.scan_features {
+            self.used = self.used.union(features::scan_const_expr(expr)?);
+        }
+        Ok(())
+    }
+
     fn top(&self) -> bool {
         self.stack.len() == 1
     }
@@ -375,7 +406,7 @@ impl Builder {
                     let (offset, table) = table?;
                     self.table(&table.ty, false, offset);
                     if let wasmparser::TableInit::Expr(expr) = &table.init {
-                        self.used = self.used.union(features::scan_const_expr(expr)?);
+                        self.const_expr(expr)?;
                     }
                 }
             }
@@ -390,9 +421,7 @@ impl Builder {
                 for global in reader.clone() {
                     let global = global?;
                     self.val_type(global.ty.content_type);
-                    self.used = self
-                        .used
-                        .union(features::scan_const_expr(&global.init_expr)?);
+                    self.const_expr(&global.init_expr)?;
                 }
             }
             Payload::ExportSection(reader) => {
@@ -410,23 +439,23 @@ impl Builder {
             Payload::StartSection { func, .. } if self.top() => self.start = Some(*func),
             Payload::DataCountSection { .. } => self.used.insert(Id::BULK_MEMORY),
             Payload::DataSection(reader) => {
-                for data in reader.clone() {
-                    let data = data?;
-                    match data.kind {
-                        wasmparser::DataKind::Passive => self.used.insert(Id::BULK_MEMORY),
-                        wasmparser::DataKind::Active {
-                            memory_index,
-                            offset_expr,
-                        } => {
-                            if memory_index != 0 {
-                                self.used.insert(Id::MULTI_MEMORY);
+                if self.top() {
+                    self.data = Some(reader.range());
+                }
+                if self.scan_features {
+                    for data in reader.clone() {
+                        match data?.kind {
+                            wasmparser::DataKind::Passive => self.used.insert(Id::BULK_MEMORY),
+                            wasmparser::DataKind::Active {
+                                memory_index,
+                                offset_expr,
+                            } => {
+                                if memory_index != 0 {
+                                    self.used.insert(Id::MULTI_MEMORY);
+                                }
+                                self.const_expr(&offset_expr)?;
                             }
-                            self.used = self.used.union(features::scan_const_expr(&offset_expr)?);
                         }
-                    }
-                    if self.top() {
-                        let start = data.range.end - data.data.len() as u64;
-                        self.data.push((start, data.range.end));
                     }
                 }
             }
@@ -441,7 +470,7 @@ impl Builder {
                             if table_index.unwrap_or(0) != 0 {
                                 self.used.insert(Id::REFERENCE_TYPES);
                             }
-                            self.used = self.used.union(features::scan_const_expr(&offset_expr)?);
+                            self.const_expr(&offset_expr)?;
                         }
                         _ => self.used.insert(Id::BULK_MEMORY),
                     }
@@ -655,10 +684,12 @@ impl Builder {
 
     fn finish(self, bytes: &[u8]) -> Inspection {
         let kind = self.kind.unwrap_or(Kind::CoreModule);
+        // The build info never spans two data segments (it has no run of zeros for Go's linker
+        // to split at), so one search over the whole section finds it.
         let go_build_info = self
             .data
-            .iter()
-            .find_map(|(start, end)| modinfo::find(&bytes[*start as usize..*end as usize], *start));
+            .as_ref()
+            .and_then(|r| modinfo::find(&bytes[r.start as usize..r.end as usize], r.start));
         let toolchain = toolchain(self.producers, self.build_id, self.name_mentions_tinygo);
         let mut capabilities: BTreeMap<Capability, Vec<String>> = BTreeMap::new();
         for import in &self.imports {

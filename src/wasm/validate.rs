@@ -2,9 +2,13 @@
 //! validator allocations from one function to the next.
 
 use super::features::{self, FeatureSet};
+use super::inspect::{self, Inspection};
 use super::WasmError;
 use rayon::prelude::*;
-use wasmparser::{FuncToValidate, FuncValidatorAllocations, FunctionBody, ValidatorResources};
+use std::sync::Mutex;
+use wasmparser::{
+    FuncToValidate, FuncValidatorAllocations, FunctionBody, ValidatorResources, WasmFeatures,
+};
 
 type Queued<'a> = (FuncToValidate<ValidatorResources>, FunctionBody<'a>);
 
@@ -22,6 +26,62 @@ pub fn validate_functions(functions: Vec<Queued<'_>>) -> Result<(), WasmError> {
         .filter_map(Result::err)
         .min_by_key(|e| e.offset)
         .map_or(Ok(()), Err)
+}
+
+/// How many function bodies one validation task takes: enough to amortise the task, few
+/// enough that the other core starts while the parser is still in the code section.
+const BATCH: usize = 128;
+
+/// Parses and fully validates a module with `features`. Function bodies are validated in
+/// batches on the other workers while this one parses on (Go puts a large data section after
+/// the code), and the SHA-256 of the file is computed meanwhile. Reports the error with the
+/// lowest offset, whatever the schedule.
+pub fn parse_and_validate(bytes: &[u8], features: WasmFeatures) -> Result<Inspection, WasmError> {
+    let first_error: Mutex<Option<WasmError>> = Mutex::new(None);
+    let record = |e: WasmError| {
+        let mut slot = first_error.lock().expect("no task panics holding the lock");
+        if slot.as_ref().is_none_or(|f| e.offset < f.offset) {
+            *slot = Some(e);
+        }
+    };
+    let record = &record;
+    let mut sha256 = String::new();
+    let parsed = rayon::scope(|s| {
+        let sha256 = &mut sha256;
+        s.spawn(move |_| *sha256 = inspect::sha256_hex(bytes));
+        let mut batch = Vec::with_capacity(BATCH);
+        let parsed = inspect::parse_streaming(bytes, features, false, |func, body| {
+            batch.push((func, body));
+            if batch.len() == BATCH {
+                let work = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                s.spawn(move |_| validate_batch(work, record));
+            }
+        });
+        if !batch.is_empty() {
+            s.spawn(move |_| validate_batch(batch, record));
+        }
+        parsed
+    });
+    let body_error = first_error.into_inner().expect("no task panicked");
+    match (parsed, body_error) {
+        (Err(p), Some(b)) => Err(if b.offset < p.offset { b } else { p }),
+        (Err(e), None) | (Ok(_), Some(e)) => Err(e),
+        (Ok(mut inspection), None) => {
+            inspection.sha256 = sha256;
+            Ok(inspection)
+        }
+    }
+}
+
+fn validate_batch(batch: Vec<Queued<'_>>, record: &(impl Fn(WasmError) + Sync)) {
+    let mut allocs = FuncValidatorAllocations::default();
+    for (func, body) in batch {
+        let mut validator = func.into_validator(allocs);
+        if let Err(e) = validator.validate(&body) {
+            record(WasmError::from(e));
+        }
+        allocs = validator.into_allocations();
+    }
 }
 
 /// Scans every body for the features its instructions use.

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 use wasipack::check::check;
-use wasipack::error::{read_input, write_atomic};
+use wasipack::fsio::{read_input, write_atomic};
 use wasipack::policy::{Policy, DEFAULT};
 use wasipack::report::{self, github, sarif};
 use wasipack::{Error, Result};

@@ -1,7 +1,7 @@
 //! `wasipack inspect FILE`: what a module is, imports, exports and contains.
 
 use std::path::PathBuf;
-use wasipack::error::read_input;
+use wasipack::fsio::read_input;
 use wasipack::report;
 use wasipack::{Error, Result};
 
