@@ -62,23 +62,34 @@ for pkg in net/http encoding/json crypto/tls; do
 	inputs+=("$f")
 done
 
-# measure OKCODES CMD...: runs CMD $RUNS times (stdout discarded), prints
-# "MEDIAN_SECONDS PEAK_RSS_KB"; fails if an exit code is not in OKCODES.
+# measure: runs the peer (wasm-tools, exit 0) and, unless skipped, wasipack (exit 0 or 1) on
+# FILE, interleaved (peer, wasipack, peer, ...) after one warm-up each, so that drift in the
+# machine's speed hits both alike. Prints "PEER_MEDIAN_S PEER_RSS_KB WP_MEDIAN_S WP_RSS_KB"
+# (wasipack fields "-" when skipped).
 measure() {
-	python3 - "$RUNS" "$@" <<'PY'
+	python3 - "$RUNS" "$run_wasipack" "$WASM_TOOLS" "$WASIPACK" "$1" <<'PY'
 import os, statistics, subprocess, sys, time
-runs, ok, cmd = int(sys.argv[1]), {int(c) for c in sys.argv[2].split(",")}, sys.argv[3:]
-walls, peak = [], 0
-for _ in range(runs):
-    t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
-    _, status, ru = os.wait4(p.pid, 0)
-    walls.append(time.perf_counter() - t0)
-    code = os.waitstatus_to_exitcode(status)
-    if code not in ok:
-        sys.exit(f"bench: {' '.join(cmd)} exited with {code}")
-    peak = max(peak, ru.ru_maxrss)  # KiB on Linux
-print(f"{statistics.median(walls):.4f} {peak}")
+runs, with_wp, wasm_tools, wasipack, f = int(sys.argv[1]), sys.argv[2] == "1", *sys.argv[3:]
+cmds = [([wasm_tools, "validate", f], {0})]
+if with_wp:
+    cmds.append(([wasipack, "check", f, "--policy", "permissive", "--json"], {0, 1}))
+walls, peaks = [[] for _ in cmds], [0 for _ in cmds]
+for i in range(runs + 1):
+    for k, (cmd, ok) in enumerate(cmds):
+        t0 = time.perf_counter()
+        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+        _, status, ru = os.wait4(p.pid, 0)
+        wall = time.perf_counter() - t0
+        code = os.waitstatus_to_exitcode(status)
+        if code not in ok:
+            sys.exit(f"bench: {' '.join(cmd)} exited with {code}")
+        peaks[k] = max(peaks[k], ru.ru_maxrss)  # KiB on Linux
+        if i > 0:  # the first round only warms the page cache
+            walls[k].append(wall)
+out = []
+for k in range(2):
+    out += [f"{statistics.median(walls[k]):.4f}", str(peaks[k])] if k < len(cmds) else ["-", "-"]
+print(" ".join(out))
 PY
 }
 
@@ -90,9 +101,8 @@ printf '%-28s %8s %10s %8s %10s %7s %8s %8s %6s %6s\n' \
 fail=0
 for f in "${inputs[@]}"; do
 	size=$(stat -c %s "$f")
-	read -r wt_s wt_rss < <(measure 0 "$WASM_TOOLS" validate "$f")
+	read -r wt_s wt_rss wp_s wp_rss < <(measure "$f")
 	if ((run_wasipack)); then
-		read -r wp_s wp_rss < <(measure 0,1 "$WASIPACK" check "$f" --policy permissive --json)
 		row=$(awk -v size="$size" -v wt="$wt_s" -v wtrss="$wt_rss" -v wp="$wp_s" -v rss="$wp_rss" 'BEGIN {
 			mb = size / 1048576; r = wp / wt; rmb = rss / 1024; rr = rmb / mb
 			printf "%8.2f %10.3f %8.1f %10.3f %7.2f %8.1f %8.2f %6s %6s", mb, wt, wtrss / 1024, wp, r, rmb, rr,

@@ -37,7 +37,7 @@ pub fn read_input(path: &Path) -> Result<Input> {
     }
     if meta.is_file() && meta.len() > 0 {
         // SAFETY: the map is read-only and private; see the note above on concurrent truncation.
-        let map = unsafe { memmap2::MmapOptions::new().populate().map(&file) }.map_err(fail)?;
+        let map = unsafe { memmap2::MmapOptions::new().map(&file) }.map_err(fail)?;
         return Ok(Input::Mapped(map));
     }
     let mut bytes = Vec::new();
