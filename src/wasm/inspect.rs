@@ -545,8 +545,7 @@ impl Builder {
         let component = self.stack.first() == Some(&Encoding::Component);
         let (kind, name) = match payload {
             Payload::CustomSection(reader) => ("custom", Some(reader.name().to_string())),
-            _ if component => (component_section_kind(id), None),
-            _ => (core_section_kind(id), None),
+            _ => (section_kind(id, component), None),
         };
         self.sections.push(Section {
             id,
@@ -856,6 +855,15 @@ fn component_external_kind(kind: ComponentExternalKind) -> &'static str {
         ComponentExternalKind::Type => "type",
         ComponentExternalKind::Instance => "instance",
         ComponentExternalKind::Component => "component",
+    }
+}
+
+/// The name of a section kind by id, in a component or a core module.
+pub fn section_kind(id: u8, component: bool) -> &'static str {
+    if component {
+        component_section_kind(id)
+    } else {
+        core_section_kind(id)
     }
 }
 

@@ -3,6 +3,8 @@
 mod check;
 mod inspect;
 mod policy;
+mod sbom;
+mod strip;
 
 use clap::{Parser, Subcommand};
 use std::io::Write;
@@ -23,6 +25,8 @@ enum Command {
     Inspect(inspect::Opts),
     Check(check::Opts),
     Policy(policy::Opts),
+    Strip(strip::Opts),
+    Sbom(sbom::Opts),
 }
 
 fn main() -> ExitCode {
@@ -31,6 +35,8 @@ fn main() -> ExitCode {
         Command::Inspect(opts) => inspect::run(opts),
         Command::Check(opts) => check::run(opts),
         Command::Policy(opts) => policy::run(opts),
+        Command::Strip(opts) => strip::run(opts),
+        Command::Sbom(opts) => sbom::run(opts),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -1,0 +1,73 @@
+//! `wasipack strip FILE -o OUT`: drop custom sections, stamp `producers`.
+
+use std::path::PathBuf;
+use wasipack::fsio::{read_input, write_atomic};
+use wasipack::report;
+use wasipack::rewrite::{rewrite, StripRules};
+use wasipack::{Error, Result};
+
+/// Remove custom sections (by default the release profile: `name`, `.debug_*`,
+/// `sourceMappingURL`, `external_debug_info`) and stamp `processed-by: wasipack` into
+/// `producers`. Every other section is copied byte for byte; the result is validated.
+#[derive(clap::Args)]
+pub struct Opts {
+    /// The .wasm file.
+    file: PathBuf,
+    /// Where to write the result (written to a temporary file, then renamed).
+    #[arg(short, long, value_name = "OUT")]
+    output: PathBuf,
+    /// Keep custom sections matching this glob, whatever else says (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    keep: Vec<String>,
+    /// Remove custom sections matching this glob (repeatable). Replaces the release profile.
+    #[arg(long, value_name = "GLOB")]
+    delete: Vec<String>,
+    /// Remove every custom section not kept with --keep.
+    #[arg(long)]
+    all: bool,
+    /// Do not stamp `processed-by: wasipack` into `producers`.
+    #[arg(long)]
+    no_stamp: bool,
+    /// Print JSON (schema wasipack.strip/v1).
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(opts: Opts) -> Result<u8> {
+    let name = opts.file.display().to_string();
+    let rules = if opts.keep.is_empty() && opts.delete.is_empty() && !opts.all {
+        let mut rules = StripRules::release();
+        rules.stamp = !opts.no_stamp;
+        rules
+    } else {
+        let keep: Vec<&str> = opts.keep.iter().map(String::as_str).collect();
+        let delete: Vec<&str> = opts.delete.iter().map(String::as_str).collect();
+        StripRules::new(&keep, &delete, opts.all, !opts.no_stamp)
+            .map_err(|m| Error::Usage(format!("--keep/--delete: {m}")))?
+    };
+    let bytes = read_input(&opts.file)?;
+    let out = rewrite(&bytes, &rules).map_err(|error| Error::Wasm {
+        file: name.clone(),
+        error,
+    })?;
+    write_atomic(&opts.output, &out.bytes)?;
+    if opts.json {
+        super::print(&report::json(report::STRIP_SCHEMA, &name, &out));
+    } else {
+        let mut text = String::new();
+        for s in out.sections.iter().filter(|s| s.action != "copied") {
+            text.push_str(&format!(
+                "{:<8} {:<28} {:>9} -> {:>9} bytes\n",
+                s.action, s.section, s.size_before, s.size_after
+            ));
+        }
+        text.push_str(&format!(
+            "{name} -> {}: {} -> {} bytes\n",
+            opts.output.display(),
+            out.size_before,
+            out.size_after
+        ));
+        super::print(&text);
+    }
+    Ok(0)
+}
