@@ -24,6 +24,13 @@ pub enum Error {
     Check { file: String, error: CheckError },
     #[error("policy {0}")]
     Policy(#[from] PolicyError),
+    /// The compiler failed; its messages were streamed to stderr already.
+    #[error("{tool} build of `{package}` failed (exit status {code}); its messages are above")]
+    Compile {
+        tool: String,
+        package: String,
+        code: i32,
+    },
     /// A bad command-line value that clap could not judge (an invalid glob, say).
     #[error("{0}")]
     Usage(String),
@@ -31,8 +38,12 @@ pub enum Error {
 
 impl Error {
     /// The documented exit code: 2 for invalid input, bad policies and I/O errors.
+    /// A compile error passes the compiler's own status through.
     pub fn exit_code(&self) -> i32 {
-        2
+        match self {
+            Error::Compile { code, .. } => (*code).clamp(1, 255),
+            _ => 2,
+        }
     }
 }
 

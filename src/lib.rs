@@ -5,9 +5,11 @@
 //! ([`wasm::inspect::Inspection`], [`check::CheckReport`]), and errors are typed
 //! ([`error::Error`]) and rendered once, by the CLI.
 
+pub mod build;
 pub mod check;
 pub mod error;
 pub mod fsio;
+pub mod oci;
 pub mod policy;
 pub mod report;
 pub mod rewrite;

@@ -11,6 +11,7 @@ use serde::Serialize;
 pub const INSPECT_SCHEMA: &str = "wasipack.inspect/v1";
 pub const CHECK_SCHEMA: &str = "wasipack.check/v1";
 pub const STRIP_SCHEMA: &str = "wasipack.strip/v1";
+pub const BUILD_SCHEMA: &str = "wasipack.build/v1";
 
 /// Wraps a value with its schema id and the input file name.
 #[derive(Serialize)]
@@ -19,6 +20,19 @@ pub struct Envelope<'a, T: Serialize> {
     pub file: &'a str,
     #[serde(flatten)]
     pub body: &'a T,
+}
+
+/// A schema-tagged JSON document with no input file (build reports).
+pub fn json_bytes<T: Serialize>(schema: &'static str, body: &T) -> Vec<u8> {
+    #[derive(Serialize)]
+    struct Tagged<'a, T: Serialize> {
+        schema: &'static str,
+        #[serde(flatten)]
+        body: &'a T,
+    }
+    let mut bytes = serde_json::to_vec_pretty(&Tagged { schema, body }).expect("reports serialize");
+    bytes.push(b'\n');
+    bytes
 }
 
 /// Pretty JSON with a trailing newline.

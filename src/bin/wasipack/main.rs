@@ -1,5 +1,6 @@
 //! The wasipack command line: a thin layer over the library, one file per subcommand.
 
+mod build;
 mod check;
 mod inspect;
 mod policy;
@@ -22,6 +23,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    Build(build::Opts),
     Inspect(inspect::Opts),
     Check(check::Opts),
     Policy(policy::Opts),
@@ -32,6 +34,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Build(opts) => build::run(opts),
         Command::Inspect(opts) => inspect::run(opts),
         Command::Check(opts) => check::run(opts),
         Command::Policy(opts) => policy::run(opts),

@@ -1,0 +1,147 @@
+//! `wasipack build [DIR]`: the main job.
+
+use std::path::PathBuf;
+use wasipack::build::config::{self, Mode, Settings, Target, Toolchain};
+use wasipack::build::{self, Failure, Options, Plan};
+use wasipack::report::{self, human};
+use wasipack::{Error, Result};
+
+/// Build Go packages into checked, stripped WASI modules with SBOMs, packaged as OCI
+/// artifacts in a local image layout (`dist/oci`).
+///
+/// Settings come from `wasipack.toml` in DIR, overridden by flags. Exit codes: 0 built,
+/// 1 a module broke its policy (nothing written), 2 bad input, config or I/O error; a compile
+/// error exits with the compiler's own status after its messages.
+#[derive(clap::Args)]
+pub struct Opts {
+    /// The project directory (default: the current one).
+    #[arg(default_value = ".")]
+    dir: PathBuf,
+    /// The Go package to build (default `.`; with a config listing modules, builds only those).
+    #[arg(long, short)]
+    package: Option<String>,
+    /// Output name, `dist/NAME.wasm` (default: the package's last path element).
+    #[arg(long)]
+    name: Option<String>,
+    #[arg(long, value_enum)]
+    toolchain: Option<Toolchain>,
+    #[arg(long, value_enum)]
+    target: Option<Target>,
+    #[arg(long, value_enum)]
+    mode: Option<Mode>,
+    /// Build tags (comma-separated or repeated).
+    #[arg(long, value_delimiter = ',')]
+    tags: Vec<String>,
+    /// Linker flags passed to the compiler.
+    #[arg(long, allow_hyphen_values = true)]
+    ldflags: Option<String>,
+    /// Policy to check against (default: wasip1-default, wasip1-reactor for reactors).
+    #[arg(long)]
+    policy: Option<String>,
+    /// Tag in the OCI layout (default: the module name).
+    #[arg(long)]
+    tag: Option<String>,
+    /// A manifest annotation KEY=VALUE (repeatable).
+    #[arg(long = "annotation", short = 'a', value_name = "KEY=VALUE")]
+    annotations: Vec<String>,
+    /// Output directory (default `dist`, relative to DIR).
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+    /// How many modules to build at once.
+    #[arg(long, short, default_value_t = 2)]
+    jobs: usize,
+    /// Build every module twice more in fresh copies and fail on any difference.
+    #[arg(long)]
+    verify_reproducible: bool,
+    /// Print the build report as JSON (schema wasipack.build/v1).
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(opts: Opts) -> Result<u8> {
+    let file = config::load(&opts.dir)?.unwrap_or_default();
+    let mut flags = Settings {
+        name: opts.name.clone(),
+        package: opts.package.clone(),
+        toolchain: opts.toolchain,
+        target: opts.target.map(|t| t.name().to_string()),
+        mode: opts.mode,
+        tags: (!opts.tags.is_empty()).then(|| opts.tags.clone()),
+        ldflags: opts.ldflags.clone(),
+        policy: opts.policy.clone(),
+        tag: opts.tag.clone(),
+        ..Default::default()
+    };
+    if !opts.annotations.is_empty() {
+        let mut map = std::collections::BTreeMap::new();
+        for a in &opts.annotations {
+            let (k, v) = a
+                .split_once('=')
+                .ok_or_else(|| Error::Usage(format!("--annotation `{a}`: expected KEY=VALUE")))?;
+            map.insert(k.to_string(), v.to_string());
+        }
+        flags.annotations = Some(map);
+    }
+    let entries = if file.module.is_empty() || opts.package.is_some() {
+        vec![Settings::default()]
+    } else {
+        file.module.clone()
+    };
+    let plans = entries
+        .iter()
+        .map(|m| Plan::resolve(flags.over(&m.over(&file.build)), &opts.dir))
+        .collect::<Result<Vec<_>>>()?;
+    let output = opts
+        .output
+        .clone()
+        .unwrap_or_else(|| opts.dir.join(file.output.as_deref().unwrap_or("dist")));
+    let options = Options {
+        dir: opts.dir.clone(),
+        output,
+        jobs: opts.jobs,
+        verify_reproducible: opts.verify_reproducible,
+        go: std::env::var("GO").unwrap_or_else(|_| "go".into()),
+        tinygo: std::env::var("TINYGO").unwrap_or_else(|_| "tinygo".into()),
+    };
+    match build::build(&plans, &options) {
+        Ok(report) => {
+            if opts.json {
+                super::print(
+                    &String::from_utf8(report::json_bytes(report::BUILD_SCHEMA, &report))
+                        .expect("utf-8"),
+                );
+            } else {
+                for m in &report.modules {
+                    super::print(&format!(
+                        "built {} sha256:{} ({} -> {} bytes, {} modules in SBOM) -> {}:{}@{}\n",
+                        m.wasm,
+                        m.sha256,
+                        m.size_compiled,
+                        m.size,
+                        m.sbom_packages,
+                        m.oci_layout,
+                        m.tag,
+                        m.manifest_digest
+                    ));
+                }
+            }
+            Ok(0)
+        }
+        Err(Failure::Rejected(reports)) => {
+            for (name, r) in &reports {
+                let text = if opts.json {
+                    report::json(report::CHECK_SCHEMA, name, r)
+                } else {
+                    human::check(r, name, super::stdout_style())
+                };
+                super::print(&text);
+            }
+            eprintln!(
+                "error: {} module(s) broke their policy; nothing was written",
+                reports.len()
+            );
+            Ok(1)
+        }
+        Err(Failure::Error(e)) => Err(e),
+    }
+}

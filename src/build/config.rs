@@ -1,0 +1,215 @@
+//! Build configuration: `wasipack.toml` at the project root, overridden by flags. Unknown
+//! keys are errors with file and line, as in policy files.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Toolchain {
+    Go,
+    Tinygo,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Target {
+    Wasip1,
+    Wasip2,
+}
+
+impl Target {
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::Wasip1 => "wasip1",
+            Target::Wasip2 => "wasip2",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// A program with `_start` (go build's default).
+    Command,
+    /// A library with `_initialize` and `//go:wasmexport` functions (`-buildmode=c-shared`).
+    Reactor,
+}
+
+/// TinyGo's own knobs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TinygoOptions {
+    /// `-opt`: none, 0, 1, 2, s, z.
+    pub opt: Option<String>,
+    /// `-gc`: leaking, conservative, precise, none.
+    pub gc: Option<String>,
+    /// `-scheduler`: none, tasks, asyncify.
+    pub scheduler: Option<String>,
+    /// `-no-debug`.
+    pub no_debug: Option<bool>,
+}
+
+/// Which custom sections to strip (see `wasipack strip`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct StripOptions {
+    pub keep: Option<Vec<String>>,
+    pub delete: Option<Vec<String>>,
+    pub all: Option<bool>,
+    pub stamp: Option<bool>,
+}
+
+/// Settings one module can have; `[build]` gives defaults, `[[module]]` entries override.
+/// (One struct for both: serde's `flatten` would silently disable `deny_unknown_fields`.)
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Settings {
+    /// Output name: `dist/NAME.wasm`. Defaults to the package's last path element.
+    pub name: Option<String>,
+    /// The Go package, e.g. `.` or `./cmd/server`.
+    pub package: Option<String>,
+    pub toolchain: Option<Toolchain>,
+    pub target: Option<String>,
+    pub mode: Option<Mode>,
+    pub tags: Option<Vec<String>>,
+    pub ldflags: Option<String>,
+    pub policy: Option<String>,
+    pub repository: Option<String>,
+    pub tag: Option<String>,
+    pub annotations: Option<BTreeMap<String, String>>,
+    pub strip: Option<StripOptions>,
+    pub tinygo: Option<TinygoOptions>,
+}
+
+impl Settings {
+    /// `self` where set, else `base`.
+    pub fn over(&self, base: &Settings) -> Settings {
+        Settings {
+            name: self.name.clone().or_else(|| base.name.clone()),
+            package: self.package.clone().or_else(|| base.package.clone()),
+            toolchain: self.toolchain.or(base.toolchain),
+            target: self.target.clone().or_else(|| base.target.clone()),
+            mode: self.mode.or(base.mode),
+            tags: self.tags.clone().or_else(|| base.tags.clone()),
+            ldflags: self.ldflags.clone().or_else(|| base.ldflags.clone()),
+            policy: self.policy.clone().or_else(|| base.policy.clone()),
+            repository: self.repository.clone().or_else(|| base.repository.clone()),
+            tag: self.tag.clone().or_else(|| base.tag.clone()),
+            annotations: match (&self.annotations, &base.annotations) {
+                (Some(a), Some(b)) => {
+                    let mut merged = b.clone();
+                    merged.extend(a.clone());
+                    Some(merged)
+                }
+                (a, b) => a.clone().or_else(|| b.clone()),
+            },
+            strip: self.strip.clone().or_else(|| base.strip.clone()),
+            tinygo: self.tinygo.clone().or_else(|| base.tinygo.clone()),
+        }
+    }
+
+    /// The target, refusing `js` with the reason.
+    pub fn target(&self) -> Result<Target, String> {
+        match self.target.as_deref().unwrap_or("wasip1") {
+            "wasip1" | "wasi" => Ok(Target::Wasip1),
+            "wasip2" => Ok(Target::Wasip2),
+            "js" => Err("target `js`: GOOS=js builds are for browsers and need wasm_exec.js; wasipack builds WASI modules (wasip1 or wasip2)".into()),
+            other => Err(format!("unknown target `{other}` (wasip1 or wasip2)")),
+        }
+    }
+}
+
+/// The whole `wasipack.toml`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Config {
+    /// Output directory (default `dist`).
+    pub output: Option<String>,
+    #[serde(default)]
+    pub build: Settings,
+    #[serde(default)]
+    pub module: Vec<Settings>,
+}
+
+/// Reads `wasipack.toml` from `dir`, if there is one.
+pub fn load(dir: &Path) -> Result<Option<Config>, crate::policy::PolicyError> {
+    let path = dir.join("wasipack.toml");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(crate::policy::PolicyError {
+                file: path.display().to_string(),
+                line: 0,
+                column: 0,
+                message: format!("cannot read: {}", crate::error::io_message(&e)),
+            })
+        }
+    };
+    parse(&path.display().to_string(), &text).map(Some)
+}
+
+pub fn parse(file: &str, text: &str) -> Result<Config, crate::policy::PolicyError> {
+    toml::from_str::<Config>(text).map_err(|e| {
+        let (line, column) = e
+            .span()
+            .map(|s| crate::policy::line_col(text, s.start))
+            .unwrap_or((1, 1));
+        crate::policy::PolicyError {
+            file: file.to_string(),
+            line,
+            column,
+            message: e.message().trim().replace('\n', " "),
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modules_override_build_defaults() {
+        let c = parse(
+            "wasipack.toml",
+            "output = \"out\"\n[build]\nmode = \"command\"\ntags = [\"a\"]\nannotations = { x = \"1\" }\n\n\
+             [[module]]\npackage = \"./lib\"\nmode = \"reactor\"\nannotations = { y = \"2\" }\n",
+        )
+        .unwrap();
+        let s = c.module[0].over(&c.build);
+        assert_eq!(s.mode, Some(Mode::Reactor));
+        assert_eq!(s.tags, Some(vec!["a".to_string()]));
+        assert_eq!(s.annotations.unwrap().len(), 2);
+    }
+
+    #[test]
+    fn unknown_keys_name_file_and_line() {
+        let e = parse(
+            "wasipack.toml",
+            "[build]\nmode = \"command\"\nldflag = \"-s\"\n",
+        )
+        .unwrap_err();
+        assert_eq!((e.line, e.column), (3, 1));
+        assert!(e.message.contains("unknown field `ldflag`"), "{e}");
+        let e = parse(
+            "wasipack.toml",
+            "[[module]]\npackage = \".\"\ntinygo = { opt = \"z\", gcc = \"x\" }\n",
+        )
+        .unwrap_err();
+        assert_eq!(e.line, 3);
+    }
+
+    #[test]
+    fn js_target_is_refused_with_the_reason() {
+        let s = Settings {
+            target: Some("js".into()),
+            ..Default::default()
+        };
+        assert!(s
+            .target()
+            .unwrap_err()
+            .contains("GOOS=js builds are for browsers"));
+    }
+}

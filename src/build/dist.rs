@@ -1,0 +1,76 @@
+//! Writing a build's outputs all or nothing: every file is first written to a temporary file
+//! beside its destination; only when all are written are they renamed into place (blobs first,
+//! `index.json` last). Dropping a [`Stage`] uncommitted removes the temporary files and any
+//! directory it created.
+
+use crate::error::{Error, Result};
+use std::path::{Path, PathBuf};
+
+#[derive(Default)]
+pub struct Stage {
+    files: Vec<(tempfile::NamedTempFile, PathBuf)>,
+    created_dirs: Vec<PathBuf>,
+    committed: bool,
+}
+
+impl Stage {
+    /// Stages `bytes` for `dest`.
+    pub fn add(&mut self, dest: &Path, bytes: &[u8]) -> Result<()> {
+        use std::io::Write;
+        let fail = |source| Error::Write {
+            path: dest.to_path_buf(),
+            source,
+        };
+        let dir = dest.parent().expect("outputs have a directory");
+        self.mkdirs(dir)?;
+        let mut tmp = crate::fsio::temp_in(dir).map_err(fail)?;
+        tmp.write_all(bytes).map_err(fail)?;
+        tmp.as_file().sync_all().map_err(fail)?;
+        self.files.push((tmp, dest.to_path_buf()));
+        Ok(())
+    }
+
+    fn mkdirs(&mut self, dir: &Path) -> Result<()> {
+        let mut missing = Vec::new();
+        let mut d = dir;
+        while !d.exists() {
+            missing.push(d.to_path_buf());
+            match d.parent() {
+                Some(p) if !p.as_os_str().is_empty() => d = p,
+                _ => break,
+            }
+        }
+        for m in missing.into_iter().rev() {
+            std::fs::create_dir(&m).map_err(|source| Error::Write {
+                path: m.clone(),
+                source,
+            })?;
+            self.created_dirs.push(m);
+        }
+        Ok(())
+    }
+
+    /// Renames every staged file into place, in the order staged.
+    pub fn commit(mut self) -> Result<()> {
+        for (tmp, dest) in std::mem::take(&mut self.files) {
+            tmp.persist(&dest).map_err(|e| Error::Write {
+                path: dest.clone(),
+                source: e.error,
+            })?;
+        }
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for Stage {
+    fn drop(&mut self) {
+        if self.committed {
+            return;
+        }
+        self.files.clear(); // deletes the temporary files
+        for dir in self.created_dirs.iter().rev() {
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
+}

@@ -1,0 +1,679 @@
+//! The build stage and the main job: Go source → checked, stripped module → SBOMs → OCI
+//! layout, for one or more modules, written all or nothing.
+
+pub mod config;
+mod dist;
+pub mod toolchain;
+
+use crate::check::{self, CheckReport};
+use crate::error::{Error, Result};
+use crate::oci::artifact::{self, to_bytes, wasm_artifact, Artifact, WasmSpec};
+use crate::oci::layout::{self, Layout};
+use crate::policy::Policy;
+use crate::rewrite::{self, Rewritten, StripRules};
+use crate::sbom::{self, Sbom};
+use config::{Mode, Settings, Target, Toolchain};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use toolchain::{CommandLine, GoVersion};
+
+/// One module, fully resolved.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub name: String,
+    pub package: String,
+    pub settings: Settings,
+    pub toolchain: Toolchain,
+    pub target: Target,
+    pub mode: Mode,
+    pub policy: Policy,
+    pub strip: StripRules,
+    pub tag: String,
+}
+
+impl Plan {
+    /// Resolves a module's settings (module over `[build]` over flags' defaults).
+    pub fn resolve(settings: Settings, dir: &Path) -> Result<Plan> {
+        let package = settings.package.clone().unwrap_or_else(|| ".".into());
+        let target = settings.target().map_err(Error::Usage)?;
+        let mode = settings.mode.unwrap_or(Mode::Command);
+        let toolchain = settings.toolchain.unwrap_or(Toolchain::Go);
+        let name = match &settings.name {
+            Some(n) => n.clone(),
+            None => default_name(&package, dir)?,
+        };
+        if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
+            return Err(Error::Usage(format!(
+                "module name `{name}` cannot be a file name"
+            )));
+        }
+        let default_policy = match (target, mode) {
+            (Target::Wasip2, _) => "wasip2-component",
+            (_, Mode::Reactor) => "wasip1-reactor",
+            _ => "wasip1-default",
+        };
+        let policy = Policy::load(settings.policy.as_deref().unwrap_or(default_policy))?;
+        let strip = match &settings.strip {
+            None => StripRules::release(),
+            Some(s) => {
+                let keep: Vec<&str> = s.keep.iter().flatten().map(String::as_str).collect();
+                let delete: Vec<&str> = match &s.delete {
+                    Some(d) => d.iter().map(String::as_str).collect(),
+                    None => vec![
+                        "name",
+                        ".debug_*",
+                        "sourceMappingURL",
+                        "external_debug_info",
+                    ],
+                };
+                StripRules::new(
+                    &keep,
+                    &delete,
+                    s.all.unwrap_or(false),
+                    s.stamp.unwrap_or(true),
+                )
+                .map_err(|m| Error::Usage(format!("strip rules of `{name}`: {m}")))?
+            }
+        };
+        let tag = settings.tag.clone().unwrap_or_else(|| name.clone());
+        Ok(Plan {
+            name,
+            package,
+            settings,
+            toolchain,
+            target,
+            mode,
+            policy,
+            strip,
+            tag,
+        })
+    }
+}
+
+/// The package's directory name (`./cmd/server` → `server`, `.` → the project directory's).
+fn default_name(package: &str, dir: &Path) -> Result<String> {
+    let local = package == "." || package.starts_with("./") || package.starts_with("../");
+    let last = if local {
+        dir.join(package)
+            .canonicalize()
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().to_string()))
+            .unwrap_or_default()
+    } else {
+        package
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    };
+    if last.is_empty() || last == "." || last == ".." {
+        return Err(Error::Usage(format!(
+            "cannot name the output of package `{package}`: set `name` in wasipack.toml or --name"
+        )));
+    }
+    Ok(last.to_string())
+}
+
+/// Where and how to build.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The project directory (where `wasipack.toml` and the packages are).
+    pub dir: PathBuf,
+    pub output: PathBuf,
+    pub jobs: usize,
+    pub verify_reproducible: bool,
+    /// The `go` and `tinygo` programs (`go`/`tinygo` on PATH unless set).
+    pub go: String,
+    pub tinygo: String,
+}
+
+/// One built module, in memory.
+#[derive(Debug, Clone)]
+pub struct Built {
+    pub plan_name: String,
+    pub package: String,
+    pub toolchain: String,
+    pub toolchain_version: String,
+    pub wasm: Vec<u8>,
+    pub rewrite: Rewritten,
+    pub check: CheckReport,
+    pub sbom_packages: usize,
+    pub spdx: Vec<u8>,
+    pub cyclonedx: Vec<u8>,
+    pub artifact: Artifact,
+    pub referrers: Vec<Artifact>,
+    pub tag: String,
+}
+
+/// What a build produced, for `dist/report.json` and `--json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModuleReport {
+    pub name: String,
+    pub package: String,
+    pub toolchain: String,
+    pub toolchain_version: String,
+    pub wasm: String,
+    pub sha256: String,
+    pub size_compiled: u64,
+    pub size: u64,
+    pub sections: Vec<rewrite::SectionChange>,
+    pub policy: String,
+    pub passed: bool,
+    pub abi: String,
+    pub imports: usize,
+    pub spdx: String,
+    pub cyclonedx: String,
+    pub sbom_packages: usize,
+    pub oci_layout: String,
+    pub tag: String,
+    pub manifest_digest: String,
+    pub reproducible: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BuildReport {
+    pub output: String,
+    pub modules: Vec<ModuleReport>,
+}
+
+/// A build that did not produce output.
+#[derive(Debug)]
+pub enum Failure {
+    /// Some modules broke their policy: nothing was written.
+    Rejected(Vec<(String, CheckReport)>),
+    Error(Error),
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure::Error(e)
+    }
+}
+
+/// Builds every plan (up to `jobs` at once) and, if all pass their policies, writes the
+/// outputs all or nothing.
+pub fn build(plans: &[Plan], opts: &Options) -> std::result::Result<BuildReport, Failure> {
+    let created = created_time(&opts.dir).map_err(Error::Usage)?;
+    let git = git_annotations(&opts.dir);
+    let results = run_parallel(plans, opts.jobs.max(1), |plan| {
+        build_one(plan, opts, &opts.dir, &created, &git)
+    });
+    let mut built = Vec::new();
+    let mut rejected = Vec::new();
+    for result in results {
+        let b = result?;
+        if !b.check.passed {
+            rejected.push((b.plan_name.clone(), b.check.clone()));
+        }
+        built.push(b);
+    }
+    if !rejected.is_empty() {
+        return Err(Failure::Rejected(rejected));
+    }
+    let mut reproducible = BTreeMap::new();
+    if opts.verify_reproducible {
+        for (plan, b) in plans.iter().zip(&built) {
+            verify_reproducible(plan, b, opts, &created, &git)?;
+            reproducible.insert(plan.name.clone(), true);
+        }
+    }
+    Ok(publish(&built, &opts.output, &reproducible)?)
+}
+
+fn run_parallel<T: Send>(plans: &[Plan], jobs: usize, f: impl Fn(&Plan) -> T + Sync) -> Vec<T> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<std::sync::Mutex<Option<T>>> =
+        plans.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|s| {
+        for _ in 0..jobs.min(plans.len()) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let Some(plan) = plans.get(i) else { break };
+                *results[i].lock().expect("no panic") = Some(f(plan));
+            });
+        }
+    });
+    results
+        .into_iter()
+        .map(|m| m.into_inner().expect("no panic").expect("every plan ran"))
+        .collect()
+}
+
+/// Compiles, checks, rewrites and packages one module, in memory.
+pub fn build_one(
+    plan: &Plan,
+    opts: &Options,
+    dir: &Path,
+    created: &str,
+    git: &BTreeMap<String, String>,
+) -> Result<Built> {
+    let (program, version) = detect(plan, opts, dir)?;
+    toolchain::check_support(plan.toolchain, &version, plan.target, plan.mode)
+        .map_err(Error::Usage)?;
+    let tmp = tempfile::tempdir().map_err(|source| Error::Write {
+        path: std::env::temp_dir(),
+        source,
+    })?;
+    let out = tmp.path().join(format!("{}.wasm", plan.name));
+    let line = match plan.toolchain {
+        Toolchain::Go => toolchain::go_build(&program, &plan.settings, &plan.package, &out),
+        Toolchain::Tinygo => {
+            toolchain::tinygo_build(&program, &plan.settings, plan.target, &plan.package, &out)
+        }
+    };
+    let list = toolchain::go_list(&opts.go, &plan.settings, &plan.package);
+    // `go list` runs while the compiler does: it is the SBOM's source and costs nothing extra.
+    let (compiled, listed) = std::thread::scope(|s| {
+        let listed = s.spawn(|| toolchain::output(&list, dir));
+        (
+            compile(&line, plan, dir),
+            listed.join().expect("go list thread"),
+        )
+    });
+    compiled?;
+    let listed = listed.map_err(Error::Usage)?;
+    let compiled = std::fs::read(&out).map_err(|source| Error::Read {
+        path: out.clone(),
+        source,
+    })?;
+    let wasm_error = |error| Error::Wasm {
+        file: format!("{} (as compiled)", plan.name),
+        error,
+    };
+
+    let check = check::check(&compiled, &plan.policy).map_err(|error| Error::Check {
+        file: plan.name.clone(),
+        error,
+    })?;
+    let rewritten = rewrite::rewrite(&compiled, &plan.strip).map_err(wasm_error)?;
+    let wasm = rewritten.bytes.clone();
+    let sha256 = crate::wasm::inspect::sha256_hex(&wasm);
+
+    let sums = go_sum(&opts.go, dir);
+    let (main, deps) = toolchain::modules_from_go_list(&listed, &sums).map_err(Error::Usage)?;
+    let sbom = Sbom {
+        name: format!("{}.wasm", plan.name),
+        sha256: sha256.clone(),
+        main,
+        deps,
+        go_version: Some(version.text.clone()),
+        created: created.to_string(),
+    };
+    let spdx = pretty(&sbom.spdx());
+    let cyclonedx = pretty(&sbom.cyclonedx());
+
+    let mut annotations = git.clone();
+    annotations.extend(plan.settings.annotations.clone().unwrap_or_default());
+    let spec = WasmSpec {
+        title: format!("{}.wasm", plan.name),
+        os: plan.target.name().to_string(),
+        created: created.to_string(),
+        author: None,
+        annotations,
+        component: None,
+    };
+    let artifact = wasm_artifact(&wasm, &spec);
+    let referrers = vec![
+        artifact::referrer(
+            &artifact.descriptor,
+            artifact::SPDX,
+            &format!("{}.spdx.json", plan.name),
+            &spdx,
+            created,
+        ),
+        artifact::referrer(
+            &artifact.descriptor,
+            artifact::CYCLONEDX,
+            &format!("{}.cdx.json", plan.name),
+            &cyclonedx,
+            created,
+        ),
+    ];
+    Ok(Built {
+        plan_name: plan.name.clone(),
+        package: plan.package.clone(),
+        toolchain: line.program.clone(),
+        toolchain_version: version.text.clone(),
+        wasm,
+        rewrite: rewritten,
+        check,
+        sbom_packages: sbom.deps.len(),
+        spdx,
+        cyclonedx,
+        artifact,
+        referrers,
+        tag: plan.tag.clone(),
+    })
+}
+
+fn pretty(v: &serde_json::Value) -> Vec<u8> {
+    let mut t = serde_json::to_vec_pretty(v).expect("SBOM serializes");
+    t.push(b'\n');
+    t
+}
+
+/// Finds the toolchain and its Go version (TinyGo reports the Go it builds with).
+fn detect(plan: &Plan, opts: &Options, dir: &Path) -> Result<(String, GoVersion)> {
+    let (program, line) = match plan.toolchain {
+        Toolchain::Go => (
+            opts.go.clone(),
+            CommandLine {
+                program: opts.go.clone(),
+                args: vec!["env".into(), "GOVERSION".into()],
+                env: vec![],
+            },
+        ),
+        Toolchain::Tinygo => (
+            opts.tinygo.clone(),
+            CommandLine {
+                program: opts.tinygo.clone(),
+                args: vec!["version".into()],
+                env: vec![],
+            },
+        ),
+    };
+    let out = toolchain::output(&line, dir).map_err(|m| {
+        Error::Usage(match plan.toolchain {
+            Toolchain::Go => format!("{m} (is Go installed? wasipack needs Go 1.21+ on PATH)"),
+            Toolchain::Tinygo => format!("{m} (is TinyGo installed and on PATH?)"),
+        })
+    })?;
+    let text = String::from_utf8_lossy(&out);
+    let version = toolchain::parse_go_version(&text).ok_or_else(|| {
+        Error::Usage(format!(
+            "`{} {}` printed no Go version: {}",
+            line.program,
+            line.args.join(" "),
+            text.trim()
+        ))
+    })?;
+    Ok((program, version))
+}
+
+/// Runs the compiler with its output streamed to ours; a compile error keeps its status.
+fn compile(line: &CommandLine, plan: &Plan, dir: &Path) -> Result<()> {
+    let status = line
+        .command(dir)
+        .stdout(std::process::Stdio::inherit())
+        .stderr(std::process::Stdio::inherit())
+        .status()
+        .map_err(|e| {
+            Error::Usage(format!(
+                "cannot run `{}`: {}",
+                line.program,
+                crate::error::io_message(&e)
+            ))
+        })?;
+    if status.success() {
+        return Ok(());
+    }
+    Err(Error::Compile {
+        tool: line.program.clone(),
+        package: plan.package.clone(),
+        code: status.code().unwrap_or(1),
+    })
+}
+
+/// go.sum of the main module, as `(path, version) -> h1:` (empty when there is none).
+fn go_sum(go: &str, dir: &Path) -> BTreeMap<(String, String), String> {
+    let line = CommandLine {
+        program: go.into(),
+        args: vec!["env".into(), "GOMOD".into()],
+        env: vec![],
+    };
+    let Ok(out) = toolchain::output(&line, dir) else {
+        return BTreeMap::new();
+    };
+    let gomod = String::from_utf8_lossy(&out).trim().to_string();
+    let sum = Path::new(&gomod).with_file_name("go.sum");
+    std::fs::read_to_string(sum)
+        .map(|t| toolchain::parse_go_sum(&t))
+        .unwrap_or_default()
+}
+
+/// `SOURCE_DATE_EPOCH`, else the last commit's time, else now.
+pub fn created_time(dir: &Path) -> std::result::Result<String, String> {
+    if std::env::var_os("SOURCE_DATE_EPOCH").is_some() {
+        return sbom::created_now_or_epoch();
+    }
+    if let Some(t) = git(dir, &["log", "-1", "--format=%ct"]).and_then(|t| t.parse::<i64>().ok()) {
+        if let Some(s) = sbom::rfc3339(t) {
+            return Ok(s);
+        }
+    }
+    sbom::created_now_or_epoch()
+}
+
+fn git(dir: &Path, args: &[&str]) -> Option<String> {
+    let out = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+/// `org.opencontainers.image.source` and `revision` from git, where the project is in a repository.
+fn git_annotations(dir: &Path) -> BTreeMap<String, String> {
+    let mut a = BTreeMap::new();
+    if let Some(rev) = git(dir, &["rev-parse", "HEAD"]) {
+        a.insert("org.opencontainers.image.revision".into(), rev);
+    }
+    if let Some(url) = git(dir, &["config", "--get", "remote.origin.url"]) {
+        a.insert("org.opencontainers.image.source".into(), url);
+    }
+    if let Some(tag) = git(dir, &["describe", "--tags", "--exact-match"]) {
+        a.insert("org.opencontainers.image.version".into(), tag);
+    }
+    a
+}
+
+/// Builds the module again in two fresh copies of its Go module and fails on any difference,
+/// naming the first section that differs.
+fn verify_reproducible(
+    plan: &Plan,
+    first: &Built,
+    opts: &Options,
+    created: &str,
+    git: &BTreeMap<String, String>,
+) -> Result<()> {
+    let line = CommandLine {
+        program: opts.go.clone(),
+        args: vec!["env".into(), "GOMOD".into()],
+        env: vec![],
+    };
+    let gomod = toolchain::output(&line, &opts.dir).map_err(Error::Usage)?;
+    let gomod = PathBuf::from(String::from_utf8_lossy(&gomod).trim());
+    let root = gomod
+        .parent()
+        .filter(|_| gomod.is_file())
+        .ok_or_else(|| Error::Usage("--verify-reproducible needs a Go module (go.mod)".into()))?
+        .to_path_buf();
+    let rel = opts
+        .dir
+        .canonicalize()
+        .ok()
+        .and_then(|d| {
+            d.strip_prefix(root.canonicalize().ok()?)
+                .ok()
+                .map(Path::to_path_buf)
+        })
+        .unwrap_or_default();
+    let output = opts.output.canonicalize().ok();
+    let mut builds = Vec::new();
+    for _ in 0..2 {
+        let copy = tempfile::tempdir().map_err(|source| Error::Write {
+            path: std::env::temp_dir(),
+            source,
+        })?;
+        copy_tree(&root, copy.path(), output.as_deref())?;
+        let dir = copy.path().join(&rel);
+        builds.push((build_one(plan, opts, &dir, created, git)?, copy));
+    }
+    for (other, _) in &builds {
+        if other.wasm != first.wasm {
+            let section = differing_section(&first.wasm, &other.wasm);
+            return Err(Error::Usage(format!(
+                "{} is not reproducible: a build in a fresh copy differs in {section}",
+                plan.name
+            )));
+        }
+        if other.artifact.descriptor.digest != first.artifact.descriptor.digest {
+            return Err(Error::Usage(format!(
+                "{} is not reproducible: the OCI manifest digest differs",
+                plan.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The first section (by kind or custom name) whose bytes differ.
+pub fn differing_section(a: &[u8], b: &[u8]) -> String {
+    let sections = |bytes: &[u8]| -> Vec<(String, Vec<u8>)> {
+        wasmparser::Parser::new(0)
+            .parse_all(bytes)
+            .filter_map(|p| p.ok())
+            .filter_map(|p| {
+                let (id, range) = p.as_section()?;
+                let name = match &p {
+                    wasmparser::Payload::CustomSection(r) => {
+                        format!("custom section `{}`", r.name())
+                    }
+                    _ => format!(
+                        "the {} section",
+                        crate::wasm::inspect::section_kind(id, false)
+                    ),
+                };
+                Some((
+                    name,
+                    bytes[range.start as usize..range.end as usize].to_vec(),
+                ))
+            })
+            .collect()
+    };
+    let (sa, sb) = (sections(a), sections(b));
+    for (x, y) in sa.iter().zip(&sb) {
+        if x != y {
+            return if x.0 == y.0 {
+                x.0.clone()
+            } else {
+                format!("{} vs {}", x.0, y.0)
+            };
+        }
+    }
+    if sa.len() != sb.len() {
+        return "the number of sections".into();
+    }
+    "its header".into()
+}
+
+fn copy_tree(from: &Path, to: &Path, skip: Option<&Path>) -> Result<()> {
+    let read = |path: &Path, source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    for entry in std::fs::read_dir(from).map_err(|e| read(from, e))? {
+        let entry = entry.map_err(|e| read(from, e))?;
+        let path = entry.path();
+        let name = entry.file_name();
+        if name.to_string_lossy().starts_with('.')
+            || skip.is_some_and(|s| path.canonicalize().ok().as_deref() == Some(s))
+        {
+            continue;
+        }
+        let dest = to.join(&name);
+        let kind = entry.file_type().map_err(|e| read(&path, e))?;
+        if kind.is_dir() {
+            std::fs::create_dir(&dest).map_err(|source| Error::Write {
+                path: dest.clone(),
+                source,
+            })?;
+            copy_tree(&path, &dest, skip)?;
+        } else if kind.is_file() {
+            std::fs::copy(&path, &dest).map_err(|source| Error::Write {
+                path: dest.clone(),
+                source,
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes `OUT/NAME.wasm`, `NAME.spdx.json`, `NAME.cdx.json`, `report.json` and the layout
+/// `OUT/oci`, all or nothing.
+fn publish(
+    built: &[Built],
+    output: &Path,
+    reproducible: &BTreeMap<String, bool>,
+) -> Result<BuildReport> {
+    let mut stage = dist::Stage::default();
+    let layout_root = output.join("oci");
+    let mut index = Layout::index_or_empty(&layout_root)?;
+    if !layout_root.join("oci-layout").exists() {
+        stage.add(&layout_root.join("oci-layout"), layout::LAYOUT_MARKER)?;
+    }
+    let mut modules = Vec::new();
+    for b in built {
+        let mut artifacts = vec![(&b.artifact, Some(b.tag.as_str()))];
+        artifacts.extend(b.referrers.iter().map(|r| (r, None)));
+        for (a, tag) in artifacts {
+            for (d, bytes) in a
+                .blobs
+                .iter()
+                .map(|(d, bytes)| (d, bytes.as_slice()))
+                .chain([(&a.descriptor, a.manifest.as_slice())])
+            {
+                let path = layout_root.join("blobs/sha256").join(d.hex());
+                if !path.exists() {
+                    stage.add(&path, bytes)?;
+                }
+            }
+            layout::add_to_index(&mut index, a, tag);
+        }
+        let wasm = output.join(format!("{}.wasm", b.plan_name));
+        let spdx = output.join(format!("{}.spdx.json", b.plan_name));
+        let cdx = output.join(format!("{}.cdx.json", b.plan_name));
+        stage.add(&wasm, &b.wasm)?;
+        stage.add(&spdx, &b.spdx)?;
+        stage.add(&cdx, &b.cyclonedx)?;
+        modules.push(ModuleReport {
+            name: b.plan_name.clone(),
+            package: b.package.clone(),
+            toolchain: b.toolchain.clone(),
+            toolchain_version: b.toolchain_version.clone(),
+            wasm: wasm.display().to_string(),
+            sha256: crate::wasm::inspect::sha256_hex(&b.wasm),
+            size_compiled: b.rewrite.size_before,
+            size: b.rewrite.size_after,
+            sections: b.rewrite.sections.clone(),
+            policy: b.check.policy.clone(),
+            passed: b.check.passed,
+            abi: b.check.module.abi.id(),
+            imports: b.check.module.imports.len(),
+            spdx: spdx.display().to_string(),
+            cyclonedx: cdx.display().to_string(),
+            sbom_packages: b.sbom_packages,
+            oci_layout: layout_root.display().to_string(),
+            tag: b.tag.clone(),
+            manifest_digest: b.artifact.descriptor.digest.clone(),
+            reproducible: reproducible.get(&b.plan_name).copied(),
+        });
+    }
+    let report = BuildReport {
+        output: output.display().to_string(),
+        modules,
+    };
+    stage.add(
+        &output.join("report.json"),
+        &crate::report::json_bytes(crate::report::BUILD_SCHEMA, &report),
+    )?;
+    stage.add(&layout_root.join("index.json"), &to_bytes(&index))?;
+    stage.commit()?;
+    Ok(report)
+}

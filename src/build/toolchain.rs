@@ -1,0 +1,415 @@
+//! Driving `go build` and `tinygo build`: version gates, exact command lines (plain values, so
+//! they are unit-tested without the tools), and `go list -deps -json` for the SBOM.
+
+use super::config::{Mode, Settings, Target, TinygoOptions, Toolchain};
+use crate::sbom::Component;
+use serde::Deserialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::process::Command;
+
+/// A command to run: program, arguments, extra environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandLine {
+    pub program: String,
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+}
+
+impl CommandLine {
+    pub fn command(&self, dir: &Path) -> Command {
+        let mut c = Command::new(&self.program);
+        c.args(&self.args).current_dir(dir);
+        for (k, v) in &self.env {
+            c.env(k, v);
+        }
+        c
+    }
+}
+
+/// A Go release as `go env GOVERSION` prints it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GoVersion {
+    pub text: String,
+    pub major: u32,
+    pub minor: u32,
+}
+
+/// Parses `go1.26.8`, `go1.24rc1`, `devel go1.27-abcdef ...`.
+pub fn parse_go_version(text: &str) -> Option<GoVersion> {
+    let text = text.trim();
+    let at = text.find("go1.")?;
+    let rest = &text[at + 2..];
+    let major: u32 = rest.split('.').next()?.parse().ok()?;
+    let minor_text: String = rest
+        .split('.')
+        .nth(1)?
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    Some(GoVersion {
+        text: text[at..].split_whitespace().next()?.to_string(),
+        major,
+        minor: minor_text.parse().ok()?,
+    })
+}
+
+/// Refuses what a toolchain release cannot build, saying why.
+pub fn check_support(
+    toolchain: Toolchain,
+    version: &GoVersion,
+    target: Target,
+    mode: Mode,
+) -> Result<(), String> {
+    if toolchain == Toolchain::Tinygo {
+        return Ok(());
+    }
+    let at_least = |minor: u32| version.major > 1 || version.minor >= minor;
+    if target == Target::Wasip2 {
+        return Err(
+            "Go's gc compiler has no wasip2 target; use toolchain = \"tinygo\" for components"
+                .into(),
+        );
+    }
+    if !at_least(21) {
+        return Err(format!(
+            "{} cannot build GOOS=wasip1 (Go 1.21 or newer is needed)",
+            version.text
+        ));
+    }
+    if mode == Mode::Reactor && !at_least(24) {
+        return Err(format!(
+            "{} cannot build reactors (-buildmode=c-shared for wasip1 and //go:wasmexport need Go 1.24 or newer)",
+            version.text
+        ));
+    }
+    Ok(())
+}
+
+fn tags_arg(settings: &Settings) -> Option<String> {
+    settings
+        .tags
+        .as_ref()
+        .filter(|t| !t.is_empty())
+        .map(|t| format!("-tags={}", t.join(",")))
+}
+
+/// `go build` for wasip1, reproducible: `-trimpath`, no cgo, no VCS stamp (the revision goes
+/// into the OCI annotations instead, so the binary does not depend on the checkout's state),
+/// the configured tags and ldflags.
+pub fn go_build(go: &str, settings: &Settings, package: &str, out: &Path) -> CommandLine {
+    let mut args = vec![
+        "build".to_string(),
+        "-trimpath".to_string(),
+        "-buildvcs=false".to_string(),
+    ];
+    if settings.mode == Some(Mode::Reactor) {
+        args.push("-buildmode=c-shared".into());
+    }
+    args.extend(tags_arg(settings));
+    if let Some(ldflags) = settings.ldflags.as_ref().filter(|l| !l.is_empty()) {
+        args.push(format!("-ldflags={ldflags}"));
+    }
+    args.extend([
+        "-o".to_string(),
+        out.display().to_string(),
+        package.to_string(),
+    ]);
+    CommandLine {
+        program: go.to_string(),
+        args,
+        env: go_env(),
+    }
+}
+
+fn go_env() -> Vec<(String, String)> {
+    vec![
+        ("GOOS".into(), "wasip1".into()),
+        ("GOARCH".into(), "wasm".into()),
+        ("CGO_ENABLED".into(), "0".into()),
+    ]
+}
+
+/// `tinygo build -target=wasip1|wasip2` with the configured optimisation, GC and scheduler.
+pub fn tinygo_build(
+    tinygo: &str,
+    settings: &Settings,
+    target: Target,
+    package: &str,
+    out: &Path,
+) -> CommandLine {
+    let opts = settings.tinygo.clone().unwrap_or_default();
+    let TinygoOptions {
+        opt,
+        gc,
+        scheduler,
+        no_debug,
+    } = opts;
+    let mut args = vec!["build".to_string(), format!("-target={}", target.name())];
+    if settings.mode == Some(Mode::Reactor) {
+        args.push("-buildmode=c-shared".into());
+    }
+    args.extend(opt.map(|o| format!("-opt={o}")));
+    args.extend(gc.map(|g| format!("-gc={g}")));
+    args.extend(scheduler.map(|s| format!("-scheduler={s}")));
+    if no_debug == Some(true) {
+        args.push("-no-debug".into());
+    }
+    args.extend(tags_arg(settings));
+    if let Some(ldflags) = settings.ldflags.as_ref().filter(|l| !l.is_empty()) {
+        args.push(format!("-ldflags={ldflags}"));
+    }
+    args.extend([
+        "-o".to_string(),
+        out.display().to_string(),
+        package.to_string(),
+    ]);
+    CommandLine {
+        program: tinygo.to_string(),
+        args,
+        env: vec![("CGO_ENABLED".into(), "0".into())],
+    }
+}
+
+/// `go list -deps -json` with the same environment and tags as the build.
+pub fn go_list(go: &str, settings: &Settings, package: &str) -> CommandLine {
+    let mut args = vec!["list".to_string(), "-deps".to_string(), "-json".to_string()];
+    args.extend(tags_arg(settings));
+    args.push(package.to_string());
+    CommandLine {
+        program: go.to_string(),
+        args,
+        env: go_env(),
+    }
+}
+
+#[derive(Deserialize)]
+struct ListedPackage {
+    #[serde(rename = "Standard", default)]
+    standard: bool,
+    #[serde(rename = "Module")]
+    module: Option<ListedModule>,
+}
+
+#[derive(Deserialize, Clone)]
+struct ListedModule {
+    #[serde(rename = "Path")]
+    path: String,
+    #[serde(rename = "Version", default)]
+    version: String,
+    #[serde(rename = "Main", default)]
+    main: bool,
+    #[serde(rename = "Replace")]
+    replace: Option<Box<ListedModule>>,
+}
+
+/// The main module and the dependency modules of the packages `go list -deps -json` printed,
+/// with `h1:` hashes from `sums` (go.sum).
+pub fn modules_from_go_list(
+    stream: &[u8],
+    sums: &BTreeMap<(String, String), String>,
+) -> Result<(Option<Component>, Vec<Component>), String> {
+    let mut main = None;
+    let mut deps: BTreeMap<String, Component> = BTreeMap::new();
+    let component = |m: &ListedModule| {
+        let mut c = Component {
+            path: m.path.clone(),
+            version: m.version.clone(),
+            sum: sums.get(&(m.path.clone(), m.version.clone())).cloned(),
+            replace: None,
+        };
+        if let Some(r) = &m.replace {
+            c.replace = Some(Box::new(Component {
+                path: r.path.clone(),
+                version: r.version.clone(),
+                sum: sums.get(&(r.path.clone(), r.version.clone())).cloned(),
+                replace: None,
+            }));
+        }
+        c
+    };
+    for package in serde_json::Deserializer::from_slice(stream).into_iter::<ListedPackage>() {
+        let package = package.map_err(|e| format!("cannot read `go list -json` output: {e}"))?;
+        let Some(m) = package.module.filter(|_| !package.standard) else {
+            continue;
+        };
+        if m.main {
+            let mut c = component(&m);
+            if c.version.is_empty() {
+                c.version = "(devel)".into();
+            }
+            main.get_or_insert(c);
+        } else {
+            deps.entry(m.path.clone()).or_insert_with(|| component(&m));
+        }
+    }
+    Ok((main, deps.into_values().collect()))
+}
+
+/// `(path, version) -> h1:hash` from a go.sum file (module zips, not `/go.mod` lines).
+pub fn parse_go_sum(text: &str) -> BTreeMap<(String, String), String> {
+    let mut sums = BTreeMap::new();
+    for line in text.lines() {
+        let mut f = line.split_whitespace();
+        if let (Some(path), Some(version), Some(hash)) = (f.next(), f.next(), f.next()) {
+            if !version.ends_with("/go.mod") {
+                sums.insert((path.to_string(), version.to_string()), hash.to_string());
+            }
+        }
+    }
+    sums
+}
+
+/// Runs a command to completion and returns its stdout, or a one-line error with its stderr.
+pub fn output(line: &CommandLine, dir: &Path) -> Result<Vec<u8>, String> {
+    let out = line.command(dir).output().map_err(|e| {
+        format!(
+            "cannot run `{}`: {}",
+            line.program,
+            crate::error::io_message(&e)
+        )
+    })?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let first: BTreeSet<&str> = stderr.lines().take(3).collect();
+        return Err(format!(
+            "`{} {}` failed: {}",
+            line.program,
+            line.args.join(" "),
+            first.into_iter().collect::<Vec<_>>().join("; ")
+        ));
+    }
+    Ok(out.stdout)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn settings(mode: Mode) -> Settings {
+        Settings {
+            mode: Some(mode),
+            tags: Some(vec!["netgo".into(), "prod".into()]),
+            ldflags: Some("-s -w".into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn go_versions_parse_and_gate() {
+        let v = parse_go_version("go1.26.8").unwrap();
+        assert_eq!((v.major, v.minor, v.text.as_str()), (1, 26, "go1.26.8"));
+        assert_eq!(parse_go_version("devel go1.27-abc Tue").unwrap().minor, 27);
+        assert_eq!(parse_go_version("go1.24rc1").unwrap().minor, 24);
+        assert!(parse_go_version("banana").is_none());
+        let old = parse_go_version("go1.20.14").unwrap();
+        assert!(
+            check_support(Toolchain::Go, &old, Target::Wasip1, Mode::Command)
+                .unwrap_err()
+                .contains("Go 1.21")
+        );
+        let v123 = parse_go_version("go1.23.4").unwrap();
+        assert!(check_support(Toolchain::Go, &v123, Target::Wasip1, Mode::Command).is_ok());
+        assert!(
+            check_support(Toolchain::Go, &v123, Target::Wasip1, Mode::Reactor)
+                .unwrap_err()
+                .contains("Go 1.24")
+        );
+        assert!(
+            check_support(Toolchain::Go, &v, Target::Wasip2, Mode::Command)
+                .unwrap_err()
+                .contains("tinygo")
+        );
+    }
+
+    #[test]
+    fn go_build_command_line() {
+        let line = go_build(
+            "go",
+            &settings(Mode::Reactor),
+            "./lib",
+            &PathBuf::from("/tmp/x.wasm"),
+        );
+        assert_eq!(
+            line.args,
+            [
+                "build",
+                "-trimpath",
+                "-buildvcs=false",
+                "-buildmode=c-shared",
+                "-tags=netgo,prod",
+                "-ldflags=-s -w",
+                "-o",
+                "/tmp/x.wasm",
+                "./lib"
+            ]
+        );
+        assert!(line.env.contains(&("GOOS".into(), "wasip1".into())));
+        assert!(line.env.contains(&("CGO_ENABLED".into(), "0".into())));
+    }
+
+    #[test]
+    fn tinygo_build_command_lines() {
+        let mut s = settings(Mode::Command);
+        s.ldflags = None;
+        s.tinygo = Some(TinygoOptions {
+            opt: Some("z".into()),
+            gc: Some("leaking".into()),
+            scheduler: Some("none".into()),
+            no_debug: Some(true),
+        });
+        let line = tinygo_build("tinygo", &s, Target::Wasip2, ".", &PathBuf::from("o.wasm"));
+        assert_eq!(
+            line.args,
+            [
+                "build",
+                "-target=wasip2",
+                "-opt=z",
+                "-gc=leaking",
+                "-scheduler=none",
+                "-no-debug",
+                "-tags=netgo,prod",
+                "-o",
+                "o.wasm",
+                "."
+            ]
+        );
+        let plain = tinygo_build(
+            "tinygo",
+            &Settings::default(),
+            Target::Wasip1,
+            ".",
+            &PathBuf::from("o.wasm"),
+        );
+        assert_eq!(plain.args, ["build", "-target=wasip1", "-o", "o.wasm", "."]);
+        let reactor = tinygo_build(
+            "tinygo",
+            &settings(Mode::Reactor),
+            Target::Wasip1,
+            ".",
+            &PathBuf::from("o.wasm"),
+        );
+        assert!(reactor.args.contains(&"-buildmode=c-shared".to_string()));
+    }
+
+    #[test]
+    fn go_list_stream_gives_main_and_deps_with_sums() {
+        let stream = br#"{"ImportPath":"fmt","Standard":true}
+{"ImportPath":"github.com/google/uuid","Module":{"Path":"github.com/google/uuid","Version":"v1.6.0"}}
+{"ImportPath":"example.com/x/sub","Module":{"Path":"example.com/x","Version":"v1.0.0","Replace":{"Path":"example.com/fork","Version":"v1.0.1"}}}
+{"ImportPath":"example.com/app","Module":{"Path":"example.com/app","Main":true}}"#;
+        let sums = parse_go_sum(
+            "github.com/google/uuid v1.6.0 h1:abc=\ngithub.com/google/uuid v1.6.0/go.mod h1:zzz=\nexample.com/fork v1.0.1 h1:fff=\n",
+        );
+        let (main, deps) = modules_from_go_list(stream, &sums).unwrap();
+        assert_eq!(main.unwrap().version, "(devel)");
+        assert_eq!(deps.len(), 2);
+        assert_eq!(deps[1].sum.as_deref(), Some("h1:abc="));
+        assert_eq!(
+            deps[0].replace.as_ref().unwrap().sum.as_deref(),
+            Some("h1:fff=")
+        );
+        assert!(modules_from_go_list(b"{not json", &sums).is_err());
+    }
+}

@@ -1,0 +1,219 @@
+//! OCI manifests and configs for wasm modules and the documents that refer to them. Every
+//! JSON document is serialised with sorted keys, so equal inputs give equal digests.
+
+use crate::wasm::inspect::sha256_hex;
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+pub const MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+pub const INDEX: &str = "application/vnd.oci.image.index.v1+json";
+pub const WASM_CONFIG: &str = "application/vnd.wasm.config.v0+json";
+pub const WASM_LAYER: &str = "application/wasm";
+pub const EMPTY: &str = "application/vnd.oci.empty.v1+json";
+pub const SPDX: &str = "application/spdx+json";
+pub const CYCLONEDX: &str = "application/vnd.cyclonedx+json";
+pub const TITLE: &str = "org.opencontainers.image.title";
+
+/// An OCI content descriptor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Descriptor {
+    #[serde(rename = "mediaType")]
+    pub media_type: String,
+    pub digest: String,
+    pub size: u64,
+    #[serde(rename = "artifactType", skip_serializing_if = "Option::is_none")]
+    pub artifact_type: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+impl Descriptor {
+    pub fn of(media_type: &str, bytes: &[u8]) -> Descriptor {
+        Descriptor {
+            media_type: media_type.to_string(),
+            digest: format!("sha256:{}", sha256_hex(bytes)),
+            size: bytes.len() as u64,
+            artifact_type: None,
+            annotations: BTreeMap::new(),
+        }
+    }
+
+    /// The hex part of the digest.
+    pub fn hex(&self) -> &str {
+        self.digest.trim_start_matches("sha256:")
+    }
+}
+
+/// A manifest with its blobs: everything needed to store or push one artifact.
+#[derive(Debug, Clone)]
+pub struct Artifact {
+    pub manifest: Vec<u8>,
+    pub descriptor: Descriptor,
+    /// Config and layers, as (descriptor, bytes).
+    pub blobs: Vec<(Descriptor, Vec<u8>)>,
+}
+
+/// What goes into a wasm artifact besides the module.
+#[derive(Debug, Clone, Default)]
+pub struct WasmSpec {
+    /// File name for the layer's title annotation, e.g. `hello.wasm`.
+    pub title: String,
+    /// `wasip1` or `wasip2`.
+    pub os: String,
+    /// RFC 3339; pinned for reproducible digests.
+    pub created: String,
+    pub author: Option<String>,
+    /// Manifest annotations (`org.opencontainers.image.source`, `revision`, `version`, ...).
+    pub annotations: BTreeMap<String, String>,
+    /// The `component` config field (wasip2: exports, imports, target world).
+    pub component: Option<Value>,
+}
+
+/// The CNCF Wasm artifact: config `application/vnd.wasm.config.v0+json`, one `application/wasm`
+/// layer.
+pub fn wasm_artifact(wasm: &[u8], spec: &WasmSpec) -> Artifact {
+    let mut layer = Descriptor::of(WASM_LAYER, wasm);
+    layer.annotations.insert(TITLE.into(), spec.title.clone());
+    let mut config = json!({
+        "created": spec.created,
+        "architecture": "wasm",
+        "os": spec.os,
+        "layerDigests": [layer.digest],
+    });
+    if let Some(author) = &spec.author {
+        config["author"] = json!(author);
+    }
+    if let Some(component) = &spec.component {
+        config["component"] = component.clone();
+    }
+    let config = to_bytes(&config);
+    let config_desc = Descriptor::of(WASM_CONFIG, &config);
+    let mut annotations = spec.annotations.clone();
+    annotations
+        .entry("org.opencontainers.image.created".into())
+        .or_insert_with(|| spec.created.clone());
+    let manifest = json!({
+        "schemaVersion": 2,
+        "mediaType": MANIFEST,
+        "config": config_desc,
+        "layers": [layer],
+        "annotations": annotations,
+    });
+    finish(
+        manifest,
+        vec![(config_desc, config), (layer, wasm.to_vec())],
+        None,
+    )
+}
+
+/// A document (an SBOM) that refers to `subject`, as OCI 1.1 artifact guidance shapes it: the
+/// empty config, one layer, `artifactType`, and `subject`.
+pub fn referrer(
+    subject: &Descriptor,
+    artifact_type: &str,
+    title: &str,
+    document: &[u8],
+    created: &str,
+) -> Artifact {
+    let empty = b"{}".to_vec();
+    let mut config = Descriptor::of(EMPTY, &empty);
+    config.annotations.clear();
+    let mut layer = Descriptor::of(artifact_type, document);
+    layer.annotations.insert(TITLE.into(), title.into());
+    let subject = Descriptor {
+        media_type: subject.media_type.clone(),
+        digest: subject.digest.clone(),
+        size: subject.size,
+        artifact_type: None,
+        annotations: BTreeMap::new(),
+    };
+    let manifest = json!({
+        "schemaVersion": 2,
+        "mediaType": MANIFEST,
+        "artifactType": artifact_type,
+        "config": config,
+        "layers": [layer],
+        "subject": subject,
+        "annotations": { "org.opencontainers.image.created": created },
+    });
+    let mut a = finish(
+        manifest,
+        vec![(config, empty), (layer, document.to_vec())],
+        Some(artifact_type),
+    );
+    a.descriptor
+        .annotations
+        .insert("org.opencontainers.image.created".into(), created.into());
+    a
+}
+
+fn finish(
+    manifest: Value,
+    blobs: Vec<(Descriptor, Vec<u8>)>,
+    artifact_type: Option<&str>,
+) -> Artifact {
+    let manifest = to_bytes(&manifest);
+    let mut descriptor = Descriptor::of(MANIFEST, &manifest);
+    descriptor.artifact_type = artifact_type.map(str::to_string);
+    Artifact {
+        manifest,
+        descriptor,
+        blobs,
+    }
+}
+
+/// Compact JSON with sorted keys (serde_json's map is ordered).
+pub fn to_bytes(value: &impl Serialize) -> Vec<u8> {
+    serde_json::to_vec(value).expect("OCI documents serialize")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> WasmSpec {
+        WasmSpec {
+            title: "hello.wasm".into(),
+            os: "wasip1".into(),
+            created: "2024-01-01T00:00:00Z".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn wasm_artifact_has_the_cncf_shape_and_a_stable_digest() {
+        let a = wasm_artifact(b"\0asm\x01\0\0\0", &spec());
+        let m: Value = serde_json::from_slice(&a.manifest).unwrap();
+        assert_eq!(m["config"]["mediaType"], WASM_CONFIG);
+        assert_eq!(m["layers"].as_array().unwrap().len(), 1);
+        assert_eq!(m["layers"][0]["mediaType"], WASM_LAYER);
+        assert_eq!(m["layers"][0]["annotations"][TITLE], "hello.wasm");
+        let config: Value = serde_json::from_slice(&a.blobs[0].1).unwrap();
+        assert_eq!(config["architecture"], "wasm");
+        assert_eq!(config["layerDigests"][0], m["layers"][0]["digest"]);
+        assert_eq!(
+            a.descriptor,
+            wasm_artifact(b"\0asm\x01\0\0\0", &spec()).descriptor
+        );
+    }
+
+    #[test]
+    fn a_referrer_points_at_its_subject() {
+        let a = wasm_artifact(b"\0asm\x01\0\0\0", &spec());
+        let r = referrer(
+            &a.descriptor,
+            SPDX,
+            "hello.spdx.json",
+            b"{}",
+            "2024-01-01T00:00:00Z",
+        );
+        let m: Value = serde_json::from_slice(&r.manifest).unwrap();
+        assert_eq!(m["subject"]["digest"], a.descriptor.digest.as_str());
+        assert_eq!(m["artifactType"], SPDX);
+        assert_eq!(
+            m["config"]["digest"],
+            "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
+        );
+    }
+}

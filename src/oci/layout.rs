@@ -1,0 +1,195 @@
+//! An OCI image layout directory (`oci-layout`, `index.json`, `blobs/sha256/...`), as oras,
+//! crane and skopeo read it. Blobs are written to a temporary name and renamed; `index.json`
+//! is replaced atomically, so a reader never sees a manifest whose blobs are missing.
+
+use super::artifact::{to_bytes, Artifact, Descriptor, INDEX};
+use crate::error::{Error, Result};
+use crate::fsio::write_atomic;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+
+pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
+
+#[derive(Debug, Clone)]
+pub struct Layout {
+    pub root: PathBuf,
+}
+
+impl Layout {
+    /// Opens the layout at `root`, creating it if needed.
+    pub fn create(root: &Path) -> Result<Layout> {
+        let write = |path: &Path, source| Error::Write {
+            path: path.to_path_buf(),
+            source,
+        };
+        std::fs::create_dir_all(root.join("blobs/sha256")).map_err(|e| write(root, e))?;
+        let marker = root.join("oci-layout");
+        if !marker.exists() {
+            write_atomic(&marker, LAYOUT_MARKER)?;
+        }
+        let index = root.join("index.json");
+        if !index.exists() {
+            write_atomic(&index, &to_bytes(&empty_index()))?;
+        }
+        Ok(Layout {
+            root: root.to_path_buf(),
+        })
+    }
+
+    pub fn blob_path(&self, digest: &str) -> PathBuf {
+        self.root
+            .join("blobs/sha256")
+            .join(digest.trim_start_matches("sha256:"))
+    }
+
+    fn put_blob(&self, descriptor: &Descriptor, bytes: &[u8]) -> Result<()> {
+        let path = self.blob_path(&descriptor.digest);
+        if !path.exists() {
+            write_atomic(&path, bytes)?;
+        }
+        Ok(())
+    }
+
+    /// Stores an artifact's blobs and manifest, then lists it in `index.json`: under `tag`
+    /// (moving the tag off any other manifest), or untagged for referrers.
+    pub fn add(&self, artifact: &Artifact, tag: Option<&str>) -> Result<Descriptor> {
+        for (descriptor, bytes) in &artifact.blobs {
+            self.put_blob(descriptor, bytes)?;
+        }
+        self.put_blob(&artifact.descriptor, &artifact.manifest)?;
+        let mut index = self.index()?;
+        let entry = add_to_index(&mut index, artifact, tag);
+        write_atomic(&self.root.join("index.json"), &to_bytes(&index))?;
+        Ok(entry)
+    }
+
+    /// The parsed `index.json`, or an empty index when the layout does not exist yet.
+    pub fn index_or_empty(root: &Path) -> Result<Value> {
+        if root.join("index.json").exists() {
+            Layout {
+                root: root.to_path_buf(),
+            }
+            .index()
+        } else {
+            Ok(empty_index())
+        }
+    }
+
+    /// The parsed `index.json`.
+    pub fn index(&self) -> Result<Value> {
+        let path = self.root.join("index.json");
+        let text = std::fs::read(&path).map_err(|source| Error::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let index: Value = serde_json::from_slice(&text)
+            .map_err(|e| Error::Usage(format!("{}: not an OCI index: {e}", path.display())))?;
+        if !index["manifests"].is_array() {
+            return Err(Error::Usage(format!(
+                "{}: not an OCI index: no `manifests` list",
+                path.display()
+            )));
+        }
+        Ok(index)
+    }
+
+    /// The descriptor tagged `tag`.
+    pub fn resolve(&self, tag: &str) -> Result<Option<Descriptor>> {
+        let index = self.index()?;
+        Ok(index["manifests"]
+            .as_array()
+            .expect("checked")
+            .iter()
+            .find(|m| m["annotations"][REF_NAME] == tag)
+            .and_then(|m| serde_json::from_value::<Descriptor>(m.clone()).ok()))
+    }
+}
+
+pub fn empty_index() -> Value {
+    json!({ "schemaVersion": 2, "mediaType": INDEX, "manifests": [] })
+}
+
+/// The `oci-layout` marker file's contents.
+pub const LAYOUT_MARKER: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
+
+/// Lists an artifact in `index`: under `tag` (moving the tag off any other manifest), or
+/// untagged for referrers. Returns the entry.
+pub fn add_to_index(index: &mut Value, artifact: &Artifact, tag: Option<&str>) -> Descriptor {
+    let mut entry = artifact.descriptor.clone();
+    if let Some(tag) = tag {
+        entry.annotations.insert(REF_NAME.into(), tag.into());
+    }
+    let manifests = index["manifests"]
+        .as_array_mut()
+        .expect("index has manifests");
+    manifests.retain(|m| {
+        let same = m["digest"] == entry.digest.as_str() && m["annotations"][REF_NAME] == json!(tag);
+        let tag_moves = tag.is_some() && m["annotations"][REF_NAME] == json!(tag);
+        !same && !tag_moves
+    });
+    manifests.push(serde_json::to_value(&entry).expect("descriptor serializes"));
+    entry
+}
+
+impl<'de> serde::Deserialize<'de> for Descriptor {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        #[derive(serde::Deserialize)]
+        struct Raw {
+            #[serde(rename = "mediaType")]
+            media_type: String,
+            digest: String,
+            size: u64,
+            #[serde(rename = "artifactType", default)]
+            artifact_type: Option<String>,
+            #[serde(default)]
+            annotations: std::collections::BTreeMap<String, String>,
+        }
+        let r = Raw::deserialize(d)?;
+        Ok(Descriptor {
+            media_type: r.media_type,
+            digest: r.digest,
+            size: r.size,
+            artifact_type: r.artifact_type,
+            annotations: r.annotations,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oci::artifact::{referrer, wasm_artifact, WasmSpec, SPDX};
+
+    #[test]
+    fn tags_move_and_referrers_stay_untagged() {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = Layout::create(dir.path()).unwrap();
+        let spec = WasmSpec {
+            title: "a.wasm".into(),
+            os: "wasip1".into(),
+            created: "2024-01-01T00:00:00Z".into(),
+            ..Default::default()
+        };
+        let one = wasm_artifact(b"\0asm\x01\0\0\0", &spec);
+        let two = wasm_artifact(b"\0asm\x01\0\0\0\0\x01x", &spec);
+        layout.add(&one, Some("latest")).unwrap();
+        layout
+            .add(
+                &referrer(&one.descriptor, SPDX, "a.spdx.json", b"{}", "x"),
+                None,
+            )
+            .unwrap();
+        layout.add(&two, Some("latest")).unwrap();
+        layout.add(&two, Some("latest")).unwrap();
+        let index = layout.index().unwrap();
+        let manifests = index["manifests"].as_array().unwrap();
+        assert_eq!(manifests.len(), 2, "{index}");
+        assert_eq!(
+            layout.resolve("latest").unwrap().unwrap().digest,
+            two.descriptor.digest
+        );
+        for (d, _) in &one.blobs {
+            assert!(layout.blob_path(&d.digest).exists());
+        }
+    }
+}
