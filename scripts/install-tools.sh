@@ -94,10 +94,11 @@ if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
 	apt_install python3-venv
 	echo "python3-venv: installed (apt-get)"
 fi
-if [[ -x $VENV/bin/python ]]; then
+if "$VENV/bin/python" -c '' >/dev/null 2>&1; then
 	echo "venv: already present ($VENV)"
 else
-	python3 -m venv "$VENV"
+	# --clear: a venv whose base python went away is rebuilt from scratch.
+	python3 -m venv --clear "$VENV"
 	echo "venv: created ($VENV)"
 fi
 # Prints "spdx-tools=V cyclonedx-python-lib=V" when both import (with the

@@ -3,7 +3,8 @@
 
     validate_sbom.py spdx FILE       SPDX 2.3 JSON, spdx-tools' validator
     validate_sbom.py cyclonedx FILE  CycloneDX 1.5 JSON, the official (strict) schema
-                                     via cyclonedx-python-lib
+                                     via cyclonedx-python-lib, then bom-ref uniqueness and
+                                     dependency-ref integrity (which no schema can check)
 
 Prints every problem found and exits 0 if the document is valid, 1 if not,
 2 on a usage error (bad arguments, unreadable file, validator not installed).
@@ -34,6 +35,15 @@ def validate_spdx(path):
         usage(f"spdx-tools is not installed ({e}); run scripts/install-tools.sh")
 
     try:
+        with open(path, encoding="utf-8") as f:
+            top = json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        print(f"spdx: not JSON: {e}")
+        return 1
+    if not isinstance(top, dict):
+        print(f"spdx: the document is a JSON {type(top).__name__}, not an object")
+        return 1
+    try:
         # parse_file picks the parser from the file name; the format is SPDX
         # JSON whatever the name (".spdx" would mean tag-value to it).
         if path.endswith(".json"):
@@ -44,8 +54,8 @@ def validate_spdx(path):
         for msg in e.get_messages():
             print(f"spdx: parse error: {msg}")
         return 1
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        print(f"spdx: not JSON: {e}")
+    except Exception as e:  # the parser trips on some wrongly typed fields
+        print(f"spdx: parse error: {type(e).__name__}: {e}")
         return 1
 
     version = document.creation_info.spdx_version
@@ -94,6 +104,8 @@ def validate_cyclonedx(path):
         err = e.data  # jsonschema.ValidationError
         where = "/" + "/".join(str(p) for p in err.absolute_path)
         errors.append(f"at {where}: {err.message}")
+    if not errors:
+        errors.extend(check_refs(doc))
     for e in errors:
         print(f"cyclonedx: invalid: {e}")
     if errors:
@@ -102,6 +114,36 @@ def validate_cyclonedx(path):
     print(f"cyclonedx: {path}: valid CycloneDX 1.5 "
           f"({len(doc.get('components', []))} components, {len(doc.get('dependencies', []))} dependencies)")
     return 0
+
+
+def check_refs(doc):
+    """What the JSON schema cannot say but the spec does: every bom-ref is
+    unique, and every dependencies[].ref / dependsOn names one of them."""
+    errors, refs = [], {}
+
+    def walk(node, where):
+        if isinstance(node, dict):
+            ref = node.get("bom-ref")
+            if isinstance(ref, str) and where.rsplit("/", 1)[0].endswith(("components", "services", "/metadata")):
+                if ref in refs:
+                    errors.append(f"at {where}: bom-ref {ref!r} already used at {refs[ref]}")
+                else:
+                    refs[ref] = where
+            for k, v in node.items():
+                walk(v, f"{where}/{k}")
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                walk(v, f"{where}/{i}")
+
+    walk(doc.get("metadata", {}), "/metadata")
+    walk(doc.get("components", []), "/components")
+    walk(doc.get("services", []), "/services")
+    for i, dep in enumerate(doc.get("dependencies", [])):
+        for j, ref in enumerate([dep.get("ref")] + list(dep.get("dependsOn", []))):
+            if ref not in refs:
+                where = f"/dependencies/{i}/" + ("ref" if j == 0 else f"dependsOn/{j - 1}")
+                errors.append(f"at {where}: {ref!r} is not the bom-ref of any component (ref integrity, beyond the schema)")
+    return errors
 
 
 def main(argv):
