@@ -83,6 +83,17 @@ pub struct Rewritten {
 /// Rewrites a core module or component per `rules`, then validates the result with every
 /// feature (the input's features are not ours to judge here; `check` does that).
 pub fn rewrite(bytes: &[u8], rules: &StripRules) -> Result<Rewritten, WasmError> {
+    let out = rewrite_unvalidated(bytes, rules)?;
+    validate::parse_and_validate(
+        &out.bytes,
+        crate::wasm::features::FeatureSet::all().to_wasmparser(),
+    )?;
+    Ok(out)
+}
+
+/// The rewrite alone, for callers that validate the result themselves (`build` runs the full
+/// policy check on it, so that the module is validated once, as shipped).
+pub fn rewrite_unvalidated(bytes: &[u8], rules: &StripRules) -> Result<Rewritten, WasmError> {
     let mut out = Vec::with_capacity(bytes.len());
     let mut sections = Vec::new();
     let mut stamped = false;
@@ -151,10 +162,6 @@ pub fn rewrite(bytes: &[u8], rules: &StripRules) -> Result<Rewritten, WasmError>
             size_after: emitted.len() as u64,
         });
     }
-    validate::parse_and_validate(
-        &out,
-        crate::wasm::features::FeatureSet::all().to_wasmparser(),
-    )?;
     Ok(Rewritten {
         size_before: bytes.len() as u64,
         size_after: out.len() as u64,

@@ -43,7 +43,7 @@ impl Plan {
             Some(n) => n.clone(),
             None => default_name(&package, dir)?,
         };
-        if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
+        if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\\']) {
             return Err(Error::Usage(format!(
                 "module name `{name}` cannot be a file name"
             )));
@@ -278,27 +278,45 @@ pub fn build_one(
         path: out.clone(),
         source,
     })?;
+    let sums = go_sum(&opts.go, dir);
+    let mut built = package_compiled(plan, &compiled, &listed, &sums, &version.text, created, git)?;
+    built.toolchain = line.program.clone();
+    Ok(built)
+}
+
+/// Everything after the compiler: rewrite, check the result (one validation pass, on the bytes
+/// that ship), SBOMs from `go list` output and go.sum hashes, and the OCI artifacts. Pure and
+/// in memory; `bench/build.sh` times exactly this.
+pub fn package_compiled(
+    plan: &Plan,
+    compiled: &[u8],
+    listed: &[u8],
+    sums: &BTreeMap<(String, String), String>,
+    go_version: &str,
+    created: &str,
+    git: &BTreeMap<String, String>,
+) -> Result<Built> {
     let wasm_error = |error| Error::Wasm {
         file: format!("{} (as compiled)", plan.name),
         error,
     };
 
-    let check = check::check(&compiled, &plan.policy).map_err(|error| Error::Check {
+    // Rewrite first, then check and validate what ships: one validation pass, on the final bytes.
+    let mut rewritten = rewrite::rewrite_unvalidated(compiled, &plan.strip).map_err(wasm_error)?;
+    let wasm = std::mem::take(&mut rewritten.bytes);
+    let check = check::check(&wasm, &plan.policy).map_err(|error| Error::Check {
         file: plan.name.clone(),
         error,
     })?;
-    let rewritten = rewrite::rewrite(&compiled, &plan.strip).map_err(wasm_error)?;
-    let wasm = rewritten.bytes.clone();
-    let sha256 = crate::wasm::inspect::sha256_hex(&wasm);
+    let sha256 = check.module.sha256.clone();
 
-    let sums = go_sum(&opts.go, dir);
-    let (main, deps) = toolchain::modules_from_go_list(&listed, &sums).map_err(Error::Usage)?;
+    let (main, deps) = toolchain::modules_from_go_list(listed, sums).map_err(Error::Usage)?;
     let sbom = Sbom {
         name: format!("{}.wasm", plan.name),
         sha256: sha256.clone(),
         main,
         deps,
-        go_version: Some(version.text.clone()),
+        go_version: Some(go_version.to_string()),
         created: created.to_string(),
     };
     let spdx = pretty(&sbom.spdx());
@@ -314,7 +332,7 @@ pub fn build_one(
         annotations,
         component: None,
     };
-    let artifact = wasm_artifact(&wasm, &spec);
+    let artifact = wasm_artifact(&wasm, &sha256, &spec);
     let referrers = vec![
         artifact::referrer(
             &artifact.descriptor,
@@ -334,8 +352,8 @@ pub fn build_one(
     Ok(Built {
         plan_name: plan.name.clone(),
         package: plan.package.clone(),
-        toolchain: line.program.clone(),
-        toolchain_version: version.text.clone(),
+        toolchain: String::new(),
+        toolchain_version: go_version.to_string(),
         wasm,
         rewrite: rewritten,
         check,
@@ -607,7 +625,7 @@ fn copy_tree(from: &Path, to: &Path, skip: Option<&Path>) -> Result<()> {
 
 /// Writes `OUT/NAME.wasm`, `NAME.spdx.json`, `NAME.cdx.json`, `report.json` and the layout
 /// `OUT/oci`, all or nothing.
-fn publish(
+pub fn publish(
     built: &[Built],
     output: &Path,
     reproducible: &BTreeMap<String, bool>,
@@ -648,7 +666,7 @@ fn publish(
             toolchain: b.toolchain.clone(),
             toolchain_version: b.toolchain_version.clone(),
             wasm: wasm.display().to_string(),
-            sha256: crate::wasm::inspect::sha256_hex(&b.wasm),
+            sha256: b.check.module.sha256.clone(),
             size_compiled: b.rewrite.size_before,
             size: b.rewrite.size_after,
             sections: b.rewrite.sections.clone(),

@@ -199,34 +199,33 @@ struct ListedModule {
     version: String,
     #[serde(rename = "Main", default)]
     main: bool,
+    /// The go.sum hash, which `go list` reports itself (under `Replace` for replaced modules).
+    #[serde(rename = "Sum")]
+    sum: Option<String>,
     #[serde(rename = "Replace")]
     replace: Option<Box<ListedModule>>,
 }
 
 /// The main module and the dependency modules of the packages `go list -deps -json` printed,
-/// with `h1:` hashes from `sums` (go.sum).
+/// with their `h1:` hashes (from `go list`, else from `sums`, the go.sum).
 pub fn modules_from_go_list(
     stream: &[u8],
     sums: &BTreeMap<(String, String), String>,
 ) -> Result<(Option<Component>, Vec<Component>), String> {
     let mut main = None;
     let mut deps: BTreeMap<String, Component> = BTreeMap::new();
-    let component = |m: &ListedModule| {
-        let mut c = Component {
-            path: m.path.clone(),
-            version: m.version.clone(),
-            sum: sums.get(&(m.path.clone(), m.version.clone())).cloned(),
-            replace: None,
-        };
-        if let Some(r) = &m.replace {
-            c.replace = Some(Box::new(Component {
-                path: r.path.clone(),
-                version: r.version.clone(),
-                sum: sums.get(&(r.path.clone(), r.version.clone())).cloned(),
-                replace: None,
-            }));
-        }
-        c
+    let one = |m: &ListedModule| Component {
+        path: m.path.clone(),
+        version: m.version.clone(),
+        sum: m
+            .sum
+            .clone()
+            .or_else(|| sums.get(&(m.path.clone(), m.version.clone())).cloned()),
+        replace: None,
+    };
+    let component = |m: &ListedModule| Component {
+        replace: m.replace.as_deref().map(|r| Box::new(one(r))),
+        ..one(m)
     };
     for package in serde_json::Deserializer::from_slice(stream).into_iter::<ListedPackage>() {
         let package = package.map_err(|e| format!("cannot read `go list -json` output: {e}"))?;
@@ -397,6 +396,7 @@ mod tests {
     fn go_list_stream_gives_main_and_deps_with_sums() {
         let stream = br#"{"ImportPath":"fmt","Standard":true}
 {"ImportPath":"github.com/google/uuid","Module":{"Path":"github.com/google/uuid","Version":"v1.6.0"}}
+{"ImportPath":"golang.org/x/text","Module":{"Path":"golang.org/x/text","Version":"v0.14.0","Sum":"h1:listed="}}
 {"ImportPath":"example.com/x/sub","Module":{"Path":"example.com/x","Version":"v1.0.0","Replace":{"Path":"example.com/fork","Version":"v1.0.1"}}}
 {"ImportPath":"example.com/app","Module":{"Path":"example.com/app","Main":true}}"#;
         let sums = parse_go_sum(
@@ -404,8 +404,9 @@ mod tests {
         );
         let (main, deps) = modules_from_go_list(stream, &sums).unwrap();
         assert_eq!(main.unwrap().version, "(devel)");
-        assert_eq!(deps.len(), 2);
-        assert_eq!(deps[1].sum.as_deref(), Some("h1:abc="));
+        assert_eq!(deps.len(), 3);
+        assert_eq!(deps[1].sum.as_deref(), Some("h1:abc="), "from go.sum");
+        assert_eq!(deps[2].sum.as_deref(), Some("h1:listed="), "from go list");
         assert_eq!(
             deps[0].replace.as_ref().unwrap().sum.as_deref(),
             Some("h1:fff=")

@@ -39,6 +39,17 @@ impl Descriptor {
         }
     }
 
+    /// A descriptor for bytes whose SHA-256 (hex) is already known.
+    pub fn with_sha256(media_type: &str, sha256: &str, size: u64) -> Descriptor {
+        Descriptor {
+            media_type: media_type.to_string(),
+            digest: format!("sha256:{sha256}"),
+            size,
+            artifact_type: None,
+            annotations: BTreeMap::new(),
+        }
+    }
+
     /// The hex part of the digest.
     pub fn hex(&self) -> &str {
         self.digest.trim_start_matches("sha256:")
@@ -71,9 +82,9 @@ pub struct WasmSpec {
 }
 
 /// The CNCF Wasm artifact: config `application/vnd.wasm.config.v0+json`, one `application/wasm`
-/// layer.
-pub fn wasm_artifact(wasm: &[u8], spec: &WasmSpec) -> Artifact {
-    let mut layer = Descriptor::of(WASM_LAYER, wasm);
+/// layer. `sha256` is the module's digest (hex), which the caller has already computed.
+pub fn wasm_artifact(wasm: &[u8], sha256: &str, spec: &WasmSpec) -> Artifact {
+    let mut layer = Descriptor::with_sha256(WASM_LAYER, sha256, wasm.len() as u64);
     layer.annotations.insert(TITLE.into(), spec.title.clone());
     let mut config = json!({
         "created": spec.created,
@@ -183,7 +194,7 @@ mod tests {
 
     #[test]
     fn wasm_artifact_has_the_cncf_shape_and_a_stable_digest() {
-        let a = wasm_artifact(b"\0asm\x01\0\0\0", &spec());
+        let a = wasm_artifact(b"\0asm\x01\0\0\0", &sha256_hex(b"\0asm\x01\0\0\0"), &spec());
         let m: Value = serde_json::from_slice(&a.manifest).unwrap();
         assert_eq!(m["config"]["mediaType"], WASM_CONFIG);
         assert_eq!(m["layers"].as_array().unwrap().len(), 1);
@@ -194,13 +205,13 @@ mod tests {
         assert_eq!(config["layerDigests"][0], m["layers"][0]["digest"]);
         assert_eq!(
             a.descriptor,
-            wasm_artifact(b"\0asm\x01\0\0\0", &spec()).descriptor
+            wasm_artifact(b"\0asm\x01\0\0\0", &sha256_hex(b"\0asm\x01\0\0\0"), &spec()).descriptor
         );
     }
 
     #[test]
     fn a_referrer_points_at_its_subject() {
-        let a = wasm_artifact(b"\0asm\x01\0\0\0", &spec());
+        let a = wasm_artifact(b"\0asm\x01\0\0\0", &sha256_hex(b"\0asm\x01\0\0\0"), &spec());
         let r = referrer(
             &a.descriptor,
             SPDX,

@@ -573,14 +573,6 @@ impl Builder {
 
     fn core_import(&mut self, module: &str, name: &str, ty: &TypeRef, offset: u64) {
         let kind = type_ref_kind(ty);
-        if let Some(existing) = self
-            .imports
-            .iter_mut()
-            .find(|i| i.module == module && i.name == name && i.kind == kind)
-        {
-            existing.count += 1;
-            return;
-        }
         let signature = match ty {
             TypeRef::Func(idx) | TypeRef::FuncExact(idx) => self
                 .core
@@ -590,6 +582,14 @@ impl Builder {
                 .flatten(),
             _ => None,
         };
+        // Fold only true duplicates: the same name declared again with another signature (a
+        // hand-written //go:wasmimport beside the standard library's) must stay visible.
+        if let Some(existing) = self.imports.iter_mut().find(|i| {
+            i.module == module && i.name == name && i.kind == kind && i.signature == signature
+        }) {
+            existing.count += 1;
+            return;
+        }
         let capabilities = if module == wasi::PREVIEW1 || module == wasi::PREVIEW0 {
             wasi::preview1(name)
                 .map(|f| vec![f.capability])

@@ -88,3 +88,40 @@ pub fn assert_clean_error(code: i32, stdout: &str, stderr: &str, context: &str) 
         "{context}: nothing on stdout, got {stdout:?}"
     );
 }
+
+/// Copies a directory tree (a Go module fixture) into `to`.
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let dest = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            if entry.file_name() != "dist" {
+                copy_tree(&entry.path(), &dest);
+            }
+        } else {
+            std::fs::copy(entry.path(), dest).unwrap();
+        }
+    }
+}
+
+/// The Python of `.tools/venv`, which has the official SBOM validators.
+pub fn venv_python() -> PathBuf {
+    let python = repo().join(".tools/venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: run `bash scripts/install-tools.sh`",
+        python.display()
+    );
+    python
+}
+
+/// Runs a tool and returns (exit code, stdout, stderr).
+pub fn run_tool(program: &Path, args: &[&str], dir: &Path) -> (i32, String, String) {
+    let out = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e}", program.display()));
+    decode(out)
+}

@@ -1,0 +1,456 @@
+//! `wasipack build` with the real Go toolchain: outputs, runtime behaviour, SBOM validity by
+//! the official validators, third-party readers of the OCI layout, reproducibility, and every
+//! kind of bad input leaving no partial output.
+
+mod common;
+
+use common::{copy_tree, repo, run_tool, tool, venv_python};
+use serde_json::Value;
+use std::path::Path;
+
+const EPOCH: &str = "1700000000";
+
+/// A fresh copy of testdata/go-dep, outside the repository.
+fn project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(&repo().join("testdata/go-dep"), dir.path());
+    dir
+}
+
+fn build(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = common::wasipack()
+        .arg("build")
+        .arg(dir)
+        .args(args)
+        .env("SOURCE_DATE_EPOCH", EPOCH)
+        .output()
+        .unwrap();
+    common::decode(out)
+}
+
+fn json(path: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn a_command_with_a_real_dependency_builds_runs_and_carries_valid_sboms() {
+    let p = project();
+    let (code, stdout, stderr) = build(p.path(), &["--name", "dep", "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["schema"], "wasipack.build/v1");
+    let m = &report["modules"][0];
+    assert_eq!(m["passed"], true);
+    assert_eq!(m["abi"], "wasip1-command");
+    assert!(
+        m["size"].as_u64().unwrap() < m["size_compiled"].as_u64().unwrap(),
+        "name section stripped"
+    );
+    let dist = p.path().join("dist");
+    assert_eq!(
+        json(&dist.join("report.json"))["modules"][0]["sha256"],
+        m["sha256"]
+    );
+
+    // It runs, with arguments and a preopened directory.
+    std::fs::write(p.path().join("x.txt"), "hello from x.txt").unwrap();
+    let mount = format!("{}:/data", p.path().display());
+    let (code, out, err) = run_tool(
+        &tool("wazero"),
+        &[
+            "run",
+            "-mount",
+            &mount,
+            "-env",
+            "DEP_FILE=/data/x.txt",
+            dist.join("dep.wasm").to_str().unwrap(),
+            "a",
+            "b",
+        ],
+        p.path(),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("uuid: 5eaa3eea-fd97-5e3a-8d60-66f6d8ef15ad"),
+        "{out}"
+    );
+    assert!(
+        out.contains(r#"args: ["a" "b"]"#) && out.contains("hello from x.txt"),
+        "{out}"
+    );
+
+    // The SBOMs pass the official validators and name the dependency with purl and hash.
+    for (format, file) in [("spdx", "dep.spdx.json"), ("cyclonedx", "dep.cdx.json")] {
+        let validator = repo().join("tests/tools/validate_sbom.py");
+        let (code, out, err) = run_tool(
+            &venv_python(),
+            &[
+                validator.to_str().unwrap(),
+                format,
+                dist.join(file).to_str().unwrap(),
+            ],
+            p.path(),
+        );
+        assert_eq!(code, 0, "{format}: {out}{err}");
+    }
+    let spdx = json(&dist.join("dep.spdx.json"));
+    let uuid = spdx["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "github.com/google/uuid")
+        .expect("uuid package");
+    assert_eq!(
+        uuid["externalRefs"][0]["referenceLocator"],
+        "pkg:golang/github.com/google/uuid@v1.6.0?type=module"
+    );
+    assert_eq!(
+        uuid["checksums"][0]["checksumValue"],
+        "348bda24330eb231c0f27d630212d2833ac0cf2d4782bfa136b6f9edefbde05d"
+    );
+    assert_eq!(
+        spdx["packages"][0]["checksums"][0]["checksumValue"], m["sha256"],
+        "the subject is the final wasm"
+    );
+    assert_eq!(spdx["creationInfo"]["created"], "2023-11-14T22:13:20Z");
+    let cdx = json(&dist.join("dep.cdx.json"));
+    assert!(cdx["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["purl"] == "pkg:golang/github.com/google/uuid@v1.6.0?type=module"));
+
+    // Third-party readers of the layout see our media types and the SBOM referrers.
+    let layout = dist.join("oci");
+    let oci_ref = format!("{}:dep", layout.display());
+    let (code, raw, err) = run_tool(
+        Path::new("skopeo"),
+        &["inspect", "--raw", &format!("oci:{oci_ref}")],
+        p.path(),
+    );
+    assert_eq!(code, 0, "skopeo: {err}");
+    let manifest: Value = serde_json::from_str(&raw).unwrap();
+    assert_eq!(
+        manifest["config"]["mediaType"],
+        "application/vnd.wasm.config.v0+json"
+    );
+    assert_eq!(manifest["layers"][0]["mediaType"], "application/wasm");
+    assert_eq!(
+        manifest["layers"][0]["annotations"]["org.opencontainers.image.created"],
+        Value::Null
+    );
+    let (code, fetched, err) = run_tool(
+        &tool("oras"),
+        &["manifest", "fetch", "--oci-layout", &oci_ref],
+        p.path(),
+    );
+    assert_eq!(code, 0, "oras: {err}");
+    assert_eq!(serde_json::from_str::<Value>(&fetched).unwrap(), manifest);
+    let (code, discovered, err) = run_tool(
+        &tool("oras"),
+        &["discover", "--oci-layout", &oci_ref, "--format", "json"],
+        p.path(),
+    );
+    assert_eq!(code, 0, "oras discover: {err}");
+    let types: Vec<String> = serde_json::from_str::<Value>(&discovered).unwrap()["referrers"]
+        .as_array()
+        .expect("referrers list")
+        .iter()
+        .map(|r| r["artifactType"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        types.contains(&"application/spdx+json".into())
+            && types.contains(&"application/vnd.cyclonedx+json".into()),
+        "{types:?}"
+    );
+    let pulled = tempfile::tempdir().unwrap();
+    let (code, _, err) = run_tool(
+        &tool("oras"),
+        &[
+            "pull",
+            "--oci-layout",
+            &oci_ref,
+            "-o",
+            pulled.path().to_str().unwrap(),
+        ],
+        p.path(),
+    );
+    assert_eq!(code, 0, "oras pull: {err}");
+    assert_eq!(
+        std::fs::read(pulled.path().join("dep.wasm")).unwrap(),
+        std::fs::read(dist.join("dep.wasm")).unwrap()
+    );
+}
+
+#[test]
+fn a_reactor_builds_with_the_reactor_policy() {
+    let p = project();
+    let (code, stdout, stderr) = build(
+        p.path(),
+        &["--package", "./reactor", "--mode", "reactor", "--json"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["modules"][0]["name"], "reactor");
+    assert_eq!(report["modules"][0]["policy"], "wasip1-reactor");
+    assert_eq!(report["modules"][0]["abi"], "wasip1-reactor");
+}
+
+#[test]
+fn a_policy_violation_fails_the_build_and_writes_nothing() {
+    let p = project();
+    let (code, stdout, stderr) = build(p.path(), &["--package", "./bad"]);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("imports.check-signatures") && stdout.contains("path_open"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("nothing was written"), "{stderr}");
+    assert!(!p.path().join("dist").exists());
+}
+
+#[test]
+fn two_checkouts_built_at_different_times_give_identical_bytes_and_digests() {
+    let (a, b) = (project(), project());
+    let (code, out_a, err) = build(a.path(), &["--name", "dep", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let (code, out_b, err) = build(
+        b.path(),
+        &["--name", "dep", "--json", "--verify-reproducible"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let (ra, rb): (Value, Value) = (
+        serde_json::from_str(&out_a).unwrap(),
+        serde_json::from_str(&out_b).unwrap(),
+    );
+    assert_eq!(ra["modules"][0]["sha256"], rb["modules"][0]["sha256"]);
+    assert_eq!(
+        ra["modules"][0]["manifest_digest"],
+        rb["modules"][0]["manifest_digest"]
+    );
+    assert_eq!(rb["modules"][0]["reproducible"], true);
+    for f in ["dep.wasm", "dep.spdx.json", "dep.cdx.json"] {
+        assert_eq!(
+            std::fs::read(a.path().join("dist").join(f)).unwrap(),
+            std::fs::read(b.path().join("dist").join(f)).unwrap(),
+            "{f}"
+        );
+    }
+}
+
+#[test]
+fn a_config_file_builds_several_modules_in_parallel() {
+    let p = project();
+    std::fs::write(
+        p.path().join("wasipack.toml"),
+        "[build]\ntag = \"v1\"\n\n[[module]]\nname = \"cli\"\npackage = \".\"\n\n[[module]]\npackage = \"./reactor\"\nmode = \"reactor\"\ntag = \"r1\"\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = build(p.path(), &["--jobs", "2", "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let names: Vec<&str> = report["modules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["cli", "reactor"]);
+    let index = json(&p.path().join("dist/oci/index.json"));
+    let tags: Vec<&str> = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["annotations"]["org.opencontainers.image.ref.name"].as_str())
+        .collect();
+    assert_eq!(tags, ["v1", "r1"]);
+}
+
+fn assert_nothing_written(dir: &Path) {
+    assert!(!dir.join("dist").exists(), "dist/ was written");
+}
+
+#[test]
+fn a_compile_error_passes_the_compilers_messages_and_status_through() {
+    let p = project();
+    std::fs::write(
+        p.path().join("main.go"),
+        "package main\n\nfunc main() { undefinedThing() }\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = build(p.path(), &[]);
+    assert_eq!(code, 1, "go build exits 1: {stderr}");
+    assert!(stderr.contains("undefined: undefinedThing"), "{stderr}");
+    assert!(
+        stderr
+            .lines()
+            .last()
+            .unwrap()
+            .contains("its messages are above"),
+        "{stderr}"
+    );
+    assert!(stdout.is_empty());
+    assert_nothing_written(p.path());
+}
+
+#[test]
+fn a_missing_package_is_an_error_with_nothing_written() {
+    let p = project();
+    let (code, _, stderr) = build(p.path(), &["--package", "./nope"]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("nope"), "{stderr}");
+    assert_nothing_written(p.path());
+}
+
+/// A `go` that reports an old version, as a shell script on PATH.
+fn fake_go(version: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("go");
+    std::fs::write(&script, format!("#!/bin/sh\n[ \"$1 $2\" = \"env GOVERSION\" ] && {{ echo {version}; exit 0; }}\nexec go \"$@\"\n")).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    dir
+}
+
+#[test]
+fn too_old_a_go_is_refused_with_the_version_it_needs() {
+    let p = project();
+    for (version, args, needs) in [
+        ("go1.20.14", vec![], "Go 1.21"),
+        (
+            "go1.23.4",
+            vec!["--package", "./reactor", "--mode", "reactor"],
+            "Go 1.24",
+        ),
+    ] {
+        let fake = fake_go(version);
+        let out = common::wasipack()
+            .arg("build")
+            .arg(p.path())
+            .args(&args)
+            .env("GO", fake.path().join("go"))
+            .output()
+            .unwrap();
+        let (code, stdout, stderr) = common::decode(out);
+        common::assert_clean_error(code, &stdout, &stderr, version);
+        assert!(
+            stderr.contains(needs) && stderr.contains(version),
+            "{stderr}"
+        );
+        assert_nothing_written(p.path());
+    }
+}
+
+#[test]
+fn goos_js_and_unknown_config_keys_are_refused() {
+    let p = project();
+    std::fs::write(p.path().join("wasipack.toml"), "[build]\ntarget = \"js\"\n").unwrap();
+    let (code, stdout, stderr) = build(p.path(), &[]);
+    common::assert_clean_error(code, &stdout, &stderr, "js");
+    assert!(
+        stderr.contains("GOOS=js builds are for browsers"),
+        "{stderr}"
+    );
+    std::fs::write(
+        p.path().join("wasipack.toml"),
+        "[build]\nmode = \"command\"\nldflag = \"-s\"\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = build(p.path(), &[]);
+    common::assert_clean_error(code, &stdout, &stderr, "unknown key");
+    assert!(
+        stderr.contains("wasipack.toml:3:1: unknown field `ldflag`"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = build(p.path(), &["--target", "js"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert_nothing_written(p.path());
+}
+
+#[test]
+fn an_unwritable_output_fails_cleanly_and_leaves_nothing() {
+    let p = project();
+    let blocker = p.path().join("blocker");
+    std::fs::write(&blocker, "a file, not a directory").unwrap();
+    let (code, stdout, stderr) = build(
+        p.path(),
+        &["--output", blocker.join("dist").to_str().unwrap()],
+    );
+    common::assert_clean_error(code, &stdout, &stderr, "unwritable");
+    assert!(stderr.contains("cannot write"), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(&blocker).unwrap(),
+        "a file, not a directory"
+    );
+    let stray: Vec<_> = std::fs::read_dir(p.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .filter(|n| n.starts_with(".wasipack"))
+        .collect();
+    assert!(stray.is_empty(), "{stray:?}");
+}
+
+#[test]
+fn sbom_recovers_the_module_list_from_a_wasm_built_without_wasipack() {
+    let p = project();
+    let wasm = p.path().join("plain.wasm");
+    let out = std::process::Command::new("go")
+        .args(["build", "-trimpath", "-o", wasm.to_str().unwrap(), "."])
+        .env("GOOS", "wasip1")
+        .env("GOARCH", "wasm")
+        .current_dir(p.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for (format, file) in [("spdx", "plain.spdx.json"), ("cyclonedx", "plain.cdx.json")] {
+        let path = p.path().join(file);
+        let (code, _, err) = common::run(&[
+            "sbom",
+            wasm.to_str().unwrap(),
+            "--format",
+            format,
+            "-o",
+            path.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{err}");
+        let validator = repo().join("tests/tools/validate_sbom.py");
+        let (code, out, err) = run_tool(
+            &venv_python(),
+            &[validator.to_str().unwrap(), format, path.to_str().unwrap()],
+            p.path(),
+        );
+        assert_eq!(code, 0, "{format}: {out}{err}");
+        assert!(std::fs::read_to_string(&path)
+            .unwrap()
+            .contains("pkg:golang/github.com/google/uuid@v1.6.0?type=module"));
+    }
+    let (code, stdout, stderr) = common::run(&["sbom", common::go_fixture("js").to_str().unwrap()]);
+    assert_eq!(code, 0, "GOOS=js binaries carry build info too: {stderr}");
+    assert!(stdout.contains("SPDX-2.3"));
+}
+
+#[test]
+fn tinygo_builds_only_where_tinygo_is_installed() {
+    if std::process::Command::new("tinygo")
+        .arg("version")
+        .output()
+        .is_err()
+    {
+        println!("skipped: tinygo is not on PATH (it cannot be installed on this machine kind); its command lines are unit-tested in src/build/toolchain.rs");
+        return;
+    }
+    let p = project();
+    let (code, stdout, stderr) = build(
+        p.path(),
+        &["--toolchain", "tinygo", "--name", "dep-tinygo", "--json"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["modules"][0]["abi"], "wasip1-command");
+}
