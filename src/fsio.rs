@@ -59,7 +59,8 @@ pub fn temp_in(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same directory and a rename, so
-/// that a reader never sees half a file and a failure leaves nothing behind.
+/// that a reader never sees half a file and a failure leaves nothing behind (no fsync: see
+/// `build::dist`).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
     let fail = |source| Error::Write {
@@ -72,7 +73,6 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     };
     let mut tmp = temp_in(dir).map_err(fail)?;
     tmp.write_all(bytes).map_err(fail)?;
-    tmp.as_file().sync_all().map_err(fail)?;
     tmp.persist(path).map_err(|e| fail(e.error))?;
     Ok(())
 }

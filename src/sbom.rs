@@ -57,6 +57,11 @@ impl Component {
         }
     }
 
+    /// The `h1:` hash of the code that was compiled.
+    pub fn compiled_sum(&self) -> Option<&str> {
+        self.compiled().sum.as_deref()
+    }
+
     /// The SHA-256 inside the `h1:` hash, as lower-case hex.
     pub fn sha256(&self) -> Option<String> {
         let sum = self.compiled().sum.as_deref()?.strip_prefix("h1:")?;

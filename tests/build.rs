@@ -23,6 +23,7 @@ fn build(dir: &Path, args: &[&str]) -> (i32, String, String) {
         .arg(dir)
         .args(args)
         .env("SOURCE_DATE_EPOCH", EPOCH)
+        .env("WASIPACK_CACHE", dir.join(".cache"))
         .output()
         .unwrap();
     common::decode(out)
@@ -181,6 +182,40 @@ fn a_command_with_a_real_dependency_builds_runs_and_carries_valid_sboms() {
         std::fs::read(pulled.path().join("dep.wasm")).unwrap(),
         std::fs::read(dist.join("dep.wasm")).unwrap()
     );
+}
+
+#[test]
+fn a_rebuild_reuses_go_list_only_while_the_build_id_is_unchanged() {
+    let p = project();
+    let sbom = |p: &Path| std::fs::read_to_string(p.join("dist/wasipack-dep.spdx.json")).unwrap();
+    let has_uuid = |text: &str| text.contains("pkg:golang/github.com/google/uuid@v1.6.0?type=module");
+    let (code, _, err) = build(p.path(), &["--name", "wasipack-dep"]);
+    assert_eq!(code, 0, "{err}");
+    let first = sbom(p.path());
+    assert!(has_uuid(&first));
+    let saved: Vec<_> = walk(&p.path().join(".cache/obj")).into_iter().filter(|f| f.ends_with("go-list.json")).collect();
+    assert_eq!(saved.len(), 1, "the listing is saved beside the compile output");
+    let (code, _, err) = build(p.path(), &["--name", "wasipack-dep"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(sbom(p.path()), first, "same build, same SBOM");
+    // Drop the dependency: the build ID changes, so the saved listing must not be used.
+    std::fs::write(p.path().join("main.go"), "package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"no deps\") }\n").unwrap();
+    let (code, _, err) = build(p.path(), &["--name", "wasipack-dep"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!has_uuid(&sbom(p.path())), "the SBOM follows the new package graph");
+}
+
+fn walk(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = e.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path.display().to_string());
+        }
+    }
+    out
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! Writing a build's outputs all or nothing: every file is first written to a temporary file
 //! beside its destination; only when all are written are they renamed into place (blobs first,
 //! `index.json` last). Dropping a [`Stage`] uncommitted removes the temporary files and any
-//! directory it created.
+//! directory it created. Like compilers, we do not fsync: the rename makes each file appear
+//! whole or not at all to other processes; durability across a power cut is the OS's.
 
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
@@ -25,7 +26,6 @@ impl Stage {
         self.mkdirs(dir)?;
         let mut tmp = crate::fsio::temp_in(dir).map_err(fail)?;
         tmp.write_all(bytes).map_err(fail)?;
-        tmp.as_file().sync_all().map_err(fail)?;
         self.files.push((tmp, dest.to_path_buf()));
         Ok(())
     }

@@ -136,7 +136,7 @@ pub struct Built {
     pub package: String,
     pub toolchain: String,
     pub toolchain_version: String,
-    pub wasm: Vec<u8>,
+    pub wasm: artifact::Blob,
     pub rewrite: Rewritten,
     pub check: CheckReport,
     pub sbom_packages: usize,
@@ -195,8 +195,7 @@ impl From<Error> for Failure {
 /// Builds every plan (up to `jobs` at once) and, if all pass their policies, writes the
 /// outputs all or nothing.
 pub fn build(plans: &[Plan], opts: &Options) -> std::result::Result<BuildReport, Failure> {
-    let created = created_time(&opts.dir).map_err(Error::Usage)?;
-    let git = git_annotations(&opts.dir);
+    let (created, git) = created_and_annotations(&opts.dir).map_err(Error::Usage)?;
     let results = run_parallel(plans, opts.jobs.max(1), |plan| {
         build_one(plan, opts, &opts.dir, &created, &git)
     });
@@ -252,11 +251,7 @@ pub fn build_one(
     let (program, version) = detect(plan, opts, dir)?;
     toolchain::check_support(plan.toolchain, &version, plan.target, plan.mode)
         .map_err(Error::Usage)?;
-    let tmp = tempfile::tempdir().map_err(|source| Error::Write {
-        path: std::env::temp_dir(),
-        source,
-    })?;
-    let out = tmp.path().join(format!("{}.wasm", plan.name));
+    let (out, _tmp) = compile_output(plan, dir, &version)?;
     let line = match plan.toolchain {
         Toolchain::Go => toolchain::go_build(&program, &plan.settings, &plan.package, &out),
         Toolchain::Tinygo => {
@@ -264,22 +259,31 @@ pub fn build_one(
         }
     };
     let list = toolchain::go_list(&opts.go, &plan.settings, &plan.package);
-    // `go list` runs while the compiler does: it is the SBOM's source and costs nothing extra.
-    let (compiled, listed) = std::thread::scope(|s| {
-        let listed = s.spawn(|| toolchain::output(&list, dir));
-        (
-            compile(&line, plan, dir),
-            listed.join().expect("go list thread"),
-        )
-    });
-    compiled?;
-    let listed = listed.map_err(Error::Usage)?;
-    let compiled = std::fs::read(&out).map_err(|source| Error::Read {
-        path: out.clone(),
-        source,
-    })?;
-    let sums = go_sum(&opts.go, dir);
-    let mut built = package_compiled(plan, &compiled, &listed, &sums, &version.text, created, git)?;
+    let listed = if _tmp.is_none() && out.with_file_name(LISTING).exists() {
+        // A rebuild: compile first, and reuse the saved `go list` output when Go's build ID
+        // says the package graph is unchanged (the ID hashes every input of the link).
+        compile(&line, plan, dir)?;
+        match saved_listing(&out) {
+            Some(listed) => listed,
+            None => toolchain::output(&list, dir).map_err(Error::Usage)?,
+        }
+    } else {
+        // First build: `go list` runs while the compiler does.
+        let (compiled, listed) = std::thread::scope(|s| {
+            let listed = s.spawn(|| toolchain::output(&list, dir));
+            (
+                compile(&line, plan, dir),
+                listed.join().expect("go list thread"),
+            )
+        });
+        compiled?;
+        listed.map_err(Error::Usage)?
+    };
+    if _tmp.is_none() {
+        save_listing(&out, &listed);
+    }
+    let compiled = crate::fsio::read_input(&out)?;
+    let mut built = package_compiled(plan, &compiled, &listed, &version.text, created, git)?;
     built.toolchain = line.program.clone();
     Ok(built)
 }
@@ -291,7 +295,6 @@ pub fn package_compiled(
     plan: &Plan,
     compiled: &[u8],
     listed: &[u8],
-    sums: &BTreeMap<(String, String), String>,
     go_version: &str,
     created: &str,
     git: &BTreeMap<String, String>,
@@ -303,14 +306,23 @@ pub fn package_compiled(
 
     // Rewrite first, then check and validate what ships: one validation pass, on the final bytes.
     let mut rewritten = rewrite::rewrite_unvalidated(compiled, &plan.strip).map_err(wasm_error)?;
-    let wasm = std::mem::take(&mut rewritten.bytes);
+    let wasm = artifact::Blob::new(std::mem::take(&mut rewritten.bytes));
     let check = check::check(&wasm, &plan.policy).map_err(|error| Error::Check {
         file: plan.name.clone(),
         error,
     })?;
     let sha256 = check.module.sha256.clone();
 
-    let (main, deps) = toolchain::modules_from_go_list(listed, sums).map_err(Error::Usage)?;
+    let mut listing = toolchain::modules_from_go_list(listed).map_err(Error::Usage)?;
+    if listing.deps.iter().any(|d| d.compiled_sum().is_none()) {
+        // Vendored builds: `go list` has no hashes; go.sum does.
+        if let Some(sum) = listing.go_mod.as_ref().map(|m| m.with_file_name("go.sum")) {
+            if let Ok(text) = std::fs::read_to_string(sum) {
+                listing.fill_sums(&toolchain::parse_go_sum(&text));
+            }
+        }
+    }
+    let (main, deps) = (listing.main, listing.deps);
     let sbom = Sbom {
         name: format!("{}.wasm", plan.name),
         sha256: sha256.clone(),
@@ -410,6 +422,83 @@ fn detect(plan: &Plan, opts: &Options, dir: &Path) -> Result<(String, GoVersion)
     Ok((program, version))
 }
 
+/// Where the compiler writes: a stable path per project, module and settings in wasipack's
+/// cache (`$WASIPACK_CACHE`, else `$XDG_CACHE_HOME/wasipack`, else `~/.cache/wasipack`; any of
+/// it may be deleted at any time), at `obj/KEY/NAME.wasm`, so that `go build` finds its previous
+/// output up to date and skips the link, as it does for `go build -o` by hand. We only read
+/// that file. Falls back to a fresh temporary directory when there is no usable cache.
+fn compile_output(
+    plan: &Plan,
+    dir: &Path,
+    version: &GoVersion,
+) -> Result<(PathBuf, Option<tempfile::TempDir>)> {
+    let name = format!("{}.wasm", plan.name);
+    let cache = std::env::var_os("WASIPACK_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|c| PathBuf::from(c).join("wasipack")))
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/wasipack")));
+    if let (Some(cache), Ok(dir)) = (cache, dir.canonicalize()) {
+        let key = format!(
+            "{}\0{}\0{}\0{:?}\0{:?}\0{:?}\0{:?}\0{:?}\0{}",
+            dir.display(),
+            plan.package,
+            plan.name,
+            plan.toolchain,
+            plan.target,
+            plan.mode,
+            plan.settings.tags,
+            plan.settings.ldflags,
+            version.text
+        );
+        let obj = cache
+            .join("obj")
+            .join(&crate::wasm::inspect::sha256_hex(key.as_bytes())[..32]);
+        if std::fs::create_dir_all(&obj).is_ok() {
+            return Ok((obj.join(name), None));
+        }
+    }
+    let tmp = tempfile::tempdir().map_err(|source| Error::Write {
+        path: std::env::temp_dir(),
+        source,
+    })?;
+    Ok((tmp.path().join(name), Some(tmp)))
+}
+
+/// The saved `go list` output beside a cached compile output, and the build ID it belongs to.
+const LISTING: &str = "go-list.json";
+const LISTING_ID: &str = "go-list.buildid";
+
+fn saved_listing(out: &Path) -> Option<Vec<u8>> {
+    let id = go_build_id(out)?;
+    let saved = std::fs::read_to_string(out.with_file_name(LISTING_ID)).ok()?;
+    (saved == id)
+        .then(|| std::fs::read(out.with_file_name(LISTING)).ok())
+        .flatten()
+}
+
+fn save_listing(out: &Path, listed: &[u8]) {
+    // A cache: failing to save only costs the next build a `go list`.
+    if let Some(id) = go_build_id(out) {
+        let _ = crate::fsio::write_atomic(&out.with_file_name(LISTING), listed);
+        let _ = crate::fsio::write_atomic(&out.with_file_name(LISTING_ID), id.as_bytes());
+    }
+}
+
+/// The `go:buildid` custom section (Go puts it first), without parsing the rest.
+fn go_build_id(wasm: &Path) -> Option<String> {
+    let bytes = crate::fsio::read_input(wasm).ok()?;
+    for payload in wasmparser::Parser::new(0).parse_all(&bytes) {
+        match payload.ok()? {
+            wasmparser::Payload::CustomSection(r) if r.name() == "go:buildid" => {
+                return Some(String::from_utf8_lossy(r.data()).into_owned());
+            }
+            wasmparser::Payload::Version { .. } | wasmparser::Payload::CustomSection(_) => {}
+            _ => return None,
+        }
+    }
+    None
+}
+
 /// Runs the compiler with its output streamed to ours; a compile error keeps its status.
 fn compile(line: &CommandLine, plan: &Plan, dir: &Path) -> Result<()> {
     let status = line
@@ -434,36 +523,6 @@ fn compile(line: &CommandLine, plan: &Plan, dir: &Path) -> Result<()> {
     })
 }
 
-/// go.sum of the main module, as `(path, version) -> h1:` (empty when there is none).
-fn go_sum(go: &str, dir: &Path) -> BTreeMap<(String, String), String> {
-    let line = CommandLine {
-        program: go.into(),
-        args: vec!["env".into(), "GOMOD".into()],
-        env: vec![],
-    };
-    let Ok(out) = toolchain::output(&line, dir) else {
-        return BTreeMap::new();
-    };
-    let gomod = String::from_utf8_lossy(&out).trim().to_string();
-    let sum = Path::new(&gomod).with_file_name("go.sum");
-    std::fs::read_to_string(sum)
-        .map(|t| toolchain::parse_go_sum(&t))
-        .unwrap_or_default()
-}
-
-/// `SOURCE_DATE_EPOCH`, else the last commit's time, else now.
-pub fn created_time(dir: &Path) -> std::result::Result<String, String> {
-    if std::env::var_os("SOURCE_DATE_EPOCH").is_some() {
-        return sbom::created_now_or_epoch();
-    }
-    if let Some(t) = git(dir, &["log", "-1", "--format=%ct"]).and_then(|t| t.parse::<i64>().ok()) {
-        if let Some(s) = sbom::rfc3339(t) {
-            return Ok(s);
-        }
-    }
-    sbom::created_now_or_epoch()
-}
-
 fn git(dir: &Path, args: &[&str]) -> Option<String> {
     let out = std::process::Command::new("git")
         .args(args)
@@ -476,19 +535,39 @@ fn git(dir: &Path, args: &[&str]) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
-/// `org.opencontainers.image.source` and `revision` from git, where the project is in a repository.
-fn git_annotations(dir: &Path) -> BTreeMap<String, String> {
+/// The creation time (`SOURCE_DATE_EPOCH`, else the last commit's time, else now) and the
+/// git annotations: `org.opencontainers.image.revision`, `source` (the origin remote) and
+/// `version` (a tag on HEAD). Two git calls at most; none succeed outside a repository.
+fn created_and_annotations(
+    dir: &Path,
+) -> std::result::Result<(String, BTreeMap<String, String>), String> {
     let mut a = BTreeMap::new();
-    if let Some(rev) = git(dir, &["rev-parse", "HEAD"]) {
-        a.insert("org.opencontainers.image.revision".into(), rev);
+    let mut commit_time = None;
+    // `%D` lists the refs on HEAD, tags as `tag: NAME`.
+    if let Some(log) = git(dir, &["log", "-1", "--format=%H%n%ct%n%D"]) {
+        let mut lines = log.lines();
+        if let Some(rev) = lines.next() {
+            a.insert("org.opencontainers.image.revision".into(), rev.to_string());
+        }
+        commit_time = lines.next().and_then(|t| t.trim().parse::<i64>().ok());
+        if let Some(tag) = lines
+            .next()
+            .and_then(|refs| refs.split(", ").find_map(|r| r.strip_prefix("tag: ")))
+        {
+            a.insert("org.opencontainers.image.version".into(), tag.to_string());
+        }
+        if let Some(url) = git(dir, &["config", "--get", "remote.origin.url"]) {
+            a.insert("org.opencontainers.image.source".into(), url);
+        }
     }
-    if let Some(url) = git(dir, &["config", "--get", "remote.origin.url"]) {
-        a.insert("org.opencontainers.image.source".into(), url);
-    }
-    if let Some(tag) = git(dir, &["describe", "--tags", "--exact-match"]) {
-        a.insert("org.opencontainers.image.version".into(), tag);
-    }
-    a
+    let created = if std::env::var_os("SOURCE_DATE_EPOCH").is_some() {
+        sbom::created_now_or_epoch()?
+    } else if let Some(s) = commit_time.and_then(sbom::rfc3339) {
+        s
+    } else {
+        sbom::created_now_or_epoch()?
+    };
+    Ok((created, a))
 }
 
 /// Builds the module again in two fresh copies of its Go module and fails on any difference,

@@ -173,7 +173,13 @@ pub fn tinygo_build(
 
 /// `go list -deps -json` with the same environment and tags as the build.
 pub fn go_list(go: &str, settings: &Settings, package: &str) -> CommandLine {
-    let mut args = vec!["list".to_string(), "-deps".to_string(), "-json".to_string()];
+    // Only the fields the SBOM reads: `go list` then skips its staleness computation, which
+    // costs more than a warm build of a small program.
+    let mut args = vec![
+        "list".to_string(),
+        "-deps".to_string(),
+        "-json=ImportPath,Standard,Module".to_string(),
+    ];
     args.extend(tags_arg(settings));
     args.push(package.to_string());
     CommandLine {
@@ -202,25 +208,48 @@ struct ListedModule {
     /// The go.sum hash, which `go list` reports itself (under `Replace` for replaced modules).
     #[serde(rename = "Sum")]
     sum: Option<String>,
+    /// The main module's go.mod, beside which go.sum is.
+    #[serde(rename = "GoMod")]
+    go_mod: Option<String>,
     #[serde(rename = "Replace")]
     replace: Option<Box<ListedModule>>,
 }
 
+/// What `go list -deps -json` says the build links.
+#[derive(Debug, Clone, Default)]
+pub struct Listed {
+    pub main: Option<Component>,
+    pub deps: Vec<Component>,
+    /// The main module's go.mod.
+    pub go_mod: Option<std::path::PathBuf>,
+}
+
+impl Listed {
+    /// Fills the hashes `go list` did not report (vendored builds) from go.sum entries.
+    pub fn fill_sums(&mut self, sums: &BTreeMap<(String, String), String>) {
+        let fill = |c: &mut Component| {
+            if c.sum.is_none() {
+                c.sum = sums.get(&(c.path.clone(), c.version.clone())).cloned();
+            }
+        };
+        for dep in &mut self.deps {
+            fill(dep);
+            if let Some(r) = dep.replace.as_deref_mut() {
+                fill(r);
+            }
+        }
+    }
+}
+
 /// The main module and the dependency modules of the packages `go list -deps -json` printed,
-/// with their `h1:` hashes (from `go list`, else from `sums`, the go.sum).
-pub fn modules_from_go_list(
-    stream: &[u8],
-    sums: &BTreeMap<(String, String), String>,
-) -> Result<(Option<Component>, Vec<Component>), String> {
-    let mut main = None;
+/// with the `h1:` hashes it reports.
+pub fn modules_from_go_list(stream: &[u8]) -> Result<Listed, String> {
+    let mut listed = Listed::default();
     let mut deps: BTreeMap<String, Component> = BTreeMap::new();
     let one = |m: &ListedModule| Component {
         path: m.path.clone(),
         version: m.version.clone(),
-        sum: m
-            .sum
-            .clone()
-            .or_else(|| sums.get(&(m.path.clone(), m.version.clone())).cloned()),
+        sum: m.sum.clone(),
         replace: None,
     };
     let component = |m: &ListedModule| Component {
@@ -233,16 +262,20 @@ pub fn modules_from_go_list(
             continue;
         };
         if m.main {
-            let mut c = component(&m);
-            if c.version.is_empty() {
-                c.version = "(devel)".into();
+            if listed.main.is_none() {
+                let mut c = component(&m);
+                if c.version.is_empty() {
+                    c.version = "(devel)".into();
+                }
+                listed.main = Some(c);
+                listed.go_mod = m.go_mod.clone().map(Into::into);
             }
-            main.get_or_insert(c);
         } else {
             deps.entry(m.path.clone()).or_insert_with(|| component(&m));
         }
     }
-    Ok((main, deps.into_values().collect()))
+    listed.deps = deps.into_values().collect();
+    Ok(listed)
 }
 
 /// `(path, version) -> h1:hash` from a go.sum file (module zips, not `/go.mod` lines).
@@ -398,11 +431,14 @@ mod tests {
 {"ImportPath":"github.com/google/uuid","Module":{"Path":"github.com/google/uuid","Version":"v1.6.0"}}
 {"ImportPath":"golang.org/x/text","Module":{"Path":"golang.org/x/text","Version":"v0.14.0","Sum":"h1:listed="}}
 {"ImportPath":"example.com/x/sub","Module":{"Path":"example.com/x","Version":"v1.0.0","Replace":{"Path":"example.com/fork","Version":"v1.0.1"}}}
-{"ImportPath":"example.com/app","Module":{"Path":"example.com/app","Main":true}}"#;
+{"ImportPath":"example.com/app","Module":{"Path":"example.com/app","Main":true,"GoMod":"/src/app/go.mod"}}"#;
         let sums = parse_go_sum(
             "github.com/google/uuid v1.6.0 h1:abc=\ngithub.com/google/uuid v1.6.0/go.mod h1:zzz=\nexample.com/fork v1.0.1 h1:fff=\n",
         );
-        let (main, deps) = modules_from_go_list(stream, &sums).unwrap();
+        let mut listed = modules_from_go_list(stream).unwrap();
+        assert_eq!(listed.go_mod.as_deref(), Some(Path::new("/src/app/go.mod")));
+        listed.fill_sums(&sums);
+        let (main, deps) = (listed.main, listed.deps);
         assert_eq!(main.unwrap().version, "(devel)");
         assert_eq!(deps.len(), 3);
         assert_eq!(deps[1].sum.as_deref(), Some("h1:abc="), "from go.sum");
@@ -411,6 +447,6 @@ mod tests {
             deps[0].replace.as_ref().unwrap().sum.as_deref(),
             Some("h1:fff=")
         );
-        assert!(modules_from_go_list(b"{not json", &sums).is_err());
+        assert!(modules_from_go_list(b"{not json").is_err());
     }
 }

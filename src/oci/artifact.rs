@@ -56,13 +56,16 @@ impl Descriptor {
     }
 }
 
+/// Blob contents, shared: a module's bytes are held once by the build and its artifact.
+pub type Blob = std::sync::Arc<Vec<u8>>;
+
 /// A manifest with its blobs: everything needed to store or push one artifact.
 #[derive(Debug, Clone)]
 pub struct Artifact {
     pub manifest: Vec<u8>,
     pub descriptor: Descriptor,
     /// Config and layers, as (descriptor, bytes).
-    pub blobs: Vec<(Descriptor, Vec<u8>)>,
+    pub blobs: Vec<(Descriptor, Blob)>,
 }
 
 /// What goes into a wasm artifact besides the module.
@@ -83,7 +86,7 @@ pub struct WasmSpec {
 
 /// The CNCF Wasm artifact: config `application/vnd.wasm.config.v0+json`, one `application/wasm`
 /// layer. `sha256` is the module's digest (hex), which the caller has already computed.
-pub fn wasm_artifact(wasm: &[u8], sha256: &str, spec: &WasmSpec) -> Artifact {
+pub fn wasm_artifact(wasm: &Blob, sha256: &str, spec: &WasmSpec) -> Artifact {
     let mut layer = Descriptor::with_sha256(WASM_LAYER, sha256, wasm.len() as u64);
     layer.annotations.insert(TITLE.into(), spec.title.clone());
     let mut config = json!({
@@ -113,7 +116,7 @@ pub fn wasm_artifact(wasm: &[u8], sha256: &str, spec: &WasmSpec) -> Artifact {
     });
     finish(
         manifest,
-        vec![(config_desc, config), (layer, wasm.to_vec())],
+        vec![(config_desc, Blob::new(config)), (layer, wasm.clone())],
         None,
     )
 }
@@ -150,7 +153,10 @@ pub fn referrer(
     });
     let mut a = finish(
         manifest,
-        vec![(config, empty), (layer, document.to_vec())],
+        vec![
+            (config, Blob::new(empty)),
+            (layer, Blob::new(document.to_vec())),
+        ],
         Some(artifact_type),
     );
     a.descriptor
@@ -161,7 +167,7 @@ pub fn referrer(
 
 fn finish(
     manifest: Value,
-    blobs: Vec<(Descriptor, Vec<u8>)>,
+    blobs: Vec<(Descriptor, Blob)>,
     artifact_type: Option<&str>,
 ) -> Artifact {
     let manifest = to_bytes(&manifest);
@@ -194,7 +200,11 @@ mod tests {
 
     #[test]
     fn wasm_artifact_has_the_cncf_shape_and_a_stable_digest() {
-        let a = wasm_artifact(b"\0asm\x01\0\0\0", &sha256_hex(b"\0asm\x01\0\0\0"), &spec());
+        let a = wasm_artifact(
+            &Blob::new(b"\0asm\x01\0\0\0".to_vec()),
+            &sha256_hex(b"\0asm\x01\0\0\0"),
+            &spec(),
+        );
         let m: Value = serde_json::from_slice(&a.manifest).unwrap();
         assert_eq!(m["config"]["mediaType"], WASM_CONFIG);
         assert_eq!(m["layers"].as_array().unwrap().len(), 1);
@@ -205,13 +215,22 @@ mod tests {
         assert_eq!(config["layerDigests"][0], m["layers"][0]["digest"]);
         assert_eq!(
             a.descriptor,
-            wasm_artifact(b"\0asm\x01\0\0\0", &sha256_hex(b"\0asm\x01\0\0\0"), &spec()).descriptor
+            wasm_artifact(
+                &Blob::new(b"\0asm\x01\0\0\0".to_vec()),
+                &sha256_hex(b"\0asm\x01\0\0\0"),
+                &spec()
+            )
+            .descriptor
         );
     }
 
     #[test]
     fn a_referrer_points_at_its_subject() {
-        let a = wasm_artifact(b"\0asm\x01\0\0\0", &sha256_hex(b"\0asm\x01\0\0\0"), &spec());
+        let a = wasm_artifact(
+            &Blob::new(b"\0asm\x01\0\0\0".to_vec()),
+            &sha256_hex(b"\0asm\x01\0\0\0"),
+            &spec(),
+        );
         let r = referrer(
             &a.descriptor,
             SPDX,

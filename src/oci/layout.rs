@@ -170,8 +170,10 @@ mod tests {
             created: "2024-01-01T00:00:00Z".into(),
             ..Default::default()
         };
-        let artifact =
-            |bytes: &[u8]| wasm_artifact(bytes, &crate::wasm::inspect::sha256_hex(bytes), &spec);
+        let artifact = |bytes: &[u8]| {
+            let blob = crate::oci::artifact::Blob::new(bytes.to_vec());
+            wasm_artifact(&blob, &crate::wasm::inspect::sha256_hex(bytes), &spec)
+        };
         let one = artifact(b"\0asm\x01\0\0\0");
         let two = artifact(b"\0asm\x01\0\0\0\0\x01x");
         layout.add(&one, Some("latest")).unwrap();
