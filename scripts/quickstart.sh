@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Quick start: builds wasipack (release), builds the bundled Go example examples/hello for
-# GOOS=wasip1, then inspects it and checks it against the default policy.
+# Quick start: builds wasipack (release), then runs the main job on the bundled Go example:
+# `wasipack build examples/hello` (go build for wasip1 -> strip -> check -> SBOMs -> OCI layout,
+# all written to examples/hello/dist), then `wasipack inspect` on the module it wrote.
 #
 #   bash scripts/quickstart.sh
 #
-# Needs Rust (cargo) 1.88+ and Go 1.21+ on PATH. Writes dist/hello.wasm.
+# Needs Rust (cargo) 1.88+ and Go 1.21+ on PATH. Writes examples/hello/dist/ (ignored by git).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -18,39 +19,38 @@ die() {
 command -v cargo >/dev/null 2>&1 || die "'cargo' not found on PATH (install Rust 1.88+ from https://rustup.rs)"
 command -v go >/dev/null 2>&1 || die "'go' not found on PATH (install Go 1.21+ from https://go.dev/dl/)"
 
-echo "==> Building wasipack (release; this may take a few minutes the first time)"
+echo "==> Building wasipack (release; this can take a few minutes the first time)"
 cargo build --release --locked
-
-mkdir -p dist
-OUT=$REPO/dist/hello.wasm
-
-echo
-echo "==> Building examples/hello for GOOS=wasip1 GOARCH=wasm"
-(
-	cd examples/hello
-	GOOS=wasip1 GOARCH=wasm CGO_ENABLED=0 go build -trimpath -buildvcs=false -o "$OUT" .
-)
-echo "    wrote dist/hello.wasm"
 
 WASIPACK=$REPO/target/release/wasipack
 
 echo
-echo "==> wasipack inspect dist/hello.wasm"
-"$WASIPACK" inspect dist/hello.wasm
+echo "==> wasipack build examples/hello"
+"$WASIPACK" build examples/hello
 
-echo "==> wasipack check dist/hello.wasm --policy wasip1-default"
-"$WASIPACK" check dist/hello.wasm --policy wasip1-default
+echo
+echo "==> wasipack inspect examples/hello/dist/hello.wasm"
+"$WASIPACK" inspect examples/hello/dist/hello.wasm
 
+echo "Next, try:"
+echo "  ls examples/hello/dist"
+if [[ -x $REPO/.tools/bin/oras ]]; then
+	echo "  .tools/bin/oras manifest fetch --oci-layout examples/hello/dist/oci:hello --pretty"
+	echo "  .tools/bin/oras discover --oci-layout examples/hello/dist/oci:hello"
+elif command -v oras >/dev/null 2>&1; then
+	echo "  oras manifest fetch --oci-layout examples/hello/dist/oci:hello --pretty"
+	echo "  oras discover --oci-layout examples/hello/dist/oci:hello"
+fi
+if [[ -x $REPO/.tools/bin/wazero ]]; then
+	echo "  .tools/bin/wazero run examples/hello/dist/hello.wasm a b"
+else
+	echo "  wazero run examples/hello/dist/hello.wasm a b     # or: wasmtime run examples/hello/dist/hello.wasm a b"
+fi
 cat <<'EOF'
+  target/release/wasipack check examples/hello/dist/hello.wasm --policy wasip1-sandboxed
+  target/release/wasipack build examples/hello --json
+  target/release/wasipack build examples/hello --verify-reproducible
 
-Next, try:
-  target/release/wasipack check dist/hello.wasm --policy wasip1-sandboxed
-  target/release/wasipack check dist/hello.wasm --json
-  target/release/wasipack check dist/hello.wasm --sarif dist/hello.sarif
-  target/release/wasipack inspect dist/hello.wasm --json
-  target/release/wasipack policy list
-  target/release/wasipack policy show wasip1-default
-  wasmtime run dist/hello.wasm a b      # or: wazero run dist/hello.wasm a b
-
-Policies are described in docs/policy.md.
+Signing the artifact comes with the trust stage (push, sign, verify), which is not in this release.
+Docs: docs/commands/build.md, docs/config.md, docs/artifact.md, docs/policy.md.
 EOF
