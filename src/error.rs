@@ -24,6 +24,9 @@ pub enum Error {
     Check { file: String, error: CheckError },
     #[error("policy {0}")]
     Policy(#[from] PolicyError),
+    /// A bad `wasipack.toml` (same shape of error as a policy file's).
+    #[error("{0}")]
+    Config(PolicyError),
     /// The compiler failed; its messages were streamed to stderr already.
     #[error("{tool} build of `{package}` failed (exit status {code}); its messages are above")]
     Compile {

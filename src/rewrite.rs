@@ -22,20 +22,17 @@ pub struct StripRules {
 }
 
 impl StripRules {
+    /// What the release profile drops: names and debug information.
+    pub const RELEASE_DELETE: [&'static str; 4] = [
+        "name",
+        ".debug_*",
+        "sourceMappingURL",
+        "external_debug_info",
+    ];
+
     /// The release profile: drop names and debug information, keep `producers`, stamp it.
     pub fn release() -> StripRules {
-        StripRules::new(
-            &[],
-            &[
-                "name",
-                ".debug_*",
-                "sourceMappingURL",
-                "external_debug_info",
-            ],
-            false,
-            true,
-        )
-        .expect("built-in globs are valid")
+        StripRules::new(&[], &Self::RELEASE_DELETE, false, true).expect("built-in globs are valid")
     }
 
     pub fn new(

@@ -188,21 +188,36 @@ fn a_command_with_a_real_dependency_builds_runs_and_carries_valid_sboms() {
 fn a_rebuild_reuses_go_list_only_while_the_build_id_is_unchanged() {
     let p = project();
     let sbom = |p: &Path| std::fs::read_to_string(p.join("dist/wasipack-dep.spdx.json")).unwrap();
-    let has_uuid = |text: &str| text.contains("pkg:golang/github.com/google/uuid@v1.6.0?type=module");
+    let has_uuid =
+        |text: &str| text.contains("pkg:golang/github.com/google/uuid@v1.6.0?type=module");
     let (code, _, err) = build(p.path(), &["--name", "wasipack-dep"]);
     assert_eq!(code, 0, "{err}");
     let first = sbom(p.path());
     assert!(has_uuid(&first));
-    let saved: Vec<_> = walk(&p.path().join(".cache/obj")).into_iter().filter(|f| f.ends_with("go-list.json")).collect();
-    assert_eq!(saved.len(), 1, "the listing is saved beside the compile output");
+    let saved: Vec<_> = walk(&p.path().join(".cache/obj"))
+        .into_iter()
+        .filter(|f| f.ends_with("go-list.json"))
+        .collect();
+    assert_eq!(
+        saved.len(),
+        1,
+        "the listing is saved beside the compile output"
+    );
     let (code, _, err) = build(p.path(), &["--name", "wasipack-dep"]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(sbom(p.path()), first, "same build, same SBOM");
     // Drop the dependency: the build ID changes, so the saved listing must not be used.
-    std::fs::write(p.path().join("main.go"), "package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"no deps\") }\n").unwrap();
+    std::fs::write(
+        p.path().join("main.go"),
+        "package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"no deps\") }\n",
+    )
+    .unwrap();
     let (code, _, err) = build(p.path(), &["--name", "wasipack-dep"]);
     assert_eq!(code, 0, "{err}");
-    assert!(!has_uuid(&sbom(p.path())), "the SBOM follows the new package graph");
+    assert!(
+        !has_uuid(&sbom(p.path())),
+        "the SBOM follows the new package graph"
+    );
 }
 
 fn walk(dir: &Path) -> Vec<String> {
@@ -303,6 +318,38 @@ fn a_config_file_builds_several_modules_in_parallel() {
     assert_eq!(tags, ["v1", "r1"]);
 }
 
+#[test]
+fn package_picks_its_config_entry_and_one_output_name_cannot_cover_several_modules() {
+    let p = project();
+    std::fs::write(
+        p.path().join("wasipack.toml"),
+        "[[module]]\nname = \"cli\"\npackage = \".\"\n\n[[module]]\nname = \"lib\"\npackage = \"./reactor\"\nmode = \"reactor\"\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = build(p.path(), &["--package", "./reactor", "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["modules"][0]["name"], "lib");
+    assert_eq!(report["modules"][0]["policy"], "wasip1-reactor");
+    assert_eq!(
+        report["modules"][0]["wasm"], "lib.wasm",
+        "paths are relative to the output directory"
+    );
+    std::fs::remove_dir_all(p.path().join("dist")).unwrap();
+    let (code, stdout, stderr) = build(p.path(), &["--name", "x"]);
+    common::assert_clean_error(code, &stdout, &stderr, "--name with two modules");
+    assert!(stderr.contains("--name names one output"), "{stderr}");
+    std::fs::write(
+        p.path().join("wasipack.toml"),
+        "[[module]]\nname = \"same\"\npackage = \".\"\n\n[[module]]\nname = \"same\"\npackage = \"./reactor\"\nmode = \"reactor\"\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = build(p.path(), &[]);
+    common::assert_clean_error(code, &stdout, &stderr, "duplicate names");
+    assert!(stderr.contains("would both write same.wasm"), "{stderr}");
+    assert_nothing_written(p.path());
+}
+
 fn assert_nothing_written(dir: &Path) {
     assert!(!dir.join("dist").exists(), "dist/ was written");
 }
@@ -333,9 +380,12 @@ fn a_compile_error_passes_the_compilers_messages_and_status_through() {
 #[test]
 fn a_missing_package_is_an_error_with_nothing_written() {
     let p = project();
-    let (code, _, stderr) = build(p.path(), &["--package", "./nope"]);
-    assert_ne!(code, 0);
-    assert!(stderr.contains("nope"), "{stderr}");
+    let (code, stdout, stderr) = build(p.path(), &["--package", "./nope"]);
+    common::assert_clean_error(code, &stdout, &stderr, "missing package");
+    assert!(
+        stderr.contains("package `./nope`: no such directory"),
+        "{stderr}"
+    );
     assert_nothing_written(p.path());
 }
 

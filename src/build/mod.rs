@@ -60,12 +60,7 @@ impl Plan {
                 let keep: Vec<&str> = s.keep.iter().flatten().map(String::as_str).collect();
                 let delete: Vec<&str> = match &s.delete {
                     Some(d) => d.iter().map(String::as_str).collect(),
-                    None => vec![
-                        "name",
-                        ".debug_*",
-                        "sourceMappingURL",
-                        "external_debug_info",
-                    ],
+                    None => StripRules::RELEASE_DELETE.to_vec(),
                 };
                 StripRules::new(
                     &keep,
@@ -94,6 +89,12 @@ impl Plan {
 /// The package's directory name (`./cmd/server` → `server`, `.` → the project directory's).
 fn default_name(package: &str, dir: &Path) -> Result<String> {
     let local = package == "." || package.starts_with("./") || package.starts_with("../");
+    if local && !dir.join(package).is_dir() {
+        return Err(Error::Usage(format!(
+            "package `{package}`: no such directory in {}",
+            dir.display()
+        )));
+    }
     let last = if local {
         dir.join(package)
             .canonicalize()
@@ -195,9 +196,19 @@ impl From<Error> for Failure {
 /// Builds every plan (up to `jobs` at once) and, if all pass their policies, writes the
 /// outputs all or nothing.
 pub fn build(plans: &[Plan], opts: &Options) -> std::result::Result<BuildReport, Failure> {
+    let mut names = std::collections::BTreeSet::new();
+    for plan in plans {
+        if !names.insert(plan.name.as_str()) {
+            return Err(Error::Usage(format!(
+                "two modules would both write {}.wasm: give them different `name`s",
+                plan.name
+            ))
+            .into());
+        }
+    }
     let (created, git) = created_and_annotations(&opts.dir).map_err(Error::Usage)?;
     let results = run_parallel(plans, opts.jobs.max(1), |plan| {
-        build_one(plan, opts, &opts.dir, &created, &git)
+        build_one(plan, opts, &opts.dir, &created, &git, true)
     });
     let mut built = Vec::new();
     let mut rejected = Vec::new();
@@ -247,11 +258,12 @@ pub fn build_one(
     dir: &Path,
     created: &str,
     git: &BTreeMap<String, String>,
+    use_cache: bool,
 ) -> Result<Built> {
-    let (program, version) = detect(plan, opts, dir)?;
+    let (program, version, toolchain_version) = detect(plan, opts, dir)?;
     toolchain::check_support(plan.toolchain, &version, plan.target, plan.mode)
         .map_err(Error::Usage)?;
-    let (out, _tmp) = compile_output(plan, dir, &version)?;
+    let (out, _tmp) = compile_output(plan, dir, &version, use_cache)?;
     let line = match plan.toolchain {
         Toolchain::Go => toolchain::go_build(&program, &plan.settings, &plan.package, &out),
         Toolchain::Tinygo => {
@@ -285,6 +297,7 @@ pub fn build_one(
     let compiled = crate::fsio::read_input(&out)?;
     let mut built = package_compiled(plan, &compiled, &listed, &version.text, created, git)?;
     built.toolchain = line.program.clone();
+    built.toolchain_version = toolchain_version;
     Ok(built)
 }
 
@@ -342,7 +355,14 @@ pub fn package_compiled(
         created: created.to_string(),
         author: None,
         annotations,
-        component: None,
+        // wasip2 artifacts describe the component's world (CNCF layout: `component` is required).
+        component: (plan.target == Target::Wasip2).then(|| {
+            let m = &check.module;
+            serde_json::json!({
+                "exports": m.exports.iter().map(|e| e.name.clone()).collect::<Vec<_>>(),
+                "imports": m.imports.iter().map(|i| i.module.clone()).collect::<Vec<_>>(),
+            })
+        }),
     };
     let artifact = wasm_artifact(&wasm, &sha256, &spec);
     let referrers = vec![
@@ -384,8 +404,9 @@ fn pretty(v: &serde_json::Value) -> Vec<u8> {
     t
 }
 
-/// Finds the toolchain and its Go version (TinyGo reports the Go it builds with).
-fn detect(plan: &Plan, opts: &Options, dir: &Path) -> Result<(String, GoVersion)> {
+/// Finds the toolchain, the Go version it builds with (TinyGo reports its Go too), and the
+/// version to report (`go1.26.8`, or `tinygo 0.34.0 (go1.23.4)`).
+fn detect(plan: &Plan, opts: &Options, dir: &Path) -> Result<(String, GoVersion, String)> {
     let (program, line) = match plan.toolchain {
         Toolchain::Go => (
             opts.go.clone(),
@@ -419,7 +440,18 @@ fn detect(plan: &Plan, opts: &Options, dir: &Path) -> Result<(String, GoVersion)
             text.trim()
         ))
     })?;
-    Ok((program, version))
+    let shown = match plan.toolchain {
+        Toolchain::Go => version.text.clone(),
+        Toolchain::Tinygo => {
+            let own = text
+                .split_whitespace()
+                .skip_while(|w| *w != "version")
+                .nth(1)
+                .unwrap_or("?");
+            format!("tinygo {own} ({})", version.text)
+        }
+    };
+    Ok((program, version, shown))
 }
 
 /// Where the compiler writes: a stable path per project, module and settings in wasipack's
@@ -431,13 +463,14 @@ fn compile_output(
     plan: &Plan,
     dir: &Path,
     version: &GoVersion,
+    use_cache: bool,
 ) -> Result<(PathBuf, Option<tempfile::TempDir>)> {
     let name = format!("{}.wasm", plan.name);
     let cache = std::env::var_os("WASIPACK_CACHE")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|c| PathBuf::from(c).join("wasipack")))
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/wasipack")));
-    if let (Some(cache), Ok(dir)) = (cache, dir.canonicalize()) {
+    if let (Some(cache), Ok(dir), true) = (cache, dir.canonicalize(), use_cache) {
         let key = format!(
             "{}\0{}\0{}\0{:?}\0{:?}\0{:?}\0{:?}\0{:?}\0{}",
             dir.display(),
@@ -610,7 +643,8 @@ fn verify_reproducible(
         })?;
         copy_tree(&root, copy.path(), output.as_deref())?;
         let dir = copy.path().join(&rel);
-        builds.push((build_one(plan, opts, &dir, created, git)?, copy));
+        // Not cached: the copies live in throwaway directories.
+        builds.push((build_one(plan, opts, &dir, created, git, false)?, copy));
     }
     for (other, _) in &builds {
         if other.wasm != first.wasm {
@@ -655,14 +689,26 @@ pub fn differing_section(a: &[u8], b: &[u8]) -> String {
             .collect()
     };
     let (sa, sb) = (sections(a), sections(b));
-    for (x, y) in sa.iter().zip(&sb) {
-        if x != y {
-            return if x.0 == y.0 {
+    // Go's build ID hashes every input, so it differs whenever anything does: name it only
+    // when nothing else differs.
+    let differing: Vec<String> = sa
+        .iter()
+        .zip(&sb)
+        .filter(|(x, y)| x != y)
+        .map(|(x, y)| {
+            if x.0 == y.0 {
                 x.0.clone()
             } else {
                 format!("{} vs {}", x.0, y.0)
-            };
-        }
+            }
+        })
+        .collect();
+    if let Some(first) = differing
+        .iter()
+        .find(|d| !d.contains("go:buildid"))
+        .or(differing.first())
+    {
+        return first.clone();
     }
     if sa.len() != sb.len() {
         return "the number of sections".into();
@@ -744,7 +790,7 @@ pub fn publish(
             package: b.package.clone(),
             toolchain: b.toolchain.clone(),
             toolchain_version: b.toolchain_version.clone(),
-            wasm: wasm.display().to_string(),
+            wasm: format!("{}.wasm", b.plan_name),
             sha256: b.check.module.sha256.clone(),
             size_compiled: b.rewrite.size_before,
             size: b.rewrite.size_after,
@@ -753,10 +799,10 @@ pub fn publish(
             passed: b.check.passed,
             abi: b.check.module.abi.id(),
             imports: b.check.module.imports.len(),
-            spdx: spdx.display().to_string(),
-            cyclonedx: cdx.display().to_string(),
+            spdx: format!("{}.spdx.json", b.plan_name),
+            cyclonedx: format!("{}.cdx.json", b.plan_name),
             sbom_packages: b.sbom_packages,
-            oci_layout: layout_root.display().to_string(),
+            oci_layout: "oci".into(),
             tag: b.tag.clone(),
             manifest_digest: b.artifact.descriptor.digest.clone(),
             reproducible: reproducible.get(&b.plan_name).copied(),
@@ -773,4 +819,46 @@ pub fn publish(
     stage.add(&layout_root.join("index.json"), &to_bytes(&index))?;
     stage.commit()?;
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_differing_section_is_named_past_the_build_id() {
+        let a =
+            wat::parse_str(r#"(module (@custom "go:buildid" "a") (memory 1) (@custom "x" "1"))"#)
+                .unwrap();
+        let b =
+            wat::parse_str(r#"(module (@custom "go:buildid" "b") (memory 1) (@custom "x" "2"))"#)
+                .unwrap();
+        assert_eq!(differing_section(&a, &b), "custom section `x`");
+        let c =
+            wat::parse_str(r#"(module (@custom "go:buildid" "c") (memory 1) (@custom "x" "1"))"#)
+                .unwrap();
+        assert_eq!(differing_section(&a, &c), "custom section `go:buildid`");
+        let d =
+            wat::parse_str(r#"(module (@custom "go:buildid" "a") (memory 2) (@custom "x" "1"))"#)
+                .unwrap();
+        assert_eq!(differing_section(&a, &d), "the memory section");
+    }
+
+    #[test]
+    fn a_missing_local_package_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = Plan::resolve(
+            Settings {
+                package: Some("./nope".into()),
+                ..Default::default()
+            },
+            dir.path(),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("package `./nope`: no such directory"),
+            "{err}"
+        );
+    }
 }

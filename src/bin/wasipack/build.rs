@@ -17,7 +17,8 @@ pub struct Opts {
     /// The project directory (default: the current one).
     #[arg(default_value = ".")]
     dir: PathBuf,
-    /// The Go package to build (default `.`; with a config listing modules, builds only those).
+    /// The Go package to build (default `.`). With a config listing modules, picks the entry
+    /// with this package instead of building them all.
     #[arg(long, short)]
     package: Option<String>,
     /// Output name, `dist/NAME.wasm` (default: the package's last path element).
@@ -35,7 +36,8 @@ pub struct Opts {
     /// Linker flags passed to the compiler.
     #[arg(long, allow_hyphen_values = true)]
     ldflags: Option<String>,
-    /// Policy to check against (default: wasip1-default, wasip1-reactor for reactors).
+    /// Policy to check against (default: wasip1-default; wasip1-reactor for reactors,
+    /// wasip2-component for wasip2).
     #[arg(long)]
     policy: Option<String>,
     /// Tag in the OCI layout (default: the module name).
@@ -59,7 +61,9 @@ pub struct Opts {
 }
 
 pub fn run(opts: Opts) -> Result<u8> {
-    let file = config::load(&opts.dir)?.unwrap_or_default();
+    let file = config::load(&opts.dir)
+        .map_err(Error::Config)?
+        .unwrap_or_default();
     let mut flags = Settings {
         name: opts.name.clone(),
         package: opts.package.clone(),
@@ -82,11 +86,32 @@ pub fn run(opts: Opts) -> Result<u8> {
         }
         flags.annotations = Some(map);
     }
-    let entries = if file.module.is_empty() || opts.package.is_some() {
-        vec![Settings::default()]
-    } else {
-        file.module.clone()
+    // --package picks the [[module]] entry with that package (or builds it with [build]'s
+    // settings when no entry has it); without it, every entry is built.
+    let entries = match &opts.package {
+        _ if file.module.is_empty() => vec![Settings::default()],
+        Some(package) => {
+            let same = |m: &&Settings| {
+                m.package.as_deref().map(|p| p.trim_end_matches('/'))
+                    == Some(package.trim_end_matches('/'))
+            };
+            vec![file.module.iter().find(same).cloned().unwrap_or_default()]
+        }
+        None => file.module.clone(),
     };
+    if entries.len() > 1 {
+        for (flag, set) in [
+            ("--name", opts.name.is_some()),
+            ("--tag", opts.tag.is_some()),
+        ] {
+            if set {
+                return Err(Error::Usage(format!(
+                    "{flag} names one output, but wasipack.toml lists {} modules: pick one with --package",
+                    entries.len()
+                )));
+            }
+        }
+    }
     let plans = entries
         .iter()
         .map(|m| Plan::resolve(flags.over(&m.over(&file.build)), &opts.dir))
@@ -105,6 +130,7 @@ pub fn run(opts: Opts) -> Result<u8> {
     };
     match build::build(&plans, &options) {
         Ok(report) => {
+            let out = std::path::Path::new(&report.output);
             if opts.json {
                 super::print(
                     &String::from_utf8(report::json_bytes(report::BUILD_SCHEMA, &report))
@@ -113,13 +139,13 @@ pub fn run(opts: Opts) -> Result<u8> {
             } else {
                 for m in &report.modules {
                     super::print(&format!(
-                        "built {} sha256:{} ({} -> {} bytes, {} modules in SBOM) -> {}:{}@{}\n",
-                        m.wasm,
+                        "built {} sha256:{} ({} -> {} bytes, {} dependencies in SBOM) -> {}:{}@{}\n",
+                        out.join(&m.wasm).display(),
                         m.sha256,
                         m.size_compiled,
                         m.size,
                         m.sbom_packages,
-                        m.oci_layout,
+                        out.join(&m.oci_layout).display(),
                         m.tag,
                         m.manifest_digest
                     ));

@@ -19,7 +19,8 @@ pub struct Opts {
     /// Keep custom sections matching this glob, whatever else says (repeatable).
     #[arg(long, value_name = "GLOB")]
     keep: Vec<String>,
-    /// Remove custom sections matching this glob (repeatable). Replaces the release profile.
+    /// Remove custom sections matching this glob (repeatable). Replaces the release profile's
+    /// list (name, .debug_*, sourceMappingURL, external_debug_info).
     #[arg(long, value_name = "GLOB")]
     delete: Vec<String>,
     /// Remove every custom section not kept with --keep.
@@ -35,13 +36,15 @@ pub struct Opts {
 
 pub fn run(opts: Opts) -> Result<u8> {
     let name = opts.file.display().to_string();
-    let rules = if opts.keep.is_empty() && opts.delete.is_empty() && !opts.all {
-        let mut rules = StripRules::release();
-        rules.stamp = !opts.no_stamp;
-        rules
-    } else {
+    // The release profile's delete list applies unless --delete replaces it (as in
+    // wasipack.toml's `strip`); --keep only exempts sections from it.
+    let rules = {
         let keep: Vec<&str> = opts.keep.iter().map(String::as_str).collect();
-        let delete: Vec<&str> = opts.delete.iter().map(String::as_str).collect();
+        let delete: Vec<&str> = if opts.delete.is_empty() {
+            StripRules::RELEASE_DELETE.to_vec()
+        } else {
+            opts.delete.iter().map(String::as_str).collect()
+        };
         StripRules::new(&keep, &delete, opts.all, !opts.no_stamp)
             .map_err(|m| Error::Usage(format!("--keep/--delete: {m}")))?
     };
