@@ -316,6 +316,35 @@ fn a_config_file_builds_several_modules_in_parallel() {
         .filter_map(|m| m["annotations"]["org.opencontainers.image.ref.name"].as_str())
         .collect();
     assert_eq!(tags, ["v1", "r1"]);
+    assert_eq!(
+        index["manifests"].as_array().unwrap().len(),
+        6,
+        "two artifacts, two SBOM referrers each"
+    );
+    // A changed build moves the tag; the old artifact's referrers leave the index with it.
+    std::fs::write(
+        p.path().join("main.go"),
+        "package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"v2\") }\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = build(p.path(), &["--package", "."]);
+    assert_eq!(code, 0, "{stderr}");
+    let index = json(&p.path().join("dist/oci/index.json"));
+    assert_eq!(index["manifests"].as_array().unwrap().len(), 6, "{index}");
+    let layout_ref = format!("{}:v1", p.path().join("dist/oci").display());
+    let (code, out, err) = run_tool(
+        &tool("oras"),
+        &["discover", "--oci-layout", &layout_ref, "--format", "json"],
+        p.path(),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&out).unwrap()["referrers"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
 }
 
 #[test]

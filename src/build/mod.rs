@@ -816,6 +816,24 @@ pub fn publish(
         &output.join("report.json"),
         &crate::report::json_bytes(crate::report::BUILD_SCHEMA, &report),
     )?;
+    // Referrers staged in this build are not on disk yet: take their subjects from memory.
+    let staged: BTreeMap<String, String> = built
+        .iter()
+        .flat_map(|b| {
+            b.referrers.iter().map(move |r| {
+                (
+                    r.descriptor.digest.clone(),
+                    b.artifact.descriptor.digest.clone(),
+                )
+            })
+        })
+        .collect();
+    layout::prune_orphan_referrers(&mut index, |d| {
+        staged
+            .get(d)
+            .cloned()
+            .or_else(|| layout::stored_subject(&layout_root, d))
+    });
     stage.add(&layout_root.join("index.json"), &to_bytes(&index))?;
     stage.commit()?;
     Ok(report)

@@ -59,6 +59,7 @@ impl Layout {
         self.put_blob(&artifact.descriptor, &artifact.manifest)?;
         let mut index = self.index()?;
         let entry = add_to_index(&mut index, artifact, tag);
+        prune_orphan_referrers(&mut index, |d| stored_subject(&self.root, d));
         write_atomic(&self.root.join("index.json"), &to_bytes(&index))?;
         Ok(entry)
     }
@@ -131,6 +132,47 @@ pub fn add_to_index(index: &mut Value, artifact: &Artifact, tag: Option<&str>) -
     entry
 }
 
+/// Drops untagged referrers (SBOMs, later signatures) whose subject is no longer listed, as
+/// happens when a tag moves to a new build. `subject_of` gives a manifest's `subject` digest.
+/// Blobs stay: they are content-addressed and harmless, and another tag may share them.
+pub fn prune_orphan_referrers(index: &mut Value, subject_of: impl Fn(&str) -> Option<String>) {
+    loop {
+        let manifests = index["manifests"].as_array().expect("index has manifests");
+        let listed: std::collections::BTreeSet<String> = manifests
+            .iter()
+            .filter_map(|m| m["digest"].as_str().map(str::to_string))
+            .collect();
+        let before = manifests.len();
+        let keep: Vec<Value> = manifests
+            .iter()
+            .filter(|m| {
+                let untagged = m["annotations"][REF_NAME].is_null();
+                let orphan = || {
+                    m["digest"]
+                        .as_str()
+                        .and_then(&subject_of)
+                        .is_some_and(|subject| !listed.contains(&subject))
+                };
+                !(untagged && orphan())
+            })
+            .cloned()
+            .collect();
+        index["manifests"] = Value::Array(keep);
+        if index["manifests"].as_array().expect("array").len() == before {
+            return;
+        }
+    }
+}
+
+/// The `subject` digest of a manifest stored in the layout at `root`, if it has one.
+pub fn stored_subject(root: &Path, digest: &str) -> Option<String> {
+    let path = root
+        .join("blobs/sha256")
+        .join(digest.trim_start_matches("sha256:"));
+    let manifest: Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+    manifest["subject"]["digest"].as_str().map(str::to_string)
+}
+
 impl<'de> serde::Deserialize<'de> for Descriptor {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
         #[derive(serde::Deserialize)]
@@ -187,7 +229,8 @@ mod tests {
         layout.add(&two, Some("latest")).unwrap();
         let index = layout.index().unwrap();
         let manifests = index["manifests"].as_array().unwrap();
-        assert_eq!(manifests.len(), 2, "{index}");
+        // `two` took the tag, so `one` left the index and its SBOM referrer with it.
+        assert_eq!(manifests.len(), 1, "{index}");
         assert_eq!(
             layout.resolve("latest").unwrap().unwrap().digest,
             two.descriptor.digest
