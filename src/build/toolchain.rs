@@ -86,6 +86,19 @@ pub fn check_support(
     Ok(())
 }
 
+/// The arguments both compilers share, last on the line: tags, ldflags, `-o OUT PACKAGE`.
+fn output_args(args: &mut Vec<String>, settings: &Settings, package: &str, out: &Path) {
+    args.extend(tags_arg(settings));
+    if let Some(ldflags) = settings.ldflags.as_ref().filter(|l| !l.is_empty()) {
+        args.push(format!("-ldflags={ldflags}"));
+    }
+    args.extend([
+        "-o".to_string(),
+        out.display().to_string(),
+        package.to_string(),
+    ]);
+}
+
 fn tags_arg(settings: &Settings) -> Option<String> {
     settings
         .tags
@@ -106,15 +119,7 @@ pub fn go_build(go: &str, settings: &Settings, package: &str, out: &Path) -> Com
     if settings.mode == Some(Mode::Reactor) {
         args.push("-buildmode=c-shared".into());
     }
-    args.extend(tags_arg(settings));
-    if let Some(ldflags) = settings.ldflags.as_ref().filter(|l| !l.is_empty()) {
-        args.push(format!("-ldflags={ldflags}"));
-    }
-    args.extend([
-        "-o".to_string(),
-        out.display().to_string(),
-        package.to_string(),
-    ]);
+    output_args(&mut args, settings, package, out);
     CommandLine {
         program: go.to_string(),
         args,
@@ -155,15 +160,7 @@ pub fn tinygo_build(
     if no_debug == Some(true) {
         args.push("-no-debug".into());
     }
-    args.extend(tags_arg(settings));
-    if let Some(ldflags) = settings.ldflags.as_ref().filter(|l| !l.is_empty()) {
-        args.push(format!("-ldflags={ldflags}"));
-    }
-    args.extend([
-        "-o".to_string(),
-        out.display().to_string(),
-        package.to_string(),
-    ]);
+    output_args(&mut args, settings, package, out);
     CommandLine {
         program: tinygo.to_string(),
         args,

@@ -1,9 +1,9 @@
 //! `wasipack inspect FILE`: what a module is, imports, exports and contains.
 
 use std::path::PathBuf;
-use wasipack::fsio::read_input;
+
 use wasipack::report;
-use wasipack::{Error, Result};
+use wasipack::Result;
 
 /// Show a module's or component's ABI, toolchain, imports by capability, exports, memories,
 /// features, sections and embedded Go module list.
@@ -17,12 +17,7 @@ pub struct Opts {
 }
 
 pub fn run(opts: Opts) -> Result<u8> {
-    let name = opts.file.display().to_string();
-    let bytes = read_input(&opts.file)?;
-    let module = wasipack::wasm::inspect_module(&bytes).map_err(|error| Error::Wasm {
-        file: name.clone(),
-        error,
-    })?;
+    let (name, module) = super::inspect_file(&opts.file)?;
     if opts.json {
         super::print(&report::json(report::INSPECT_SCHEMA, &name, &module));
     } else {

@@ -57,6 +57,19 @@ fn print(text: &str) {
     let _ = out.flush();
 }
 
+/// Reads and inspects a module, naming the file in any error.
+fn inspect_file(
+    path: &std::path::Path,
+) -> wasipack::Result<(String, wasipack::wasm::inspect::Inspection)> {
+    let name = path.display().to_string();
+    let bytes = wasipack::fsio::read_input(path)?;
+    let module = wasipack::wasm::inspect_module(&bytes).map_err(|error| wasipack::Error::Wasm {
+        file: name.clone(),
+        error,
+    })?;
+    Ok((name, module))
+}
+
 fn stdout_style() -> wasipack::report::Style {
     use std::io::IsTerminal;
     wasipack::report::Style::detect(std::io::stdout().is_terminal())

@@ -1,7 +1,7 @@
 //! `wasipack sbom FILE.wasm`: the Go modules inside any Go-built wasm, as SPDX or CycloneDX.
 
 use std::path::PathBuf;
-use wasipack::fsio::{read_input, write_atomic};
+use wasipack::fsio::write_atomic;
 use wasipack::sbom::{created_now_or_epoch, Sbom};
 use wasipack::{Error, Result};
 
@@ -29,12 +29,7 @@ enum Format {
 }
 
 pub fn run(opts: Opts) -> Result<u8> {
-    let name = opts.file.display().to_string();
-    let bytes = read_input(&opts.file)?;
-    let module = wasipack::wasm::inspect_module(&bytes).map_err(|error| Error::Wasm {
-        file: name.clone(),
-        error,
-    })?;
+    let (name, module) = super::inspect_file(&opts.file)?;
     let info = module.go_build_info.as_ref().ok_or_else(|| {
         Error::Usage(format!(
             "{name}: no Go build info in the data section (not built by Go's gc toolchain; TinyGo does not embed it)"
