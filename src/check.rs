@@ -423,21 +423,40 @@ fn exports(m: &Inspection, p: &Policy, out: &mut Vec<Violation>) {
 
 fn memory(m: &Inspection, p: &Policy, out: &mut Vec<Violation>) {
     if let Some(max) = p.max_memories.value {
-        if m.memories.len() as u64 > max {
-            out.push(violation(
-                "memory.max-memories",
-                "memories",
-                &format!(
-                    "declares {} memories, the policy allows {max}",
-                    m.memories.len()
-                ),
-                m.memories.get(max as usize).map(|mem| mem.offset),
-                &p.max_memories.origin,
-            ));
+        // Counted per core module: a component's nested modules each have their own memories.
+        let mut modules: Vec<u32> = m.memories.iter().map(|mem| mem.module).collect();
+        modules.dedup();
+        for module in modules {
+            let own: Vec<&crate::wasm::inspect::Memory> = m
+                .memories
+                .iter()
+                .filter(|mem| mem.module == module)
+                .collect();
+            if own.len() as u64 > max {
+                let whose = if m.kind == Kind::Component {
+                    format!("core module {module}")
+                } else {
+                    "the module".into()
+                };
+                out.push(violation(
+                    "memory.max-memories",
+                    "memories",
+                    &format!(
+                        "{whose} declares {} memories, the policy allows {max}",
+                        own.len()
+                    ),
+                    own.get(max as usize).map(|mem| mem.offset),
+                    &p.max_memories.origin,
+                ));
+            }
         }
     }
-    for (index, mem) in m.memories.iter().enumerate() {
-        let item = format!("memory {index}");
+    for mem in &m.memories {
+        let item = if m.kind == Kind::Component {
+            format!("core module {} memory {}", mem.module, mem.index)
+        } else {
+            format!("memory {}", mem.index)
+        };
         let at = Some(mem.offset);
         if let Some(max) = p.max_initial_pages.value {
             if mem.initial_pages > max {

@@ -158,6 +158,11 @@ pub struct Export {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Memory {
+    /// Which core module declares it: 0 in a plain module; in a component, the nested core
+    /// modules are numbered in the order they appear.
+    pub module: u32,
+    /// Its index in that module's memory index space.
+    pub index: u32,
     pub imported: bool,
     pub initial_pages: u64,
     pub maximum_pages: Option<u64>,
@@ -291,6 +296,8 @@ pub fn parse_streaming<'a>(
 /// Per-core-module state: its types, for import signatures.
 #[derive(Default)]
 struct CoreState {
+    /// This module's number (see [`Memory::module`]).
+    id: u32,
     types: Vec<Option<Signature>>,
     memories: usize,
     tables: usize,
@@ -301,6 +308,8 @@ struct Builder {
     /// Encodings of the modules and components being parsed, outermost first.
     stack: Vec<Encoding>,
     core: Vec<CoreState>,
+    /// How many core modules have started so far.
+    core_modules: u32,
     kind: Option<Kind>,
     imports: Vec<Import>,
     exports: Vec<Export>,
@@ -346,7 +355,11 @@ impl Builder {
                     });
                 }
                 if *encoding == Encoding::Module {
-                    self.core.push(CoreState::default());
+                    self.core.push(CoreState {
+                        id: self.core_modules,
+                        ..CoreState::default()
+                    });
+                    self.core_modules += 1;
                 } else {
                     self.used.insert(Id::COMPONENT_MODEL);
                 }
@@ -619,7 +632,13 @@ impl Builder {
         if m.page_size_log2.is_some() {
             self.used.insert(Id::CUSTOM_PAGE_SIZES);
         }
+        let (module, index) = self
+            .core
+            .last()
+            .map_or((0, 0), |c| (c.id, c.memories as u32));
         self.memories.push(Memory {
+            module,
+            index,
             imported,
             initial_pages: m.initial,
             maximum_pages: m.maximum,
