@@ -5,7 +5,12 @@
 #               the real binary, not the Python console-script wrapper)
 #   crane      (go install, github.com/google/go-containerregistry)
 #   oras       (go install, oras.land/oras)
+#   cosign2    (go install github.com/sigstore/cosign/v2, renamed; the first build takes minutes)
+#   cosign3    (go install github.com/sigstore/cosign/v3, renamed; the first build takes minutes)
 #   skopeo     (Debian package, apt-get; only when missing, any version)
+#   docker-registry (Debian package: distribution 2.8.x; .tools/bin/docker-registry links to
+#               /usr/bin/docker-registry; Debian's own service is disabled where systemd runs)
+#   htpasswd   (Debian package apache2-utils, for `htpasswd -Bbn USER PASS`; linked into .tools/bin)
 #   venv       ($REPO/.tools/venv: spdx-tools and cyclonedx-python-lib[json-validation],
 #               for tests/tools/validate_sbom.py)
 set -euo pipefail
@@ -15,6 +20,9 @@ WASM_TOOLS_PKG_VERSION=1.262.0.0
 WASM_TOOLS_VERSION=${WASM_TOOLS_PKG_VERSION%.*} # 1.262.0
 CRANE_VERSION=v0.22.1
 ORAS_VERSION=v1.3.6
+COSIGN2_VERSION=v2.6.5
+COSIGN3_VERSION=v3.1.3
+DOCKER_REGISTRY_SERIES=2.8 # Debian 12's docker-registry is 2.8.2+ds1
 SPDX_TOOLS_VERSION=0.8.5
 CYCLONEDX_LIB_VERSION=11.12.0
 
@@ -23,17 +31,24 @@ BIN=$REPO/.tools/bin
 VENV=$REPO/.tools/venv
 mkdir -p "$BIN"
 
+# One install at a time (concurrent test binaries or scripts may call this script).
+if command -v flock >/dev/null 2>&1; then
+	exec 9>"$REPO/.tools/.install.lock"
+	flock 9
+fi
+
 die() {
 	echo "install-tools: $*" >&2
 	exit 1
 }
 
-# --- Go tools (wazero, crane, oras) ----------------------------------------
-command -v go >/dev/null 2>&1 || die "'go' not found on PATH (needed for wazero, crane, oras)"
-# go_tool NAME MODULE PKG VERSION: go install PKG@VERSION into $BIN unless the
-# binary there was already built from MODULE at VERSION.
+# --- Go tools (wazero, crane, oras, cosign2, cosign3) ---------------------------
+command -v go >/dev/null 2>&1 || die "'go' not found on PATH (needed for wazero, crane, oras, cosign)"
+# go_tool NAME MODULE PKG VERSION: go install PKG@VERSION as $BIN/NAME unless the
+# binary there was already built from MODULE at VERSION. The build goes to a
+# scratch GOBIN and is renamed into place (NAME may differ from PKG's last element).
 go_tool() {
-	local name=$1 mod=$2 pkg=$3 version=$4 have=""
+	local name=$1 mod=$2 pkg=$3 version=$4 have="" tmp
 	if [[ -x $BIN/$name ]]; then
 		have=$(go version -m "$BIN/$name" 2>/dev/null |
 			awk -v m="$mod" '$1 == "mod" && $2 == m { print $3 }')
@@ -41,7 +56,13 @@ go_tool() {
 	if [[ $have == "$version" ]]; then
 		echo "$name $version: already installed ($BIN/$name)"
 	else
-		GOBIN=$BIN GOFLAGS= go install "$pkg@$version"
+		tmp=$(mktemp -d "$REPO/.tools/gobin.XXXXXX")
+		if ! GOBIN=$tmp GOFLAGS= go install "$pkg@$version"; then
+			rm -rf "$tmp"
+			die "go install $pkg@$version failed"
+		fi
+		mv -f "$tmp/${pkg##*/}" "$BIN/$name"
+		rm -rf "$tmp"
 		echo "$name $version: installed ($BIN/$name)"
 	fi
 }
@@ -49,6 +70,8 @@ go_tool wazero github.com/tetratelabs/wazero github.com/tetratelabs/wazero/cmd/w
 go_tool crane github.com/google/go-containerregistry \
 	github.com/google/go-containerregistry/cmd/crane "$CRANE_VERSION"
 go_tool oras oras.land/oras oras.land/oras/cmd/oras "$ORAS_VERSION"
+go_tool cosign2 github.com/sigstore/cosign/v2 github.com/sigstore/cosign/v2/cmd/cosign "$COSIGN2_VERSION"
+go_tool cosign3 github.com/sigstore/cosign/v3 github.com/sigstore/cosign/v3/cmd/cosign "$COSIGN3_VERSION"
 
 # --- wasm-tools -----------------------------------------------------------
 command -v python3 >/dev/null 2>&1 || die "'python3' not found on PATH (needed for wasm-tools)"
@@ -71,7 +94,7 @@ else
 	echo "wasm-tools: linked $BIN/wasm-tools -> $exe"
 fi
 
-# --- skopeo (Debian) -------------------------------------------------------
+# --- skopeo, docker-registry, htpasswd (Debian) ---------------------------------
 # apt-get needs root; the lists are refreshed only when something is installed.
 apt_install() {
 	command -v apt-get >/dev/null 2>&1 || die "'apt-get' not found; install $* by hand"
@@ -87,6 +110,28 @@ else
 	command -v skopeo >/dev/null 2>&1 || die "apt-get installed skopeo, but it is not on PATH"
 	echo "skopeo: installed (apt-get)"
 fi
+if [[ -x /usr/bin/docker-registry && -x /usr/bin/htpasswd ]]; then
+	echo "docker-registry, htpasswd: already installed (/usr/bin)"
+else
+	apt_install docker-registry apache2-utils
+	[[ -x /usr/bin/docker-registry && -x /usr/bin/htpasswd ]] ||
+		die "apt-get installed docker-registry and apache2-utils, but /usr/bin/docker-registry or /usr/bin/htpasswd is missing"
+	# On a systemd host the package starts its own registry on :5000; the tests start theirs.
+	if [[ -d /run/systemd/system ]] && systemctl is-enabled --quiet docker-registry 2>/dev/null; then
+		sudo=""
+		[[ $(id -u) == 0 ]] || sudo=sudo
+		$sudo systemctl disable --now --quiet docker-registry || true
+	fi
+	echo "docker-registry, htpasswd: installed (apt-get)"
+fi
+for name in docker-registry htpasswd; do
+	if [[ $(readlink "$BIN/$name" 2>/dev/null || true) == "/usr/bin/$name" ]]; then
+		echo "$name: link already in place ($BIN/$name -> /usr/bin/$name)"
+	else
+		ln -sfn "/usr/bin/$name" "$BIN/$name"
+		echo "$name: linked $BIN/$name -> /usr/bin/$name"
+	fi
+done
 
 # --- Python venv (SBOM validators) -----------------------------------------
 # (Debian's python3 ships venv without ensurepip; python3-venv brings both.)
@@ -126,9 +171,19 @@ got=$("$BIN/wasm-tools" --version | awk '{ print $2 }')
 "$BIN/wazero" version >/dev/null 2>&1 || die "$BIN/wazero does not run"
 "$BIN/crane" version >/dev/null 2>&1 || die "$BIN/crane does not run"
 "$BIN/oras" version >/dev/null 2>&1 || die "$BIN/oras does not run"
+for name in cosign2 cosign3; do
+	"$BIN/$name" version >/dev/null 2>&1 || die "$BIN/$name does not run"
+done
+# "docker-registry github.com/docker/distribution 2.8.2+ds1"
+registry_version=$("$BIN/docker-registry" --version 2>/dev/null | awk '{ print $3 }') || true
+[[ $registry_version == "$DOCKER_REGISTRY_SERIES".* ]] ||
+	die "docker-registry reports '${registry_version}', expected $DOCKER_REGISTRY_SERIES.x"
+[[ $("$BIN/htpasswd" -Bbn u p 2>/dev/null) == 'u:$2y$'* ]] ||
+	die "$BIN/htpasswd -Bbn does not write a bcrypt entry"
 skopeo_version=$(skopeo --version 2>/dev/null | awk '{ print $3 }') || true
 [[ -n $skopeo_version ]] || die "skopeo does not run"
 [[ $(venv_versions) == "$want" ]] || die "$VENV/bin/python cannot import spdx_tools and cyclonedx ($want)"
 echo "tools ready in $BIN: wazero $WAZERO_VERSION, wasm-tools $got, crane $CRANE_VERSION," \
-	"oras $ORAS_VERSION, skopeo $skopeo_version"
+	"oras $ORAS_VERSION, cosign2 $COSIGN2_VERSION, cosign3 $COSIGN3_VERSION, skopeo $skopeo_version," \
+	"docker-registry $registry_version, htpasswd"
 echo "venv ready in $VENV: $want"

@@ -6,6 +6,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/install-tools.sh
 (cd testdata/wasi-crosscheck && go mod download)
 (cd testdata/go-dep && go mod download)
+(cd testdata/referrers-registry && go mod download)
 bash testdata/gen-go-fixtures.sh
 if command -v tinygo >/dev/null 2>&1; then
 	echo "tinygo found: $(tinygo version)"

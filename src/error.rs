@@ -34,6 +34,10 @@ pub enum Error {
         package: String,
         code: i32,
     },
+    /// A registry or network failure, or a store whose contents are not what they claim;
+    /// the message names the registry and repository (never a secret).
+    #[error("{0}")]
+    Registry(String),
     /// A bad command-line value that clap could not judge (an invalid glob, say).
     #[error("{0}")]
     Usage(String),

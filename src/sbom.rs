@@ -307,9 +307,7 @@ fn unique_id(taken: &mut BTreeMap<String, usize>, base: &str) -> String {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+use crate::wasm::inspect::hex;
 
 /// RFC 3339 (UTC, seconds) for a Unix time.
 pub fn rfc3339(unix: i64) -> Option<String> {

@@ -7,7 +7,7 @@ pub mod toolchain;
 
 use crate::check::{self, CheckReport};
 use crate::error::{Error, Result};
-use crate::oci::artifact::{self, to_bytes, wasm_artifact, Artifact, WasmSpec};
+use crate::oci::artifact::{self, to_bytes, wasm_artifact, Artifact};
 use crate::oci::layout::{self, Layout};
 use crate::policy::Policy;
 use crate::rewrite::{self, Rewritten, StripRules};
@@ -349,21 +349,12 @@ pub fn package_compiled(
 
     let mut annotations = git.clone();
     annotations.extend(plan.settings.annotations.clone().unwrap_or_default());
-    let spec = WasmSpec {
-        title: format!("{}.wasm", plan.name),
-        os: plan.target.name().to_string(),
-        created: created.to_string(),
-        author: None,
+    let spec = artifact::wasm_spec(
+        &format!("{}.wasm", plan.name),
+        &check.module,
+        created,
         annotations,
-        // wasip2 artifacts describe the component's world (CNCF layout: `component` is required).
-        component: (plan.target == Target::Wasip2).then(|| {
-            let m = &check.module;
-            serde_json::json!({
-                "exports": m.exports.iter().map(|e| e.name.clone()).collect::<Vec<_>>(),
-                "imports": m.imports.iter().map(|i| i.module.clone()).collect::<Vec<_>>(),
-            })
-        }),
-    };
+    );
     let artifact = wasm_artifact(&wasm, &sha256, &spec);
     let referrers = vec![
         artifact::referrer(
@@ -571,7 +562,7 @@ fn git(dir: &Path, args: &[&str]) -> Option<String> {
 /// The creation time (`SOURCE_DATE_EPOCH`, else the last commit's time, else now) and the
 /// git annotations: `org.opencontainers.image.revision`, `source` (the origin remote) and
 /// `version` (a tag on HEAD). Two git calls at most; none succeed outside a repository.
-fn created_and_annotations(
+pub fn created_and_annotations(
     dir: &Path,
 ) -> std::result::Result<(String, BTreeMap<String, String>), String> {
     let mut a = BTreeMap::new();

@@ -84,6 +84,31 @@ pub struct WasmSpec {
     pub component: Option<Value>,
 }
 
+/// What `build` and a push of a bare `.wasm` both put in the artifact for `module`: `os` from
+/// its kind (a component is wasip2) and, for a component, its world.
+pub fn wasm_spec(
+    title: &str,
+    module: &crate::wasm::inspect::Inspection,
+    created: &str,
+    annotations: BTreeMap<String, String>,
+) -> WasmSpec {
+    let component = module.kind == crate::wasm::inspect::Kind::Component;
+    WasmSpec {
+        title: title.to_string(),
+        os: if component { "wasip2" } else { "wasip1" }.into(),
+        created: created.to_string(),
+        author: None,
+        annotations,
+        // CNCF layout: `component` is required for wasip2 (exports, imports, target world).
+        component: component.then(|| {
+            json!({
+                "exports": module.exports.iter().map(|e| e.name.clone()).collect::<Vec<_>>(),
+                "imports": module.imports.iter().map(|i| i.module.clone()).collect::<Vec<_>>(),
+            })
+        }),
+    }
+}
+
 /// The CNCF Wasm artifact: config `application/vnd.wasm.config.v0+json`, one `application/wasm`
 /// layer. `sha256` is the module's digest (hex), which the caller has already computed.
 pub fn wasm_artifact(wasm: &Blob, sha256: &str, spec: &WasmSpec) -> Artifact {

@@ -12,6 +12,9 @@ pub const INSPECT_SCHEMA: &str = "wasipack.inspect/v1";
 pub const CHECK_SCHEMA: &str = "wasipack.check/v1";
 pub const STRIP_SCHEMA: &str = "wasipack.strip/v1";
 pub const BUILD_SCHEMA: &str = "wasipack.build/v1";
+pub const PUSH_SCHEMA: &str = "wasipack.push/v1";
+pub const PULL_SCHEMA: &str = "wasipack.pull/v1";
+pub const LOGIN_SCHEMA: &str = "wasipack.login/v1";
 
 /// Wraps a value with its schema id and the input file name.
 #[derive(Serialize)]

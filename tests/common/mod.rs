@@ -1,6 +1,9 @@
 //! Shared test harness: the built binary, the repository, pinned tools and Go fixtures.
 #![allow(dead_code)]
 
+pub mod proxy;
+pub mod servers;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;

@@ -3,7 +3,11 @@
 mod build;
 mod check;
 mod inspect;
+mod login;
+mod net;
 mod policy;
+mod pull;
+mod push;
 mod sbom;
 mod strip;
 
@@ -29,6 +33,10 @@ enum Command {
     Policy(policy::Opts),
     Strip(strip::Opts),
     Sbom(sbom::Opts),
+    Push(push::Opts),
+    Pull(pull::Opts),
+    Login(login::LoginOpts),
+    Logout(login::LogoutOpts),
 }
 
 fn main() -> ExitCode {
@@ -40,6 +48,10 @@ fn main() -> ExitCode {
         Command::Policy(opts) => policy::run(opts),
         Command::Strip(opts) => strip::run(opts),
         Command::Sbom(opts) => sbom::run(opts),
+        Command::Push(opts) => push::run(opts),
+        Command::Pull(opts) => pull::run(opts),
+        Command::Login(opts) => login::login(opts),
+        Command::Logout(opts) => login::logout(opts),
     };
     match result {
         Ok(code) => ExitCode::from(code),

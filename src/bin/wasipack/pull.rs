@@ -1,0 +1,42 @@
+//! `wasipack pull REF -o OUT.wasm`.
+
+use std::path::PathBuf;
+use wasipack::oci::{pull, Store, Target};
+use wasipack::report;
+use wasipack::{Error, Result};
+
+/// Pull the wasm module of an OCI artifact (CNCF Wasm layout, or the older wasm media types),
+/// checking every digest while it streams. The output is written atomically: nothing is
+/// written when a digest does not match.
+///
+/// Exit codes: 0 pulled, 2 bad input, not a wasm artifact, authentication, registry, network
+/// or digest error.
+#[derive(clap::Args)]
+pub struct Opts {
+    /// REGISTRY/REPO[:TAG|@sha256:HEX] or oci-layout:PATH[:TAG|@sha256:HEX].
+    reference: String,
+    /// Where to write the module.
+    #[arg(long, short)]
+    output: PathBuf,
+    /// Print a wasipack.pull/v1 report as JSON.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    net: super::net::Net,
+}
+
+pub fn run(opts: Opts) -> Result<u8> {
+    let target = Target::parse(&opts.reference).map_err(Error::Usage)?;
+    let store = Store::open(&target, opts.net.options(false, !opts.json)?, false)?;
+    let r = pull::pull(&store, &target, &opts.output)?;
+    if opts.json {
+        let text = report::json_bytes(report::PULL_SCHEMA, &r);
+        super::print(&String::from_utf8(text).expect("JSON is UTF-8"));
+    } else {
+        super::print(&format!(
+            "{}\n{} bytes ({}) written to {}\n",
+            r.reference, r.size, r.digest, r.output
+        ));
+    }
+    Ok(0)
+}

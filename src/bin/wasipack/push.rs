@@ -1,0 +1,104 @@
+//! `wasipack push SOURCE REF`: an artifact and everything that refers to it, to a registry or
+//! an OCI image layout.
+
+use std::path::PathBuf;
+use wasipack::oci::push::{self, PushReport};
+use wasipack::oci::remote::BlobOutcome;
+use wasipack::oci::{Store, Target};
+use wasipack::report;
+use wasipack::{Error, Result};
+
+/// Push a module to an OCI registry (or an OCI image layout) with its SBOMs and signatures.
+///
+/// SOURCE is a `.wasm` file (packaged on the fly, as `build` packages), a `build` output
+/// directory (`dist`, whose `oci/` layout is pushed), or `oci-layout:PATH[:TAG]`. REF is
+/// `REGISTRY/REPO[:TAG]` or `oci-layout:PATH[:TAG]`. Prints `REGISTRY/REPO@sha256:...` for each
+/// artifact pushed. Exit codes: 0 pushed, 2 bad input, authentication, registry or network
+/// error (nothing is tagged unless all its blobs are stored).
+#[derive(clap::Args)]
+pub struct Opts {
+    /// What to push: FILE.wasm, a build output directory, or oci-layout:PATH[:TAG].
+    source: String,
+    /// Where to push: REGISTRY/REPO[:TAG] or oci-layout:PATH[:TAG].
+    reference: String,
+    /// More tags for the same artifact (repeatable).
+    #[arg(long = "tag", short = 't')]
+    tags: Vec<String>,
+    /// Another repository of the same registry to mount blobs from (repeatable).
+    #[arg(long, value_name = "REPO")]
+    mount_from: Vec<String>,
+    /// Largest request body; bigger blobs go up in chunks of this size.
+    #[arg(long, default_value_t = 4 << 20, value_name = "BYTES")]
+    chunk_size: usize,
+    /// Blobs uploaded at once.
+    #[arg(long, short, default_value_t = 4)]
+    jobs: usize,
+    /// Print a wasipack.push/v1 report as JSON.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    net: super::net::Net,
+    /// The project directory whose git revision annotates a bare module (default: the current one).
+    #[arg(long, default_value = ".", hide = true)]
+    dir: PathBuf,
+}
+
+pub fn run(opts: Opts) -> Result<u8> {
+    let target = Target::parse(&opts.reference).map_err(Error::Usage)?;
+    let items = push::load_source(&opts.source, &opts.dir)?;
+    let tags = push::plan_tags(&items, &target, &opts.tags)?;
+    let mut remote = opts.net.options(true, !opts.json)?;
+    remote.mount_from = opts.mount_from.clone();
+    remote.chunk_size = opts.chunk_size.max(1);
+    remote.jobs = opts.jobs.max(1);
+    let store = Store::open(&target, remote, true)?;
+    let mut reports = Vec::new();
+    for (item, tags) in items.iter().zip(&tags) {
+        let report = push::push(&store, &target, item, tags)?;
+        if !opts.json {
+            eprint!("{}", summary(&report));
+            super::print(&format!("{}\n", report.reference));
+        }
+        reports.push(report);
+    }
+    if opts.json {
+        #[derive(serde::Serialize)]
+        struct Out<'a> {
+            target: String,
+            pushed: &'a [PushReport],
+        }
+        let text = report::json_bytes(
+            report::PUSH_SCHEMA,
+            &Out {
+                target: target.to_string(),
+                pushed: &reports,
+            },
+        );
+        super::print(&String::from_utf8(text).expect("JSON is UTF-8"));
+    }
+    Ok(0)
+}
+
+fn summary(r: &PushReport) -> String {
+    let count = |o: BlobOutcome| r.blobs.iter().filter(|b| b.outcome == o).count();
+    let mut text = format!(
+        "{} blob(s) uploaded ({} bytes), {} already there, {} mounted; tags: {}",
+        count(BlobOutcome::Uploaded),
+        r.bytes_uploaded,
+        count(BlobOutcome::Present),
+        count(BlobOutcome::Mounted),
+        if r.tags.is_empty() {
+            "none".to_string()
+        } else {
+            r.tags.join(", ")
+        }
+    );
+    if !r.referrers.is_empty() {
+        text.push_str(&format!("; {} referrer(s)", r.referrers.len()));
+    }
+    if !r.sidecars.is_empty() {
+        text.push_str(&format!("; {}", r.sidecars.join(", ")));
+    }
+    text.push('\n');
+    text
+}

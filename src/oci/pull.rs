@@ -1,0 +1,149 @@
+//! Pull: the one wasm layer of an artifact, digest-checked while it streams, written
+//! atomically (nothing is left behind on a mismatch).
+
+use super::artifact::{Descriptor, WASM_LAYER};
+use super::reference::Target;
+use super::store::Store;
+use crate::error::{Error, Result};
+use serde::Serialize;
+use serde_json::Value;
+use std::path::Path;
+
+/// Layer media types that hold a wasm module: the CNCF type, then the older ones still seen
+/// (wasm-to-oci and `cosign upload wasm`, solo.io and old wasmCloud).
+pub const WASM_LAYERS: [&str; 3] = [
+    WASM_LAYER,
+    "application/vnd.wasm.content.layer.v1+wasm",
+    "application/vnd.module.wasm.content.layer.v1+wasm",
+];
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PullReport {
+    pub reference: String,
+    pub manifest_digest: String,
+    pub config_media_type: String,
+    pub layer_media_type: String,
+    pub digest: String,
+    pub size: u64,
+    pub output: String,
+}
+
+/// The manifest `target` names (following an image index to its wasm entry) and its digest.
+pub fn resolve(store: &Store, target: &Target) -> Result<(String, Value)> {
+    let selector = target
+        .digest()
+        .or(target.tag())
+        .unwrap_or("latest")
+        .to_string();
+    let fetched = store
+        .manifest(&selector)?
+        .ok_or_else(|| Error::Registry(format!("{target}: not found")))?;
+    let manifest: Value = serde_json::from_slice(&fetched.bytes)
+        .map_err(|e| Error::Registry(format!("{target}: manifest is not JSON: {e}")))?;
+    if let Some(entries) = manifest["manifests"].as_array() {
+        // An image index: take its wasm entry.
+        let wasm: Vec<&Value> = entries
+            .iter()
+            .filter(|e| e["platform"]["architecture"] == "wasm")
+            .collect();
+        let entry: &Value = match (wasm.as_slice(), entries.as_slice()) {
+            ([one], _) => one,
+            ([], [one]) => one,
+            _ => {
+                return Err(Error::Registry(format!(
+                    "{target}: an image index with {} entries ({} for wasm); pull one by digest",
+                    entries.len(),
+                    wasm.len()
+                )))
+            }
+        };
+        let digest = entry["digest"].as_str().unwrap_or_default().to_string();
+        let inner = store
+            .manifest(&digest)?
+            .ok_or_else(|| Error::Registry(format!("{target}: index entry {digest} not found")))?;
+        let manifest = serde_json::from_slice(&inner.bytes).map_err(|e| {
+            Error::Registry(format!("{target}: manifest {digest} is not JSON: {e}"))
+        })?;
+        return Ok((inner.digest, manifest));
+    }
+    Ok((fetched.digest, manifest))
+}
+
+/// The wasm layer of a manifest: exactly one layer of a wasm media type.
+pub fn wasm_layer(target: &Target, manifest: &Value) -> Result<Descriptor> {
+    let layers = manifest["layers"].as_array().cloned().unwrap_or_default();
+    let wasm: Vec<Descriptor> = layers
+        .iter()
+        .filter(|l| WASM_LAYERS.iter().any(|t| l["mediaType"] == *t))
+        .filter_map(|l| serde_json::from_value(l.clone()).ok())
+        .collect();
+    match wasm.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => {
+            let types: Vec<&str> = layers
+                .iter()
+                .filter_map(|l| l["mediaType"].as_str())
+                .collect();
+            Err(Error::Registry(format!(
+                "{target}: not a wasm artifact: no layer of type {} (config {}, layers: {})",
+                WASM_LAYERS.join(" or "),
+                manifest["config"]["mediaType"].as_str().unwrap_or("none"),
+                if types.is_empty() {
+                    "none".to_string()
+                } else {
+                    types.join(", ")
+                }
+            )))
+        }
+        many => Err(Error::Registry(format!(
+            "{target}: {} wasm layers; a wasm artifact has exactly one",
+            many.len()
+        ))),
+    }
+}
+
+/// Pulls the module `target` names into `output`.
+pub fn pull(store: &Store, target: &Target, output: &Path) -> Result<PullReport> {
+    let (manifest_digest, manifest) = resolve(store, target)?;
+    let layer = wasm_layer(target, &manifest)?;
+    let write = |source| Error::Write {
+        path: output.to_path_buf(),
+        source,
+    };
+    let dir = match output.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = crate::fsio::temp_in(dir).map_err(write)?;
+    // A download cut off halfway (or corrupted on the way) starts again from scratch, twice at
+    // most; the registry's own retries cover the request itself.
+    let mut attempt = 0;
+    loop {
+        use std::io::{Seek, Write};
+        let file = tmp.as_file_mut();
+        file.set_len(0).map_err(write)?;
+        file.rewind().map_err(write)?;
+        let mut sink = std::io::BufWriter::with_capacity(1 << 20, file);
+        let result = store.download(&layer, &mut sink);
+        let result = result.and_then(|()| sink.flush().map_err(write));
+        match result {
+            Ok(()) => break,
+            Err(Error::Registry(_)) if attempt < 2 => attempt += 1,
+            Err(e) => return Err(e),
+        }
+    }
+    // Only bytes that matched their digest get here; on any error above, `tmp` is deleted.
+    tmp.persist(output).map_err(|e| write(e.error))?;
+    Ok(PullReport {
+        reference: target.with_digest(&manifest_digest).to_string(),
+        manifest_digest,
+        config_media_type: manifest["config"]["mediaType"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        layer_media_type: layer.media_type.clone(),
+        digest: layer.digest.clone(),
+        size: layer.size,
+        output: output.display().to_string(),
+    })
+}

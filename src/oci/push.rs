@@ -1,0 +1,290 @@
+//! Push: an artifact and everything that refers to it, from a layout (a `build` output) or a
+//! bare module packaged on the fly, to a registry or another layout. Blobs go first, then the
+//! manifest under its tags, then its referrers: a tag never points at a manifest whose blobs
+//! are missing.
+
+use super::artifact::{wasm_artifact, wasm_spec, Artifact, Blob, Descriptor};
+use super::layout::{Layout, REF_NAME};
+use super::reference::Target;
+use super::remote::BlobOutcome;
+use super::store::{Indexed, Store};
+use crate::error::{Error, Result};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// One artifact to push with what refers to it.
+#[derive(Debug, Clone)]
+pub struct Item {
+    pub artifact: Artifact,
+    /// The tag it had where it came from.
+    pub source_tag: Option<String>,
+    /// Manifests whose `subject` is this artifact (SBOMs, attestations), recursively.
+    pub referrers: Vec<Artifact>,
+    /// Manifests kept under cosign's `sha256-HEX.sig`/`.att` tags: (tag, manifest).
+    pub sidecars: Vec<(String, Artifact)>,
+}
+
+/// Loads what a push source names: a `.wasm` file, a `build` output directory (its `oci/`
+/// layout), or `oci-layout:PATH[:TAG]`.
+pub fn load_source(source: &str, project_dir: &Path) -> Result<Vec<Item>> {
+    if let Some(rest) = source.strip_prefix("oci-layout:") {
+        let target = Target::parse(&format!("oci-layout:{rest}")).map_err(Error::Usage)?;
+        let Target::Layout { path, tag, digest } = target else {
+            unreachable!("oci-layout: parses as a layout")
+        };
+        return from_layout(&path, tag.as_deref().or(digest.as_deref()));
+    }
+    let path = Path::new(source);
+    if path.is_dir() {
+        for root in [path.join("oci"), path.to_path_buf()] {
+            if root.join("oci-layout").is_file() {
+                return from_layout(&root, None);
+            }
+        }
+        return Err(Error::Usage(format!(
+            "{source}: neither a build output directory (with oci/) nor an OCI image layout"
+        )));
+    }
+    Ok(vec![from_module(path, project_dir)?])
+}
+
+/// Packages a bare module with the same code `build` uses.
+fn from_module(path: &Path, project_dir: &Path) -> Result<Item> {
+    let bytes = crate::fsio::read_input(path)?;
+    let module = crate::wasm::inspect_module(&bytes).map_err(|error| Error::Wasm {
+        file: path.display().to_string(),
+        error,
+    })?;
+    let (created, annotations) =
+        crate::build::created_and_annotations(project_dir).map_err(Error::Usage)?;
+    let title = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "module.wasm".into());
+    let spec = wasm_spec(&title, &module, &created, annotations);
+    let blob = Blob::new(bytes.to_vec());
+    Ok(Item {
+        artifact: wasm_artifact(&blob, &module.sha256, &spec),
+        source_tag: None,
+        referrers: Vec::new(),
+        sidecars: Vec::new(),
+    })
+}
+
+/// The artifacts in a layout: the one `selector` (a tag or digest) names, or every tagged one
+/// that is not a cosign sidecar.
+fn from_layout(root: &Path, selector: Option<&str>) -> Result<Vec<Item>> {
+    let store = Store::Layout(Layout {
+        root: root.to_path_buf(),
+    });
+    let Store::Layout(layout) = &store else {
+        unreachable!()
+    };
+    let index = layout.index()?;
+    let entries: Vec<Descriptor> = index["manifests"]
+        .as_array()
+        .expect("checked")
+        .iter()
+        .filter_map(|m| serde_json::from_value(m.clone()).ok())
+        .collect();
+    let tag_of = |d: &Descriptor| d.annotations.get(REF_NAME).cloned();
+    let roots: Vec<&Descriptor> = match selector {
+        Some(s) if s.starts_with("sha256:") => {
+            entries.iter().filter(|d| d.digest == s).take(1).collect()
+        }
+        Some(s) => entries
+            .iter()
+            .filter(|d| tag_of(d).as_deref() == Some(s))
+            .collect(),
+        None => entries
+            .iter()
+            .filter(|d| tag_of(d).is_some_and(|t| !is_sidecar_tag(&t)))
+            .collect(),
+    };
+    if roots.is_empty() {
+        return Err(Error::Usage(match selector {
+            Some(s) => format!("{}: no artifact `{s}` in this layout", root.display()),
+            None => format!("{}: the layout has no tagged artifact", root.display()),
+        }));
+    }
+    roots
+        .into_iter()
+        .map(|d| {
+            let artifact = store.load_artifact(d)?;
+            let mut referrers = Vec::new();
+            let mut pending = vec![d.digest.clone()];
+            while let Some(subject) = pending.pop() {
+                for r in store.referrers(&subject)? {
+                    pending.push(r.digest.clone());
+                    referrers.push(store.load_artifact(&r)?);
+                }
+            }
+            let prefix = super::store::fallback_tag(&d.digest);
+            let mut sidecars = Vec::new();
+            for e in &entries {
+                if let Some(tag) = tag_of(e).filter(|t| t.starts_with(&format!("{prefix}."))) {
+                    sidecars.push((tag, store.load_artifact(e)?));
+                }
+            }
+            Ok(Item {
+                artifact,
+                source_tag: tag_of(d),
+                referrers,
+                sidecars,
+            })
+        })
+        .collect()
+}
+
+/// cosign's tags: `sha256-HEX.sig`, `.att`, `.sbom`, and the referrers fallback `sha256-HEX`.
+fn is_sidecar_tag(tag: &str) -> bool {
+    tag.strip_prefix("sha256-")
+        .map(|rest| rest.split('.').next().unwrap_or_default())
+        .is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BlobReport {
+    pub digest: String,
+    pub size: u64,
+    pub outcome: BlobOutcome,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReferrerReport {
+    pub digest: String,
+    pub artifact_type: Option<String>,
+    pub indexed: Option<Indexed>,
+}
+
+/// What one push did, for the human and `--json` output.
+#[derive(Debug, Clone, Serialize)]
+pub struct PushReport {
+    /// `REGISTRY/REPO@sha256:...` or `oci-layout:PATH@sha256:...`.
+    pub reference: String,
+    pub digest: String,
+    pub tags: Vec<String>,
+    pub blobs: Vec<BlobReport>,
+    pub referrers: Vec<ReferrerReport>,
+    pub sidecars: Vec<String>,
+    pub bytes_uploaded: u64,
+}
+
+/// Pushes `item` to `target` under `tags` (none: by digest only).
+pub fn push(store: &Store, target: &Target, item: &Item, tags: &[String]) -> Result<PushReport> {
+    let mut all_blobs: Vec<(Descriptor, Blob)> = item.artifact.blobs.clone();
+    for a in item
+        .referrers
+        .iter()
+        .chain(item.sidecars.iter().map(|(_, a)| a))
+    {
+        all_blobs.extend(a.blobs.iter().cloned());
+    }
+    let sizes: BTreeMap<String, u64> = all_blobs
+        .iter()
+        .map(|(d, _)| (d.digest.clone(), d.size))
+        .collect();
+    let outcomes = store.put_blobs(&all_blobs)?;
+    let blobs: Vec<BlobReport> = outcomes
+        .into_iter()
+        .map(|(digest, outcome)| BlobReport {
+            size: sizes[&digest],
+            digest,
+            outcome,
+        })
+        .collect();
+    if tags.is_empty() {
+        store.put_manifest(&item.artifact, None)?;
+    }
+    for tag in tags {
+        store.put_manifest(&item.artifact, Some(tag))?;
+    }
+    let mut referrers = Vec::new();
+    for r in &item.referrers {
+        let indexed = store.put_manifest(r, None)?;
+        referrers.push(ReferrerReport {
+            digest: r.descriptor.digest.clone(),
+            artifact_type: r.descriptor.artifact_type.clone(),
+            indexed,
+        });
+    }
+    let mut sidecars = Vec::new();
+    for (tag, a) in &item.sidecars {
+        store.put_manifest(a, Some(tag))?;
+        sidecars.push(tag.clone());
+    }
+    let bytes_uploaded = blobs
+        .iter()
+        .filter(|b| b.outcome == BlobOutcome::Uploaded)
+        .map(|b| b.size)
+        .sum();
+    Ok(PushReport {
+        reference: target
+            .with_digest(&item.artifact.descriptor.digest)
+            .to_string(),
+        digest: item.artifact.descriptor.digest.clone(),
+        tags: tags.to_vec(),
+        blobs,
+        referrers,
+        sidecars,
+        bytes_uploaded,
+    })
+}
+
+/// The tags each item goes under: the target's tag and `extra` for a single item, else each
+/// item's own tag (`latest` for a bare module).
+pub fn plan_tags(items: &[Item], target: &Target, extra: &[String]) -> Result<Vec<Vec<String>>> {
+    if target.digest().is_some() {
+        return Err(Error::Usage(format!(
+            "{target}: push to a tag (or a bare repository), not a digest"
+        )));
+    }
+    for t in extra {
+        if !super::reference::valid_tag(t) {
+            return Err(Error::Usage(format!("--tag `{t}` is not a valid tag")));
+        }
+    }
+    if items.len() > 1 && (target.tag().is_some() || !extra.is_empty()) {
+        let names: Vec<String> = items.iter().filter_map(|i| i.source_tag.clone()).collect();
+        return Err(Error::Usage(format!(
+            "the source holds {} artifacts ({}): pick one with oci-layout:PATH:TAG to give it a tag",
+            items.len(),
+            names.join(", ")
+        )));
+    }
+    Ok(items
+        .iter()
+        .map(|item| {
+            let mut tags: Vec<String> = target
+                .tag()
+                .map(str::to_string)
+                .or_else(|| item.source_tag.clone())
+                .into_iter()
+                .collect();
+            if tags.is_empty() {
+                tags.push("latest".into());
+            }
+            for t in extra {
+                if !tags.contains(t) {
+                    tags.push(t.clone());
+                }
+            }
+            tags
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sidecar_tags_are_recognised() {
+        let hex = "a".repeat(64);
+        assert!(is_sidecar_tag(&format!("sha256-{hex}.sig")));
+        assert!(is_sidecar_tag(&format!("sha256-{hex}")));
+        assert!(!is_sidecar_tag("sha256-abc.sig"));
+        assert!(!is_sidecar_tag("latest"));
+    }
+}

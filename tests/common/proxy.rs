@@ -1,0 +1,214 @@
+//! A small HTTP/1.1 proxy on loopback that counts requests and injects faults: a status
+//! (500, 429 with `Retry-After`), a connection dropped halfway through a request or response
+//! body, or a response body with one byte flipped. One request per connection
+//! (`Connection: close` both ways), which the clients under test handle as they would a
+//! load balancer that does the same.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// Answer with this status (and `Retry-After` seconds) without forwarding.
+    Status(u16, Option<u64>),
+    /// Read half the request body, then close the connection.
+    DropRequestMidBody,
+    /// Forward, then send half the response and close.
+    DropResponseMidBody,
+    /// Forward, then flip one byte in the middle of the response body.
+    CorruptResponseBody,
+}
+
+#[derive(Debug, Clone)]
+pub struct Fault {
+    /// `*` for any method.
+    pub method: &'static str,
+    pub path_contains: String,
+    pub action: Action,
+    /// How many matching requests it hits; 0 when spent.
+    pub times: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct Logged {
+    pub method: String,
+    pub path: String,
+    /// 0 when the proxy dropped the connection.
+    pub status: u16,
+}
+
+#[derive(Default)]
+struct State {
+    faults: Vec<Fault>,
+    log: Vec<Logged>,
+}
+
+pub struct Proxy {
+    pub addr: SocketAddr,
+    state: Arc<Mutex<State>>,
+}
+
+impl Proxy {
+    /// Starts a proxy to `upstream` on a free loopback port. It lives as long as the test
+    /// process (its thread blocks in `accept`).
+    pub fn start(upstream: SocketAddr) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let state = Arc::new(Mutex::new(State::default()));
+        let shared = state.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(conn) = conn else { continue };
+                let state = shared.clone();
+                std::thread::spawn(move || {
+                    let _ = handle(conn, upstream, &state);
+                });
+            }
+        });
+        Proxy { addr, state }
+    }
+
+    pub fn host(&self) -> String {
+        self.addr.to_string()
+    }
+
+    pub fn inject(&self, fault: Fault) {
+        self.state.lock().unwrap().faults.push(fault);
+    }
+
+    pub fn clear(&self) {
+        let mut s = self.state.lock().unwrap();
+        s.faults.clear();
+        s.log.clear();
+    }
+
+    pub fn log(&self) -> Vec<Logged> {
+        self.state.lock().unwrap().log.clone()
+    }
+
+    /// Requests that send blob data: POST/PATCH/PUT under `/blobs/uploads`.
+    pub fn upload_requests(&self) -> usize {
+        self.log()
+            .iter()
+            .filter(|l| l.path.contains("/blobs/uploads") && l.method != "GET")
+            .count()
+    }
+}
+
+fn take_fault(state: &Mutex<State>, method: &str, path: &str) -> Option<Action> {
+    let mut s = state.lock().unwrap();
+    let f = s.faults.iter_mut().find(|f| {
+        f.times > 0 && (f.method == "*" || f.method == method) && path.contains(&f.path_contains)
+    })?;
+    f.times -= 1;
+    Some(f.action.clone())
+}
+
+fn handle(
+    mut client: TcpStream,
+    upstream: SocketAddr,
+    state: &Mutex<State>,
+) -> std::io::Result<()> {
+    let mut reader = BufReader::new(client.try_clone()?);
+    let mut head = Vec::new();
+    loop {
+        let mut line = Vec::new();
+        if reader.read_until(b'\n', &mut line)? == 0 {
+            return Ok(());
+        }
+        let end = line == b"\r\n";
+        head.extend_from_slice(&line);
+        if end {
+            break;
+        }
+    }
+    let text = String::from_utf8_lossy(&head).to_string();
+    let mut parts = text.split_whitespace();
+    let method = parts.next().unwrap_or_default().to_string();
+    let path = parts.next().unwrap_or_default().to_string();
+    let length: usize = text
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse().ok())
+                .flatten()
+        })
+        .unwrap_or(0);
+    let log = |status: u16| {
+        state.lock().unwrap().log.push(Logged {
+            method: method.clone(),
+            path: path.clone(),
+            status,
+        })
+    };
+    let fault = take_fault(state, &method, &path);
+    if let Some(Action::DropRequestMidBody) = fault {
+        let mut half = vec![0; length / 2];
+        reader.read_exact(&mut half)?;
+        log(0);
+        return client.shutdown(std::net::Shutdown::Both);
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body)?;
+    if let Some(Action::Status(code, retry_after)) = fault {
+        log(code);
+        let payload =
+            br#"{"errors":[{"code":"UNAVAILABLE","message":"injected by the test proxy"}]}"#;
+        let mut resp = format!(
+            "HTTP/1.1 {code} Injected\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
+            payload.len()
+        );
+        if let Some(s) = retry_after {
+            resp.push_str(&format!("Retry-After: {s}\r\n"));
+        }
+        resp.push_str("\r\n");
+        client.write_all(resp.as_bytes())?;
+        client.write_all(payload)?;
+        return Ok(());
+    }
+    // Forward with `Connection: close`, then read the whole answer.
+    let mut up = TcpStream::connect(upstream)?;
+    let mut forwarded = String::new();
+    for (i, line) in text.split("\r\n").enumerate() {
+        if line.is_empty() {
+            continue;
+        }
+        if i > 0 && line.to_ascii_lowercase().starts_with("connection:") {
+            continue;
+        }
+        forwarded.push_str(line);
+        forwarded.push_str("\r\n");
+    }
+    forwarded.push_str("Connection: close\r\n\r\n");
+    up.write_all(forwarded.as_bytes())?;
+    up.write_all(&body)?;
+    let mut resp = Vec::new();
+    up.read_to_end(&mut resp)?;
+    let status: u16 = String::from_utf8_lossy(&resp[..resp.len().min(16)])
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body_start = resp
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|i| i + 4)
+        .unwrap_or(resp.len());
+    match fault {
+        Some(Action::DropResponseMidBody) if resp.len() > body_start => {
+            log(0);
+            let cut = body_start + (resp.len() - body_start) / 2;
+            client.write_all(&resp[..cut])?;
+            return client.shutdown(std::net::Shutdown::Both);
+        }
+        Some(Action::CorruptResponseBody) if resp.len() > body_start => {
+            let i = body_start + (resp.len() - body_start) / 2;
+            resp[i] ^= 0x01;
+        }
+        _ => {}
+    }
+    log(status);
+    client.write_all(&resp)
+}
