@@ -19,6 +19,16 @@ impl std::ops::Deref for Input {
     }
 }
 
+impl Input {
+    /// The bytes as a shareable buffer, without copying a mapped file.
+    pub fn into_bytes(self) -> bytes::Bytes {
+        match self {
+            Input::Mapped(m) => bytes::Bytes::from_owner(m),
+            Input::Read(v) => bytes::Bytes::from(v),
+        }
+    }
+}
+
 /// Reads a whole input file, refusing directories with a clear message.
 ///
 /// A regular file is memory-mapped rather than copied: copying a 20 MB module into fresh heap

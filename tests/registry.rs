@@ -771,7 +771,13 @@ fn layouts_are_push_targets_and_pull_sources_without_a_server() {
     assert!(found.contains("application/spdx+json"), "{found}");
 
     // Bad references and sources are one-line errors.
+    let bad = tmp.path().join("bad.wasm");
+    std::fs::write(&bad, b"\0asm\x01\0\0\0\x01\x7f\x00").unwrap();
+    let text = tmp.path().join("text.wasm");
+    std::fs::write(&text, b"hello").unwrap();
     for (args, needle) in [
+        (vec!["push", bad.to_str().unwrap(), "oci-layout:x"], "bad.wasm: invalid module"),
+        (vec!["push", text.to_str().unwrap(), "oci-layout:x"], "does not start with"),
         (
             vec!["push", "nosuch.wasm", "oci-layout:x"],
             "nosuch.wasm: cannot read",

@@ -319,7 +319,7 @@ pub fn package_compiled(
 
     // Rewrite first, then check and validate what ships: one validation pass, on the final bytes.
     let mut rewritten = rewrite::rewrite_unvalidated(compiled, &plan.strip).map_err(wasm_error)?;
-    let wasm = artifact::Blob::new(std::mem::take(&mut rewritten.bytes));
+    let wasm = artifact::Blob::from(std::mem::take(&mut rewritten.bytes));
     let check = check::check(&wasm, &plan.policy).map_err(|error| Error::Check {
         file: plan.name.clone(),
         error,
@@ -351,7 +351,8 @@ pub fn package_compiled(
     annotations.extend(plan.settings.annotations.clone().unwrap_or_default());
     let spec = artifact::wasm_spec(
         &format!("{}.wasm", plan.name),
-        &check.module,
+        check.module.kind == crate::wasm::inspect::Kind::Component,
+        Some(&check.module),
         created,
         annotations,
     );
@@ -760,7 +761,7 @@ pub fn publish(
             for (d, bytes) in a
                 .blobs
                 .iter()
-                .map(|(d, bytes)| (d, bytes.as_slice()))
+                .map(|(d, bytes)| (d, &bytes[..]))
                 .chain([(&a.descriptor, a.manifest.as_slice())])
             {
                 let path = layout_root.join("blobs/sha256").join(d.hex());

@@ -57,7 +57,8 @@ impl Descriptor {
 }
 
 /// Blob contents, shared: a module's bytes are held once by the build and its artifact.
-pub type Blob = std::sync::Arc<Vec<u8>>;
+/// `Bytes`, so that a memory-mapped input file is uploaded without being copied.
+pub type Blob = bytes::Bytes;
 
 /// A manifest with its blobs: everything needed to store or push one artifact.
 #[derive(Debug, Clone)]
@@ -86,13 +87,15 @@ pub struct WasmSpec {
 
 /// What `build` and a push of a bare `.wasm` both put in the artifact for `module`: `os` from
 /// its kind (a component is wasip2) and, for a component, its world.
+///
+/// `module` may be `None` for a core module, whose artifact needs nothing from a parse.
 pub fn wasm_spec(
     title: &str,
-    module: &crate::wasm::inspect::Inspection,
+    component: bool,
+    module: Option<&crate::wasm::inspect::Inspection>,
     created: &str,
     annotations: BTreeMap<String, String>,
 ) -> WasmSpec {
-    let component = module.kind == crate::wasm::inspect::Kind::Component;
     WasmSpec {
         title: title.to_string(),
         os: if component { "wasip2" } else { "wasip1" }.into(),
@@ -100,7 +103,7 @@ pub fn wasm_spec(
         author: None,
         annotations,
         // CNCF layout: `component` is required for wasip2 (exports, imports, target world).
-        component: component.then(|| {
+        component: module.filter(|_| component).map(|module| {
             json!({
                 "exports": module.exports.iter().map(|e| e.name.clone()).collect::<Vec<_>>(),
                 "imports": module.imports.iter().map(|i| i.module.clone()).collect::<Vec<_>>(),
@@ -141,7 +144,7 @@ pub fn wasm_artifact(wasm: &Blob, sha256: &str, spec: &WasmSpec) -> Artifact {
     });
     finish(
         manifest,
-        vec![(config_desc, Blob::new(config)), (layer, wasm.clone())],
+        vec![(config_desc, Blob::from(config)), (layer, wasm.clone())],
         None,
     )
 }
@@ -179,8 +182,8 @@ pub fn referrer(
     let mut a = finish(
         manifest,
         vec![
-            (config, Blob::new(empty)),
-            (layer, Blob::new(document.to_vec())),
+            (config, Blob::from(empty)),
+            (layer, Blob::from(document.to_vec())),
         ],
         Some(artifact_type),
     );
@@ -226,7 +229,7 @@ mod tests {
     #[test]
     fn wasm_artifact_has_the_cncf_shape_and_a_stable_digest() {
         let a = wasm_artifact(
-            &Blob::new(b"\0asm\x01\0\0\0".to_vec()),
+            &Blob::from(b"\0asm\x01\0\0\0".to_vec()),
             &sha256_hex(b"\0asm\x01\0\0\0"),
             &spec(),
         );
@@ -241,7 +244,7 @@ mod tests {
         assert_eq!(
             a.descriptor,
             wasm_artifact(
-                &Blob::new(b"\0asm\x01\0\0\0".to_vec()),
+                &Blob::from(b"\0asm\x01\0\0\0".to_vec()),
                 &sha256_hex(b"\0asm\x01\0\0\0"),
                 &spec()
             )
@@ -252,7 +255,7 @@ mod tests {
     #[test]
     fn a_referrer_points_at_its_subject() {
         let a = wasm_artifact(
-            &Blob::new(b"\0asm\x01\0\0\0".to_vec()),
+            &Blob::from(b"\0asm\x01\0\0\0".to_vec()),
             &sha256_hex(b"\0asm\x01\0\0\0"),
             &spec(),
         );

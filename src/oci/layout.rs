@@ -213,7 +213,7 @@ mod tests {
             ..Default::default()
         };
         let artifact = |bytes: &[u8]| {
-            let blob = crate::oci::artifact::Blob::new(bytes.to_vec());
+            let blob = crate::oci::artifact::Blob::from(bytes.to_vec());
             wasm_artifact(&blob, &crate::wasm::inspect::sha256_hex(bytes), &spec)
         };
         let one = artifact(b"\0asm\x01\0\0\0");

@@ -51,21 +51,62 @@ pub fn load_source(source: &str, project_dir: &Path) -> Result<Vec<Item>> {
 
 /// Packages a bare module with the same code `build` uses.
 fn from_module(path: &Path, project_dir: &Path) -> Result<Item> {
-    let bytes = crate::fsio::read_input(path)?;
-    let module = crate::wasm::inspect_module(&bytes).map_err(|error| Error::Wasm {
-        file: path.display().to_string(),
+    let file = path.display().to_string();
+    let bytes = crate::fsio::read_input(path)?.into_bytes();
+    let wasm_error = |message: &str| Error::Wasm {
+        file: file.clone(),
+        error: crate::wasm::WasmError {
+            message: message.into(),
+            offset: 0,
+        },
+    };
+    // The preamble says module or component. A core module's artifact needs nothing more
+    // from it, so its sections are only walked (framing and sizes, `wasm::framing`), not
+    // inspected: validation is `check`'s job, and a push should cost little more than its
+    // upload (bench/push.sh). A component is inspected for its world.
+    let component = match bytes.get(..8) {
+        Some([0, b'a', b's', b'm', 1, 0, 0, 0]) => false,
+        Some([0, b'a', b's', b'm', _, _, 1, 0]) => true,
+        Some([0, b'a', b's', b'm', ..]) => return Err(wasm_error("unknown binary version")),
+        _ => {
+            return Err(wasm_error(
+                "not a wasm module: the file does not start with \\0asm",
+            ))
+        }
+    };
+    // git runs while the module is hashed (or parsed).
+    let (module, sha256, git) = std::thread::scope(|s| {
+        let git = s.spawn(|| crate::build::created_and_annotations(project_dir));
+        let module = component.then(|| {
+            crate::wasm::inspect::parse(
+                &bytes,
+                crate::wasm::features::FeatureSet::all().to_wasmparser(),
+            )
+            .map(|p| Some(p.inspection))
+        });
+        let (sha256, framing) = rayon::join(
+            || crate::wasm::inspect::sha256_hex(&bytes),
+            || crate::wasm::framing(&bytes),
+        );
+        (
+            module.unwrap_or(framing.map(|()| None)),
+            sha256,
+            git.join().expect("git thread"),
+        )
+    });
+    let module = module.map_err(|error| Error::Wasm {
+        file: file.clone(),
         error,
     })?;
-    let (created, annotations) =
-        crate::build::created_and_annotations(project_dir).map_err(Error::Usage)?;
+    let (created, annotations) = git.map_err(Error::Usage)?;
     let title = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "module.wasm".into());
-    let spec = wasm_spec(&title, &module, &created, annotations);
-    let blob = Blob::new(bytes.to_vec());
+    let spec = wasm_spec(&title, component, module.as_ref(), &created, annotations);
+    let blob = bytes;
     Ok(Item {
-        artifact: wasm_artifact(&blob, &module.sha256, &spec),
+        artifact: wasm_artifact(&blob, &sha256, &spec),
         source_tag: None,
         referrers: Vec::new(),
         sidecars: Vec::new(),

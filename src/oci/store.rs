@@ -261,7 +261,7 @@ impl Store {
             let desc: Descriptor = serde_json::from_value(b.clone())
                 .map_err(|e| Error::Usage(format!("manifest {}: bad descriptor: {e}", d.digest)))?;
             let bytes = self.blob(&desc)?;
-            blobs.push((desc, Blob::new(bytes)));
+            blobs.push((desc, Blob::from(bytes)));
         }
         let mut descriptor = d.clone();
         descriptor.annotations.remove(REF_NAME);

@@ -20,6 +20,15 @@ pub fn inspect_module(bytes: &[u8]) -> Result<inspect::Inspection, WasmError> {
     Ok(module)
 }
 
+/// Walks every section of a module or component, checking the framing (section ids and
+/// sizes, the code section's entry sizes) without decoding or validating the contents.
+pub fn framing(bytes: &[u8]) -> Result<(), WasmError> {
+    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
+        payload?;
+    }
+    Ok(())
+}
+
 /// A module that cannot be parsed or does not validate: the message and the byte offset.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WasmError {

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Benchmarks `wasipack push` against `oras push` of the same large Go wasip1 module to the
+# same local registry (`crane registry serve` on 127.0.0.1), in the same run, interleaved.
+#
+#   bench/push.sh
+#   env: BENCH_RUNS (default 7), WASIPACK (default target/release/wasipack)
+#
+# Targets: wasipack push median <= 0.8 x oras push; a re-push of the same artifact <= 0.2 s.
+# Each run pushes a fresh copy of the module (a unique custom section appended), so neither
+# tool finds its blobs already in the registry.
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$REPO"
+RUNS=${BENCH_RUNS:-7}
+WASIPACK=${WASIPACK:-$REPO/target/release/wasipack}
+ORAS=$REPO/.tools/bin/oras
+CRANE=$REPO/.tools/bin/crane
+die() {
+	echo "bench: $*" >&2
+	exit 1
+}
+[[ -x $WASIPACK ]] || die "$WASIPACK not found: cargo build --release first"
+[[ -x $ORAS && -x $CRANE ]] || die "oras/crane missing: bash scripts/install-tools.sh"
+
+# The input: net/http's test binary for wasip1 (~20 MB), shared with bench/check.sh.
+INPUT=bench/out/net_http.test.wasm
+if [[ ! -s $INPUT ]]; then
+	mkdir -p bench/out
+	CGO_ENABLED=0 GOOS=wasip1 GOARCH=wasm go test -c -trimpath -buildvcs=false -o "$INPUT.tmp" net/http
+	mv -f "$INPUT.tmp" "$INPUT"
+fi
+
+WORK=$(mktemp -d)
+LOG=$WORK/registry.log
+cleanup() {
+	[[ -n ${REG_PID:-} ]] && kill "$REG_PID" 2>/dev/null || true
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$CRANE" registry serve --address "127.0.0.1:$PORT" 2>"$LOG" &
+REG_PID=$!
+for _ in $(seq 100); do
+	grep -q "serving on port" "$LOG" 2>/dev/null && break
+	sleep 0.05
+done
+HOST=127.0.0.1:$PORT
+export DOCKER_CONFIG=$WORK/docker # no credentials, for both tools
+echo '{"architecture":"wasm","os":"wasip1"}' >"$WORK/config.json"
+
+# A fresh module per run: the input plus a custom section `bench` holding the run number.
+variant() {
+	python3 - "$INPUT" "$1" "$2" <<'PY'
+import sys
+src, n, out = sys.argv[1], sys.argv[2], sys.argv[3]
+name = b"bench"
+payload = bytes([len(name)]) + name + n.encode()
+data = open(src, "rb").read() + b"\x00" + bytes([len(payload)]) + payload
+open(out, "wb").write(data)
+PY
+}
+
+now() { date +%s.%N; }
+wp_times=() oras_times=() re_times=()
+size=$(stat -c %s "$INPUT")
+echo "input: $INPUT ($size bytes); registry: crane registry serve on $HOST; runs: $RUNS" >&2
+for i in $(seq 0 "$RUNS"); do
+	a=$WORK/a$i/module.wasm b=$WORK/b$i/module.wasm
+	mkdir -p "$(dirname "$a")" "$(dirname "$b")"
+	variant "wp$i" "$a"
+	variant "oras$i" "$b"
+	t0=$(now)
+	"$WASIPACK" push "$a" "$HOST/bench/wp$i:1" >/dev/null 2>&1 || die "wasipack push failed"
+	t1=$(now)
+	(cd "$(dirname "$b")" && "$ORAS" push --plain-http --disable-path-validation \
+		--config "$WORK/config.json:application/vnd.wasm.config.v0+json" \
+		"$HOST/bench/oras$i:1" "module.wasm:application/wasm" >/dev/null 2>&1) || die "oras push failed"
+	t2=$(now)
+	"$WASIPACK" push "$a" "$HOST/bench/wp$i:1" >/dev/null 2>&1 || die "wasipack re-push failed"
+	t3=$(now)
+	if ((i == 0)); then continue; fi # warm-up
+	wp_times+=("$(python3 -c "print($t1-$t0)")")
+	oras_times+=("$(python3 -c "print($t2-$t1)")")
+	re_times+=("$(python3 -c "print($t3-$t2)")")
+done
+python3 - "${wp_times[*]}" "${oras_times[*]}" "${re_times[*]}" <<'PY'
+import statistics, sys
+wp, oras, re_ = ([float(x) for x in s.split()] for s in sys.argv[1:4])
+m_wp, m_or, m_re = statistics.median(wp), statistics.median(oras), statistics.median(re_)
+print(f"wasipack push   median {m_wp:.3f} s  (min {min(wp):.3f})")
+print(f"oras push       median {m_or:.3f} s  (min {min(oras):.3f})")
+print(f"ratio wasipack/oras: {m_wp/m_or:.2f}  (target <= 0.80)")
+print(f"re-push         median {m_re:.3f} s  (target <= 0.20)")
+PY
