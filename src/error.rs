@@ -38,6 +38,9 @@ pub enum Error {
     /// the message names the registry and repository (never a secret).
     #[error("{0}")]
     Registry(String),
+    /// A key file that cannot be used (wrong password, unknown format); names the file.
+    #[error("{0}")]
+    Key(String),
     /// A bad command-line value that clap could not judge (an invalid glob, say).
     #[error("{0}")]
     Usage(String),

@@ -14,6 +14,7 @@ pub mod policy;
 pub mod report;
 pub mod rewrite;
 pub mod sbom;
+pub mod sign;
 pub mod wasm;
 
 pub use error::{Error, Result};

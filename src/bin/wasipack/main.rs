@@ -1,15 +1,19 @@
 //! The wasipack command line: a thin layer over the library, one file per subcommand.
 
+mod attest;
 mod build;
 mod check;
 mod inspect;
+mod keys;
 mod login;
 mod net;
 mod policy;
 mod pull;
 mod push;
 mod sbom;
+mod sign;
 mod strip;
+mod verify;
 
 use clap::{Parser, Subcommand};
 use std::io::Write;
@@ -37,6 +41,11 @@ enum Command {
     Pull(pull::Opts),
     Login(login::LoginOpts),
     Logout(login::LogoutOpts),
+    GenerateKeyPair(keys::Opts),
+    Sign(sign::Opts),
+    SignBlob(sign::BlobOpts),
+    Attest(attest::Opts),
+    Verify(verify::Opts),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +61,11 @@ fn main() -> ExitCode {
         Command::Pull(opts) => pull::run(opts),
         Command::Login(opts) => login::login(opts),
         Command::Logout(opts) => login::logout(opts),
+        Command::GenerateKeyPair(opts) => keys::run(opts),
+        Command::Sign(opts) => sign::run(opts),
+        Command::SignBlob(opts) => sign::run_blob(opts),
+        Command::Attest(opts) => attest::run(opts),
+        Command::Verify(opts) => verify::run(opts),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -1,0 +1,44 @@
+//! `wasipack attest REF --key K --predicate FILE --type T`.
+
+use std::path::PathBuf;
+use wasipack::oci::{Store, Target};
+use wasipack::sign::{self, payload};
+use wasipack::{Error, Result};
+
+/// Attest a predicate (an SBOM, a provenance) about an artifact, as `cosign attest --key`
+/// does: an in-toto Statement in a DSSE envelope under `sha256-HEX.att`, appended to what is
+/// there.
+///
+/// Exit codes: 0 attested, 2 bad key, password or predicate, not found, registry or I/O error.
+#[derive(clap::Args)]
+pub struct Opts {
+    reference: String,
+    #[arg(long)]
+    key: PathBuf,
+    /// The predicate: a JSON file.
+    #[arg(long)]
+    predicate: PathBuf,
+    /// spdxjson, cyclonedx, slsaprovenance1, or a predicate type URI.
+    #[arg(long = "type", default_value = "spdxjson")]
+    kind: String,
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    net: super::net::Net,
+}
+
+pub fn run(opts: Opts) -> Result<u8> {
+    let target = Target::parse(&opts.reference).map_err(Error::Usage)?;
+    let predicate_type = payload::predicate_type(&opts.kind).map_err(Error::Usage)?;
+    let text = std::fs::read(&opts.predicate).map_err(|source| Error::Read {
+        path: opts.predicate.clone(),
+        source,
+    })?;
+    let predicate: serde_json::Value = serde_json::from_slice(&text)
+        .map_err(|e| Error::Usage(format!("{}: not JSON: {e}", opts.predicate.display())))?;
+    let signer = super::keys::signer(&opts.key)?;
+    let store = Store::open(&target, opts.net.options(true, false)?, false)?;
+    let signed = sign::attest(&store, &target, &signer, &predicate_type, &predicate)?;
+    super::sign::print_signed(&signed, opts.json);
+    Ok(0)
+}

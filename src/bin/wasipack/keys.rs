@@ -1,0 +1,69 @@
+//! `wasipack generate-key-pair`, and the password handling the signing commands share.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use wasipack::report;
+use wasipack::sign::keys;
+use wasipack::{Error, Result};
+
+/// Generate a cosign-compatible key pair: PREFIX.key (ECDSA P-256, encrypted as cosign
+/// encrypts it, mode 0600) and PREFIX.pub. The password comes from COSIGN_PASSWORD, else it
+/// is asked for twice on the terminal.
+///
+/// Exit codes: 0 written, 2 the files exist, no password source, or an I/O error.
+#[derive(clap::Args)]
+pub struct Opts {
+    /// Path prefix for the two files.
+    #[arg(long, default_value = "cosign", value_name = "PREFIX")]
+    output_key_prefix: PathBuf,
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(opts: Opts) -> Result<u8> {
+    let password = password(true)?;
+    let (private, public) = keys::generate(&password)?;
+    let (key, public_path) = keys::write_pair(&opts.output_key_prefix, &private, &public)?;
+    if opts.json {
+        let text = report::json_bytes(
+            report::KEYS_SCHEMA,
+            &serde_json::json!({"private_key": key, "public_key": public_path}),
+        );
+        super::print(&String::from_utf8(text).expect("JSON is UTF-8"));
+    } else {
+        super::print(&format!(
+            "Private key written to {}\nPublic key written to {}\n",
+            key.display(),
+            public_path.display()
+        ));
+    }
+    Ok(0)
+}
+
+/// The key password: COSIGN_PASSWORD (even empty) or a terminal prompt (twice when `confirm`).
+pub fn password(confirm: bool) -> Result<Vec<u8>> {
+    if let Some(p) = std::env::var_os("COSIGN_PASSWORD") {
+        return Ok(p.into_encoded_bytes());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::Usage(
+            "no key password: set COSIGN_PASSWORD (there is no terminal to ask on)".into(),
+        ));
+    }
+    let ask = |prompt: &str| {
+        rpassword::prompt_password(prompt)
+            .map_err(|e| Error::Usage(format!("cannot read the password: {e}")))
+    };
+    let first = ask("Enter password for private key: ")?;
+    if confirm && ask("Enter password for private key again: ")? != first {
+        return Err(Error::Usage("the passwords do not match".into()));
+    }
+    Ok(first.into_bytes())
+}
+
+/// A signer from a private key file.
+pub fn signer(path: &Path) -> Result<wasipack::sign::KeySigner> {
+    Ok(wasipack::sign::KeySigner(keys::read_private(path, || {
+        password(false)
+    })?))
+}

@@ -1,0 +1,86 @@
+//! `wasipack sign REF --key K` and `wasipack sign-blob FILE --key K`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use wasipack::oci::{Store, Target};
+use wasipack::report;
+use wasipack::sign::{self, payload, Signer};
+use wasipack::{Error, Result};
+
+/// Sign an artifact in a registry or an OCI image layout, as `cosign sign --key` does: the
+/// simple-signing payload stored under `sha256-HEX.sig`, appended to the signatures already
+/// there (concurrent signers all keep theirs).
+///
+/// Exit codes: 0 signed, 2 bad key or password, not found, registry or I/O error.
+#[derive(clap::Args)]
+pub struct Opts {
+    /// REGISTRY/REPO[:TAG|@sha256:HEX] or oci-layout:PATH[:TAG|@sha256:HEX].
+    reference: String,
+    /// The private key (cosign's encrypted format, PKCS#8 or SEC1).
+    #[arg(long)]
+    key: PathBuf,
+    /// An annotation KEY=VALUE for the payload's `optional` section (repeatable).
+    #[arg(long = "annotation", short = 'a', value_name = "KEY=VALUE")]
+    annotations: Vec<String>,
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    net: super::net::Net,
+}
+
+pub fn annotations(pairs: &[String]) -> Result<BTreeMap<String, String>> {
+    pairs
+        .iter()
+        .map(|a| {
+            a.split_once('=')
+                .filter(|(k, _)| !k.is_empty())
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .ok_or_else(|| Error::Usage(format!("--annotation `{a}`: expected KEY=VALUE")))
+        })
+        .collect()
+}
+
+pub fn run(opts: Opts) -> Result<u8> {
+    let target = Target::parse(&opts.reference).map_err(Error::Usage)?;
+    let annotations = annotations(&opts.annotations)?;
+    let signer = super::keys::signer(&opts.key)?;
+    let store = Store::open(&target, opts.net.options(true, false)?, false)?;
+    let signed = sign::sign(&store, &target, &signer, &annotations)?;
+    print_signed(&signed, opts.json);
+    Ok(0)
+}
+
+pub fn print_signed(signed: &sign::Signed, json: bool) {
+    if json {
+        let text = report::json_bytes(report::SIGN_SCHEMA, signed);
+        super::print(&String::from_utf8(text).expect("JSON is UTF-8"));
+    } else {
+        super::print(&format!(
+            "{}\n{} now holds {} layer(s)\n",
+            signed.reference, signed.tag, signed.layers
+        ));
+    }
+}
+
+/// Sign a local file as `cosign sign-blob --key` does: an ECDSA P-256 signature over its
+/// bytes, base64, which `cosign verify-blob --key K.pub --signature SIG FILE` accepts.
+#[derive(clap::Args)]
+pub struct BlobOpts {
+    file: PathBuf,
+    #[arg(long)]
+    key: PathBuf,
+    /// Write the signature here (atomically) as well as to stdout.
+    #[arg(long, value_name = "SIG")]
+    output_signature: Option<PathBuf>,
+}
+
+pub fn run_blob(opts: BlobOpts) -> Result<u8> {
+    let signer = super::keys::signer(&opts.key)?;
+    let bytes = wasipack::fsio::read_input(&opts.file)?;
+    let sig = payload::b64(&signer.sign(&bytes));
+    if let Some(path) = &opts.output_signature {
+        wasipack::fsio::write_atomic(path, sig.as_bytes())?;
+    }
+    super::print(&format!("{sig}\n"));
+    Ok(0)
+}

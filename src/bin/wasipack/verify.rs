@@ -1,0 +1,150 @@
+//! `wasipack verify REF|FILE --key PUB`.
+
+use std::path::PathBuf;
+use wasipack::oci::{Store, Target};
+use wasipack::policy::Policy;
+use wasipack::report;
+use wasipack::sign::{keys, payload, verify};
+use wasipack::{Error, Result};
+
+/// Verify an artifact as a consumer pulls it: a signature binding exactly its digest, the
+/// required attestations (DSSE signature and subject), the module's digest, and the policy on
+/// its bytes. For a local FILE: its blob signature (--signature), fully offline, and the policy.
+///
+/// Exit codes: 0 every step passed, 1 a step failed (the report says which and why), 2 bad
+/// input, key, registry or I/O error.
+#[derive(clap::Args)]
+pub struct Opts {
+    /// REGISTRY/REPO[:TAG|@sha256:HEX], oci-layout:PATH[:TAG], or a local .wasm file.
+    reference: String,
+    /// The public key (PEM).
+    #[arg(long)]
+    key: PathBuf,
+    /// Policy to check the module against (shipped name or file); none when not given.
+    #[arg(long)]
+    policy: Option<String>,
+    /// Attestations that must be present: spdx, cyclonedx, slsa, or predicate type URIs.
+    #[arg(long, value_delimiter = ',')]
+    require_attestation: Vec<String>,
+    /// For a local FILE: the base64 signature file from `sign-blob` or `cosign sign-blob`.
+    #[arg(long)]
+    signature: Option<PathBuf>,
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    net: super::net::Net,
+}
+
+fn required(names: &[String]) -> Result<Vec<(String, String)>> {
+    names
+        .iter()
+        .map(|n| {
+            let kind = match n.as_str() {
+                "spdx" => "spdxjson",
+                "slsa" => "slsaprovenance1",
+                other => other,
+            };
+            payload::predicate_type(kind)
+                .map(|t| (n.clone(), t))
+                .map_err(|e| Error::Usage(e.replace("--type", "--require-attestation")))
+        })
+        .collect()
+}
+
+pub fn run(opts: Opts) -> Result<u8> {
+    let key = keys::read_public(&opts.key)?;
+    let policy = opts.policy.as_deref().map(Policy::load).transpose()?;
+    let is_file = !opts.reference.starts_with("oci-layout:")
+        && std::path::Path::new(&opts.reference).is_file();
+    let report = if is_file {
+        verify_file(&opts, &key, policy.as_ref())?
+    } else {
+        let target = Target::parse(&opts.reference).map_err(Error::Usage)?;
+        let store = Store::open(&target, opts.net.options(false, false)?, false)?;
+        verify::verify(
+            &store,
+            &target,
+            &key,
+            &required(&opts.require_attestation)?,
+            policy.as_ref(),
+        )?
+    };
+    if opts.json {
+        let text = report::json_bytes(report::VERIFY_SCHEMA, &report);
+        super::print(&String::from_utf8(text).expect("JSON is UTF-8"));
+    } else {
+        let mut text = String::new();
+        for s in &report.steps {
+            text.push_str(&format!(
+                "{} {:<24} {}\n",
+                if s.passed { "ok  " } else { "FAIL" },
+                s.step,
+                s.detail
+            ));
+        }
+        text.push_str(&format!(
+            "{}: {}\n",
+            report.reference,
+            if report.verified {
+                "verified"
+            } else {
+                "NOT verified"
+            }
+        ));
+        super::print(&text);
+    }
+    Ok(if report.verified { 0 } else { 1 })
+}
+
+fn verify_file(
+    opts: &Opts,
+    key: &p256::ecdsa::VerifyingKey,
+    policy: Option<&Policy>,
+) -> Result<verify::Report> {
+    let path = std::path::Path::new(&opts.reference);
+    let sig_path = opts.signature.as_ref().ok_or_else(|| {
+        Error::Usage(format!(
+            "{}: a local file needs --signature SIG (from sign-blob)",
+            path.display()
+        ))
+    })?;
+    let bytes = wasipack::fsio::read_input(path)?;
+    let sig_text = std::fs::read_to_string(sig_path).map_err(|source| Error::Read {
+        path: sig_path.clone(),
+        source,
+    })?;
+    let mut report = verify::Report {
+        reference: path.display().to_string(),
+        digest: Some(format!(
+            "sha256:{}",
+            wasipack::wasm::inspect::sha256_hex(&bytes)
+        )),
+        verified: false,
+        steps: Vec::new(),
+    };
+    let verdict = payload::unb64(&sig_text)
+        .map_err(|e| format!("{}: {e}", sig_path.display()))
+        .and_then(|der| verify::check_signature(key, &bytes, &der));
+    let mut ok = verdict.is_ok();
+    report.steps.push(verify::Step {
+        step: "signature".into(),
+        passed: ok,
+        detail: verdict
+            .err()
+            .unwrap_or_else(|| format!("{} verifies", sig_path.display())),
+    });
+    if let Some(policy) = policy {
+        let r = wasipack::check::check(&bytes, policy).map_err(|error| Error::Check {
+            file: path.display().to_string(),
+            error,
+        })?;
+        ok &= r.passed;
+        report.steps.push(verify::Step {
+            step: "policy".into(),
+            passed: r.passed,
+            detail: format!("{} violation(s) of `{}`", r.violations.len(), r.policy),
+        });
+    }
+    report.verified = ok;
+    Ok(report)
+}

@@ -1,0 +1,278 @@
+//! Verify, on what a consumer pulls: a signature that binds exactly the resolved digest, the
+//! required attestations (DSSE signature, subject digest), the module's own digest, and the
+//! policy on those bytes. Each step is reported; any failure names its reason.
+
+use super::payload;
+use super::sidecar_layers;
+use crate::error::{Error, Result};
+use crate::oci::store::{fallback_tag, Store};
+use crate::oci::{pull, Target};
+use crate::policy::Policy;
+use p256::ecdsa::signature::Verifier;
+use p256::ecdsa::{Signature, VerifyingKey};
+use serde::Serialize;
+use serde_json::Value;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    pub step: String,
+    pub passed: bool,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub reference: String,
+    pub digest: Option<String>,
+    pub verified: bool,
+    pub steps: Vec<Step>,
+}
+
+impl Report {
+    fn step(&mut self, step: &str, passed: bool, detail: impl Into<String>) -> bool {
+        self.steps.push(Step {
+            step: step.into(),
+            passed,
+            detail: detail.into(),
+        });
+        passed
+    }
+}
+
+/// Checks an ECDSA P-256 DER signature over `message`.
+pub fn check_signature(
+    key: &VerifyingKey,
+    message: &[u8],
+    der: &[u8],
+) -> std::result::Result<(), String> {
+    let sig =
+        Signature::from_der(der).map_err(|_| "the signature is not ASN.1 DER ECDSA".to_string())?;
+    key.verify(message, &sig)
+        .map_err(|_| "the signature does not verify with this key".to_string())
+}
+
+/// Verifies the artifact `target` names. Registry and I/O errors are errors; everything that
+/// is the artifact's fault is a failed step in the report.
+pub fn verify(
+    store: &Store,
+    target: &Target,
+    key: &VerifyingKey,
+    require: &[(String, String)],
+    policy: Option<&Policy>,
+) -> Result<Report> {
+    let mut report = Report {
+        reference: target.to_string(),
+        digest: None,
+        verified: false,
+        steps: Vec::new(),
+    };
+    let (digest, manifest) = match pull::resolve(store, target) {
+        Ok(r) => r,
+        Err(Error::Registry(why)) => {
+            report.step("resolve", false, why);
+            return Ok(report);
+        }
+        Err(e) => return Err(e),
+    };
+    report.digest = Some(digest.clone());
+    report.reference = target.with_digest(&digest).to_string();
+    report.step("resolve", true, digest.clone());
+
+    let mut ok = signatures(store, &digest, key, &mut report)?;
+    for (name, predicate_type) in require {
+        ok &= attestation(store, &digest, key, name, predicate_type, &mut report)?;
+    }
+
+    // The config: digest-checked, and the wasm artifact's.
+    match serde_json::from_value::<crate::oci::Descriptor>(manifest["config"].clone()) {
+        Ok(config) => match store.blob(&config) {
+            Ok(_) => {
+                report.step(
+                    "config",
+                    true,
+                    format!("{} {}", config.media_type, config.digest),
+                );
+            }
+            Err(Error::Registry(why)) => ok &= report.step("config", false, why),
+            Err(e) => return Err(e),
+        },
+        Err(e) => ok &= report.step("config", false, format!("the manifest's config: {e}")),
+    }
+
+    // The module itself, digest-checked as it streams, then the policy on those bytes.
+    let layer = match pull::wasm_layer(target, &manifest) {
+        Ok(l) => Some(l),
+        Err(Error::Registry(why)) => {
+            ok &= report.step("module", false, why);
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    if let Some(layer) = layer {
+        match store.blob(&layer) {
+            Ok(bytes) => {
+                report.step(
+                    "module",
+                    true,
+                    format!("{} ({} bytes)", layer.digest, bytes.len()),
+                );
+                if let Some(policy) = policy {
+                    match crate::check::check(&bytes, policy) {
+                        Ok(r) if r.passed => {
+                            report.step("policy", true, format!("passes `{}`", r.policy));
+                        }
+                        Ok(r) => {
+                            let first = r
+                                .violations
+                                .first()
+                                .map(|v| format!(": {} {}", v.rule, v.message))
+                                .unwrap_or_default();
+                            ok &= report.step(
+                                "policy",
+                                false,
+                                format!(
+                                    "{} violation(s) of `{}`{first}",
+                                    r.violations.len(),
+                                    r.policy
+                                ),
+                            );
+                        }
+                        Err(e) => {
+                            ok &= report.step("policy", false, e.to_string());
+                        }
+                    }
+                }
+            }
+            Err(Error::Registry(why)) => {
+                ok &= report.step("module", false, why);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    report.verified = ok;
+    Ok(report)
+}
+
+fn signatures(
+    store: &Store,
+    digest: &str,
+    key: &VerifyingKey,
+    report: &mut Report,
+) -> Result<bool> {
+    let tag = format!("{}.sig", fallback_tag(digest));
+    let layers = sidecar_layers(store, &tag)?;
+    if layers.is_empty() {
+        return Ok(report.step(
+            "signature",
+            false,
+            format!("no signatures ({tag} not found)"),
+        ));
+    }
+    let mut reasons = Vec::new();
+    for layer in &layers {
+        let verdict = (|| -> std::result::Result<(), String> {
+            let sig = layer
+                .annotations
+                .get(payload::SIGNATURE_ANNOTATION)
+                .ok_or("the layer has no signature annotation")?;
+            let sig = payload::unb64(sig)?;
+            let body = store.blob(layer).map_err(|e| e.to_string())?;
+            check_signature(key, &body, &sig)?;
+            let signed = payload::signed_digest(&body)?;
+            if signed != digest {
+                return Err(format!("it signs {signed}, not this artifact"));
+            }
+            Ok(())
+        })();
+        match verdict {
+            Ok(()) => {
+                return Ok(report.step(
+                    "signature",
+                    true,
+                    format!(
+                        "{} of {} signature(s) checked; {} verifies",
+                        reasons.len() + 1,
+                        layers.len(),
+                        layer.digest
+                    ),
+                ))
+            }
+            Err(why) => reasons.push(format!("{}: {why}", layer.digest)),
+        }
+    }
+    Ok(report.step(
+        "signature",
+        false,
+        format!("no valid signature: {}", reasons.join("; ")),
+    ))
+}
+
+fn attestation(
+    store: &Store,
+    digest: &str,
+    key: &VerifyingKey,
+    name: &str,
+    predicate_type: &str,
+    report: &mut Report,
+) -> Result<bool> {
+    let step = format!("attestation {name}");
+    let tag = format!("{}.att", fallback_tag(digest));
+    let layers: Vec<_> = sidecar_layers(store, &tag)?;
+    if layers.is_empty() {
+        return Ok(report.step(&step, false, format!("no attestations ({tag} not found)")));
+    }
+    let mut reasons = Vec::new();
+    for layer in &layers {
+        let verdict = (|| -> std::result::Result<(), String> {
+            let bytes = store.blob(layer).map_err(|e| e.to_string())?;
+            let payload::Envelope {
+                payload_type,
+                body,
+                signatures: sigs,
+            } = payload::open_envelope(&bytes)?;
+            let message = payload::pae(&payload_type, &body);
+            if !sigs
+                .iter()
+                .any(|s| check_signature(key, &message, s).is_ok())
+            {
+                return Err("the DSSE signature does not verify with this key".into());
+            }
+            let statement: Value = serde_json::from_slice(&body)
+                .map_err(|e| format!("the statement is not JSON: {e}"))?;
+            if statement["predicateType"] != predicate_type {
+                return Err(format!("predicate type {}", statement["predicateType"]));
+            }
+            let hex = digest.trim_start_matches("sha256:");
+            let subjects = statement["subject"].as_array().cloned().unwrap_or_default();
+            if !subjects.iter().any(|s| s["digest"]["sha256"] == hex) {
+                let named: Vec<String> = subjects
+                    .iter()
+                    .map(|s| s["digest"]["sha256"].as_str().unwrap_or("?").to_string())
+                    .collect();
+                return Err(format!(
+                    "its subject is sha256:{}, not this artifact",
+                    named.join(",")
+                ));
+            }
+            Ok(())
+        })();
+        match verdict {
+            Ok(()) => {
+                return Ok(report.step(
+                    &step,
+                    true,
+                    format!("{predicate_type} in {}", layer.digest),
+                ))
+            }
+            Err(why) => reasons.push(format!("{}: {why}", layer.digest)),
+        }
+    }
+    Ok(report.step(
+        &step,
+        false,
+        format!(
+            "no valid {predicate_type} attestation: {}",
+            reasons.join("; ")
+        ),
+    ))
+}
