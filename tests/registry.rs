@@ -776,8 +776,14 @@ fn layouts_are_push_targets_and_pull_sources_without_a_server() {
     let text = tmp.path().join("text.wasm");
     std::fs::write(&text, b"hello").unwrap();
     for (args, needle) in [
-        (vec!["push", bad.to_str().unwrap(), "oci-layout:x"], "bad.wasm: invalid module"),
-        (vec!["push", text.to_str().unwrap(), "oci-layout:x"], "does not start with"),
+        (
+            vec!["push", bad.to_str().unwrap(), "oci-layout:x"],
+            "bad.wasm: invalid module",
+        ),
+        (
+            vec!["push", text.to_str().unwrap(), "oci-layout:x"],
+            "does not start with",
+        ),
         (
             vec!["push", "nosuch.wasm", "oci-layout:x"],
             "nosuch.wasm: cannot read",

@@ -194,14 +194,26 @@ fn append(
             .any(|l| l.digest == layer.digest && l.annotations == layer.annotations)
     };
     let mut writes = 0;
+    let mut last_error = None;
     for round in 0..16u64 {
         let mut layers = sidecar_layers(store, &tag)?;
         if !present(&layers) {
             layers.push(layer.clone());
             let artifact = sidecar(&layers, (&layer, &bytes));
             store.put_blobs(&artifact.blobs)?;
-            store.put_manifest(&artifact, Some(&tag))?;
-            writes += 1;
+            // A registry may refuse a manifest that races another writer: distribution 2.8
+            // rewrites a blob's link file in place when a second writer uploads the same blob,
+            // and a manifest check that reads it half-written answers DIGEST_INVALID. That is
+            // one more round, not a failure.
+            match store.put_manifest(&artifact, Some(&tag)) {
+                Ok(_) => writes += 1,
+                Err(Error::Registry(why)) if round < 15 => {
+                    last_error = Some(why);
+                    std::thread::sleep(Duration::from_millis(20 + jitter(100)));
+                    continue;
+                }
+                Err(e) => return Err(e),
+            }
         }
         // Settle, then read back twice; a jittered wait keeps signers from moving in step.
         let mut stable = true;
@@ -219,7 +231,10 @@ fn append(
         }
     }
     Err(Error::Registry(format!(
-        "{tag}: other writers kept replacing it; our layer was not kept after {writes} writes"
+        "{tag}: other writers kept replacing it; our layer was not kept after {writes} writes{}",
+        last_error
+            .map(|e| format!(" (last error: {e})"))
+            .unwrap_or_default()
     )))
 }
 

@@ -1,0 +1,829 @@
+//! Keys, signatures, attestations and verify, judged by the real cosign (v2 and v3, pinned in
+//! scripts/install-tools.sh) against real registries on 127.0.0.1, and a tamper suite.
+
+mod common;
+
+use common::servers::{crane_registry, docker_registry};
+use common::{assert_clean_error, decode, go_fixture, repo, tool, wasipack};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+const PASSWORD: &str = "key-password";
+
+struct Env {
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Env {
+        let env = Env {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        std::fs::create_dir_all(env.docker()).unwrap();
+        env
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn docker(&self) -> PathBuf {
+        self.path("docker")
+    }
+
+    fn wp(&self, args: &[&str]) -> (i32, String, String) {
+        self.wp_with(args, &[])
+    }
+
+    fn wp_with(&self, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+        let mut cmd = wasipack();
+        cmd.args(args)
+            .current_dir(self.dir.path())
+            .env("DOCKER_CONFIG", self.docker())
+            .env("COSIGN_PASSWORD", PASSWORD)
+            .stdin(Stdio::null());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        decode(cmd.output().unwrap())
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let (code, out, err) = self.wp(args);
+        assert_eq!(code, 0, "wasipack {args:?}: {err}{out}");
+        out
+    }
+
+    /// Runs cosign 2 or 3 offline: no transparency log, an empty trusted root for v3.
+    fn cosign(&self, version: u8, args: &[&str]) -> (i32, String, String) {
+        let mut cmd = Command::new(tool(&format!("cosign{version}")));
+        let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let verb = args[0];
+        if verb.starts_with("verify") {
+            all.push("--insecure-ignore-tlog=true".into());
+            if version == 3 && verb != "verify-blob" {
+                all.push(format!(
+                    "--trusted-root={}",
+                    repo()
+                        .join("testdata/cosign/trusted-root-empty.json")
+                        .display()
+                ));
+            }
+        }
+        if verb == "sign" || verb == "attest" {
+            all.push("-y".into());
+            if version == 2 {
+                all.push("--tlog-upload=false".into());
+            } else {
+                all.extend(
+                    [
+                        "--use-signing-config=false",
+                        "--new-bundle-format=false",
+                        "--tlog-upload=false",
+                    ]
+                    .map(String::from),
+                );
+            }
+        }
+        cmd.args(&all)
+            .current_dir(self.dir.path())
+            .env("DOCKER_CONFIG", self.docker())
+            .env("COSIGN_PASSWORD", PASSWORD)
+            .env("COSIGN_YES", "true")
+            .env("SIGSTORE_NO_CACHE", "1")
+            .env("TUF_ROOT", self.path("tuf"))
+            .stdin(Stdio::null());
+        decode(cmd.output().unwrap())
+    }
+
+    fn keys(&self, prefix: &str) -> (String, String) {
+        self.ok(&["generate-key-pair", "--output-key-prefix", prefix]);
+        (format!("{prefix}.key"), format!("{prefix}.pub"))
+    }
+
+    /// Pushes a fixture module; returns its `REF@digest`.
+    fn push(&self, module: &str, reference: &str) -> String {
+        let path = go_fixture(module);
+        self.ok(&["push", path.to_str().unwrap(), reference])
+            .trim()
+            .to_string()
+    }
+}
+
+fn json(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+fn sbom(env: &Env) -> String {
+    let path = env.path("sbom.spdx.json");
+    env.ok(&[
+        "sbom",
+        go_fixture("hello").to_str().unwrap(),
+        "-o",
+        path.to_str().unwrap(),
+    ]);
+    path.display().to_string()
+}
+
+#[test]
+fn cosign_2_and_3_verify_what_wasipack_signs_and_attests() {
+    let registry = crane_registry();
+    let env = Env::new();
+    let (key, public) = env.keys("wp");
+    let reference = env.push("hello", &format!("{}/trust/hello:1", registry.host()));
+    let predicate = sbom(&env);
+    let out = env.ok(&[
+        "sign",
+        &reference,
+        "--key",
+        &key,
+        "-a",
+        "team=edge",
+        "--json",
+    ]);
+    assert_eq!(json(&out)["layers"], 1);
+    env.ok(&[
+        "attest",
+        &reference,
+        "--key",
+        &key,
+        "--predicate",
+        &predicate,
+        "--type",
+        "spdxjson",
+    ]);
+    for version in [2, 3] {
+        let (code, out, err) = env.cosign(version, &["verify", "--key", &public, &reference]);
+        assert_eq!(code, 0, "cosign{version} verify: {err}");
+        let payloads = json(&out);
+        assert_eq!(payloads[0]["optional"]["team"], "edge", "{out}");
+        let (code, _, err) = env.cosign(
+            version,
+            &[
+                "verify-attestation",
+                "--key",
+                &public,
+                "--type",
+                "spdxjson",
+                &reference,
+            ],
+        );
+        assert_eq!(code, 0, "cosign{version} verify-attestation: {err}");
+    }
+    // And wasipack's own verify passes every step.
+    let (code, out, err) = env.wp(&[
+        "verify",
+        &reference,
+        "--key",
+        &public,
+        "--require-attestation",
+        "spdx",
+        "--policy",
+        "wasip1-default",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{err}{out}");
+    let report = json(&out);
+    assert_eq!(report["verified"], true);
+    let steps: Vec<&str> = report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["step"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "resolve",
+            "signature",
+            "attestation spdx",
+            "config",
+            "module",
+            "policy"
+        ]
+    );
+}
+
+#[test]
+fn wasipack_verifies_what_cosign_signs_and_signs_with_cosigns_keys() {
+    let registry = crane_registry();
+    let env = Env::new();
+    let predicate = sbom(&env);
+    for version in [2u8, 3] {
+        let prefix = format!("c{version}");
+        let (code, _, err) = env.cosign(
+            version,
+            &["generate-key-pair", "--output-key-prefix", &prefix],
+        );
+        assert_eq!(code, 0, "cosign{version} generate-key-pair: {err}");
+        let (key, public) = (format!("{prefix}.key"), format!("{prefix}.pub"));
+        let reference = env.push(
+            "hello",
+            &format!("{}/bycosign/v{version}:1", registry.host()),
+        );
+        let (code, _, err) = env.cosign(version, &["sign", "--key", &key, &reference]);
+        assert_eq!(code, 0, "cosign{version} sign: {err}");
+        let (code, _, err) = env.cosign(
+            version,
+            &[
+                "attest",
+                "--key",
+                &key,
+                "--type",
+                "spdxjson",
+                "--predicate",
+                &predicate,
+                &reference,
+            ],
+        );
+        assert_eq!(code, 0, "cosign{version} attest: {err}");
+        let (code, out, err) = env.wp(&[
+            "verify",
+            &reference,
+            "--key",
+            &public,
+            "--require-attestation",
+            "spdx",
+        ]);
+        assert_eq!(
+            code, 0,
+            "wasipack verify of cosign{version}'s signature: {err}{out}"
+        );
+
+        // cosign's encrypted key signs with wasipack; cosign verifies both signatures.
+        let out = env.ok(&["sign", &reference, "--key", &key, "--json"]);
+        assert_eq!(
+            json(&out)["layers"],
+            2,
+            "appended to cosign's signature: {out}"
+        );
+        let (code, out, err) = env.cosign(version, &["verify", "--key", &public, &reference]);
+        assert_eq!(code, 0, "cosign{version} verify: {err}");
+        assert_eq!(json(&out).as_array().unwrap().len(), 2, "{out}");
+    }
+}
+
+#[test]
+fn sign_blob_works_both_ways_offline() {
+    let env = Env::new();
+    let (key, public) = env.keys("wp");
+    let (code, _, err) = env.cosign(2, &["generate-key-pair", "--output-key-prefix", "c2"]);
+    assert_eq!(code, 0, "{err}");
+    let module = env.path("hello.wasm");
+    std::fs::copy(go_fixture("hello"), &module).unwrap();
+    let module = module.to_str().unwrap();
+
+    env.ok(&[
+        "sign-blob",
+        module,
+        "--key",
+        &key,
+        "--output-signature",
+        "wp.sig",
+    ]);
+    for version in [2, 3] {
+        let (code, _, err) = env.cosign(
+            version,
+            &[
+                "verify-blob",
+                "--key",
+                &public,
+                "--signature",
+                "wp.sig",
+                module,
+            ],
+        );
+        assert_eq!(code, 0, "cosign{version} verify-blob: {err}");
+    }
+    let (code, _, err) = env.cosign(
+        2,
+        &[
+            "sign-blob",
+            "--key",
+            "c2.key",
+            "--tlog-upload=false",
+            "-y",
+            "--output-signature",
+            "c2.sig",
+            module,
+        ],
+    );
+    assert_eq!(code, 0, "cosign sign-blob: {err}");
+    let (code, out, err) = env.wp(&[
+        "verify",
+        module,
+        "--key",
+        "c2.pub",
+        "--signature",
+        "c2.sig",
+        "--policy",
+        "wasip1-default",
+    ]);
+    assert_eq!(code, 0, "{err}{out}");
+    // The wrong key: a failed step, exit 1, and cosign agrees.
+    let (code, out, _) = env.wp(&["verify", module, "--key", &public, "--signature", "c2.sig"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("does not verify with this key"), "{out}");
+    let (code, _, _) = env.cosign(
+        2,
+        &[
+            "verify-blob",
+            "--key",
+            &public,
+            "--signature",
+            "c2.sig",
+            module,
+        ],
+    );
+    assert_ne!(code, 0);
+}
+
+#[test]
+fn wrong_passwords_and_bad_keys_are_one_line_errors() {
+    let env = Env::new();
+    let (key, _) = env.keys("wp");
+    let module = go_fixture("hello");
+    let (code, out, err) = env.wp_with(
+        &["sign-blob", module.to_str().unwrap(), "--key", &key],
+        &[("COSIGN_PASSWORD", "nope")],
+    );
+    assert_clean_error(code, &out, &err, "wrong password");
+    assert!(err.contains("wp.key: wrong password"), "{err}");
+    std::fs::write(env.path("junk.key"), "not a key").unwrap();
+    let (code, out, err) = env.wp(&["sign-blob", module.to_str().unwrap(), "--key", "junk.key"]);
+    assert_clean_error(code, &out, &err, "junk key");
+    assert!(err.contains("junk.key: not a PEM key file"), "{err}");
+    let (code, out, err) = env.wp(&["generate-key-pair", "--output-key-prefix", "wp"]);
+    assert_clean_error(code, &out, &err, "existing key");
+    assert!(err.contains("already exists"), "{err}");
+    let (code, out, err) = env.wp_with(&["generate-key-pair", "--output-key-prefix", "x"], &[]);
+    assert_eq!(code, 0, "{err}{out}");
+    let mut cmd = wasipack();
+    cmd.args(["sign-blob", module.to_str().unwrap(), "--key", "wp.key"])
+        .current_dir(env.dir.path())
+        .env_remove("COSIGN_PASSWORD")
+        .stdin(Stdio::null());
+    let (code, out, err) = decode(cmd.output().unwrap());
+    assert_clean_error(code, &out, &err, "no password source");
+    assert!(err.contains("COSIGN_PASSWORD"), "{err}");
+}
+
+#[test]
+fn five_concurrent_signers_all_keep_their_signatures() {
+    let registry = docker_registry("signer", "pw");
+    let env = Env::new();
+    let host = registry.host();
+    let mut login = wasipack();
+    login
+        .args(["login", &host, "-u", "signer", "--password-stdin"])
+        .env("DOCKER_CONFIG", env.docker())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = login.spawn().unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), b"pw\n").unwrap();
+    let (code, _, err) = decode(child.wait_with_output().unwrap());
+    assert_eq!(code, 0, "{err}");
+    let reference = env.push("hello", &format!("{host}/race/hello:1"));
+    let keys: Vec<(String, String)> = (0..5).map(|i| env.keys(&format!("k{i}"))).collect();
+    let children: Vec<_> = keys
+        .iter()
+        .map(|(key, _)| {
+            wasipack()
+                .args(["sign", &reference, "--key", key, "--json"])
+                .current_dir(env.dir.path())
+                .env("DOCKER_CONFIG", env.docker())
+                .env("COSIGN_PASSWORD", PASSWORD)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        let (code, _, err) = decode(c.wait_with_output().unwrap());
+        assert_eq!(code, 0, "{err}");
+    }
+    // Every key's signature is there: wasipack and cosign (which reads the docker config
+    // wasipack's login wrote) both find each one.
+    for (_, public) in &keys {
+        let (code, out, err) = env.wp(&["verify", &reference, "--key", public]);
+        assert_eq!(code, 0, "{public}: {err}{out}");
+        let (code, _, err) = env.cosign(2, &["verify", "--key", public, &reference]);
+        assert_eq!(code, 0, "cosign, {public}: {err}");
+    }
+}
+
+// ---- tamper suite, on an OCI image layout (cosign cannot read one; its cases are judged by
+// cosign against a registry in `tampering_judged_by_cosign_too`) ----
+
+struct Layout {
+    root: PathBuf,
+}
+
+impl Layout {
+    fn index(&self) -> Value {
+        json(&std::fs::read_to_string(self.root.join("index.json")).unwrap())
+    }
+    fn tagged(&self, tag: &str) -> String {
+        self.index()["manifests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["annotations"]["org.opencontainers.image.ref.name"] == tag)
+            .unwrap_or_else(|| panic!("no tag {tag}"))["digest"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+    fn blob_path(&self, digest: &str) -> PathBuf {
+        self.root
+            .join("blobs/sha256")
+            .join(digest.trim_start_matches("sha256:"))
+    }
+    fn read(&self, digest: &str) -> Vec<u8> {
+        std::fs::read(self.blob_path(digest)).unwrap()
+    }
+    fn flip(&self, digest: &str, at: usize) {
+        let mut b = self.read(digest);
+        let i = at.min(b.len() - 1);
+        b[i] ^= 0x01;
+        std::fs::write(self.blob_path(digest), b).unwrap();
+    }
+    /// Stores `bytes` as a blob; returns its digest.
+    fn put(&self, bytes: &[u8]) -> String {
+        use sha2::Digest;
+        let hex: String = sha2::Sha256::digest(bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        std::fs::write(self.root.join("blobs/sha256").join(&hex), bytes).unwrap();
+        format!("sha256:{hex}")
+    }
+    /// Points `tag` at a manifest with these bytes (stored first).
+    fn retag(&self, tag: &str, manifest: &[u8]) {
+        let digest = self.put(manifest);
+        let mut index = self.index();
+        for m in index["manifests"].as_array_mut().unwrap() {
+            if m["annotations"]["org.opencontainers.image.ref.name"] == tag {
+                m["digest"] = Value::from(digest.clone());
+                m["size"] = Value::from(manifest.len());
+            }
+        }
+        std::fs::write(
+            self.root.join("index.json"),
+            serde_json::to_vec(&index).unwrap(),
+        )
+        .unwrap();
+    }
+    fn manifest(&self, tag: &str) -> Value {
+        json(&String::from_utf8(self.read(&self.tagged(tag))).unwrap())
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), dest).unwrap();
+        }
+    }
+}
+
+#[test]
+fn the_tamper_suite_rejects_each_case_with_its_reason() {
+    let env = Env::new();
+    let (key, public) = env.keys("wp");
+    let (_, other_public) = env.keys("other");
+    let predicate = sbom(&env);
+    let pristine = env.path("pristine");
+    let layout = |tag: &str| format!("oci-layout:{}:{tag}", pristine.display());
+    // A: signed and attested; B: another artifact, signed and attested; C: unsigned;
+    // D: a module that breaks the sandboxed policy (it opens sockets), validly signed.
+    for (tag, module) in [
+        ("a", "hello"),
+        ("b", "files"),
+        ("c", "reactor"),
+        ("d", "netserver"),
+    ] {
+        env.ok(&["push", go_fixture(module).to_str().unwrap(), &layout(tag)]);
+    }
+    for tag in ["a", "b", "d"] {
+        env.ok(&["sign", &layout(tag), "--key", &key]);
+        env.ok(&[
+            "attest",
+            &layout(tag),
+            "--key",
+            &key,
+            "--predicate",
+            &predicate,
+        ]);
+    }
+    let pristine_layout = Layout {
+        root: pristine.clone(),
+    };
+    let digest_of = |tag: &str| pristine_layout.tagged(tag);
+    let sig_tag = |tag: &str| format!("{}.sig", digest_of(tag).replace(':', "-"));
+    let att_tag = |tag: &str| format!("{}.att", digest_of(tag).replace(':', "-"));
+    let (a_sig, a_att, b_sig, b_att) = (sig_tag("a"), att_tag("a"), sig_tag("b"), att_tag("b"));
+
+    // The untouched layout verifies.
+    let verify = |root: &Path, tag: &str, public: &str, policy: Option<&str>| {
+        let reference = format!("oci-layout:{}:{tag}", root.display());
+        let mut args = vec![
+            "verify",
+            reference.as_str(),
+            "--key",
+            public,
+            "--require-attestation",
+            "spdx",
+            "--json",
+        ];
+        if let Some(p) = policy {
+            args.extend(["--policy", p]);
+        }
+        let (code, out, err) = env.wp(&args);
+        (code, out, err)
+    };
+    let (code, out, err) = verify(&pristine, "a", &public, Some("wasip1-default"));
+    assert_eq!(code, 0, "{err}{out}");
+
+    type Tamper<'a> = Box<dyn Fn(&Layout) + 'a>;
+    /// (case, tampering, tag verified, step that must fail, policy, reason in its detail)
+    type Case<'a> = (
+        &'a str,
+        Tamper<'a>,
+        &'a str,
+        &'a str,
+        Option<&'a str>,
+        &'a str,
+    );
+    let cases: Vec<Case> = vec![
+        (
+            "wasm blob byte",
+            Box::new(|l: &Layout| {
+                let m = l.manifest("a");
+                l.flip(m["layers"][0]["digest"].as_str().unwrap(), 1000);
+            }),
+            "a",
+            "module",
+            None,
+            "digest",
+        ),
+        (
+            "manifest byte",
+            Box::new(|l: &Layout| {
+                let d = l.tagged("a");
+                l.flip(&d, 40);
+            }),
+            "a",
+            "resolve",
+            None,
+            "digest",
+        ),
+        (
+            "config byte",
+            Box::new(|l: &Layout| {
+                let m = l.manifest("a");
+                l.flip(m["config"]["digest"].as_str().unwrap(), 5);
+            }),
+            "a",
+            "config",
+            None,
+            "digest",
+        ),
+        (
+            "signature payload byte",
+            Box::new(|l: &Layout| {
+                let m = l.manifest(&a_sig);
+                l.flip(m["layers"][0]["digest"].as_str().unwrap(), 30);
+            }),
+            "a",
+            "signature",
+            None,
+            "digest",
+        ),
+        (
+            "signature byte",
+            Box::new(|l: &Layout| {
+                let mut m = l.manifest(&a_sig);
+                let ann = &mut m["layers"][0]["annotations"]["dev.cosignproject.cosign/signature"];
+                let mut sig = base64_decode(ann.as_str().unwrap());
+                let n = sig.len();
+                sig[n - 3] ^= 0x01;
+                *ann = Value::from(base64_encode(&sig));
+                l.retag(&a_sig, &serde_json::to_vec(&m).unwrap());
+            }),
+            "a",
+            "signature",
+            None,
+            "does not verify",
+        ),
+        (
+            "DSSE payload byte",
+            Box::new(|l: &Layout| {
+                rewrite_envelope(l, &a_att, |env| {
+                    let mut body = base64_decode(env["payload"].as_str().unwrap());
+                    let i = body.len() / 2;
+                    body[i] ^= 0x01;
+                    env["payload"] = Value::from(base64_encode(&body));
+                });
+            }),
+            "a",
+            "attestation spdx",
+            None,
+            "DSSE signature does not verify",
+        ),
+        (
+            "DSSE signature byte",
+            Box::new(|l: &Layout| {
+                rewrite_envelope(l, &a_att, |env| {
+                    let mut sig = base64_decode(env["signatures"][0]["sig"].as_str().unwrap());
+                    let n = sig.len();
+                    sig[n - 2] ^= 0x01;
+                    env["signatures"][0]["sig"] = Value::from(base64_encode(&sig));
+                });
+            }),
+            "a",
+            "attestation spdx",
+            None,
+            "DSSE signature does not verify",
+        ),
+        (
+            "signature copied from another artifact",
+            Box::new(|l: &Layout| {
+                let b = l.read(&l.tagged(&b_sig));
+                l.retag(&a_sig, &b);
+            }),
+            "a",
+            "signature",
+            None,
+            "not this artifact",
+        ),
+        (
+            "attestation about another digest",
+            Box::new(|l: &Layout| {
+                let b = l.read(&l.tagged(&b_att));
+                l.retag(&a_att, &b);
+            }),
+            "a",
+            "attestation spdx",
+            None,
+            "not this artifact",
+        ),
+        (
+            "tag moved to an unsigned manifest after signing",
+            Box::new(|l: &Layout| {
+                let c = l.read(&l.tagged("c"));
+                l.retag("a", &c);
+            }),
+            "a",
+            "signature",
+            None,
+            "no signatures",
+        ),
+        (
+            "signature and attestations removed",
+            Box::new(|l: &Layout| {
+                let mut index = l.index();
+                index["manifests"].as_array_mut().unwrap().retain(|m| {
+                    let t = m["annotations"]["org.opencontainers.image.ref.name"]
+                        .as_str()
+                        .unwrap_or("");
+                    !t.ends_with(".sig") && !t.ends_with(".att")
+                });
+                std::fs::write(
+                    l.root.join("index.json"),
+                    serde_json::to_vec(&index).unwrap(),
+                )
+                .unwrap();
+            }),
+            "a",
+            "attestation spdx",
+            None,
+            "not found",
+        ),
+        (
+            "a policy violation under a valid signature",
+            Box::new(|_: &Layout| {}),
+            "d",
+            "policy",
+            Some("wasip1-sandboxed"),
+            "violation",
+        ),
+    ];
+    let other = other_public.clone();
+    let mut all = cases;
+    all.push((
+        "valid signature, wrong key",
+        Box::new(|_: &Layout| {}),
+        "a",
+        "signature",
+        None,
+        "does not verify with this key",
+    ));
+    assert!(all.len() >= 12);
+    for (i, (name, tamper, tag, step, policy, reason)) in all.iter().enumerate() {
+        let root = env.path(&format!("case{i}"));
+        copy_dir(&pristine, &root);
+        tamper(&Layout { root: root.clone() });
+        let key = if name.contains("wrong key") {
+            &other
+        } else {
+            &public
+        };
+        let (code, out, err) = verify(&root, tag, key, *policy);
+        assert_eq!(
+            code, 1,
+            "{name}: expected a failed verification, got {code}: {err}{out}"
+        );
+        let report = json(&out);
+        let failed: Vec<&Value> = report["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["passed"] == false)
+            .collect();
+        let hit = failed
+            .iter()
+            .find(|s| s["step"] == *step)
+            .unwrap_or_else(|| panic!("{name}: step {step} did not fail: {out}"));
+        assert!(
+            hit["detail"].as_str().unwrap().contains(reason),
+            "{name}: {hit}"
+        );
+    }
+}
+
+fn base64_decode(s: &str) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.decode(s).unwrap()
+}
+
+fn base64_encode(b: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(b)
+}
+
+/// Rewrites the DSSE envelope of the first layer under `tag` and re-points the manifest.
+fn rewrite_envelope(l: &Layout, tag: &str, change: impl Fn(&mut Value)) {
+    let mut m = l.manifest(tag);
+    let mut envelope =
+        json(&String::from_utf8(l.read(m["layers"][0]["digest"].as_str().unwrap())).unwrap());
+    change(&mut envelope);
+    let bytes = serde_json::to_vec(&envelope).unwrap();
+    let digest = l.put(&bytes);
+    m["layers"][0]["digest"] = Value::from(digest);
+    m["layers"][0]["size"] = Value::from(bytes.len());
+    l.retag(tag, &serde_json::to_vec(&m).unwrap());
+}
+
+#[test]
+fn tampering_judged_by_cosign_too() {
+    let registry = crane_registry();
+    let env = Env::new();
+    let (key, public) = env.keys("wp");
+    let (_, other_public) = env.keys("other");
+    let host = registry.host();
+    let a = env.push("hello", &format!("{host}/t/app:1"));
+    let b = env.push("files", &format!("{host}/t/other:1"));
+    env.ok(&["sign", &a, "--key", &key]);
+    env.ok(&["sign", &b, "--key", &key]);
+    // Wrong key: both refuse.
+    let (code, _, _) = env.wp(&["verify", &a, "--key", &other_public]);
+    assert_eq!(code, 1);
+    let (code, _, _) = env.cosign(2, &["verify", "--key", &other_public, &a]);
+    assert_ne!(code, 0, "cosign refuses the wrong key too");
+    // B's signature copied onto A: both refuse (the payload names B's digest).
+    let digest = |r: &str| r.split('@').nth(1).unwrap().replace(':', "-");
+    let crane = tool("crane");
+    let b_sig = format!("{host}/t/other:{}.sig", digest(&b));
+    let a_sig_repo = format!("{host}/t/app:{}.sig", digest(&a));
+    let st = Command::new(&crane)
+        .args(["copy", &b_sig, &a_sig_repo, "--insecure"])
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    let (code, out, _) = env.wp(&["verify", &a, "--key", &public]);
+    assert_eq!(code, 1);
+    assert!(out.contains("not this artifact"), "{out}");
+    let (code, _, _) = env.cosign(2, &["verify", "--key", &public, &a]);
+    assert_ne!(code, 0, "cosign refuses a signature of another digest too");
+    // The tag moved to an unsigned build after signing: both refuse the tag.
+    let tag = format!("{host}/t/app:1");
+    env.push("reactor", &tag);
+    let (code, out, _) = env.wp(&["verify", &tag, "--key", &public]);
+    assert_eq!(code, 1);
+    assert!(out.contains("no signatures"), "{out}");
+    let (code, _, _) = env.cosign(2, &["verify", "--key", &public, &tag]);
+    assert_ne!(code, 0, "cosign refuses the moved tag too");
+}
