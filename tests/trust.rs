@@ -827,3 +827,143 @@ fn tampering_judged_by_cosign_too() {
     let (code, _, _) = env.cosign(2, &["verify", "--key", &public, &tag]);
     assert_ne!(code, 0, "cosign refuses the moved tag too");
 }
+
+/// A copy of the bundled example, built (and signed, with `sign`) into its dist/.
+fn built_example(env: &Env, sign: Option<&str>) -> PathBuf {
+    let dir = env.path("hello");
+    common::copy_tree(&repo().join("examples/hello"), &dir);
+    let mut args = vec!["build", dir.to_str().unwrap(), "--json"];
+    if let Some(key) = sign {
+        args.extend(["--sign", key]);
+    }
+    let (code, out, err) = env.wp_with(
+        &args,
+        &[("WASIPACK_CACHE", env.path("cache").to_str().unwrap())],
+    );
+    assert_eq!(code, 0, "{err}{out}");
+    dir.join("dist")
+}
+
+#[test]
+fn push_with_a_key_signs_and_attests_sbom_and_provenance_in_one_command() {
+    let registry = crane_registry();
+    let env = Env::new();
+    let (key, public) = env.keys("wp");
+    let dist = built_example(&env, None);
+    let reference = format!("{}/onecmd/hello:1", registry.host());
+    let out = env.ok(&[
+        "push",
+        dist.to_str().unwrap(),
+        &reference,
+        "--key",
+        &key,
+        "--json",
+    ]);
+    let report = json(&out);
+    let signed = report["pushed"][0]["signed"].as_array().unwrap();
+    assert_eq!(signed.len(), 3, "{out}");
+    for version in [2, 3] {
+        let (code, _, err) = env.cosign(version, &["verify", "--key", &public, &reference]);
+        assert_eq!(code, 0, "cosign{version}: {err}");
+        for kind in ["spdxjson", "slsaprovenance1"] {
+            let (code, out, err) = env.cosign(
+                version,
+                &[
+                    "verify-attestation",
+                    "--key",
+                    &public,
+                    "--type",
+                    kind,
+                    &reference,
+                ],
+            );
+            assert_eq!(code, 0, "cosign{version} {kind}: {err}");
+            if kind == "slsaprovenance1" && version == 2 {
+                use base64::Engine;
+                let envelope = json(out.lines().next().unwrap());
+                let statement = json(
+                    &String::from_utf8(
+                        base64::engine::general_purpose::STANDARD
+                            .decode(envelope["payload"].as_str().unwrap())
+                            .unwrap(),
+                    )
+                    .unwrap(),
+                );
+                let p = &statement["predicate"];
+                assert_eq!(
+                    p["buildDefinition"]["internalParameters"]["env"]["GOOS"], "wasip1",
+                    "{p}"
+                );
+                let command = p["buildDefinition"]["internalParameters"]["command"].to_string();
+                assert!(
+                    command.contains("-trimpath") && command.contains("hello.wasm"),
+                    "{command}"
+                );
+                assert!(
+                    p["runDetails"]["builder"]["version"]["toolchain"]
+                        .as_str()
+                        .unwrap()
+                        .contains("go1."),
+                    "{p}"
+                );
+                assert!(
+                    p["runDetails"]["builder"]["id"]
+                        .as_str()
+                        .unwrap()
+                        .contains("wasipack"),
+                    "{p}"
+                );
+            }
+        }
+    }
+    let (code, out, err) = env.wp(&[
+        "verify",
+        &reference,
+        "--key",
+        &public,
+        "--require-attestation",
+        "spdx,slsa",
+        "--policy",
+        "wasip1-default",
+    ]);
+    assert_eq!(code, 0, "{err}{out}");
+}
+
+#[test]
+fn build_sign_signs_in_the_layout_and_push_carries_the_signatures() {
+    let registry = crane_registry();
+    let env = Env::new();
+    let (key, public) = env.keys("wp");
+    let dist = built_example(&env, Some(&key));
+    let layout = format!("oci-layout:{}:hello", dist.join("oci").display());
+    let (code, out, err) = env.wp(&[
+        "verify",
+        &layout,
+        "--key",
+        &public,
+        "--require-attestation",
+        "spdx,slsa",
+    ]);
+    assert_eq!(code, 0, "{err}{out}");
+    let reference = format!("{}/carried/hello:1", registry.host());
+    let out = env.ok(&["push", dist.to_str().unwrap(), &reference, "--json"]);
+    let sidecars = json(&out)["pushed"][0]["sidecars"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(sidecars, 2, "{out}");
+    let (code, _, err) = env.cosign(2, &["verify", "--key", &public, &reference]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = env.cosign(
+        2,
+        &[
+            "verify-attestation",
+            "--key",
+            &public,
+            "--type",
+            "spdxjson",
+            &reference,
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+}

@@ -136,6 +136,9 @@ pub struct Built {
     pub plan_name: String,
     pub package: String,
     pub toolchain: String,
+    /// The compiler command line and the environment wasipack set for it.
+    pub command: Vec<String>,
+    pub env: BTreeMap<String, String>,
     pub toolchain_version: String,
     pub wasm: artifact::Blob,
     pub rewrite: Rewritten,
@@ -171,6 +174,10 @@ pub struct ModuleReport {
     pub tag: String,
     pub manifest_digest: String,
     pub reproducible: Option<bool>,
+    /// The compiler command line (output path as `NAME.wasm`) and the environment wasipack
+    /// set for it: what the SLSA provenance records.
+    pub command: Vec<String>,
+    pub env: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -297,6 +304,19 @@ pub fn build_one(
     let compiled = crate::fsio::read_input(&out)?;
     let mut built = package_compiled(plan, &compiled, &listed, &version.text, created, git)?;
     built.toolchain = line.program.clone();
+    // The compiler's command line as provenance records it: the output path (a cache entry
+    // or a temporary file) is written as the module's name.
+    let out_text = out.display().to_string();
+    built.command = std::iter::once(line.program.clone())
+        .chain(line.args.iter().map(|a| {
+            if a == &out_text {
+                format!("{}.wasm", plan.name)
+            } else {
+                a.clone()
+            }
+        }))
+        .collect();
+    built.env = line.env.iter().cloned().collect();
     built.toolchain_version = toolchain_version;
     Ok(built)
 }
@@ -377,6 +397,8 @@ pub fn package_compiled(
         plan_name: plan.name.clone(),
         package: plan.package.clone(),
         toolchain: String::new(),
+        command: Vec::new(),
+        env: BTreeMap::new(),
         toolchain_version: go_version.to_string(),
         wasm,
         rewrite: rewritten,
@@ -798,6 +820,8 @@ pub fn publish(
             tag: b.tag.clone(),
             manifest_digest: b.artifact.descriptor.digest.clone(),
             reproducible: reproducible.get(&b.plan_name).copied(),
+            command: b.command.clone(),
+            env: b.env.clone(),
         });
     }
     let report = BuildReport {

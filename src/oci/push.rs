@@ -23,6 +23,83 @@ pub struct Item {
     pub referrers: Vec<Artifact>,
     /// Manifests kept under cosign's `sha256-HEX.sig`/`.att` tags: (tag, manifest).
     pub sidecars: Vec<(String, Artifact)>,
+    /// The module's entry in the `build` report beside the layout, when there is one.
+    pub build: Option<serde_json::Value>,
+}
+
+impl Item {
+    /// The module bytes (the wasm layer).
+    pub fn module(&self) -> Option<&Blob> {
+        self.artifact
+            .blobs
+            .iter()
+            .find(|(d, _)| crate::oci::pull::WASM_LAYERS.contains(&d.media_type.as_str()))
+            .map(|(_, b)| b)
+    }
+
+    /// The SBOM to attest, as (predicate type, document): the referrer of that media type
+    /// (a `build` output has both), else one made from the Go build info in the module.
+    pub fn sbom(&self, cyclonedx: bool) -> Result<Option<(String, serde_json::Value)>> {
+        let (media_type, predicate_type) = if cyclonedx {
+            (super::artifact::CYCLONEDX, "https://cyclonedx.org/bom")
+        } else {
+            (super::artifact::SPDX, "https://spdx.dev/Document")
+        };
+        for r in &self.referrers {
+            if r.descriptor.artifact_type.as_deref() == Some(media_type) {
+                if let Some((_, doc)) = r.blobs.iter().find(|(d, _)| d.media_type == media_type) {
+                    let doc = serde_json::from_slice(doc).map_err(|e| {
+                        Error::Usage(format!("the {media_type} referrer is not JSON: {e}"))
+                    })?;
+                    return Ok(Some((predicate_type.into(), doc)));
+                }
+            }
+        }
+        let Some(bytes) = self.module() else {
+            return Ok(None);
+        };
+        let title = self.artifact.blobs[1..]
+            .first()
+            .and_then(|(d, _)| d.annotations.get(super::artifact::TITLE).cloned())
+            .unwrap_or_else(|| "module.wasm".into());
+        let module = crate::wasm::inspect_module(bytes).map_err(|error| Error::Wasm {
+            file: title.clone(),
+            error,
+        })?;
+        let Some(info) = module.go_build_info.as_ref() else {
+            return Ok(None);
+        };
+        let created = crate::sbom::created_now_or_epoch().map_err(Error::Usage)?;
+        let sbom = crate::sbom::Sbom::from_build_info(
+            info,
+            &title,
+            &module.sha256,
+            module.toolchain.version.clone(),
+            created,
+        );
+        let doc = if cyclonedx {
+            sbom.cyclonedx()
+        } else {
+            sbom.spdx()
+        };
+        Ok(Some((
+            predicate_type.into(),
+            serde_json::to_value(doc).expect("SBOM serializes"),
+        )))
+    }
+
+    /// What the provenance says about how the module was built.
+    pub fn build_facts(&self) -> crate::sign::provenance::BuildFacts {
+        let annotations: BTreeMap<String, String> =
+            serde_json::from_slice::<serde_json::Value>(&self.artifact.manifest)
+                .ok()
+                .and_then(|m| serde_json::from_value(m["annotations"].clone()).ok())
+                .unwrap_or_default();
+        match &self.build {
+            Some(module) => crate::sign::provenance::BuildFacts::from_report(module, &annotations),
+            None => crate::sign::provenance::BuildFacts::from_annotations(&annotations),
+        }
+    }
 }
 
 /// Loads what a push source names: a `.wasm` file, a `build` output directory (its `oci/`
@@ -110,6 +187,7 @@ fn from_module(path: &Path, project_dir: &Path) -> Result<Item> {
         source_tag: None,
         referrers: Vec::new(),
         sidecars: Vec::new(),
+        build: None,
     })
 }
 
@@ -168,14 +246,32 @@ fn from_layout(root: &Path, selector: Option<&str>) -> Result<Vec<Item>> {
                     sidecars.push((tag, store.load_artifact(e)?));
                 }
             }
+            let build = build_entry(root, &artifact);
             Ok(Item {
                 artifact,
                 source_tag: tag_of(d),
                 referrers,
                 sidecars,
+                build,
             })
         })
         .collect()
+}
+
+/// The module's entry in `report.json` beside a `build` output's layout (`dist/oci`), matched
+/// by the wasm layer's digest.
+fn build_entry(root: &Path, artifact: &Artifact) -> Option<serde_json::Value> {
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root.parent()?.join("report.json")).ok()?).ok()?;
+    let layer = artifact
+        .blobs
+        .iter()
+        .find(|(d, _)| d.media_type == super::artifact::WASM_LAYER)?;
+    report["modules"]
+        .as_array()?
+        .iter()
+        .find(|m| m["sha256"] == layer.0.hex())
+        .cloned()
 }
 
 /// cosign's tags: `sha256-HEX.sig`, `.att`, `.sbom`, and the referrers fallback `sha256-HEX`.
@@ -210,6 +306,9 @@ pub struct PushReport {
     pub referrers: Vec<ReferrerReport>,
     pub sidecars: Vec<String>,
     pub bytes_uploaded: u64,
+    /// Signatures and attestations made by `push --key`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub signed: Vec<crate::sign::Signed>,
 }
 
 /// Pushes `item` to `target` under `tags` (none: by digest only).
@@ -270,6 +369,7 @@ pub fn push(store: &Store, target: &Target, item: &Item, tags: &[String]) -> Res
         referrers,
         sidecars,
         bytes_uploaded,
+        signed: Vec::new(),
     })
 }
 

@@ -7,6 +7,7 @@
 
 pub mod keys;
 pub mod payload;
+pub mod provenance;
 pub mod verify;
 
 use crate::error::{Error, Result};
@@ -79,7 +80,8 @@ pub fn sign(
         payload::SIGNATURE_ANNOTATION.into(),
         payload::b64(&signature),
     );
-    let (tag, layers, attempts) = append(store, &digest, "sig", layer.clone(), Blob::from(body))?;
+    let (tag, layers, attempts) =
+        append(store, &digest, "sig", &[(layer.clone(), Blob::from(body))])?;
     Ok(Signed {
         reference: target.with_digest(&digest).to_string(),
         digest,
@@ -100,29 +102,70 @@ pub fn attest(
     predicate_type: &str,
     predicate: &Value,
 ) -> Result<Signed> {
+    let mut all = attest_all(
+        store,
+        target,
+        signer,
+        &[(predicate_type.to_string(), predicate.clone())],
+    )?;
+    Ok(all.remove(0))
+}
+
+/// Several attestations in one write of `sha256-HEX.att`.
+pub fn attest_all(
+    store: &Store,
+    target: &Target,
+    signer: &dyn Signer,
+    predicates: &[(String, Value)],
+) -> Result<Vec<Signed>> {
     let (digest, name) = resolve(store, target)?;
-    let statement = payload::statement(&name, &digest, predicate_type, predicate);
-    let signature = signer.sign(&payload::pae(payload::IN_TOTO, &statement));
-    let envelope = payload::envelope(&statement, &signature);
-    let mut layer = Descriptor::of(payload::DSSE_ENVELOPE, &envelope);
-    layer.annotations.insert(
-        payload::PREDICATE_TYPE_ANNOTATION.into(),
-        predicate_type.into(),
-    );
-    layer
-        .annotations
-        .insert(payload::SIGNATURE_ANNOTATION.into(), String::new());
-    let (tag, layers, attempts) =
-        append(store, &digest, "att", layer.clone(), Blob::from(envelope))?;
-    Ok(Signed {
-        reference: target.with_digest(&digest).to_string(),
-        digest,
-        tag,
-        layer_digest: layer.digest,
-        layers,
-        attempts,
-        predicate_type: Some(predicate_type.into()),
-    })
+    let layers: Vec<(Descriptor, Blob)> = predicates
+        .iter()
+        .map(|(predicate_type, predicate)| {
+            let statement = payload::statement(&name, &digest, predicate_type, predicate);
+            let signature = signer.sign(&payload::pae(payload::IN_TOTO, &statement));
+            let envelope = payload::envelope(&statement, &signature);
+            let mut layer = Descriptor::of(payload::DSSE_ENVELOPE, &envelope);
+            layer.annotations.insert(
+                payload::PREDICATE_TYPE_ANNOTATION.into(),
+                predicate_type.clone(),
+            );
+            layer
+                .annotations
+                .insert(payload::SIGNATURE_ANNOTATION.into(), String::new());
+            (layer, Blob::from(envelope))
+        })
+        .collect();
+    let (tag, count, attempts) = append(store, &digest, "att", &layers)?;
+    Ok(layers
+        .iter()
+        .zip(predicates)
+        .map(|((layer, _), (predicate_type, _))| Signed {
+            reference: target.with_digest(&digest).to_string(),
+            digest: digest.clone(),
+            tag: tag.clone(),
+            layer_digest: layer.digest.clone(),
+            layers: count,
+            attempts,
+            predicate_type: Some(predicate_type.clone()),
+        })
+        .collect())
+}
+
+/// What `push --key` and `build --sign` do after the artifact is stored: the signature, then
+/// the SBOM (when there is one) and the SLSA provenance attestations in one write.
+pub fn sign_and_attest(
+    store: &Store,
+    target: &Target,
+    signer: &dyn Signer,
+    sbom: Option<(String, Value)>,
+    facts: &provenance::BuildFacts,
+) -> Result<Vec<Signed>> {
+    let mut done = vec![sign(store, target, signer, &BTreeMap::new())?];
+    let mut predicates: Vec<(String, Value)> = sbom.into_iter().collect();
+    predicates.push((provenance::SLSA_V1.into(), provenance::predicate(facts)));
+    done.extend(attest_all(store, target, signer, &predicates)?);
+    Ok(done)
 }
 
 /// The layers of the manifest under `tag`, or none.
@@ -143,8 +186,8 @@ pub fn sidecar_layers(store: &Store, tag: &str) -> Result<Vec<Descriptor>> {
 }
 
 /// The manifest cosign writes for its signature and attestation tags: an image whose config
-/// lists the layers as its `diff_ids`.
-fn sidecar(layers: &[Descriptor], new: (&Descriptor, &Blob)) -> Artifact {
+/// lists the layers as its `diff_ids`. `new` are the blobs to upload with it.
+fn sidecar(layers: &[Descriptor], new: &[(Descriptor, Blob)]) -> Artifact {
     let diff_ids: Vec<&str> = layers.iter().map(|l| l.digest.as_str()).collect();
     let history: Vec<Value> = layers
         .iter()
@@ -165,41 +208,48 @@ fn sidecar(layers: &[Descriptor], new: (&Descriptor, &Blob)) -> Artifact {
         "config": config_desc,
         "layers": layers,
     }));
+    let mut blobs = vec![(config_desc, Blob::from(config))];
+    blobs.extend(new.iter().cloned());
     Artifact {
         descriptor: Descriptor::of(MANIFEST, &manifest),
         manifest,
-        blobs: vec![
-            (config_desc, Blob::from(config)),
-            (new.0.clone(), new.1.clone()),
-        ],
+        blobs,
     }
 }
 
-/// Appends `layer` to the manifest under `sha256-HEX.SUFFIX`. The registry has no
+/// Appends `new` layers to the manifest under `sha256-HEX.SUFFIX`. The registry has no
 /// compare-and-swap, so two signers that read the same manifest would each drop the other's
-/// layer (cosign itself loses signatures this way). We write, wait a moment, and read back
-/// twice: while our layer is missing, another writer replaced the manifest, and we append
-/// again to what it wrote. Returns (tag, layers now, writes).
+/// layers (cosign itself loses signatures this way). We write, then read back twice, the
+/// second time after waiting twice as long as our own read-then-write took (so that a writer
+/// who read before our write has written by then) plus a jitter that keeps signers from
+/// moving in step. While a layer of ours is missing, another writer replaced the manifest,
+/// and we append again to what it wrote. Returns (tag, layers now, writes).
 fn append(
     store: &Store,
     subject: &str,
     suffix: &str,
-    layer: Descriptor,
-    bytes: Blob,
+    new: &[(Descriptor, Blob)],
 ) -> Result<(String, usize, usize)> {
     let tag = format!("{}.{suffix}", fallback_tag(subject));
-    let present = |layers: &[Descriptor]| {
+    let present = |layers: &[Descriptor], l: &Descriptor| {
         layers
             .iter()
-            .any(|l| l.digest == layer.digest && l.annotations == layer.annotations)
+            .any(|x| x.digest == l.digest && x.annotations == l.annotations)
     };
+    let all_present = |layers: &[Descriptor]| new.iter().all(|(l, _)| present(layers, l));
     let mut writes = 0;
     let mut last_error = None;
     for round in 0..16u64 {
+        let started = std::time::Instant::now();
         let mut layers = sidecar_layers(store, &tag)?;
-        if !present(&layers) {
-            layers.push(layer.clone());
-            let artifact = sidecar(&layers, (&layer, &bytes));
+        let missing: Vec<(Descriptor, Blob)> = new
+            .iter()
+            .filter(|(l, _)| !present(&layers, l))
+            .cloned()
+            .collect();
+        if !missing.is_empty() {
+            layers.extend(missing.iter().map(|(l, _)| l.clone()));
+            let artifact = sidecar(&layers, &missing);
             store.put_blobs(&artifact.blobs)?;
             // A registry may refuse a manifest that races another writer: distribution 2.8
             // rewrites a blob's link file in place when a second writer uploads the same blob,
@@ -215,23 +265,22 @@ fn append(
                 Err(e) => return Err(e),
             }
         }
-        // Settle, then read back twice; a jittered wait keeps signers from moving in step.
-        let mut stable = true;
-        for _ in 0..2 {
-            std::thread::sleep(Duration::from_millis(40 + jitter(80 + 40 * round)));
+        let took = started.elapsed();
+        let mut stable = all_present(&sidecar_layers(store, &tag)?);
+        if stable {
+            let wait = (took * 2).max(Duration::from_millis(10))
+                + Duration::from_millis(jitter(10 + 20 * round));
+            std::thread::sleep(wait);
             let now = sidecar_layers(store, &tag)?;
-            if !present(&now) {
-                stable = false;
-                break;
+            stable = all_present(&now);
+            if stable {
+                return Ok((tag, now.len(), writes));
             }
         }
-        if stable {
-            let count = sidecar_layers(store, &tag)?.len();
-            return Ok((tag, count, writes));
-        }
+        std::thread::sleep(Duration::from_millis(jitter(20 + 20 * round)));
     }
     Err(Error::Registry(format!(
-        "{tag}: other writers kept replacing it; our layer was not kept after {writes} writes{}",
+        "{tag}: other writers kept replacing it; our layers were not kept after {writes} writes{}",
         last_error
             .map(|e| format!(" (last error: {e})"))
             .unwrap_or_default()

@@ -55,6 +55,10 @@ pub struct Opts {
     /// Build every module twice more in fresh copies and fail on any difference.
     #[arg(long)]
     verify_reproducible: bool,
+    /// Sign each module's artifact in the output layout and attest its SPDX SBOM and SLSA
+    /// provenance with this key (cosign's format); a later `push` of the output carries them.
+    #[arg(long, value_name = "KEY")]
+    sign: Option<PathBuf>,
     /// Print the build report as JSON (schema wasipack.build/v1).
     #[arg(long)]
     json: bool,
@@ -128,9 +132,18 @@ pub fn run(opts: Opts) -> Result<u8> {
         go: std::env::var("GO").unwrap_or_else(|_| "go".into()),
         tinygo: std::env::var("TINYGO").unwrap_or_else(|_| "tinygo".into()),
     };
+    // Read the key (and its password) before building: a bad key fails fast.
+    let later = opts
+        .sign
+        .as_deref()
+        .map(super::keys::signer_later)
+        .transpose()?;
     match build::build(&plans, &options) {
         Ok(report) => {
             let out = std::path::Path::new(&report.output);
+            if let Some(later) = later {
+                sign_outputs(&report, later()?)?;
+            }
             if opts.json {
                 super::print(
                     &String::from_utf8(report::json_bytes(report::BUILD_SCHEMA, &report))
@@ -170,4 +183,42 @@ pub fn run(opts: Opts) -> Result<u8> {
         }
         Err(Failure::Error(e)) => Err(e),
     }
+}
+
+/// Signs and attests every module in the output layout.
+fn sign_outputs(report: &build::BuildReport, signer: wasipack::sign::KeySigner) -> Result<()> {
+    use wasipack::oci::{Store, Target};
+    use wasipack::sign::provenance::BuildFacts;
+    let out = std::path::Path::new(&report.output);
+    for m in &report.modules {
+        let target = Target::Layout {
+            path: out.join(&m.oci_layout),
+            tag: None,
+            digest: Some(m.manifest_digest.clone()),
+        };
+        let store = Store::open(&target, Default::default(), false)?;
+        let manifest: serde_json::Value = store
+            .manifest(&m.manifest_digest)?
+            .and_then(|f| serde_json::from_slice(&f.bytes).ok())
+            .unwrap_or_default();
+        let annotations =
+            serde_json::from_value(manifest["annotations"].clone()).unwrap_or_default();
+        let facts =
+            BuildFacts::from_report(&serde_json::to_value(m).expect("serializes"), &annotations);
+        let spdx_path = out.join(&m.spdx);
+        let spdx: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&spdx_path).map_err(|source| Error::Read {
+                path: spdx_path.clone(),
+                source,
+            })?)
+            .map_err(|e| Error::Usage(format!("{}: not JSON: {e}", spdx_path.display())))?;
+        wasipack::sign::sign_and_attest(
+            &store,
+            &target,
+            &signer,
+            Some(("https://spdx.dev/Document".into(), spdx)),
+            &facts,
+        )?;
+    }
+    Ok(())
 }

@@ -61,6 +61,29 @@ pub fn password(confirm: bool) -> Result<Vec<u8>> {
     Ok(first.into_bytes())
 }
 
+/// Reads the key file and its password now, and returns the slow part (scrypt, for an
+/// encrypted key) to run later, on another thread, while other work goes on.
+pub fn signer_later(
+    path: &Path,
+) -> Result<impl FnOnce() -> Result<wasipack::sign::KeySigner> + Send + 'static> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let password = if text.contains("ENCRYPTED") {
+        Some(password(false)?)
+    } else {
+        None
+    };
+    let path = path.to_path_buf();
+    Ok(move || {
+        Ok(wasipack::sign::KeySigner(keys::read_private(
+            &path,
+            || Ok(password.unwrap_or_default()),
+        )?))
+    })
+}
+
 /// A signer from a private key file.
 pub fn signer(path: &Path) -> Result<wasipack::sign::KeySigner> {
     Ok(wasipack::sign::KeySigner(keys::read_private(path, || {

@@ -34,6 +34,13 @@ pub struct Opts {
     /// Blobs uploaded at once.
     #[arg(long, short, default_value_t = 4)]
     jobs: usize,
+    /// Sign what is pushed and attest its SBOM and SLSA provenance with this key (cosign's
+    /// format; the password from COSIGN_PASSWORD or the terminal).
+    #[arg(long)]
+    key: Option<PathBuf>,
+    /// The SBOM to attest with --key.
+    #[arg(long, value_enum, default_value = "spdx", requires = "key")]
+    sbom: SbomChoice,
     /// Print a wasipack.push/v1 report as JSON.
     #[arg(long)]
     json: bool,
@@ -42,6 +49,13 @@ pub struct Opts {
     /// The project directory whose git revision annotates a bare module (default: the current one).
     #[arg(long, default_value = ".", hide = true)]
     dir: PathBuf,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum SbomChoice {
+    Spdx,
+    Cyclonedx,
+    None,
 }
 
 pub fn run(opts: Opts) -> Result<u8> {
@@ -53,9 +67,40 @@ pub fn run(opts: Opts) -> Result<u8> {
     remote.chunk_size = opts.chunk_size.map(|c| c.max(1));
     remote.jobs = opts.jobs.max(1);
     let store = Store::open(&target, remote, true)?;
+    // The key's scrypt runs while the blobs go up.
+    let later = opts
+        .key
+        .as_deref()
+        .map(super::keys::signer_later)
+        .transpose()?;
+    let (pushed, signer) = std::thread::scope(|s| {
+        let signer = later.map(|f| s.spawn(f));
+        let pushed: Result<Vec<PushReport>> = items
+            .iter()
+            .zip(&tags)
+            .map(|(item, tags)| push::push(&store, &target, item, tags))
+            .collect();
+        (pushed, signer.map(|h| h.join().expect("key thread")))
+    });
+    let mut pushed = pushed?;
+    if let Some(signer) = signer {
+        let signer = signer?;
+        for (item, report) in items.iter().zip(pushed.iter_mut()) {
+            let sbom = match opts.sbom {
+                SbomChoice::None => None,
+                choice => item.sbom(choice == SbomChoice::Cyclonedx)?,
+            };
+            report.signed = wasipack::sign::sign_and_attest(
+                &store,
+                &target.with_digest(&report.digest),
+                &signer,
+                sbom,
+                &item.build_facts(),
+            )?;
+        }
+    }
     let mut reports = Vec::new();
-    for (item, tags) in items.iter().zip(&tags) {
-        let report = push::push(&store, &target, item, tags)?;
+    for report in pushed {
         if !opts.json {
             eprint!("{}", summary(&report));
             super::print(&format!("{}\n", report.reference));
@@ -99,6 +144,22 @@ fn summary(r: &PushReport) -> String {
     }
     if !r.sidecars.is_empty() {
         text.push_str(&format!("; {}", r.sidecars.join(", ")));
+    }
+    let signatures = r
+        .signed
+        .iter()
+        .filter(|s| s.predicate_type.is_none())
+        .count();
+    let attested: Vec<&str> = r
+        .signed
+        .iter()
+        .filter_map(|s| s.predicate_type.as_deref())
+        .collect();
+    if !r.signed.is_empty() {
+        text.push_str(&format!(
+            "; signed ({signatures} signature(s)), attested: {}",
+            attested.join(", ")
+        ));
     }
     text.push('\n');
     text
