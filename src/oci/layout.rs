@@ -53,6 +53,9 @@ impl Layout {
     /// Stores an artifact's blobs and manifest, then lists it in `index.json`: under `tag`
     /// (moving the tag off any other manifest), or untagged for referrers.
     pub fn add(&self, artifact: &Artifact, tag: Option<&str>) -> Result<Descriptor> {
+        // `index.json` is read, changed and replaced: one writer at a time in this process.
+        static WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _one = WRITER.lock().unwrap_or_else(|e| e.into_inner());
         for (descriptor, bytes) in &artifact.blobs {
             self.put_blob(descriptor, bytes)?;
         }

@@ -62,10 +62,16 @@ impl Item {
             .first()
             .and_then(|(d, _)| d.annotations.get(super::artifact::TITLE).cloned())
             .unwrap_or_else(|| "module.wasm".into());
-        let module = crate::wasm::inspect_module(bytes).map_err(|error| Error::Wasm {
+        // Parsed without scanning function bodies: the build info is in the data section.
+        let module = crate::wasm::inspect::parse(
+            bytes,
+            crate::wasm::features::FeatureSet::all().to_wasmparser(),
+        )
+        .map_err(|error| Error::Wasm {
             file: title.clone(),
             error,
-        })?;
+        })?
+        .inspection;
         let Some(info) = module.go_build_info.as_ref() else {
             return Ok(None);
         };

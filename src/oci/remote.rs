@@ -109,7 +109,10 @@ impl Remote {
     /// Prepares a client for `reference`'s repository. No request is made yet, except with
     /// `--insecure` for a remote host, where one ping decides between HTTPS and HTTP.
     pub fn connect(reference: &Reference, opts: Options) -> Result<Remote> {
-        let rt = tokio::runtime::Builder::new_current_thread()
+        // Multi-threaded (two workers), so that several threads may share one `Remote`:
+        // `verify` checks signatures while it downloads the module.
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
             .enable_all()
             .build()
             .map_err(|e| Error::Registry(format!("cannot start the network runtime: {e}")))?;

@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// Something that signs bytes: today a key, later a keyless identity.
-pub trait Signer {
+pub trait Signer: Sync {
     /// An ASN.1 DER ECDSA P-256 signature over SHA-256 of `message`.
     fn sign(&self, message: &[u8]) -> Vec<u8>;
 }
@@ -161,10 +161,16 @@ pub fn sign_and_attest(
     sbom: Option<(String, Value)>,
     facts: &provenance::BuildFacts,
 ) -> Result<Vec<Signed>> {
-    let mut done = vec![sign(store, target, signer, &BTreeMap::new())?];
     let mut predicates: Vec<(String, Value)> = sbom.into_iter().collect();
     predicates.push((provenance::SLSA_V1.into(), provenance::predicate(facts)));
-    done.extend(attest_all(store, target, signer, &predicates)?);
+    // The `.sig` and `.att` tags are independent: written at the same time.
+    let (signed, attested) = std::thread::scope(|s| {
+        let signed = s.spawn(|| sign(store, target, signer, &BTreeMap::new()));
+        let attested = attest_all(store, target, signer, &predicates);
+        (signed.join().expect("sign thread"), attested)
+    });
+    let mut done = vec![signed?];
+    done.extend(attested?);
     Ok(done)
 }
 
@@ -268,8 +274,8 @@ fn append(
         let took = started.elapsed();
         let mut stable = all_present(&sidecar_layers(store, &tag)?);
         if stable {
-            let wait = (took * 2).max(Duration::from_millis(10))
-                + Duration::from_millis(jitter(10 + 20 * round));
+            let wait = (took * 2).max(Duration::from_millis(3))
+                + Duration::from_millis(jitter(5 + 20 * round));
             std::thread::sleep(wait);
             let now = sidecar_layers(store, &tag)?;
             stable = all_present(&now);

@@ -78,77 +78,24 @@ pub fn verify(
     report.reference = target.with_digest(&digest).to_string();
     report.step("resolve", true, digest.clone());
 
-    let mut ok = signatures(store, &digest, key, &mut report)?;
-    for (name, predicate_type) in require {
-        ok &= attestation(store, &digest, key, name, predicate_type, &mut report)?;
-    }
-
-    // The config: digest-checked, and the wasm artifact's.
-    match serde_json::from_value::<crate::oci::Descriptor>(manifest["config"].clone()) {
-        Ok(config) => match store.blob(&config) {
-            Ok(_) => {
-                report.step(
-                    "config",
-                    true,
-                    format!("{} {}", config.media_type, config.digest),
-                );
+    // Signatures and attestations on one thread, the module and its policy on another.
+    let (trust, content) = std::thread::scope(|s| {
+        let trust = s.spawn(|| -> Result<(bool, Report)> {
+            let mut r = empty(target);
+            let mut ok = signatures(store, &digest, key, &mut r)?;
+            for (name, predicate_type) in require {
+                ok &= attestation(store, &digest, key, name, predicate_type, &mut r)?;
             }
-            Err(Error::Registry(why)) => ok &= report.step("config", false, why),
-            Err(e) => return Err(e),
-        },
-        Err(e) => ok &= report.step("config", false, format!("the manifest's config: {e}")),
-    }
-
-    // The module itself, digest-checked as it streams, then the policy on those bytes.
-    let layer = match pull::wasm_layer(target, &manifest) {
-        Ok(l) => Some(l),
-        Err(Error::Registry(why)) => {
-            ok &= report.step("module", false, why);
-            None
-        }
-        Err(e) => return Err(e),
-    };
-    if let Some(layer) = layer {
-        match store.blob(&layer) {
-            Ok(bytes) => {
-                report.step(
-                    "module",
-                    true,
-                    format!("{} ({} bytes)", layer.digest, bytes.len()),
-                );
-                if let Some(policy) = policy {
-                    match crate::check::check(&bytes, policy) {
-                        Ok(r) if r.passed => {
-                            report.step("policy", true, format!("passes `{}`", r.policy));
-                        }
-                        Ok(r) => {
-                            let first = r
-                                .violations
-                                .first()
-                                .map(|v| format!(": {} {}", v.rule, v.message))
-                                .unwrap_or_default();
-                            ok &= report.step(
-                                "policy",
-                                false,
-                                format!(
-                                    "{} violation(s) of `{}`{first}",
-                                    r.violations.len(),
-                                    r.policy
-                                ),
-                            );
-                        }
-                        Err(e) => {
-                            ok &= report.step("policy", false, e.to_string());
-                        }
-                    }
-                }
-            }
-            Err(Error::Registry(why)) => {
-                ok &= report.step("module", false, why);
-            }
-            Err(e) => return Err(e),
-        }
-    }
+            Ok((ok, r))
+        });
+        let content = content_steps(store, target, &manifest, policy);
+        (trust.join().expect("verify thread"), content)
+    });
+    let (trust_ok, trust_report) = trust?;
+    let (content_ok, content_report) = content?;
+    report.steps.extend(trust_report.steps);
+    report.steps.extend(content_report.steps);
+    let ok = trust_ok && content_ok;
     report.verified = ok;
     Ok(report)
 }
@@ -275,4 +222,91 @@ fn attestation(
             reasons.join("; ")
         ),
     ))
+}
+
+fn empty(target: &Target) -> Report {
+    Report {
+        reference: target.to_string(),
+        digest: None,
+        verified: false,
+        steps: Vec::new(),
+    }
+}
+
+/// The config, the module (digest-checked) and the policy on its bytes.
+fn content_steps(
+    store: &Store,
+    target: &Target,
+    manifest: &Value,
+    policy: Option<&Policy>,
+) -> Result<(bool, Report)> {
+    let mut report = empty(target);
+    let mut ok = true;
+    // The config: digest-checked, and the wasm artifact's.
+    match serde_json::from_value::<crate::oci::Descriptor>(manifest["config"].clone()) {
+        Ok(config) => match store.blob(&config) {
+            Ok(_) => {
+                report.step(
+                    "config",
+                    true,
+                    format!("{} {}", config.media_type, config.digest),
+                );
+            }
+            Err(Error::Registry(why)) => ok &= report.step("config", false, why),
+            Err(e) => return Err(e),
+        },
+        Err(e) => ok &= report.step("config", false, format!("the manifest's config: {e}")),
+    }
+
+    // The module itself, digest-checked as it streams, then the policy on those bytes.
+    let layer = match pull::wasm_layer(target, manifest) {
+        Ok(l) => Some(l),
+        Err(Error::Registry(why)) => {
+            ok &= report.step("module", false, why);
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    if let Some(layer) = layer {
+        match store.blob(&layer) {
+            Ok(bytes) => {
+                report.step(
+                    "module",
+                    true,
+                    format!("{} ({} bytes)", layer.digest, bytes.len()),
+                );
+                if let Some(policy) = policy {
+                    match crate::check::check(&bytes, policy) {
+                        Ok(r) if r.passed => {
+                            report.step("policy", true, format!("passes `{}`", r.policy));
+                        }
+                        Ok(r) => {
+                            let first = r
+                                .violations
+                                .first()
+                                .map(|v| format!(": {} {}", v.rule, v.message))
+                                .unwrap_or_default();
+                            ok &= report.step(
+                                "policy",
+                                false,
+                                format!(
+                                    "{} violation(s) of `{}`{first}",
+                                    r.violations.len(),
+                                    r.policy
+                                ),
+                            );
+                        }
+                        Err(e) => {
+                            ok &= report.step("policy", false, e.to_string());
+                        }
+                    }
+                }
+            }
+            Err(Error::Registry(why)) => {
+                ok &= report.step("module", false, why);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((ok, report))
 }

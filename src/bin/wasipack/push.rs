@@ -67,14 +67,28 @@ pub fn run(opts: Opts) -> Result<u8> {
     remote.chunk_size = opts.chunk_size.map(|c| c.max(1));
     remote.jobs = opts.jobs.max(1);
     let store = Store::open(&target, remote, true)?;
-    // The key's scrypt runs while the blobs go up.
+    // The key's scrypt, and the SBOMs to attest, are made while the blobs go up.
     let later = opts
         .key
         .as_deref()
         .map(super::keys::signer_later)
         .transpose()?;
+    let sbom = opts.sbom;
+    let items_ref = &items;
     let (pushed, signer) = std::thread::scope(|s| {
-        let signer = later.map(|f| s.spawn(f));
+        let signer = later.map(|f| {
+            s.spawn(move || -> Result<_> {
+                let signer = f()?;
+                let sboms = items_ref
+                    .iter()
+                    .map(|item| match sbom {
+                        SbomChoice::None => Ok(None),
+                        choice => item.sbom(choice == SbomChoice::Cyclonedx),
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                Ok((signer, sboms))
+            })
+        });
         let pushed: Result<Vec<PushReport>> = items
             .iter()
             .zip(&tags)
@@ -84,12 +98,8 @@ pub fn run(opts: Opts) -> Result<u8> {
     });
     let mut pushed = pushed?;
     if let Some(signer) = signer {
-        let signer = signer?;
-        for (item, report) in items.iter().zip(pushed.iter_mut()) {
-            let sbom = match opts.sbom {
-                SbomChoice::None => None,
-                choice => item.sbom(choice == SbomChoice::Cyclonedx)?,
-            };
+        let (signer, sboms) = signer?;
+        for ((item, report), sbom) in items.iter().zip(pushed.iter_mut()).zip(sboms) {
             report.signed = wasipack::sign::sign_and_attest(
                 &store,
                 &target.with_digest(&report.digest),
