@@ -161,7 +161,8 @@ if [[ $(venv_versions) == "$want" ]]; then
 else
 	"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
 		"spdx-tools==$SPDX_TOOLS_VERSION" \
-		"cyclonedx-python-lib[json-validation]==$CYCLONEDX_LIB_VERSION"
+		"cyclonedx-python-lib[json-validation]==$CYCLONEDX_LIB_VERSION" \
+		"PyYAML==6.0.4"
 	echo "venv packages $want: installed (pip)"
 fi
 

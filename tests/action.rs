@@ -1,0 +1,491 @@
+//! The composite GitHub Action (`action.yml`), run as a runner runs it by
+//! tests/tools/run_action.py (there is no GitHub runner here): a real build of the bundled
+//! example, pushed to crane's registry on 127.0.0.1 and signed, then verified; a policy
+//! violation with its annotations and SARIF log; and the static checks of the YAML.
+
+mod common;
+
+use common::servers::crane_registry;
+use common::{copy_tree, decode, repo, venv_python, wasipack};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const PASSWORD: &str = "action-key-password";
+
+/// A temporary directory holding `ws/` (the workspace, with the example in `ws/hello`),
+/// `temp/` (RUNNER_TEMP), `docker/` (DOCKER_CONFIG) and `cache/` (WASIPACK_CACHE).
+fn workspace() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(&repo().join("examples/hello"), &dir.path().join("ws/hello"));
+    for sub in ["temp", "docker", "cache"] {
+        std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+    }
+    dir
+}
+
+/// `wasipack generate-key-pair` into DIR/cosign.key and DIR/cosign.pub.
+fn keys(dir: &Path) -> (PathBuf, PathBuf) {
+    let prefix = dir.join("cosign");
+    let out = wasipack()
+        .args(["generate-key-pair", "--output-key-prefix"])
+        .arg(&prefix)
+        .env("COSIGN_PASSWORD", PASSWORD)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let (code, _, err) = decode(out);
+    assert_eq!(code, 0, "generate-key-pair: {err}");
+    (dir.join("cosign.key"), dir.join("cosign.pub"))
+}
+
+fn runner() -> Command {
+    let mut cmd = Command::new(venv_python());
+    cmd.arg(repo().join("tests/tools/run_action.py"));
+    // The runner sets what a GitHub runner sets; nothing of a CI job running these tests
+    // (which is itself on GitHub Actions) may leak in.
+    for var in [
+        "GITHUB_TOKEN",
+        "GITHUB_ACTOR",
+        "GITHUB_REPOSITORY",
+        "GITHUB_SHA",
+        "GITHUB_SERVER_URL",
+        "GITHUB_OUTPUT",
+        "GITHUB_STEP_SUMMARY",
+        "GITHUB_ENV",
+        "GITHUB_PATH",
+        "WASIPACK_SIGNING_KEY",
+        "COSIGN_PASSWORD",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+fn json(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+/// Runs action.yml in `dir` (see `workspace`) with `inputs` and extra environment; returns the
+/// runner's JSON result.
+fn run_action(dir: &Path, inputs: &[(&str, &str)], env: &[(&str, &str)]) -> Value {
+    let bin = PathBuf::from(env!("CARGO_BIN_EXE_wasipack"));
+    let path = format!(
+        "{}:{}",
+        bin.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut cmd = runner();
+    cmd.arg(repo().join("action.yml"))
+        .arg("--workspace")
+        .arg(dir.join("ws"))
+        .arg("--runner-temp")
+        .arg(dir.join("temp"));
+    for (name, value) in inputs {
+        cmd.arg("--input").arg(format!("{name}={value}"));
+    }
+    cmd.env("WASIPACK_BIN", &bin)
+        .env("PATH", path)
+        .env("DOCKER_CONFIG", dir.join("docker"))
+        .env("WASIPACK_CACHE", dir.join("cache"))
+        .env("SOURCE_DATE_EPOCH", "1700000000")
+        .env("NO_COLOR", "1");
+    for (name, value) in env {
+        cmd.env(name, value);
+    }
+    let out = cmd
+        .output()
+        .expect("python3 runs tests/tools/run_action.py");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stdout.trim_start().starts_with('{'),
+        "run_action.py printed no result (exit {:?}): {stderr}{stdout}",
+        out.status.code()
+    );
+    let result = json(&stdout);
+    assert_eq!(
+        Some(result["exit_code"].as_i64().unwrap() as i32),
+        out.status.code(),
+        "the runner exits with the action's exit code"
+    );
+    result
+}
+
+/// The runner's result, for assertion messages.
+fn dump(result: &Value) -> String {
+    format!(
+        "exit {}\n--- stdout\n{}\n--- stderr\n{}\n--- summary\n{}\n--- outputs\n{}\n--- static check\n{}",
+        result["exit_code"],
+        result["stdout"].as_str().unwrap_or(""),
+        result["stderr"].as_str().unwrap_or(""),
+        result["summary"].as_str().unwrap_or(""),
+        result["outputs"],
+        result["static_check"]
+    )
+}
+
+fn output<'a>(result: &'a Value, name: &str) -> &'a str {
+    result["outputs"][name]
+        .as_str()
+        .unwrap_or_else(|| panic!("no output {name}: {}", dump(result)))
+}
+
+fn outcomes(result: &Value) -> Vec<(String, String)> {
+    result["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["id"].as_str().unwrap().to_string(),
+                s["outcome"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+fn read_json(path: &str) -> Value {
+    json(&std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}")))
+}
+
+#[test]
+fn the_action_builds_checks_pushes_and_signs_the_example_and_verify_accepts_it() {
+    let registry = crane_registry();
+    let dir = workspace();
+    let (key, public) = keys(dir.path());
+    let key_pem = std::fs::read_to_string(&key).unwrap();
+    // Capitals, as in `ghcr.io/${{ github.repository }}`: the action lowercases the name and
+    // keeps the tag.
+    let push = format!("{}/Owner/Hello:1", registry.host());
+    let result = run_action(
+        dir.path(),
+        &[
+            ("working-directory", "hello"),
+            ("policy", "wasip1-default"),
+            ("push", &push),
+            ("sign", "true"),
+        ],
+        &[
+            ("WASIPACK_SIGNING_KEY", &key_pem),
+            ("COSIGN_PASSWORD", PASSWORD),
+        ],
+    );
+    assert_eq!(result["exit_code"], 0, "{}", dump(&result));
+    assert!(
+        result["static_check"]["errors"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "{}",
+        dump(&result)
+    );
+
+    // Outputs.
+    let digest = output(&result, "digest");
+    assert!(
+        digest.starts_with("sha256:") && digest.len() == 71,
+        "{digest}"
+    );
+    let reference = output(&result, "ref");
+    assert_eq!(
+        reference,
+        format!("{}/owner/hello@{digest}", registry.host())
+    );
+    assert_eq!(output(&result, "verdict"), "pass");
+    let ws = dir.path().join("ws");
+    let wasm = output(&result, "wasm-path");
+    assert_eq!(
+        Path::new(wasm),
+        ws.join("hello/dist/hello.wasm"),
+        "{}",
+        dump(&result)
+    );
+    assert!(Path::new(wasm).is_file());
+    let sbom = output(&result, "sbom-path");
+    assert!(sbom.ends_with("hello.spdx.json"), "{sbom}");
+    assert_eq!(read_json(sbom)["spdxVersion"], "SPDX-2.3");
+    let report = read_json(output(&result, "report-path"));
+    assert_eq!(report["schema"], "wasipack.build/v1");
+    let module = &report["modules"][0];
+    assert_eq!(module["manifest_digest"], digest);
+    let sarif = read_json(output(&result, "sarif-path"));
+    assert_eq!(sarif["version"], "2.1.0");
+    let run = &sarif["runs"][0];
+    assert_eq!(run["tool"]["driver"]["name"], "wasipack");
+    assert_eq!(run["results"].as_array().unwrap().len(), 0);
+    // Named relative to the workspace (the repository root), as code scanning wants.
+    assert_eq!(
+        run["artifacts"][0]["location"]["uri"],
+        "hello/dist/hello.wasm"
+    );
+
+    // The summary: verdict, ABI, imports by capability, sizes, digest, SBOM count, signatures.
+    let summary = result["summary"].as_str().unwrap();
+    let needles: Vec<String> = vec![
+        "✅ pass".into(),
+        "`wasip1-default`".into(),
+        "`wasip1-command`".into(),
+        "Imports by capability".into(),
+        "| io | `fd_write`".into(),
+        format!(
+            "{} bytes compiled",
+            group(module["size_compiled"].as_u64().unwrap())
+        ),
+        format!(
+            "{} bytes after strip",
+            group(module["size"].as_u64().unwrap())
+        ),
+        digest.into(),
+        format!("| SBOM packages | {} ", module["sbom_packages"]),
+        format!("**Pushed:** `{reference}`"),
+        "**Signatures made:** 1 signature and 1 attestation (SPDX)".into(),
+    ];
+    for needle in &needles {
+        assert!(
+            summary.contains(needle.as_str()),
+            "summary lacks {needle:?}:\n{summary}"
+        );
+    }
+    assert!(
+        !result["annotations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["command"] == "error"),
+        "{}",
+        dump(&result)
+    );
+    // The key written from WASIPACK_SIGNING_KEY does not outlive the step.
+    let leftover = walk(&dir.path().join("temp"))
+        .into_iter()
+        .find(|p| p.ends_with("signing.key"));
+    assert_eq!(leftover, None);
+
+    // The cache step is a `uses:` step: listed, not run (wasipack came from WASIPACK_BIN).
+    let skipped = result["skipped_uses"].as_array().unwrap();
+    assert_eq!(skipped.len(), 1, "{skipped:?}");
+    assert!(skipped[0]["uses"]
+        .as_str()
+        .unwrap()
+        .starts_with("actions/cache@"));
+    assert_eq!(skipped[0]["condition_true"], false);
+
+    // A consumer verifies the signature and the SPDX attestation, by digest and by tag.
+    let tag = format!("{}/owner/hello:1", registry.host());
+    for r in [reference, tag.as_str()] {
+        let out = wasipack()
+            .args(["verify", r, "--key"])
+            .arg(&public)
+            .args([
+                "--require-attestation",
+                "spdx",
+                "--policy",
+                "wasip1-default",
+            ])
+            .env("DOCKER_CONFIG", dir.path().join("docker"))
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let (code, out, err) = decode(out);
+        assert_eq!(code, 0, "verify {r}: {err}{out}");
+        assert!(out.contains("verified"), "{out}");
+    }
+}
+
+#[test]
+fn a_policy_violation_fails_the_action_with_annotations_on_the_policy_line_and_a_sarif_log() {
+    let registry = crane_registry();
+    let dir = workspace();
+    // The file name has a `,`: annotation properties must escape it (`%2C`).
+    let policy_dir = dir.path().join("ws/hello/ci");
+    std::fs::create_dir_all(&policy_dir).unwrap();
+    std::fs::write(
+        policy_dir.join("no-stdio,v1.toml"),
+        "# The service must not write to stdout or stderr.\n\
+         extends = \"wasip1-default\"\n\
+         \n\
+         [imports]\n\
+         deny-capabilities = [\"io\"]\n",
+    )
+    .unwrap();
+    let push = format!("{}/owner/hello:1", registry.host());
+    let result = run_action(
+        dir.path(),
+        &[
+            ("working-directory", "hello"),
+            ("policy", "ci/no-stdio,v1.toml"),
+            ("push", &push),
+        ],
+        &[],
+    );
+    assert_eq!(result["exit_code"], 1, "{}", dump(&result));
+    assert_eq!(output(&result, "verdict"), "fail");
+    // Nothing written, pushed or signed.
+    assert_eq!(output(&result, "wasm-path"), "");
+    assert_eq!(output(&result, "digest"), "");
+    assert!(!dir.path().join("ws/hello/dist").exists());
+    let steps = outcomes(&result);
+    for (id, outcome) in [
+        ("build", "failure"),
+        ("push", "skipped"),
+        ("sign", "skipped"),
+    ] {
+        assert!(
+            steps.contains(&(id.to_string(), outcome.to_string())),
+            "{id} should be {outcome}: {steps:?}"
+        );
+    }
+
+    // One annotation per violation, on line 5 of the policy file, named from the workspace
+    // root, with `,` escaped in the property.
+    let stdout = result["stdout"].as_str().unwrap();
+    assert!(
+        stdout.contains(
+            "::error file=hello/ci/no-stdio%2Cv1.toml,line=5,title=wasipack imports.deny-capabilities::"
+        ),
+        "{}",
+        dump(&result)
+    );
+    let errors: Vec<&Value> = result["annotations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["command"] == "error")
+        .collect();
+    assert!(!errors.is_empty(), "{}", dump(&result));
+    for a in &errors {
+        assert_eq!(a["properties"]["file"], "hello/ci/no-stdio,v1.toml", "{a}");
+        assert_eq!(a["properties"]["line"], "5", "{a}");
+    }
+    assert!(
+        errors.iter().any(|a| a["message"]
+            .as_str()
+            .unwrap()
+            .contains("wasi_snapshot_preview1::fd_write grants capability `io`")),
+        "{errors:?}"
+    );
+
+    // The SARIF log is written all the same, its results pointing at the policy line.
+    let sarif_path = output(&result, "sarif-path");
+    assert!(Path::new(sarif_path).is_file(), "{}", dump(&result));
+    let sarif = read_json(sarif_path);
+    assert_eq!(sarif["version"], "2.1.0");
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), errors.len());
+    let related = &results[0]["relatedLocations"][0]["physicalLocation"];
+    assert_eq!(
+        related["artifactLocation"]["uri"],
+        "hello/ci/no-stdio,v1.toml"
+    );
+    assert_eq!(related["region"]["startLine"], 5);
+
+    let summary = result["summary"].as_str().unwrap();
+    for needle in [
+        "❌ fail",
+        "of policy `ci/no-stdio,v1.toml`",
+        "nothing was written, pushed or signed",
+        "`wasip1-command`",
+        "hello/ci/no-stdio,v1.toml:5",
+        "`wasi_snapshot_preview1::fd_write`",
+        "Imports by capability",
+    ] {
+        assert!(
+            summary.contains(needle),
+            "summary lacks {needle:?}:\n{summary}"
+        );
+    }
+}
+
+/// Runs the runner's static checks alone on `action`.
+fn check_only(action: &Path) -> Value {
+    let out = runner()
+        .arg(action)
+        .arg("--check-only")
+        .output()
+        .expect("python3 runs tests/tools/run_action.py");
+    json(&String::from_utf8(out.stdout).unwrap())
+}
+
+fn errors(result: &Value) -> Vec<String> {
+    result["static_check"]["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn the_action_yaml_declares_every_input_it_uses_and_sets_every_output_it_declares() {
+    let result = check_only(&repo().join("action.yml"));
+    assert_eq!(result["exit_code"], 0, "{}", dump(&result));
+    assert_eq!(errors(&result), Vec::<String>::new());
+    assert_eq!(
+        result["static_check"]["warnings"],
+        serde_json::json!([]),
+        "every declared input is used"
+    );
+
+    let text = std::fs::read_to_string(repo().join("action.yml")).unwrap();
+    let broken = |from: &str, to: &str| {
+        let changed = text.replacen(from, to, 1);
+        assert_ne!(changed, text, "action.yml has no {from:?} any more");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("action.yml");
+        std::fs::write(&path, changed).unwrap();
+        let result = check_only(&path);
+        assert_eq!(result["exit_code"], 3, "{}", dump(&result));
+        errors(&result)
+    };
+
+    // An input used but not declared.
+    let found = broken("PUSH: ${{ inputs.push }}", "PUSH: ${{ inputs.push-to }}");
+    assert!(
+        found
+            .iter()
+            .any(|e| e.contains("`inputs.push-to` is not declared")),
+        "{found:?}"
+    );
+    // An input pasted into a script instead of going through env.
+    let found = broken("cd \"$WORKDIR\"", "cd \"${{ inputs.working-directory }}\"");
+    assert!(
+        found
+            .iter()
+            .any(|e| e.contains("is pasted into the `run:` script text")),
+        "{found:?}"
+    );
+    // A declared output that no step writes.
+    let found = broken("printf 'sarif-path<<", "printf 'sarif_path<<");
+    assert!(
+        found
+            .iter()
+            .any(|e| e.contains("never writes `sarif-path`")),
+        "{found:?}"
+    );
+}
+
+/// 1234567 -> "1,234,567", as the summary prints sizes.
+fn group(n: u64) -> String {
+    let reversed: Vec<char> = n.to_string().chars().rev().collect();
+    let groups: Vec<String> = reversed
+        .chunks(3)
+        .map(|chunk| chunk.iter().rev().collect())
+        .collect();
+    groups.into_iter().rev().collect::<Vec<_>>().join(",")
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                found.extend(walk(&path));
+            } else {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
