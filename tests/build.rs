@@ -250,7 +250,17 @@ fn a_reactor_builds_with_the_reactor_policy() {
 #[test]
 fn a_policy_violation_fails_the_build_and_writes_nothing() {
     let p = project();
-    let (code, stdout, stderr) = build(p.path(), &["--package", "./bad"]);
+    let sarif = p.path().join("build.sarif");
+    let (code, stdout, stderr) = build(
+        p.path(),
+        &[
+            "--package",
+            "./bad",
+            "--sarif",
+            sarif.to_str().unwrap(),
+            "--github",
+        ],
+    );
     assert_eq!(code, 1, "{stdout}{stderr}");
     assert!(
         stdout.contains("imports.check-signatures") && stdout.contains("path_open"),
@@ -258,6 +268,15 @@ fn a_policy_violation_fails_the_build_and_writes_nothing() {
     );
     assert!(stderr.contains("nothing was written"), "{stderr}");
     assert!(!p.path().join("dist").exists());
+    // The SARIF log and the annotations are written all the same, naming the module.
+    let log = json(&sarif);
+    assert_eq!(log["version"], "2.1.0");
+    let result = &log["runs"][0]["results"][0];
+    assert_eq!(result["ruleId"], "imports.check-signatures", "{log}");
+    assert!(
+        stderr.contains("::error file=") && stderr.contains("dist/bad.wasm,title="),
+        "{stderr}"
+    );
 }
 
 #[test]

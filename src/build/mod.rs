@@ -184,6 +184,9 @@ pub struct ModuleReport {
 pub struct BuildReport {
     pub output: String,
     pub modules: Vec<ModuleReport>,
+    /// Each module's check, by name (for SARIF and annotations; not in report.json).
+    #[serde(skip)]
+    pub checks: Vec<(String, CheckReport)>,
 }
 
 /// A build that did not produce output.
@@ -827,6 +830,10 @@ pub fn publish(
     let report = BuildReport {
         output: output.display().to_string(),
         modules,
+        checks: built
+            .iter()
+            .map(|b| (b.plan_name.clone(), b.check.clone()))
+            .collect(),
     };
     stage.add(
         &output.join("report.json"),

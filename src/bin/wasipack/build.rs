@@ -59,6 +59,14 @@ pub struct Opts {
     /// provenance with this key (cosign's format); a later `push` of the output carries them.
     #[arg(long, value_name = "KEY")]
     sign: Option<PathBuf>,
+    /// Also write a SARIF 2.1.0 log of every module's check (one run per module), on success
+    /// and when a module breaks its policy.
+    #[arg(long, value_name = "FILE")]
+    sarif: Option<PathBuf>,
+    /// Print GitHub workflow annotations for policy violations (default when
+    /// GITHUB_ACTIONS=true).
+    #[arg(long)]
+    github: bool,
     /// Print the build report as JSON (schema wasipack.build/v1).
     #[arg(long)]
     json: bool,
@@ -144,6 +152,12 @@ pub fn run(opts: Opts) -> Result<u8> {
             if let Some(later) = later {
                 sign_outputs(&report, later()?)?;
             }
+            let named: Vec<(String, &wasipack::check::CheckReport)> = report
+                .checks
+                .iter()
+                .map(|(name, r)| (module_path(&options.output, name), r))
+                .collect();
+            write_sarif(opts.sarif.as_deref(), &named)?;
             if opts.json {
                 super::print(
                     &String::from_utf8(report::json_bytes(report::BUILD_SCHEMA, &report))
@@ -167,6 +181,16 @@ pub fn run(opts: Opts) -> Result<u8> {
             Ok(0)
         }
         Err(Failure::Rejected(reports)) => {
+            let named: Vec<(String, &wasipack::check::CheckReport)> = reports
+                .iter()
+                .map(|(name, r)| (module_path(&options.output, name), r))
+                .collect();
+            write_sarif(opts.sarif.as_deref(), &named)?;
+            if opts.github || std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+                for (file, r) in &named {
+                    eprint!("{}", report::github::annotations(r, file));
+                }
+            }
             for (name, r) in &reports {
                 let text = if opts.json {
                     report::json(report::CHECK_SCHEMA, name, r)
@@ -183,6 +207,37 @@ pub fn run(opts: Opts) -> Result<u8> {
         }
         Err(Failure::Error(e)) => Err(e),
     }
+}
+
+/// Where a module is (or would have been) written: `OUTPUT/NAME.wasm`.
+/// Relative to the current directory when it is inside it, as annotations want.
+fn module_path(output: &std::path::Path, name: &str) -> String {
+    let path = output.join(format!("{name}.wasm"));
+    let relative = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(&cwd).ok().map(|p| p.to_path_buf()));
+    relative.unwrap_or(path).display().to_string()
+}
+
+/// One SARIF log with a run per module.
+fn write_sarif(
+    path: Option<&std::path::Path>,
+    checks: &[(String, &wasipack::check::CheckReport)],
+) -> Result<()> {
+    let Some(path) = path else { return Ok(()) };
+    let mut log = serde_json::Value::Null;
+    for (file, r) in checks {
+        let one = report::sarif::log(r, file);
+        if log.is_null() {
+            log = one;
+        } else if let (Some(runs), Some(more)) =
+            (log["runs"].as_array_mut(), one["runs"].as_array())
+        {
+            runs.extend(more.iter().cloned());
+        }
+    }
+    let text = serde_json::to_string_pretty(&log).expect("SARIF serializes");
+    wasipack::fsio::write_atomic(path, text.as_bytes())
 }
 
 /// Signs and attests every module in the output layout.
