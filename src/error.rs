@@ -38,6 +38,10 @@ pub enum Error {
     /// the message names the registry and repository (never a secret).
     #[error("{0}")]
     Registry(String),
+    /// Bytes that do not match their digest (a registry or layout sent or holds the wrong
+    /// bytes); names where they came from.
+    #[error("{0}")]
+    Integrity(String),
     /// A key file that cannot be used (wrong password, unknown format); names the file.
     #[error("{0}")]
     Key(String),

@@ -128,7 +128,7 @@ pub fn pull(store: &Store, target: &Target, output: &Path) -> Result<PullReport>
         let result = result.and_then(|()| sink.flush().map_err(write));
         match result {
             Ok(()) => break,
-            Err(Error::Registry(_)) if attempt < 2 => attempt += 1,
+            Err(Error::Registry(_) | Error::Integrity(_)) if attempt < 2 => attempt += 1,
             Err(e) => return Err(e),
         }
     }

@@ -356,8 +356,9 @@ pub fn push(store: &Store, target: &Target, item: &Item, tags: &[String]) -> Res
         });
     }
     let mut sidecars = Vec::new();
+    // Signatures and attestations join those already there instead of replacing them.
     for (tag, a) in &item.sidecars {
-        store.put_manifest(a, Some(tag))?;
+        crate::sign::merge_sidecar(store, tag, a)?;
         sidecars.push(tag.clone());
     }
     let bytes_uploaded = blobs

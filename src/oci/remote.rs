@@ -357,6 +357,14 @@ impl Inner {
             .map_err(|e| Error::Usage(format!("{}: {e}", self.reference)))
     }
 
+    /// Bytes that are not what their digest says.
+    fn mismatch(&self, message: &str) -> Error {
+        Error::Integrity(format!(
+            "{}/{}: {message}",
+            self.reference.registry, self.reference.repository
+        ))
+    }
+
     fn fail(&self, message: &str) -> Error {
         Error::Registry(format!(
             "{}/{}: {message}",
@@ -596,13 +604,13 @@ impl Inner {
             .to_vec();
         let digest = format!("sha256:{}", crate::wasm::inspect::sha256_hex(&bytes));
         if reference.starts_with("sha256:") && digest != reference {
-            return Err(self.fail(&format!(
+            return Err(self.mismatch(&format!(
                 "{what}: the registry sent a manifest whose digest is {digest}"
             )));
         }
         if let Some(d) = header_digest.filter(|d| d.starts_with("sha256:")) {
             if d != digest {
-                return Err(self.fail(&format!(
+                return Err(self.mismatch(&format!(
                     "{what}: the registry says {d} but sent bytes whose digest is {digest}"
                 )));
             }
@@ -639,7 +647,7 @@ impl Inner {
             got += chunk.len() as u64;
             if got > d.size {
                 bar.abandon();
-                return Err(self.fail(&format!(
+                return Err(self.mismatch(&format!(
                     "{what}: the registry sent more than the {} bytes the manifest lists",
                     d.size
                 )));
@@ -652,7 +660,7 @@ impl Inner {
         bar.finish_and_clear();
         let digest = format!("sha256:{}", crate::wasm::inspect::hex(&hasher.finalize()));
         if got != d.size || digest != d.digest {
-            return Err(self.fail(&format!(
+            return Err(self.mismatch(&format!(
                 "{what}: the registry sent {got} bytes whose digest is {digest}; the manifest lists {} bytes",
                 d.size
             )));

@@ -70,7 +70,7 @@ impl Store {
                 };
                 let actual = format!("sha256:{}", crate::wasm::inspect::sha256_hex(&bytes));
                 if actual != digest {
-                    return Err(Error::Registry(format!(
+                    return Err(Error::Integrity(format!(
                         "{}: blob {digest} holds bytes whose digest is {actual}",
                         l.root.display()
                     )));
@@ -97,7 +97,7 @@ impl Store {
                 let bytes = crate::fsio::read_input(&path)?;
                 let actual = format!("sha256:{}", crate::wasm::inspect::sha256_hex(&bytes));
                 if actual != d.digest || bytes.len() as u64 != d.size {
-                    return Err(Error::Registry(format!(
+                    return Err(Error::Integrity(format!(
                         "{}: blob {} holds {} bytes whose digest is {actual}; the manifest lists {} bytes",
                         l.root.display(),
                         d.digest,

@@ -177,8 +177,13 @@ pub fn write_pair(
     private: &str,
     public: &str,
 ) -> Result<(std::path::PathBuf, std::path::PathBuf)> {
-    let key_path = prefix.with_extension("key");
-    let pub_path = prefix.with_extension("pub");
+    // Appended, not `with_extension`: a prefix like `keys/ci.v2` keeps its dot.
+    let with = |ext: &str| {
+        let mut p = prefix.as_os_str().to_os_string();
+        p.push(ext);
+        std::path::PathBuf::from(p)
+    };
+    let (key_path, pub_path) = (with(".key"), with(".pub"));
     for p in [&key_path, &pub_path] {
         if p.exists() {
             return Err(Error::Key(format!(
@@ -195,6 +200,7 @@ pub fn write_pair(
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
+    std::fs::create_dir_all(dir).map_err(fail(dir))?;
     let mut builder = tempfile::Builder::new();
     builder.prefix(".wasipack-key-");
     #[cfg(unix)]

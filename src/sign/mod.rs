@@ -174,6 +174,31 @@ pub fn sign_and_attest(
     Ok(done)
 }
 
+/// Adds the layers of a `.sig`/`.att` manifest from elsewhere (a pushed layout) to the one
+/// under the same tag here, keeping the signatures already there.
+pub fn merge_sidecar(store: &Store, tag: &str, from: &Artifact) -> Result<usize> {
+    let (subject, suffix) = tag
+        .rsplit_once('.')
+        .map(|(s, x)| (s.replacen('-', ":", 1), x))
+        .ok_or_else(|| Error::Usage(format!("`{tag}` is not a sha256-HEX.sig or .att tag")))?;
+    let manifest: Value = serde_json::from_slice(&from.manifest)
+        .map_err(|e| Error::Usage(format!("{tag}: manifest is not JSON: {e}")))?;
+    let mut layers = Vec::new();
+    for l in manifest["layers"].as_array().cloned().unwrap_or_default() {
+        let d: Descriptor = serde_json::from_value(l)
+            .map_err(|e| Error::Usage(format!("{tag}: bad layer descriptor: {e}")))?;
+        let bytes = from
+            .blobs
+            .iter()
+            .find(|(b, _)| b.digest == d.digest)
+            .map(|(_, b)| b.clone())
+            .ok_or_else(|| Error::Usage(format!("{tag}: layer {} is missing", d.digest)))?;
+        layers.push((d, bytes));
+    }
+    let (_, count, _) = append(store, &subject, suffix, &layers)?;
+    Ok(count)
+}
+
 /// The layers of the manifest under `tag`, or none.
 pub fn sidecar_layers(store: &Store, tag: &str) -> Result<Vec<Descriptor>> {
     let Some(fetched) = store.manifest(tag)? else {

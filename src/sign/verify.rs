@@ -66,9 +66,23 @@ pub fn verify(
         verified: false,
         steps: Vec::new(),
     };
+    // Not found is a failed verification; a registry that cannot be asked is an error.
+    let selector = target.digest().or(target.tag()).unwrap_or("latest");
+    match store.manifest(selector) {
+        Ok(Some(_)) => {}
+        Ok(None) => {
+            report.step("resolve", false, format!("{target}: not found"));
+            return Ok(report);
+        }
+        Err(Error::Integrity(why)) => {
+            report.step("resolve", false, why);
+            return Ok(report);
+        }
+        Err(e) => return Err(e),
+    }
     let (digest, manifest) = match pull::resolve(store, target) {
         Ok(r) => r,
-        Err(Error::Registry(why)) => {
+        Err(Error::Registry(why) | Error::Integrity(why)) => {
             report.step("resolve", false, why);
             return Ok(report);
         }
@@ -252,7 +266,7 @@ fn content_steps(
                     format!("{} {}", config.media_type, config.digest),
                 );
             }
-            Err(Error::Registry(why)) => ok &= report.step("config", false, why),
+            Err(Error::Integrity(why)) => ok &= report.step("config", false, why),
             Err(e) => return Err(e),
         },
         Err(e) => ok &= report.step("config", false, format!("the manifest's config: {e}")),
@@ -302,7 +316,7 @@ fn content_steps(
                     }
                 }
             }
-            Err(Error::Registry(why)) => {
+            Err(Error::Integrity(why)) => {
                 ok &= report.step("module", false, why);
             }
             Err(e) => return Err(e),

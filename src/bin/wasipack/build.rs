@@ -63,8 +63,8 @@ pub struct Opts {
     /// and when a module breaks its policy.
     #[arg(long, value_name = "FILE")]
     sarif: Option<PathBuf>,
-    /// Print GitHub workflow annotations for policy violations (default when
-    /// GITHUB_ACTIONS=true).
+    /// Print GitHub workflow annotations (on stderr) for policy violations. Unlike `check`,
+    /// not automatic under GITHUB_ACTIONS: the wasipack action annotates itself.
     #[arg(long)]
     github: bool,
     /// Print the build report as JSON (schema wasipack.build/v1).
@@ -186,7 +186,7 @@ pub fn run(opts: Opts) -> Result<u8> {
                 .map(|(name, r)| (module_path(&options.output, name), r))
                 .collect();
             write_sarif(opts.sarif.as_deref(), &named)?;
-            if opts.github || std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+            if opts.github {
                 for (file, r) in &named {
                     eprint!("{}", report::github::annotations(r, file));
                 }

@@ -3,6 +3,8 @@
 mod attest;
 mod build;
 mod check;
+mod completions;
+mod doctor;
 mod inspect;
 mod keys;
 mod login;
@@ -19,14 +21,44 @@ use clap::{Parser, Subcommand};
 use std::io::Write;
 use std::process::ExitCode;
 
-/// Inspect Go WebAssembly (WASI) modules and check them against a policy.
+/// Build Go programs into WebAssembly (WASI) modules you can trust: checked against a policy,
+/// stripped, packaged as OCI artifacts with SBOMs, pushed, signed and verified.
 ///
-/// Exit codes: 0 success, 1 policy violations, 2 invalid input, usage or I/O error.
+/// Exit codes: 0 success; 1 policy violations (check, build), a failed verification (verify)
+/// or a problem found (doctor); 2 invalid input, usage, key, registry, network or I/O error.
 #[derive(Parser)]
-#[command(name = "wasipack", version, about, long_about)]
-struct Cli {
+#[command(name = "wasipack", version = VERSION, about, long_about)]
+pub struct Cli {
+    /// Print less: no progress bars or summaries on stderr (errors still).
+    #[arg(long, short, global = true)]
+    quiet: bool,
+    /// Print more: each registry request (method, path, status) on stderr. Credentials are
+    /// never printed.
+    #[arg(long, short, global = true, conflicts_with = "quiet")]
+    verbose: bool,
     #[command(subcommand)]
     command: Command,
+}
+
+/// The version with the git revision it was built from.
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("WASIPACK_GIT_REV"),
+    ")"
+);
+
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+static VERBOSE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// `-q` was given.
+pub fn quiet() -> bool {
+    QUIET.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// `-v` was given.
+pub fn verbose() -> bool {
+    VERBOSE.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 #[derive(Subcommand)]
@@ -46,10 +78,15 @@ enum Command {
     SignBlob(sign::BlobOpts),
     Attest(attest::Opts),
     Verify(verify::Opts),
+    Doctor(doctor::Opts),
+    Completions(completions::Opts),
+    Man(completions::ManOpts),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    QUIET.store(cli.quiet, std::sync::atomic::Ordering::Relaxed);
+    VERBOSE.store(cli.verbose, std::sync::atomic::Ordering::Relaxed);
     let result = match cli.command {
         Command::Build(opts) => build::run(opts),
         Command::Inspect(opts) => inspect::run(opts),
@@ -66,6 +103,9 @@ fn main() -> ExitCode {
         Command::SignBlob(opts) => sign::run_blob(opts),
         Command::Attest(opts) => attest::run(opts),
         Command::Verify(opts) => verify::run(opts),
+        Command::Doctor(opts) => doctor::run(opts),
+        Command::Completions(opts) => completions::run(opts),
+        Command::Man(opts) => completions::man(opts),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -17,9 +17,6 @@ pub struct Net {
     /// Read the password (or token) from stdin.
     #[arg(long, requires = "username")]
     pub password_stdin: bool,
-    /// Log each request (method, path, status) on stderr. Credentials are never printed.
-    #[arg(long, short)]
-    pub verbose: bool,
 }
 
 impl Net {
@@ -28,8 +25,8 @@ impl Net {
         Ok(Options {
             insecure: self.insecure,
             credential: self.credential()?,
-            progress: progress && std::io::stderr().is_terminal(),
-            verbose: self.verbose,
+            progress: progress && !super::quiet() && std::io::stderr().is_terminal(),
+            verbose: super::verbose(),
             push,
             ..Options::default()
         })

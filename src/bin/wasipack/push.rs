@@ -112,7 +112,9 @@ pub fn run(opts: Opts) -> Result<u8> {
     let mut reports = Vec::new();
     for report in pushed {
         if !opts.json {
-            eprint!("{}", summary(&report));
+            if !super::quiet() {
+                eprint!("{}", summary(&report));
+            }
             super::print(&format!("{}\n", report.reference));
         }
         reports.push(report);
