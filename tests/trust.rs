@@ -260,8 +260,7 @@ fn wasipack_verifies_what_cosign_signs_and_signs_with_cosigns_keys() {
         );
         let (code, out, err) = env.cosign(version, &["verify", "--key", &public, &reference]);
         assert_eq!(code, 0, "cosign{version} verify: {err}");
-        // cosign lists the signatures this key verifies: one each, both kept.
-        assert_eq!(json(&out).as_array().unwrap().len(), 1, "{out}");
+        assert_eq!(json(&out).as_array().unwrap().len(), 2, "{out}");
     }
 }
 
@@ -974,6 +973,7 @@ fn build_sign_signs_in_the_layout_and_push_carries_the_signatures() {
     for public in [&public, &other_public] {
         let (code, out, err) = env.cosign(2, &["verify", "--key", public, &reference]);
         assert_eq!(code, 0, "{public}: {err}");
-        assert_eq!(json(&out).as_array().unwrap().len(), 2, "{out}");
+        // cosign lists the signatures this key verifies: one each, both kept.
+        assert_eq!(json(&out).as_array().unwrap().len(), 1, "{out}");
     }
 }
