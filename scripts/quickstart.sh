@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Quick start: builds wasipack (release), then runs the main job on the bundled Go example:
-# `wasipack build examples/hello` (go build for wasip1 -> strip -> check -> SBOMs -> OCI layout,
-# all written to examples/hello/dist), then `wasipack inspect` on the module it wrote.
+# makes a signing key pair (examples/hello/keys/, cosign's format, password from
+# COSIGN_PASSWORD or a generated one saved beside it), `wasipack build examples/hello --sign`
+# (go build for wasip1 -> strip -> check -> SBOMs -> OCI layout -> signature and SBOM and
+# provenance attestations, all written to examples/hello/dist), then `wasipack verify` on the
+# layout and `wasipack inspect` on the module.
 #
 #   bash scripts/quickstart.sh
 #
@@ -24,9 +27,32 @@ cargo build --release --locked
 
 WASIPACK=$REPO/target/release/wasipack
 
+KEYS=examples/hello/keys
+if [[ ! -f $KEYS/cosign.key ]]; then
+	mkdir -p "$KEYS"
+	if [[ -z ${COSIGN_PASSWORD+set} ]]; then
+		# A password for this demo key, kept beside it (both ignored by git).
+		COSIGN_PASSWORD=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
+		(umask 077 && printf '%s\n' "$COSIGN_PASSWORD" >"$KEYS/password")
+	fi
+	export COSIGN_PASSWORD
+	echo
+	echo "==> wasipack generate-key-pair --output-key-prefix $KEYS/cosign"
+	"$WASIPACK" generate-key-pair --output-key-prefix "$KEYS/cosign"
+elif [[ -z ${COSIGN_PASSWORD+set} ]]; then
+	[[ -f $KEYS/password ]] || die "$KEYS/cosign.key exists: set COSIGN_PASSWORD for it"
+	COSIGN_PASSWORD=$(cat "$KEYS/password")
+	export COSIGN_PASSWORD
+fi
+
 echo
-echo "==> wasipack build examples/hello"
-"$WASIPACK" build examples/hello
+echo "==> wasipack build examples/hello --sign $KEYS/cosign.key"
+"$WASIPACK" build examples/hello --sign "$KEYS/cosign.key"
+
+echo
+echo "==> wasipack verify oci-layout:examples/hello/dist/oci:hello --key $KEYS/cosign.pub --require-attestation spdx,slsa --policy wasip1-default"
+"$WASIPACK" verify oci-layout:examples/hello/dist/oci:hello --key "$KEYS/cosign.pub" \
+	--require-attestation spdx,slsa --policy wasip1-default
 
 echo
 echo "==> wasipack inspect examples/hello/dist/hello.wasm"
@@ -51,6 +77,8 @@ cat <<'EOF'
   target/release/wasipack build examples/hello --json
   target/release/wasipack build examples/hello --verify-reproducible
 
-Signing the artifact comes with the trust stage (push, sign, verify), which is not in this release.
-Docs: docs/commands/build.md, docs/config.md, docs/artifact.md, docs/policy.md.
+  target/release/wasipack push examples/hello/dist REGISTRY/REPO:TAG        # signatures travel along
+  cosign verify --key examples/hello/keys/cosign.pub REGISTRY/REPO:TAG      # see docs/verify-with-cosign.md
+Docs: docs/commands/build.md, docs/commands/push.md, docs/commands/verify.md, docs/config.md,
+docs/artifact.md, docs/policy.md.
 EOF

@@ -151,10 +151,9 @@ fn signatures(
                     "signature",
                     true,
                     format!(
-                        "{} of {} signature(s) checked; {} verifies",
-                        reasons.len() + 1,
-                        layers.len(),
-                        layer.digest
+                        "{} verifies ({} signature(s) under {tag})",
+                        layer.digest,
+                        layers.len()
                     ),
                 ))
             }

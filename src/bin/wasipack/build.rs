@@ -150,7 +150,20 @@ pub fn run(opts: Opts) -> Result<u8> {
         Ok(report) => {
             let out = std::path::Path::new(&report.output);
             if let Some(later) = later {
-                sign_outputs(&report, later()?)?;
+                let signed = sign_outputs(&report, later()?)?;
+                if !opts.json && !super::quiet() {
+                    for (name, s) in &signed {
+                        let attested: Vec<&str> = s
+                            .iter()
+                            .filter_map(|x| x.predicate_type.as_deref())
+                            .collect();
+                        eprintln!(
+                            "signed {name}: {} in the layout, attested {}",
+                            s[0].tag,
+                            attested.join(", ")
+                        );
+                    }
+                }
             }
             let named: Vec<(String, &wasipack::check::CheckReport)> = report
                 .checks
@@ -241,7 +254,11 @@ fn write_sarif(
 }
 
 /// Signs and attests every module in the output layout.
-fn sign_outputs(report: &build::BuildReport, signer: wasipack::sign::KeySigner) -> Result<()> {
+fn sign_outputs(
+    report: &build::BuildReport,
+    signer: wasipack::sign::KeySigner,
+) -> Result<Vec<(String, Vec<wasipack::sign::Signed>)>> {
+    let mut done = Vec::new();
     use wasipack::oci::{Store, Target};
     use wasipack::sign::provenance::BuildFacts;
     let out = std::path::Path::new(&report.output);
@@ -267,13 +284,14 @@ fn sign_outputs(report: &build::BuildReport, signer: wasipack::sign::KeySigner) 
                 source,
             })?)
             .map_err(|e| Error::Usage(format!("{}: not JSON: {e}", spdx_path.display())))?;
-        wasipack::sign::sign_and_attest(
+        let signed = wasipack::sign::sign_and_attest(
             &store,
             &target,
             &signer,
             Some(("https://spdx.dev/Document".into(), spdx)),
             &facts,
         )?;
+        done.push((m.name.clone(), signed));
     }
-    Ok(())
+    Ok(done)
 }
