@@ -977,3 +977,145 @@ fn build_sign_signs_in_the_layout_and_push_carries_the_signatures() {
         assert_eq!(json(&out).as_array().unwrap().len(), 1, "{out}");
     }
 }
+
+impl Env {
+    /// cosign 3 in its default mode (Sigstore bundles through referrers), offline.
+    fn cosign3_bundles(&self, args: &[&str]) -> (i32, String, String) {
+        let offline = repo().join("testdata/cosign");
+        let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let verb = args[0];
+        if verb == "sign" || verb == "attest" || verb == "sign-blob" {
+            all.push(format!(
+                "--signing-config={}",
+                offline.join("signing-config-offline.json").display()
+            ));
+            all.push("-y".into());
+        }
+        all.push(format!(
+            "--trusted-root={}",
+            offline.join("trusted-root-empty.json").display()
+        ));
+        if verb.starts_with("verify") {
+            all.push("--insecure-ignore-tlog=true".into());
+        }
+        let mut cmd = Command::new(tool("cosign3"));
+        cmd.args(&all)
+            .current_dir(self.dir.path())
+            .env("DOCKER_CONFIG", self.docker())
+            .env("COSIGN_PASSWORD", PASSWORD)
+            .env("TUF_ROOT", self.path("tuf"))
+            .stdin(Stdio::null());
+        decode(cmd.output().unwrap())
+    }
+}
+
+#[test]
+fn sigstore_bundles_through_referrers_interoperate_with_cosign_3() {
+    // With the referrers API and without it (the fallback index).
+    let with_api = common::servers::referrers_registry();
+    let without = crane_registry();
+    let env = Env::new();
+    let (key, public) = env.keys("wp");
+    let (code, _, err) = env.cosign(3, &["generate-key-pair", "--output-key-prefix", "c3"]);
+    assert_eq!(code, 0, "{err}");
+    let predicate = sbom(&env);
+    for (i, host) in [with_api.host(), without.host()].iter().enumerate() {
+        // wasipack --referrers: cosign 3, which reads bundles first, verifies.
+        let reference = env.push("hello", &format!("{host}/bundles/wp{i}:1"));
+        env.ok(&["sign", &reference, "--key", &key, "--referrers"]);
+        env.ok(&[
+            "attest",
+            &reference,
+            "--key",
+            &key,
+            "--predicate",
+            &predicate,
+            "--referrers",
+        ]);
+        let (code, _, err) = env.cosign3_bundles(&["verify", "--key", &public, &reference]);
+        assert_eq!(
+            code, 0,
+            "cosign3 verify of wasipack's bundle ({host}): {err}"
+        );
+        let (code, _, err) = env.cosign3_bundles(&[
+            "verify-attestation",
+            "--key",
+            &public,
+            "--type",
+            "spdxjson",
+            &reference,
+        ]);
+        assert_eq!(
+            code, 0,
+            "cosign3 verify-attestation of wasipack's bundle ({host}): {err}"
+        );
+
+        // cosign 3's own bundles: wasipack verifies them.
+        let reference = env.push("files", &format!("{host}/bundles/c3{i}:1"));
+        let (code, _, err) = env.cosign3_bundles(&["sign", "--key", "c3.key", &reference]);
+        assert_eq!(code, 0, "cosign3 sign: {err}");
+        let (code, _, err) = env.cosign3_bundles(&[
+            "attest",
+            "--key",
+            "c3.key",
+            "--type",
+            "spdxjson",
+            "--predicate",
+            &predicate,
+            &reference,
+        ]);
+        assert_eq!(code, 0, "cosign3 attest: {err}");
+        let (code, out, err) = env.wp(&[
+            "verify",
+            &reference,
+            "--key",
+            "c3.pub",
+            "--require-attestation",
+            "spdx",
+        ]);
+        assert_eq!(
+            code, 0,
+            "wasipack verify of cosign3's bundles ({host}): {err}{out}"
+        );
+        assert!(out.contains("Sigstore bundle"), "{out}");
+        let (code, out, _) = env.wp(&["verify", &reference, "--key", &public]);
+        assert_eq!(code, 1, "the wrong key: {out}");
+    }
+
+    // Blob bundles, both ways.
+    let module = env.path("m.wasm");
+    std::fs::copy(go_fixture("hello"), &module).unwrap();
+    let module = module.to_str().unwrap();
+    env.ok(&["sign-blob", module, "--key", &key, "--bundle", "wp.bundle"]);
+    let (code, _, err) = env.cosign3_bundles(&[
+        "verify-blob",
+        "--key",
+        &public,
+        "--bundle",
+        "wp.bundle",
+        module,
+    ]);
+    assert_eq!(code, 0, "cosign3 verify-blob: {err}");
+    let (code, _, err) = env.cosign3_bundles(&[
+        "sign-blob",
+        "--key",
+        "c3.key",
+        "--bundle",
+        "c3.bundle",
+        module,
+    ]);
+    assert_eq!(code, 0, "cosign3 sign-blob: {err}");
+    let (code, out, err) = env.wp(&["verify", module, "--key", "c3.pub", "--bundle", "c3.bundle"]);
+    assert_eq!(code, 0, "{err}{out}");
+    std::fs::write(env.path("other.wasm"), b"\0asm\x01\0\0\0").unwrap();
+    let (code, out, _) = env.wp(&[
+        "verify",
+        "other.wasm",
+        "--key",
+        "c3.pub",
+        "--bundle",
+        "c3.bundle",
+    ]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("signs another file"), "{out}");
+}

@@ -5,6 +5,7 @@
 //! Signing goes through [`Signer`], so that keyless signing (Fulcio, Rekor) can be added
 //! without touching the callers.
 
+pub mod bundle;
 pub mod keys;
 pub mod payload;
 pub mod provenance;
@@ -24,6 +25,8 @@ use std::time::Duration;
 pub trait Signer: Sync {
     /// An ASN.1 DER ECDSA P-256 signature over SHA-256 of `message`.
     fn sign(&self, message: &[u8]) -> Vec<u8>;
+    /// What a Sigstore bundle's verification material says about the key.
+    fn key_hint(&self) -> String;
 }
 
 /// A key-based signer (a cosign key pair's private half).
@@ -33,6 +36,10 @@ impl Signer for KeySigner {
     fn sign(&self, message: &[u8]) -> Vec<u8> {
         let sig: p256::ecdsa::Signature = self.0.sign(message);
         sig.to_der().as_bytes().to_vec()
+    }
+
+    fn key_hint(&self) -> String {
+        bundle::hint(self.0.verifying_key())
     }
 }
 
@@ -65,14 +72,56 @@ pub fn resolve(store: &Store, target: &Target) -> Result<(String, String)> {
     Ok((fetched.digest, name))
 }
 
+/// How signatures and attestations are stored.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Mode {
+    /// Also as Sigstore bundles attached through OCI 1.1 referrers, as cosign v3 does (the
+    /// referrers API, or the fallback index where the registry lacks it).
+    pub referrers: bool,
+}
+
+/// The descriptor of the manifest `digest` names, for a referrer's `subject`.
+fn subject(store: &Store, digest: &str) -> Result<Descriptor> {
+    let fetched = store
+        .manifest(digest)?
+        .ok_or_else(|| Error::Registry(format!("{digest}: not found")))?;
+    Ok(Descriptor::with_sha256(
+        &fetched.media_type,
+        digest.trim_start_matches("sha256:"),
+        fetched.bytes.len() as u64,
+    ))
+}
+
+/// Attaches a DSSE bundle over `statement` as a referrer of `digest`.
+fn attach_bundle(
+    store: &Store,
+    digest: &str,
+    signer: &dyn Signer,
+    statement: &[u8],
+    predicate_type: &str,
+) -> Result<()> {
+    let signature = signer.sign(&payload::pae(payload::IN_TOTO, statement));
+    let bundle = bundle::dsse(statement, &signature, &signer.key_hint());
+    let created = crate::sbom::created_now_or_epoch().map_err(Error::Usage)?;
+    let artifact = bundle::referrer(&subject(store, digest)?, &bundle, predicate_type, &created);
+    store.put_blobs(&artifact.blobs)?;
+    store.put_manifest(&artifact, None)?;
+    Ok(())
+}
+
 /// Signs what `target` names: cosign's simple-signing payload, appended to `sha256-HEX.sig`.
 pub fn sign(
     store: &Store,
     target: &Target,
     signer: &dyn Signer,
     annotations: &BTreeMap<String, String>,
+    mode: Mode,
 ) -> Result<Signed> {
     let (digest, name) = resolve(store, target)?;
+    if mode.referrers {
+        let statement = bundle::signature_statement(&digest, annotations);
+        attach_bundle(store, &digest, signer, &statement, bundle::COSIGN_SIGN)?;
+    }
     let body = payload::simple_signing(&name, &digest, annotations);
     let signature = signer.sign(&body);
     let mut layer = Descriptor::of(payload::SIMPLE_SIGNING, &body);
@@ -101,12 +150,14 @@ pub fn attest(
     signer: &dyn Signer,
     predicate_type: &str,
     predicate: &Value,
+    mode: Mode,
 ) -> Result<Signed> {
     let mut all = attest_all(
         store,
         target,
         signer,
         &[(predicate_type.to_string(), predicate.clone())],
+        mode,
     )?;
     Ok(all.remove(0))
 }
@@ -117,8 +168,15 @@ pub fn attest_all(
     target: &Target,
     signer: &dyn Signer,
     predicates: &[(String, Value)],
+    mode: Mode,
 ) -> Result<Vec<Signed>> {
     let (digest, name) = resolve(store, target)?;
+    if mode.referrers {
+        for (predicate_type, predicate) in predicates {
+            let statement = payload::statement(&name, &digest, predicate_type, predicate);
+            attach_bundle(store, &digest, signer, &statement, predicate_type)?;
+        }
+    }
     let layers: Vec<(Descriptor, Blob)> = predicates
         .iter()
         .map(|(predicate_type, predicate)| {
@@ -160,13 +218,20 @@ pub fn sign_and_attest(
     signer: &dyn Signer,
     sbom: Option<(String, Value)>,
     facts: &provenance::BuildFacts,
+    mode: Mode,
 ) -> Result<Vec<Signed>> {
     let mut predicates: Vec<(String, Value)> = sbom.into_iter().collect();
     predicates.push((provenance::SLSA_V1.into(), provenance::predicate(facts)));
-    // The `.sig` and `.att` tags are independent: written at the same time.
+    // The `.sig` and `.att` tags are independent: written at the same time (but not with
+    // referrers, whose fallback index both would rewrite).
+    if mode.referrers {
+        let mut done = vec![sign(store, target, signer, &BTreeMap::new(), mode)?];
+        done.extend(attest_all(store, target, signer, &predicates, mode)?);
+        return Ok(done);
+    }
     let (signed, attested) = std::thread::scope(|s| {
-        let signed = s.spawn(|| sign(store, target, signer, &BTreeMap::new()));
-        let attested = attest_all(store, target, signer, &predicates);
+        let signed = s.spawn(|| sign(store, target, signer, &BTreeMap::new(), mode));
+        let attested = attest_all(store, target, signer, &predicates, mode);
         (signed.join().expect("sign thread"), attested)
     });
     let mut done = vec![signed?];

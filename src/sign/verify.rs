@@ -2,10 +2,12 @@
 //! required attestations (DSSE signature, subject digest), the module's own digest, and the
 //! policy on those bytes. Each step is reported; any failure names its reason.
 
+use super::bundle;
 use super::payload;
 use super::sidecar_layers;
 use crate::error::{Error, Result};
 use crate::oci::store::{fallback_tag, Store};
+use crate::oci::Descriptor;
 use crate::oci::{pull, Target};
 use crate::policy::Policy;
 use p256::ecdsa::signature::Verifier;
@@ -114,6 +116,84 @@ pub fn verify(
     Ok(report)
 }
 
+/// A DSSE envelope (from an `.att` layer or a bundle): signed by `key`, a statement of
+/// `predicate_type` whose subject is `digest`.
+fn check_dsse(
+    envelope: &payload::Envelope,
+    key: &VerifyingKey,
+    digest: &str,
+    predicate_type: &str,
+) -> std::result::Result<(), String> {
+    let message = payload::pae(&envelope.payload_type, &envelope.body);
+    if !envelope
+        .signatures
+        .iter()
+        .any(|s| check_signature(key, &message, s).is_ok())
+    {
+        return Err("the DSSE signature does not verify with this key".into());
+    }
+    let statement: Value = serde_json::from_slice(&envelope.body)
+        .map_err(|e| format!("the statement is not JSON: {e}"))?;
+    if statement["predicateType"] != predicate_type {
+        return Err(format!("predicate type {}", statement["predicateType"]));
+    }
+    let hex = digest.trim_start_matches("sha256:");
+    let subjects = statement["subject"].as_array().cloned().unwrap_or_default();
+    if !subjects.iter().any(|s| s["digest"]["sha256"] == hex) {
+        let named: Vec<String> = subjects
+            .iter()
+            .map(|s| s["digest"]["sha256"].as_str().unwrap_or("?").to_string())
+            .collect();
+        return Err(format!(
+            "its subject is sha256:{}, not this artifact",
+            named.join(",")
+        ));
+    }
+    Ok(())
+}
+
+/// Sigstore bundles attached to `digest` through referrers for `predicate_type`, each checked:
+/// (referrer digest, verdict).
+fn bundles(
+    store: &Store,
+    digest: &str,
+    key: &VerifyingKey,
+    predicate_type: &str,
+) -> Result<Vec<(String, std::result::Result<(), String>)>> {
+    let mut out = Vec::new();
+    for r in store.referrers(digest)? {
+        if r.artifact_type.as_deref() != Some(bundle::BUNDLE) {
+            continue;
+        }
+        if r.annotations
+            .get(bundle::PREDICATE_ANNOTATION)
+            .is_some_and(|t| t != predicate_type)
+        {
+            continue;
+        }
+        let verdict = (|| -> std::result::Result<(), String> {
+            let manifest = store
+                .manifest(&r.digest)
+                .map_err(|e| e.to_string())?
+                .ok_or("the referrer is listed but not stored")?;
+            let manifest: Value = serde_json::from_slice(&manifest.bytes)
+                .map_err(|e| format!("referrer manifest: {e}"))?;
+            let layer: Descriptor = serde_json::from_value(manifest["layers"][0].clone())
+                .map_err(|e| format!("referrer layer: {e}"))?;
+            let bytes = store.blob(&layer).map_err(|e| e.to_string())?;
+            match bundle::open(&bytes)? {
+                bundle::Content::Envelope(e) => check_dsse(&e, key, digest, predicate_type),
+                bundle::Content::Message(..) => {
+                    Err("a message-signature bundle cannot sign an image".into())
+                }
+            }
+        })();
+        out.push((r.digest, verdict));
+    }
+    Ok(out)
+}
+
+/// The signatures step: a `.sig` layer or a cosign v3 bundle that binds `digest`.
 fn signatures(
     store: &Store,
     digest: &str,
@@ -122,13 +202,6 @@ fn signatures(
 ) -> Result<bool> {
     let tag = format!("{}.sig", fallback_tag(digest));
     let layers = sidecar_layers(store, &tag)?;
-    if layers.is_empty() {
-        return Ok(report.step(
-            "signature",
-            false,
-            format!("no signatures ({tag} not found)"),
-        ));
-    }
     let mut reasons = Vec::new();
     for layer in &layers {
         let verdict = (|| -> std::result::Result<(), String> {
@@ -160,6 +233,26 @@ fn signatures(
             Err(why) => reasons.push(format!("{}: {why}", layer.digest)),
         }
     }
+    let found = bundles(store, digest, key, bundle::COSIGN_SIGN)?;
+    for (referrer, verdict) in &found {
+        match verdict {
+            Ok(()) => {
+                return Ok(report.step(
+                    "signature",
+                    true,
+                    format!("Sigstore bundle {referrer} verifies"),
+                ))
+            }
+            Err(why) => reasons.push(format!("bundle {referrer}: {why}")),
+        }
+    }
+    if layers.is_empty() && found.is_empty() {
+        return Ok(report.step(
+            "signature",
+            false,
+            format!("no signatures ({tag} not found, no Sigstore bundle referrers)"),
+        ));
+    }
     Ok(report.step(
         "signature",
         false,
@@ -178,44 +271,13 @@ fn attestation(
     let step = format!("attestation {name}");
     let tag = format!("{}.att", fallback_tag(digest));
     let layers: Vec<_> = sidecar_layers(store, &tag)?;
-    if layers.is_empty() {
-        return Ok(report.step(&step, false, format!("no attestations ({tag} not found)")));
-    }
     let mut reasons = Vec::new();
     for layer in &layers {
-        let verdict = (|| -> std::result::Result<(), String> {
-            let bytes = store.blob(layer).map_err(|e| e.to_string())?;
-            let payload::Envelope {
-                payload_type,
-                body,
-                signatures: sigs,
-            } = payload::open_envelope(&bytes)?;
-            let message = payload::pae(&payload_type, &body);
-            if !sigs
-                .iter()
-                .any(|s| check_signature(key, &message, s).is_ok())
-            {
-                return Err("the DSSE signature does not verify with this key".into());
-            }
-            let statement: Value = serde_json::from_slice(&body)
-                .map_err(|e| format!("the statement is not JSON: {e}"))?;
-            if statement["predicateType"] != predicate_type {
-                return Err(format!("predicate type {}", statement["predicateType"]));
-            }
-            let hex = digest.trim_start_matches("sha256:");
-            let subjects = statement["subject"].as_array().cloned().unwrap_or_default();
-            if !subjects.iter().any(|s| s["digest"]["sha256"] == hex) {
-                let named: Vec<String> = subjects
-                    .iter()
-                    .map(|s| s["digest"]["sha256"].as_str().unwrap_or("?").to_string())
-                    .collect();
-                return Err(format!(
-                    "its subject is sha256:{}, not this artifact",
-                    named.join(",")
-                ));
-            }
-            Ok(())
-        })();
+        let verdict = store
+            .blob(layer)
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| payload::open_envelope(&bytes))
+            .and_then(|envelope| check_dsse(&envelope, key, digest, predicate_type));
         match verdict {
             Ok(()) => {
                 return Ok(report.step(
@@ -226,6 +288,26 @@ fn attestation(
             }
             Err(why) => reasons.push(format!("{}: {why}", layer.digest)),
         }
+    }
+    let found = bundles(store, digest, key, predicate_type)?;
+    for (referrer, verdict) in &found {
+        match verdict {
+            Ok(()) => {
+                return Ok(report.step(
+                    &step,
+                    true,
+                    format!("{predicate_type} in Sigstore bundle {referrer}"),
+                ))
+            }
+            Err(why) => reasons.push(format!("bundle {referrer}: {why}")),
+        }
+    }
+    if layers.is_empty() && found.is_empty() {
+        return Ok(report.step(
+            &step,
+            false,
+            format!("no attestations ({tag} not found, no Sigstore bundle referrers)"),
+        ));
     }
     Ok(report.step(
         &step,

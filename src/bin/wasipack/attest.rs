@@ -21,6 +21,10 @@ pub struct Opts {
     /// spdxjson, cyclonedx, slsaprovenance1, or a predicate type URI.
     #[arg(long = "type", default_value = "spdxjson")]
     kind: String,
+    /// Also attach the attestation as a Sigstore bundle through OCI 1.1 referrers, as cosign
+    /// v3 does.
+    #[arg(long)]
+    referrers: bool,
     #[arg(long)]
     json: bool,
     #[command(flatten)]
@@ -38,7 +42,10 @@ pub fn run(opts: Opts) -> Result<u8> {
         .map_err(|e| Error::Usage(format!("{}: not JSON: {e}", opts.predicate.display())))?;
     let signer = super::keys::signer(&opts.key)?;
     let store = Store::open(&target, opts.net.options(true, false)?, false)?;
-    let signed = sign::attest(&store, &target, &signer, &predicate_type, &predicate)?;
+    let mode = sign::Mode {
+        referrers: opts.referrers,
+    };
+    let signed = sign::attest(&store, &target, &signer, &predicate_type, &predicate, mode)?;
     super::sign::print_signed(&signed, opts.json);
     Ok(0)
 }

@@ -59,6 +59,9 @@ pub struct Opts {
     /// provenance with this key (cosign's format); a later `push` of the output carries them.
     #[arg(long, value_name = "KEY")]
     sign: Option<PathBuf>,
+    /// With --sign: also attach them as Sigstore bundles through OCI 1.1 referrers.
+    #[arg(long, requires = "sign")]
+    referrers: bool,
     /// Also write a SARIF 2.1.0 log of every module's check (one run per module), on success
     /// and when a module breaks its policy.
     #[arg(long, value_name = "FILE")]
@@ -150,7 +153,7 @@ pub fn run(opts: Opts) -> Result<u8> {
         Ok(report) => {
             let out = std::path::Path::new(&report.output);
             if let Some(later) = later {
-                let signed = sign_outputs(&report, later()?)?;
+                let signed = sign_outputs(&report, later()?, opts.referrers)?;
                 if !opts.json && !super::quiet() {
                     for (name, s) in &signed {
                         let attested: Vec<&str> = s
@@ -257,6 +260,7 @@ fn write_sarif(
 fn sign_outputs(
     report: &build::BuildReport,
     signer: wasipack::sign::KeySigner,
+    referrers: bool,
 ) -> Result<Vec<(String, Vec<wasipack::sign::Signed>)>> {
     let mut done = Vec::new();
     use wasipack::oci::{Store, Target};
@@ -290,6 +294,7 @@ fn sign_outputs(
             &signer,
             Some(("https://spdx.dev/Document".into(), spdx)),
             &facts,
+            wasipack::sign::Mode { referrers },
         )?;
         done.push((m.name.clone(), signed));
     }

@@ -41,6 +41,10 @@ pub struct Opts {
     /// The SBOM to attest with --key.
     #[arg(long, value_enum, default_value = "spdx", requires = "key")]
     sbom: SbomChoice,
+    /// With --key: also attach the signature and attestations as Sigstore bundles through OCI
+    /// 1.1 referrers, as cosign v3 does.
+    #[arg(long, requires = "key")]
+    referrers: bool,
     /// Print a wasipack.push/v1 report as JSON.
     #[arg(long)]
     json: bool,
@@ -106,6 +110,9 @@ pub fn run(opts: Opts) -> Result<u8> {
                 &signer,
                 sbom,
                 &item.build_facts(),
+                wasipack::sign::Mode {
+                    referrers: opts.referrers,
+                },
             )?;
         }
     }

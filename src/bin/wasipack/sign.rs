@@ -22,6 +22,10 @@ pub struct Opts {
     /// An annotation KEY=VALUE for the payload's `optional` section (repeatable).
     #[arg(long = "annotation", short = 'a', value_name = "KEY=VALUE")]
     annotations: Vec<String>,
+    /// Also attach the signature as a Sigstore bundle through OCI 1.1 referrers, as cosign v3
+    /// does (the fallback index where the registry has no referrers API).
+    #[arg(long)]
+    referrers: bool,
     #[arg(long)]
     json: bool,
     #[command(flatten)]
@@ -45,7 +49,10 @@ pub fn run(opts: Opts) -> Result<u8> {
     let annotations = annotations(&opts.annotations)?;
     let signer = super::keys::signer(&opts.key)?;
     let store = Store::open(&target, opts.net.options(true, false)?, false)?;
-    let signed = sign::sign(&store, &target, &signer, &annotations)?;
+    let mode = sign::Mode {
+        referrers: opts.referrers,
+    };
+    let signed = sign::sign(&store, &target, &signer, &annotations, mode)?;
     print_signed(&signed, opts.json);
     Ok(0)
 }
@@ -72,14 +79,23 @@ pub struct BlobOpts {
     /// Write the signature here (atomically) as well as to stdout.
     #[arg(long, value_name = "SIG")]
     output_signature: Option<PathBuf>,
+    /// Also write a Sigstore bundle (v0.3, message signature), as `cosign sign-blob --bundle`
+    /// does; `cosign verify-blob --bundle` and `wasipack verify --bundle` read it.
+    #[arg(long, value_name = "FILE")]
+    bundle: Option<PathBuf>,
 }
 
 pub fn run_blob(opts: BlobOpts) -> Result<u8> {
     let signer = super::keys::signer(&opts.key)?;
     let bytes = wasipack::fsio::read_input(&opts.file)?;
-    let sig = payload::b64(&signer.sign(&bytes));
+    let der = signer.sign(&bytes);
+    let sig = payload::b64(&der);
     if let Some(path) = &opts.output_signature {
         wasipack::fsio::write_atomic(path, sig.as_bytes())?;
+    }
+    if let Some(path) = &opts.bundle {
+        let bundle = wasipack::sign::bundle::message(&bytes, &der, &signer.key_hint());
+        wasipack::fsio::write_atomic(path, &bundle)?;
     }
     super::print(&format!("{sig}\n"));
     Ok(0)

@@ -1,5 +1,6 @@
 //! `wasipack verify REF|FILE --key PUB`.
 
+use sha2::Digest;
 use std::path::PathBuf;
 use wasipack::oci::{Store, Target};
 use wasipack::policy::Policy;
@@ -27,8 +28,12 @@ pub struct Opts {
     #[arg(long, value_delimiter = ',')]
     require_attestation: Vec<String>,
     /// For a local FILE: the base64 signature file from `sign-blob` or `cosign sign-blob`.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "bundle")]
     signature: Option<PathBuf>,
+    /// For a local FILE: a Sigstore bundle from `sign-blob --bundle` or `cosign sign-blob
+    /// --bundle` (cosign v3 writes one by default).
+    #[arg(long)]
+    bundle: Option<PathBuf>,
     #[arg(long)]
     json: bool,
     #[command(flatten)]
@@ -102,12 +107,16 @@ fn verify_file(
     policy: Option<&Policy>,
 ) -> Result<verify::Report> {
     let path = std::path::Path::new(&opts.reference);
-    let sig_path = opts.signature.as_ref().ok_or_else(|| {
-        Error::Usage(format!(
-            "{}: a local file needs --signature SIG (from sign-blob)",
-            path.display()
-        ))
-    })?;
+    let sig_path = opts
+        .signature
+        .as_ref()
+        .or(opts.bundle.as_ref())
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "{}: a local file needs --signature SIG or --bundle FILE (from sign-blob)",
+                path.display()
+            ))
+        })?;
     let bytes = wasipack::fsio::read_input(path)?;
     let sig_text = std::fs::read_to_string(sig_path).map_err(|source| Error::Read {
         path: sig_path.clone(),
@@ -122,9 +131,30 @@ fn verify_file(
         verified: false,
         steps: Vec::new(),
     };
-    let verdict = payload::unb64(&sig_text)
-        .map_err(|e| format!("{}: {e}", sig_path.display()))
-        .and_then(|der| verify::check_signature(key, &bytes, &der));
+    let der = if opts.bundle.is_some() {
+        use wasipack::sign::bundle::{open, Content};
+        match open(sig_text.as_bytes()) {
+            Ok(Content::Message(digest, der)) => {
+                let actual = sha2::Sha256::digest(&bytes[..]);
+                if digest[..] == actual[..] {
+                    Ok(der)
+                } else {
+                    Err(format!(
+                        "{}: the bundle signs another file (its message digest differs)",
+                        sig_path.display()
+                    ))
+                }
+            }
+            Ok(Content::Envelope(_)) => Err(format!(
+                "{}: a DSSE bundle is an attestation, not a blob signature",
+                sig_path.display()
+            )),
+            Err(e) => Err(format!("{}: {e}", sig_path.display())),
+        }
+    } else {
+        payload::unb64(&sig_text).map_err(|e| format!("{}: {e}", sig_path.display()))
+    };
+    let verdict = der.and_then(|der| verify::check_signature(key, &bytes, &der));
     let mut ok = verdict.is_ok();
     report.steps.push(verify::Step {
         step: "signature".into(),
