@@ -835,3 +835,79 @@ fn an_unreachable_registry_is_a_one_line_error() {
     assert_clean_error(code, &out, &err, "connection refused");
     assert!(err.contains(&format!("127.0.0.1:{port}/x/y")), "{err}");
 }
+
+#[test]
+fn the_bearer_token_flow_asks_for_push_scope_and_never_prints_the_password() {
+    let registry = crane_registry();
+    let proxy = Proxy::start(registry.addr);
+    proxy.require_bearer(USER, PASSWORD);
+    let config = tempfile::tempdir().unwrap();
+    let reference = format!("{}/tok/hello:1", proxy.host());
+    let module = go_fixture("hello");
+    // Anonymous: the token endpoint refuses, and the error says how to log in.
+    let (code, out, err) = wp(
+        config.path(),
+        &["push", module.to_str().unwrap(), &reference],
+    );
+    assert_clean_error(code, &out, &err, "anonymous push behind a token gateway");
+    // With credentials: a token with pull and push scope, then the push and a pull.
+    let (code, _, err) = wp_stdin(
+        config.path(),
+        &[
+            "push",
+            module.to_str().unwrap(),
+            &reference,
+            "-u",
+            USER,
+            "--password-stdin",
+            "-v",
+        ],
+        &format!("{PASSWORD}\n"),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains(PASSWORD) && !err.contains("tok-"), "{err}");
+    assert!(
+        proxy
+            .token_scopes()
+            .iter()
+            .any(|s| s == "repository:tok/hello:pull,push"),
+        "{:?}",
+        proxy.token_scopes()
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let pulled = tmp.path().join("p.wasm");
+    let (code, _, err) = wp_stdin(
+        config.path(),
+        &[
+            "pull",
+            &reference,
+            "-o",
+            pulled.to_str().unwrap(),
+            "-u",
+            USER,
+            "--password-stdin",
+        ],
+        &format!("{PASSWORD}\n"),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        std::fs::read(&pulled).unwrap(),
+        std::fs::read(&module).unwrap()
+    );
+    // A wrong password: the token endpoint says no; one line, exit 2.
+    let (code, out, err) = wp_stdin(
+        config.path(),
+        &[
+            "pull",
+            &reference,
+            "-o",
+            pulled.to_str().unwrap(),
+            "-u",
+            USER,
+            "--password-stdin",
+        ],
+        "nope\n",
+    );
+    assert_clean_error(code, &out, &err, "wrong password at the token endpoint");
+    assert!(err.contains("authentication failed as `tester`"), "{err}");
+}

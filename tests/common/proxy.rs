@@ -42,6 +42,13 @@ pub struct Logged {
 struct State {
     faults: Vec<Fault>,
     log: Vec<Logged>,
+    /// When set, the proxy is a bearer-token gateway: it serves `/token` for these basic
+    /// credentials and demands the token, with a push scope for writes, on every other
+    /// request (the token flow of ghcr.io and Docker Hub, which no registry package here
+    /// implements).
+    bearer: Option<(String, String)>,
+    /// Token requests seen: their `scope` parameters.
+    token_scopes: Vec<String>,
 }
 
 pub struct Proxy {
@@ -71,6 +78,15 @@ impl Proxy {
 
     pub fn host(&self) -> String {
         self.addr.to_string()
+    }
+
+    /// Makes this proxy demand bearer tokens, issued at its `/token` for `user`/`password`.
+    pub fn require_bearer(&self, user: &str, password: &str) {
+        self.state.lock().unwrap().bearer = Some((user.into(), password.into()));
+    }
+
+    pub fn token_scopes(&self) -> Vec<String> {
+        self.state.lock().unwrap().token_scopes.clone()
     }
 
     pub fn inject(&self, fault: Fault) {
@@ -143,6 +159,85 @@ fn handle(
             status,
         })
     };
+    let bearer = state.lock().unwrap().bearer.clone();
+    if let Some((user, password)) = bearer {
+        let header = |name: &str| {
+            text.lines().find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.trim()
+                    .eq_ignore_ascii_case(name)
+                    .then(|| v.trim().to_string())
+            })
+        };
+        let respond = |client: &mut TcpStream, status: &str, extra: &str, body: &str| {
+            let resp = format!(
+                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n{extra}\r\n{body}",
+                body.len()
+            );
+            client.write_all(resp.as_bytes())
+        };
+        if let Some(query) = path.strip_prefix("/token?") {
+            use base64::Engine;
+            let expected = format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+            );
+            let scopes: Vec<String> = query
+                .split('&')
+                .filter_map(|kv| kv.strip_prefix("scope="))
+                .map(|s| {
+                    s.replace("%3A", ":")
+                        .replace("%2C", ",")
+                        .replace("%2F", "/")
+                })
+                .collect();
+            if header("authorization").as_deref() != Some(expected.as_str()) {
+                log(401);
+                return respond(
+                    &mut client,
+                    "401 Unauthorized",
+                    "",
+                    r#"{"details":"bad credentials"}"#,
+                );
+            }
+            let token = format!("tok-{}", scopes.join("+").replace([':', ',', '/'], "_"));
+            state.lock().unwrap().token_scopes.extend(scopes);
+            log(200);
+            return respond(
+                &mut client,
+                "200 OK",
+                "",
+                &format!(r#"{{"token":"{token}"}}"#),
+            );
+        }
+        let write = method != "GET" && method != "HEAD";
+        let authorized = header("authorization")
+            .is_some_and(|a| a.starts_with("Bearer tok-") && (!write || a.contains("pull_push")));
+        if !authorized && path.starts_with("/v2/") {
+            let name = path
+                .trim_start_matches("/v2/")
+                .split("/blobs/")
+                .next()
+                .unwrap_or_default()
+                .split("/manifests/")
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            let challenge = format!(
+                "WWW-Authenticate: Bearer realm=\"http://{}/token\",service=\"test-registry\",scope=\"repository:{name}:pull\"\r\n",
+                client.local_addr()?
+            );
+            log(401);
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body)?;
+            return respond(
+                &mut client,
+                "401 Unauthorized",
+                &challenge,
+                r#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}"#,
+            );
+        }
+    }
     let fault = take_fault(state, &method, &path);
     if let Some(Action::DropRequestMidBody) = fault {
         let mut half = vec![0; length / 2];

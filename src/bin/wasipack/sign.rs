@@ -83,6 +83,9 @@ pub struct BlobOpts {
     /// does; `cosign verify-blob --bundle` and `wasipack verify --bundle` read it.
     #[arg(long, value_name = "FILE")]
     bundle: Option<PathBuf>,
+    /// Print a wasipack.sign-blob/v1 report as JSON instead of the bare signature.
+    #[arg(long)]
+    json: bool,
 }
 
 pub fn run_blob(opts: BlobOpts) -> Result<u8> {
@@ -97,6 +100,20 @@ pub fn run_blob(opts: BlobOpts) -> Result<u8> {
         let bundle = wasipack::sign::bundle::message(&bytes, &der, &signer.key_hint());
         wasipack::fsio::write_atomic(path, &bundle)?;
     }
-    super::print(&format!("{sig}\n"));
+    if opts.json {
+        let text = report::json_bytes(
+            "wasipack.sign-blob/v1",
+            &serde_json::json!({
+                "file": opts.file.display().to_string(),
+                "sha256": wasipack::wasm::inspect::sha256_hex(&bytes),
+                "signature": sig,
+                "output_signature": opts.output_signature.as_ref().map(|p| p.display().to_string()),
+                "bundle": opts.bundle.as_ref().map(|p| p.display().to_string()),
+            }),
+        );
+        super::print(&String::from_utf8(text).expect("JSON is UTF-8"));
+    } else {
+        super::print(&format!("{sig}\n"));
+    }
     Ok(0)
 }
