@@ -1119,3 +1119,38 @@ fn sigstore_bundles_through_referrers_interoperate_with_cosign_3() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("signs another file"), "{out}");
 }
+
+#[test]
+fn a_key_that_does_not_open_leaves_nothing_tagged_or_written() {
+    let registry = crane_registry();
+    let env = Env::new();
+    let (key, _) = env.keys("wp");
+    let wrong = [("COSIGN_PASSWORD", "wrong")];
+    let reference = format!("{}/gate/hello:1", registry.host());
+    let module = go_fixture("hello");
+    let (code, out, err) = env.wp_with(
+        &["push", module.to_str().unwrap(), &reference, "--key", &key],
+        &wrong,
+    );
+    assert_clean_error(code, &out, &err, "push --key with a wrong password");
+    assert!(err.contains("wrong password"), "{err}");
+    let (code, _, _) = decode(
+        Command::new(tool("crane"))
+            .args(["manifest", &reference, "--insecure"])
+            .output()
+            .unwrap(),
+    );
+    assert_ne!(code, 0, "the tag must not exist");
+
+    let dir = env.path("hello");
+    common::copy_tree(&repo().join("examples/hello"), &dir);
+    let (code, out, err) = env.wp_with(
+        &["build", dir.to_str().unwrap(), "--sign", &key],
+        &[
+            ("COSIGN_PASSWORD", "wrong"),
+            ("WASIPACK_CACHE", env.path("cache").to_str().unwrap()),
+        ],
+    );
+    assert_clean_error(code, &out, &err, "build --sign with a wrong password");
+    assert!(!dir.join("dist").exists(), "build wrote output");
+}

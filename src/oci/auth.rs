@@ -62,6 +62,12 @@ pub fn server_key(registry: &str) -> String {
 /// Where credentials for `registry` come from, in order: the docker config (its helpers
 /// included), then `GITHUB_TOKEN` for ghcr.io. `None` means anonymous.
 pub fn find(registry: &str) -> Result<Option<Credential>> {
+    Ok(find_with_source(registry)?.map(|(c, _)| c))
+}
+
+/// [`find`], with where the credential came from (`config.json` path or `GITHUB_TOKEN`).
+pub fn find_with_source(registry: &str) -> Result<Option<(Credential, String)>> {
+    let from_config = || config_path().display().to_string();
     use docker_credential::{CredentialRetrievalError as E, DockerCredential};
     let key = server_key(registry);
     // The crate reports a missing config file as a read error: no file means no credentials.
@@ -73,9 +79,14 @@ pub fn find(registry: &str) -> Result<Option<Credential>> {
     };
     match found {
         Ok(DockerCredential::UsernamePassword(username, password)) => {
-            return Ok(Some(Credential::Basic { username, password }))
+            return Ok(Some((
+                Credential::Basic { username, password },
+                from_config(),
+            )))
         }
-        Ok(DockerCredential::IdentityToken(t)) => return Ok(Some(Credential::IdentityToken(t))),
+        Ok(DockerCredential::IdentityToken(t)) => {
+            return Ok(Some((Credential::IdentityToken(t), from_config())))
+        }
         Err(E::NoCredentialConfigured | E::ConfigNotFound) => {}
         Err(e) => {
             // A helper that fails is worth a clear message, not a silent anonymous request.
@@ -96,10 +107,13 @@ pub fn find(registry: &str) -> Result<Option<Credential>> {
             if !token.is_empty() {
                 let username =
                     std::env::var("GITHUB_ACTOR").unwrap_or_else(|_| "x-access-token".into());
-                return Ok(Some(Credential::Basic {
-                    username,
-                    password: token,
-                }));
+                return Ok(Some((
+                    Credential::Basic {
+                        username,
+                        password: token,
+                    },
+                    "GITHUB_TOKEN".into(),
+                )));
             }
         }
     }

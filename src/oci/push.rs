@@ -319,6 +319,18 @@ pub struct PushReport {
 
 /// Pushes `item` to `target` under `tags` (none: by digest only).
 pub fn push(store: &Store, target: &Target, item: &Item, tags: &[String]) -> Result<PushReport> {
+    push_gated(store, target, item, tags, &mut || Ok(()))
+}
+
+/// [`push`], calling `gate` after the blobs are stored and before any manifest is: a failing
+/// gate (a signing key that does not open, say) leaves nothing tagged.
+pub fn push_gated(
+    store: &Store,
+    target: &Target,
+    item: &Item,
+    tags: &[String],
+    gate: &mut dyn FnMut() -> Result<()>,
+) -> Result<PushReport> {
     let mut all_blobs: Vec<(Descriptor, Blob)> = item.artifact.blobs.clone();
     for a in item
         .referrers
@@ -340,6 +352,7 @@ pub fn push(store: &Store, target: &Target, item: &Item, tags: &[String]) -> Res
             outcome,
         })
         .collect();
+    gate()?;
     if tags.is_empty() {
         store.put_manifest(&item.artifact, None)?;
     }

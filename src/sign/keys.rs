@@ -153,7 +153,7 @@ fn decrypt(path: &Path, body: &[u8], password: &[u8]) -> Result<SigningKey> {
         .map_err(|_| {
             key_error(
                 path,
-                "wrong password (set COSIGN_PASSWORD or type it at the prompt)",
+                "wrong password (the password comes from COSIGN_PASSWORD, else a prompt)",
             )
         })?;
     SigningKey::from_pkcs8_der(&der)

@@ -12,7 +12,9 @@ use wasipack::{Error, Result};
 /// Exit codes: 0 attested, 2 bad key, password or predicate, not found, registry or I/O error.
 #[derive(clap::Args)]
 pub struct Opts {
+    /// REGISTRY/REPO[:TAG|@sha256:HEX] or oci-layout:PATH[:TAG|@sha256:HEX].
     reference: String,
+    /// The key file (PEM): a private key to sign, or a public key to verify.
     #[arg(long)]
     key: PathBuf,
     /// The predicate: a JSON file.
@@ -25,6 +27,7 @@ pub struct Opts {
     /// v3 does.
     #[arg(long)]
     referrers: bool,
+    /// Print the result as JSON (schemas in docs/json.md).
     #[arg(long)]
     json: bool,
     #[command(flatten)]

@@ -143,28 +143,30 @@ pub fn run(opts: Opts) -> Result<u8> {
         go: std::env::var("GO").unwrap_or_else(|_| "go".into()),
         tinygo: std::env::var("TINYGO").unwrap_or_else(|_| "tinygo".into()),
     };
-    // Read the key (and its password) before building: a bad key fails fast.
-    let later = opts
+    // Open the key (password and scrypt) before building: a bad key fails before anything
+    // is written, and `build` stays all or nothing.
+    let signer = opts
         .sign
         .as_deref()
-        .map(super::keys::signer_later)
+        .map(|k| super::keys::signer_later(k).and_then(|f| f()))
         .transpose()?;
     match build::build(&plans, &options) {
         Ok(report) => {
             let out = std::path::Path::new(&report.output);
-            if let Some(later) = later {
-                let signed = sign_outputs(&report, later()?, opts.referrers)?;
+            let mut signed_lines = Vec::new();
+            if let Some(signer) = signer {
+                let signed = sign_outputs(&report, signer, opts.referrers)?;
                 if !opts.json && !super::quiet() {
                     for (name, s) in &signed {
                         let attested: Vec<&str> = s
                             .iter()
                             .filter_map(|x| x.predicate_type.as_deref())
                             .collect();
-                        eprintln!(
+                        signed_lines.push(format!(
                             "signed {name}: {} in the layout, attested {}",
                             s[0].tag,
                             attested.join(", ")
-                        );
+                        ));
                     }
                 }
             }
@@ -193,6 +195,9 @@ pub fn run(opts: Opts) -> Result<u8> {
                         m.manifest_digest
                     ));
                 }
+            }
+            for line in signed_lines {
+                eprintln!("{line}");
             }
             Ok(0)
         }

@@ -20,6 +20,7 @@ pub struct Opts {
     /// Check that this private or public key file can be used.
     #[arg(long = "key", value_name = "FILE")]
     keys: Vec<PathBuf>,
+    /// Print the result as JSON (schemas in docs/json.md).
     #[arg(long)]
     json: bool,
 }
@@ -86,16 +87,11 @@ pub fn run(opts: Opts) -> Result<u8> {
 
     if let Some(text) = &opts.reference {
         match Reference::parse(text) {
-            Ok(r) => match auth::find(&r.registry) {
-                Ok(Some(c)) => add(
+            Ok(r) => match auth::find_with_source(&r.registry) {
+                Ok(Some((c, source))) => add(
                     "credentials",
                     true,
-                    format!(
-                        "{} as `{}` ({})",
-                        r.registry,
-                        c.username(),
-                        auth::config_path().display()
-                    ),
+                    format!("{} as `{}` ({source})", r.registry, c.username()),
                 ),
                 Ok(None) => add(
                     "credentials",
@@ -160,7 +156,7 @@ pub fn run(opts: Opts) -> Result<u8> {
     add(
         "clock",
         now > 1_704_067_200,
-        format!("{} UTC", wasipack::sbom::rfc3339(now).unwrap_or_default()),
+        wasipack::sbom::rfc3339(now).unwrap_or_default(),
     );
     if let Ok(epoch) = std::env::var("SOURCE_DATE_EPOCH") {
         match epoch.trim().parse::<i64>() {

@@ -16,6 +16,7 @@ pub struct Opts {
     /// Path prefix for the two files.
     #[arg(long, default_value = "cosign", value_name = "PREFIX")]
     output_key_prefix: PathBuf,
+    /// Print the result as JSON (schemas in docs/json.md).
     #[arg(long)]
     json: bool,
 }

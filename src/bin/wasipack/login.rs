@@ -16,6 +16,7 @@ use wasipack::{Error, Result};
 pub struct LoginOpts {
     /// The registry, e.g. ghcr.io or 127.0.0.1:5000.
     registry: String,
+    /// The registry username.
     #[arg(long, short = 'u')]
     username: String,
     /// Read the password (or token) from stdin; otherwise it is asked for on the terminal.
@@ -24,6 +25,7 @@ pub struct LoginOpts {
     /// Allow plain HTTP and self-signed TLS for a registry that is not on loopback.
     #[arg(long)]
     insecure: bool,
+    /// Print the result as JSON (schemas in docs/json.md).
     #[arg(long)]
     json: bool,
 }
@@ -31,7 +33,9 @@ pub struct LoginOpts {
 /// Remove a registry's stored credentials.
 #[derive(clap::Args)]
 pub struct LogoutOpts {
+    /// The registry host, e.g. ghcr.io or 127.0.0.1:5000.
     registry: String,
+    /// Print the result as JSON (schemas in docs/json.md).
     #[arg(long)]
     json: bool,
 }

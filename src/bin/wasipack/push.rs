@@ -80,7 +80,7 @@ pub fn run(opts: Opts) -> Result<u8> {
     let sbom = opts.sbom;
     let items_ref = &items;
     let (pushed, signer) = std::thread::scope(|s| {
-        let signer = later.map(|f| {
+        let mut handle = later.map(|f| {
             s.spawn(move || -> Result<_> {
                 let signer = f()?;
                 let sboms = items_ref
@@ -93,16 +93,23 @@ pub fn run(opts: Opts) -> Result<u8> {
                 Ok((signer, sboms))
             })
         });
+        // The key must open before anything is tagged: the first manifest waits for it.
+        let mut signer = None;
+        let mut gate = || -> Result<()> {
+            if let Some(h) = handle.take() {
+                signer = Some(h.join().expect("key thread")?);
+            }
+            Ok(())
+        };
         let pushed: Result<Vec<PushReport>> = items
             .iter()
             .zip(&tags)
-            .map(|(item, tags)| push::push(&store, &target, item, tags))
+            .map(|(item, tags)| push::push_gated(&store, &target, item, tags, &mut gate))
             .collect();
-        (pushed, signer.map(|h| h.join().expect("key thread")))
+        (pushed, signer)
     });
     let mut pushed = pushed?;
-    if let Some(signer) = signer {
-        let (signer, sboms) = signer?;
+    if let Some((signer, sboms)) = signer {
         for ((item, report), sbom) in items.iter().zip(pushed.iter_mut()).zip(sboms) {
             report.signed = wasipack::sign::sign_and_attest(
                 &store,

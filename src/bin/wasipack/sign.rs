@@ -26,6 +26,7 @@ pub struct Opts {
     /// does (the fallback index where the registry has no referrers API).
     #[arg(long)]
     referrers: bool,
+    /// Print the result as JSON (schemas in docs/json.md).
     #[arg(long)]
     json: bool,
     #[command(flatten)]
@@ -73,7 +74,9 @@ pub fn print_signed(signed: &sign::Signed, json: bool) {
 /// bytes, base64, which `cosign verify-blob --key K.pub --signature SIG FILE` accepts.
 #[derive(clap::Args)]
 pub struct BlobOpts {
+    /// The file to sign.
     file: PathBuf,
+    /// The key file (PEM): a private key to sign, or a public key to verify.
     #[arg(long)]
     key: PathBuf,
     /// Write the signature here (atomically) as well as to stdout.

@@ -34,6 +34,7 @@ pub struct Opts {
     /// --bundle` (cosign v3 writes one by default).
     #[arg(long)]
     bundle: Option<PathBuf>,
+    /// Print the result as JSON (schemas in docs/json.md).
     #[arg(long)]
     json: bool,
     #[command(flatten)]
