@@ -232,3 +232,19 @@ fn github_actions_env_turns_annotations_on_and_json_keeps_stdout_clean() {
         "{stderr}"
     );
 }
+
+#[test]
+fn the_quick_toolchain_and_build_info_lookups_agree_with_a_full_inspection() {
+    for name in ["hello", "files", "reactor", "netserver"] {
+        let bytes = std::fs::read(common::go_fixture(name)).unwrap();
+        let full = wasipack::wasm::inspect_module(&bytes).unwrap();
+        let quick = wasipack::wasm::inspect::toolchain_quick(&bytes);
+        assert_eq!(quick.name, full.toolchain.name, "{name}");
+        assert_eq!(quick.version, full.toolchain.version, "{name}");
+        let info = wasipack::wasm::modinfo::find(&bytes, 0).unwrap();
+        let full_info = full.go_build_info.unwrap();
+        assert_eq!(info.path, full_info.path, "{name}");
+        assert_eq!(info.deps, full_info.deps, "{name}");
+        assert_eq!(info.offset, full_info.offset, "{name}");
+    }
+}

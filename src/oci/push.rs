@@ -62,25 +62,25 @@ impl Item {
             .first()
             .and_then(|(d, _)| d.annotations.get(super::artifact::TITLE).cloned())
             .unwrap_or_else(|| "module.wasm".into());
-        // Parsed without scanning function bodies: the build info is in the data section.
-        let module = crate::wasm::inspect::parse(
-            bytes,
-            crate::wasm::features::FeatureSet::all().to_wasmparser(),
-        )
-        .map_err(|error| Error::Wasm {
-            file: title.clone(),
-            error,
-        })?
-        .inspection;
-        let Some(info) = module.go_build_info.as_ref() else {
+        // Not parsed: the build info is found by its sentinels and the Go version in the
+        // producers section, so a large module costs milliseconds, not a parse.
+        let Some(info) = crate::wasm::modinfo::find(bytes, 0) else {
             return Ok(None);
         };
+        let sha256 = self
+            .artifact
+            .blobs
+            .iter()
+            .find(|(d, _)| crate::oci::pull::WASM_LAYERS.contains(&d.media_type.as_str()))
+            .map(|(d, _)| d.hex().to_string())
+            .unwrap_or_default();
+        let toolchain = crate::wasm::inspect::toolchain_quick(bytes);
         let created = crate::sbom::created_now_or_epoch().map_err(Error::Usage)?;
         let sbom = crate::sbom::Sbom::from_build_info(
-            info,
+            &info,
             &title,
-            &module.sha256,
-            module.toolchain.version.clone(),
+            &sha256,
+            toolchain.version.clone(),
             created,
         );
         let doc = if cyclonedx {
@@ -103,7 +103,16 @@ impl Item {
                 .unwrap_or_default();
         match &self.build {
             Some(module) => crate::sign::provenance::BuildFacts::from_report(module, &annotations),
-            None => crate::sign::provenance::BuildFacts::from_annotations(&annotations),
+            None => {
+                // A bare module: what its producers section says built it.
+                let mut facts = crate::sign::provenance::BuildFacts::from_annotations(&annotations);
+                if let Some(bytes) = self.module() {
+                    let t = crate::wasm::inspect::toolchain_quick(bytes);
+                    facts.toolchain = t.name;
+                    facts.toolchain_version = t.version.unwrap_or_default();
+                }
+                facts
+            }
         }
     }
 }

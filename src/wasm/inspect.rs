@@ -794,6 +794,51 @@ fn detect_abi(kind: Kind, imports: &[Import], exports: &[Export]) -> Abi {
     }
 }
 
+/// The toolchain of a module from its top-level custom sections alone, hopping from section to
+/// section without decoding the others: what `push --key` needs for a large module's SBOM.
+pub fn toolchain_quick(bytes: &[u8]) -> Toolchain {
+    let mut producers = Vec::new();
+    let mut build_id = None;
+    if bytes.len() >= 8 {
+        let mut reader = wasmparser::BinaryReader::new(&bytes[8..], 8);
+        while !reader.eof() {
+            let (Ok(id), Ok(size)) = (reader.read_u8(), reader.read_var_u32()) else {
+                break;
+            };
+            let start = reader.original_position();
+            let Ok(data) = reader.read_bytes(size as usize) else {
+                break;
+            };
+            if id != 0 {
+                continue;
+            }
+            let Ok(custom) =
+                wasmparser::CustomSectionReader::new(wasmparser::BinaryReader::new(data, start))
+            else {
+                continue;
+            };
+            match custom.as_known() {
+                KnownCustom::Producers(fields) => {
+                    for field in fields.into_iter().flatten() {
+                        for value in field.values.into_iter().flatten() {
+                            producers.push(Producer {
+                                field: field.name.to_string(),
+                                name: value.name.to_string(),
+                                version: value.version.to_string(),
+                            });
+                        }
+                    }
+                }
+                _ if custom.name() == "go:buildid" => {
+                    build_id = Some(String::from_utf8_lossy(custom.data()).trim().to_string());
+                }
+                _ => {}
+            }
+        }
+    }
+    toolchain(producers, build_id, false)
+}
+
 fn toolchain(
     producers: Vec<Producer>,
     build_id: Option<String>,
