@@ -13,15 +13,24 @@ const PASSWORD: &str = "key-password";
 
 struct Env {
     dir: tempfile::TempDir,
+    /// The docker config directory (credentials), which envs may share.
+    docker: PathBuf,
 }
 
 impl Env {
     fn new() -> Env {
-        let env = Env {
+        let dir = tempfile::tempdir().unwrap();
+        let docker = dir.path().join("docker");
+        std::fs::create_dir_all(&docker).unwrap();
+        Env { dir, docker }
+    }
+
+    /// A fresh working directory that shares this env's credentials.
+    fn sibling(&self) -> Env {
+        Env {
             dir: tempfile::tempdir().unwrap(),
-        };
-        std::fs::create_dir_all(env.docker()).unwrap();
-        env
+            docker: self.docker.clone(),
+        }
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -29,7 +38,7 @@ impl Env {
     }
 
     fn docker(&self) -> PathBuf {
-        self.path("docker")
+        self.docker.clone()
     }
 
     fn wp(&self, args: &[&str]) -> (i32, String, String) {
@@ -115,6 +124,33 @@ fn json(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
 }
 
+/// Logs in with `wasipack login`, whose docker config cosign reads too.
+fn login(env: &Env, host: &str, user: &str, password: &str) {
+    let mut login = wasipack();
+    login
+        .args(["login", host, "-u", user, "--password-stdin"])
+        .env("DOCKER_CONFIG", env.docker())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = login.spawn().unwrap();
+    std::io::Write::write_all(
+        &mut child.stdin.take().unwrap(),
+        format!("{password}\n").as_bytes(),
+    )
+    .unwrap();
+    let (code, _, err) = decode(child.wait_with_output().unwrap());
+    assert_eq!(code, 0, "{err}");
+}
+
+/// Both test registries: crane's (anonymous) and docker-registry with basic auth (logged in).
+fn registries(env: &Env) -> Vec<common::servers::Server> {
+    let crane = crane_registry();
+    let docker = docker_registry("tester", "pw");
+    login(env, &docker.host(), "tester", "pw");
+    vec![crane, docker]
+}
+
 fn sbom(env: &Env) -> String {
     let path = env.path("sbom.spdx.json");
     env.ok(&[
@@ -128,11 +164,16 @@ fn sbom(env: &Env) -> String {
 
 #[test]
 fn cosign_2_and_3_verify_what_wasipack_signs_and_attests() {
-    let registry = crane_registry();
     let env = Env::new();
+    for registry in registries(&env) {
+        cosign_verifies_wasipack_on(&env.sibling(), &registry.host());
+    }
+}
+
+fn cosign_verifies_wasipack_on(env: &Env, host: &str) {
     let (key, public) = env.keys("wp");
-    let reference = env.push("hello", &format!("{}/trust/hello:1", registry.host()));
-    let predicate = sbom(&env);
+    let reference = env.push("hello", &format!("{}/trust/hello:1", host));
+    let predicate = sbom(env);
     let out = env.ok(&[
         "sign",
         &reference,
@@ -207,9 +248,14 @@ fn cosign_2_and_3_verify_what_wasipack_signs_and_attests() {
 
 #[test]
 fn wasipack_verifies_what_cosign_signs_and_signs_with_cosigns_keys() {
-    let registry = crane_registry();
     let env = Env::new();
-    let predicate = sbom(&env);
+    for registry in registries(&env) {
+        wasipack_verifies_cosign_on(&env.sibling(), &registry.host());
+    }
+}
+
+fn wasipack_verifies_cosign_on(env: &Env, host: &str) {
+    let predicate = sbom(env);
     for version in [2u8, 3] {
         let prefix = format!("c{version}");
         let (code, _, err) = env.cosign(
@@ -218,10 +264,7 @@ fn wasipack_verifies_what_cosign_signs_and_signs_with_cosigns_keys() {
         );
         assert_eq!(code, 0, "cosign{version} generate-key-pair: {err}");
         let (key, public) = (format!("{prefix}.key"), format!("{prefix}.pub"));
-        let reference = env.push(
-            "hello",
-            &format!("{}/bycosign/v{version}:1", registry.host()),
-        );
+        let reference = env.push("hello", &format!("{}/bycosign/v{version}:1", host));
         let (code, _, err) = env.cosign(version, &["sign", "--key", &key, &reference]);
         assert_eq!(code, 0, "cosign{version} sign: {err}");
         let (code, _, err) = env.cosign(
