@@ -239,7 +239,7 @@ fn the_action_builds_checks_pushes_and_signs_the_example_and_verify_accepts_it()
         digest.into(),
         format!("| SBOM packages | {} ", module["sbom_packages"]),
         format!("**Pushed:** `{reference}`"),
-        "**Signatures made:** 1 signature and 1 attestation (SPDX)".into(),
+        "**Signatures made:** 1 signature and 2 attestations (SPDX, SLSA provenance)".into(),
     ];
     for needle in &needles {
         assert!(
@@ -279,7 +279,7 @@ fn the_action_builds_checks_pushes_and_signs_the_example_and_verify_accepts_it()
             .arg(&public)
             .args([
                 "--require-attestation",
-                "spdx",
+                "spdx,slsa",
                 "--policy",
                 "wasip1-default",
             ])
