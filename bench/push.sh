@@ -23,45 +23,10 @@ die() {
 [[ -x $WASIPACK ]] || die "$WASIPACK not found: cargo build --release first"
 [[ -x $ORAS && -x $CRANE ]] || die "oras/crane missing: bash scripts/install-tools.sh"
 
-# The input: net/http's test binary for wasip1 (~20 MB), shared with bench/check.sh.
-INPUT=bench/out/net_http.test.wasm
-if [[ ! -s $INPUT ]]; then
-	mkdir -p bench/out
-	CGO_ENABLED=0 GOOS=wasip1 GOARCH=wasm go test -c -trimpath -buildvcs=false -o "$INPUT.tmp" net/http
-	mv -f "$INPUT.tmp" "$INPUT"
-fi
-
-WORK=$(mktemp -d)
-LOG=$WORK/registry.log
-cleanup() {
-	[[ -n ${REG_PID:-} ]] && kill "$REG_PID" 2>/dev/null || true
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$CRANE" registry serve --address "127.0.0.1:$PORT" 2>"$LOG" &
-REG_PID=$!
-for _ in $(seq 100); do
-	grep -q "serving on port" "$LOG" 2>/dev/null && break
-	sleep 0.05
-done
-HOST=127.0.0.1:$PORT
-export DOCKER_CONFIG=$WORK/docker # no credentials, for both tools
+# shellcheck source=bench/registry-lib.sh
+source "$REPO/bench/registry-lib.sh"
 echo '{"architecture":"wasm","os":"wasip1"}' >"$WORK/config.json"
 
-# A fresh module per run: the input plus a custom section `bench` holding the run number.
-variant() {
-	python3 - "$INPUT" "$1" "$2" <<'PY'
-import sys
-src, n, out = sys.argv[1], sys.argv[2], sys.argv[3]
-name = b"bench"
-payload = bytes([len(name)]) + name + n.encode()
-data = open(src, "rb").read() + b"\x00" + bytes([len(payload)]) + payload
-open(out, "wb").write(data)
-PY
-}
-
-now() { date +%s.%N; }
 wp_times=() oras_times=() re_times=()
 size=$(stat -c %s "$INPUT")
 echo "input: $INPUT ($size bytes); registry: crane registry serve on $HOST; runs: $RUNS" >&2

@@ -25,43 +25,14 @@ die() {
 }
 [[ -x $WASIPACK ]] || die "$WASIPACK not found: cargo build --release first"
 [[ -x $COSIGN && -x $CRANE ]] || die "cosign2/crane missing: bash scripts/install-tools.sh"
-INPUT=${BENCH_INPUT:-bench/out/net_http.test.wasm}
-if [[ ! -s $INPUT ]]; then
-	mkdir -p bench/out
-	CGO_ENABLED=0 GOOS=wasip1 GOARCH=wasm go test -c -trimpath -buildvcs=false -o "$INPUT.tmp" net/http
-	mv -f "$INPUT.tmp" "$INPUT"
-fi
-
-WORK=$(mktemp -d)
-LOG=$WORK/registry.log
-cleanup() {
-	[[ -n ${REG_PID:-} ]] && kill "$REG_PID" 2>/dev/null || true
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$CRANE" registry serve --address "127.0.0.1:$PORT" 2>"$LOG" &
-REG_PID=$!
-for _ in $(seq 100); do
-	grep -q "serving on port" "$LOG" 2>/dev/null && break
-	sleep 0.05
-done
-HOST=127.0.0.1:$PORT
+INPUT=${BENCH_INPUT:-}
+# shellcheck source=bench/registry-lib.sh
+source "$REPO/bench/registry-lib.sh"
 export DOCKER_CONFIG=$WORK/docker COSIGN_PASSWORD=bench
 (cd "$WORK" && "$WASIPACK" generate-key-pair --output-key-prefix enc >/dev/null)
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$WORK/plain.key" 2>/dev/null
 openssl pkey -in "$WORK/plain.key" -pubout -out "$WORK/plain.pub" 2>/dev/null
 
-variant() {
-	python3 - "$INPUT" "$1" "$2" <<'PY'
-import sys
-src, n, out = sys.argv[1], sys.argv[2], sys.argv[3]
-name = b"bench"
-payload = bytes([len(name)]) + name + n.encode()
-open(out, "wb").write(open(src, "rb").read() + b"\x00" + bytes([len(payload)]) + payload)
-PY
-}
-now() { date +%s.%N; }
 plain=() enc=() pk=() wv=() cv=()
 echo "input: $INPUT ($(stat -c %s "$INPUT") bytes); registry: crane registry serve on $HOST; runs: $RUNS" >&2
 for i in $(seq 0 "$RUNS"); do

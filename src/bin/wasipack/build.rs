@@ -177,10 +177,7 @@ pub fn run(opts: Opts) -> Result<u8> {
                 .collect();
             write_sarif(opts.sarif.as_deref(), &named)?;
             if opts.json {
-                super::print(
-                    &String::from_utf8(report::json_bytes(report::BUILD_SCHEMA, &report))
-                        .expect("utf-8"),
-                );
+                super::print_json(report::BUILD_SCHEMA, &report);
             } else {
                 for m in &report.modules {
                     super::print(&format!(

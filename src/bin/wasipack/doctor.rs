@@ -5,7 +5,6 @@ use std::process::Command;
 use wasipack::build::config::{Mode, Target, Toolchain};
 use wasipack::build::toolchain::{check_support, parse_go_version};
 use wasipack::oci::{auth, Reference};
-use wasipack::report;
 use wasipack::Result;
 
 /// Check the toolchains (Go and TinyGo, wasip1 and reactor support), registry credentials for
@@ -183,11 +182,10 @@ pub fn run(opts: Opts) -> Result<u8> {
 
     let healthy = found.iter().all(|f| f.ok);
     if opts.json {
-        let text = report::json_bytes(
+        super::print_json(
             "wasipack.doctor/v1",
             &serde_json::json!({ "healthy": healthy, "checks": found }),
         );
-        super::print(&String::from_utf8(text).expect("JSON is UTF-8"));
     } else {
         let mut text = String::new();
         for f in &found {

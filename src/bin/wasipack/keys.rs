@@ -26,11 +26,10 @@ pub fn run(opts: Opts) -> Result<u8> {
     let (private, public) = keys::generate(&password)?;
     let (key, public_path) = keys::write_pair(&opts.output_key_prefix, &private, &public)?;
     if opts.json {
-        let text = report::json_bytes(
+        super::print_json(
             report::KEYS_SCHEMA,
             &serde_json::json!({"private_key": key, "public_key": public_path}),
         );
-        super::print(&String::from_utf8(text).expect("JSON is UTF-8"));
     } else {
         super::print(&format!(
             "Private key written to {}\nPublic key written to {}\n",

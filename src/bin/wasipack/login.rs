@@ -88,8 +88,7 @@ pub fn login(opts: LoginOpts) -> Result<u8> {
     remote.ping()?;
     let stored = auth::store(&reference.registry, &opts.username, &password)?;
     if opts.json {
-        let text = report::json_bytes(report::LOGIN_SCHEMA, &stored);
-        super::print(&String::from_utf8(text).expect("JSON is UTF-8"));
+        super::print_json(report::LOGIN_SCHEMA, &stored);
     } else {
         super::print(&format!(
             "Logged in to {} as {}; credentials stored in {}\n",
@@ -103,11 +102,10 @@ pub fn logout(opts: LogoutOpts) -> Result<u8> {
     let reference = registry_ref(&opts.registry)?;
     let removed = auth::erase(&reference.registry)?;
     if opts.json {
-        let text = report::json_bytes(
+        super::print_json(
             report::LOGIN_SCHEMA,
             &serde_json::json!({ "registry": reference.registry, "removed": removed }),
         );
-        super::print(&String::from_utf8(text).expect("JSON is UTF-8"));
     } else if removed {
         super::print(&format!(
             "Removed the credentials for {}\n",

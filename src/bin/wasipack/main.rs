@@ -116,6 +116,13 @@ fn main() -> ExitCode {
     }
 }
 
+/// Prints a schema-tagged JSON report (docs/json.md) on stdout.
+fn print_json<T: serde::Serialize>(schema: &'static str, body: &T) {
+    print(&String::from_utf8_lossy(&wasipack::report::json_bytes(
+        schema, body,
+    )));
+}
+
 /// Writes command output to stdout; a closed pipe is not an error worth a panic.
 fn print(text: &str) {
     let mut out = std::io::stdout().lock();

@@ -30,8 +30,7 @@ pub fn run(opts: Opts) -> Result<u8> {
     let store = Store::open(&target, opts.net.options(false, !opts.json)?, false)?;
     let r = pull::pull(&store, &target, &opts.output)?;
     if opts.json {
-        let text = report::json_bytes(report::PULL_SCHEMA, &r);
-        super::print(&String::from_utf8(text).expect("JSON is UTF-8"));
+        super::print_json(report::PULL_SCHEMA, &r);
     } else {
         super::print(&format!(
             "{}\n{} bytes ({}) written to {}\n",

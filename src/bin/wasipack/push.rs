@@ -139,14 +139,13 @@ pub fn run(opts: Opts) -> Result<u8> {
             target: String,
             pushed: &'a [PushReport],
         }
-        let text = report::json_bytes(
+        super::print_json(
             report::PUSH_SCHEMA,
             &Out {
                 target: target.to_string(),
                 pushed: &reports,
             },
         );
-        super::print(&String::from_utf8(text).expect("JSON is UTF-8"));
     }
     Ok(0)
 }

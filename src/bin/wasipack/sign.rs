@@ -60,8 +60,7 @@ pub fn run(opts: Opts) -> Result<u8> {
 
 pub fn print_signed(signed: &sign::Signed, json: bool) {
     if json {
-        let text = report::json_bytes(report::SIGN_SCHEMA, signed);
-        super::print(&String::from_utf8(text).expect("JSON is UTF-8"));
+        super::print_json(report::SIGN_SCHEMA, signed);
     } else {
         super::print(&format!(
             "{}\n{} now holds {} layer(s)\n",
@@ -104,7 +103,7 @@ pub fn run_blob(opts: BlobOpts) -> Result<u8> {
         wasipack::fsio::write_atomic(path, &bundle)?;
     }
     if opts.json {
-        let text = report::json_bytes(
+        super::print_json(
             "wasipack.sign-blob/v1",
             &serde_json::json!({
                 "file": opts.file.display().to_string(),
@@ -114,7 +113,6 @@ pub fn run_blob(opts: BlobOpts) -> Result<u8> {
                 "bundle": opts.bundle.as_ref().map(|p| p.display().to_string()),
             }),
         );
-        super::print(&String::from_utf8(text).expect("JSON is UTF-8"));
     } else {
         super::print(&format!("{sig}\n"));
     }

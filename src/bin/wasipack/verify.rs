@@ -76,8 +76,7 @@ pub fn run(opts: Opts) -> Result<u8> {
         )?
     };
     if opts.json {
-        let text = report::json_bytes(report::VERIFY_SCHEMA, &report);
-        super::print(&String::from_utf8(text).expect("JSON is UTF-8"));
+        super::print_json(report::VERIFY_SCHEMA, &report);
     } else {
         let mut text = String::new();
         for s in &report.steps {
