@@ -284,7 +284,7 @@ fn a_credential_helper_named_in_the_docker_config_is_used() {
     std::fs::write(
         &helper,
         format!(
-            "#!/bin/sh\nread server\necho \"$1 $server\" >> {calls}\ncase \"$1\" in get) printf '{{\"ServerURL\":\"%s\",\"Username\":\"{USER}\",\"Secret\":\"{PASSWORD}\"}}' \"$server\";; *) exit 1;; esac\n",
+            "#!/bin/sh\nread server\necho \"$1 $server\" >> {calls}\ncase \"$1\" in get) printf '{{\"ServerURL\":\"%s\",\"Username\":\"{USER}\",\"Secret\":\"{PASSWORD}\"}}' \"$server\";; store|erase) ;; *) exit 1;; esac\n",
             calls = calls.display()
         ),
     )
@@ -320,8 +320,54 @@ fn a_credential_helper_named_in_the_docker_config_is_used() {
         out.starts_with(&format!("{host}/helper/hello@sha256:")),
         "{out}"
     );
-    let calls = std::fs::read_to_string(&calls).unwrap();
-    assert!(calls.contains(&format!("get {host}")), "{calls}");
+    let log = std::fs::read_to_string(&calls).unwrap();
+    assert!(log.contains(&format!("get {host}")), "{log}");
+
+    // With `credsStore`, login stores through the helper (nothing in config.json) and logout
+    // erases there.
+    std::fs::write(
+        config.path().join("config.json"),
+        r#"{"credsStore":"wasipacktest","auths":{}}"#,
+    )
+    .unwrap();
+    let run = |args: &[&str], stdin: &str| {
+        use std::io::Write;
+        let mut child = wasipack()
+            .args(args)
+            .env("DOCKER_CONFIG", config.path())
+            .env("PATH", &path)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        decode(child.wait_with_output().unwrap())
+    };
+    let (code, out, err) = run(
+        &["login", &host, "-u", USER, "--password-stdin"],
+        &format!("{PASSWORD}\n"),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("docker-credential-wasipacktest"), "{out}");
+    let log = std::fs::read_to_string(&calls).unwrap();
+    assert!(
+        log.contains(&format!(
+            r#"store {{"ServerURL":"{host}","Username":"{USER}","Secret":"{PASSWORD}"}}"#
+        )) || log.contains(&format!(r#""ServerURL":"{host}""#)),
+        "{log}"
+    );
+    let saved = std::fs::read_to_string(config.path().join("config.json")).unwrap();
+    assert!(!saved.contains(PASSWORD), "{saved}");
+    let (code, _, err) = run(&["logout", &host], "");
+    assert_eq!(code, 0, "{err}");
+    let log = std::fs::read_to_string(&calls).unwrap();
+    assert!(log.contains(&format!("erase {host}")), "{log}");
 }
 
 #[test]
