@@ -4,8 +4,9 @@ use clap::CommandFactory;
 use std::path::PathBuf;
 use wasipack::{Error, Result};
 
-/// Print a shell completion script. For bash: `wasipack completions bash >
-/// ~/.local/share/bash-completion/completions/wasipack`.
+/// Print a shell completion script (bash, zsh, fish, powershell or elvish); see
+/// docs/commands/completions.md for where each shell looks. For bash: `wasipack completions
+/// bash > ~/.local/share/bash-completion/completions/wasipack`.
 #[derive(clap::Args)]
 pub struct Opts {
     #[arg(value_enum)]
@@ -48,7 +49,7 @@ pub fn man(opts: ManOpts) -> Result<u8> {
     wasipack::fsio::write_atomic(&dir.join("wasipack.1"), &render(cmd.clone()))?;
     for sub in cmd.get_subcommands() {
         let name = format!("wasipack-{}", sub.get_name());
-        let page = sub.clone().name(name.clone());
+        let page = sub.clone().name(name.clone()).version(super::VERSION);
         wasipack::fsio::write_atomic(&dir.join(format!("{name}.1")), &render(page))?;
     }
     Ok(0)
