@@ -203,7 +203,7 @@ fn signatures(
     let tag = format!("{}.sig", fallback_tag(digest));
     let layers = sidecar_layers(store, &tag)?;
     let mut reasons = Vec::new();
-    for layer in &layers {
+    for (index, layer) in layers.iter().enumerate() {
         let verdict = (|| -> std::result::Result<(), String> {
             let sig = layer
                 .annotations
@@ -224,9 +224,10 @@ fn signatures(
                     "signature",
                     true,
                     format!(
-                        "{} verifies ({} signature(s) under {tag})",
-                        layer.digest,
-                        layers.len()
+                        "signature {} of {} under {tag} verifies (payload {})",
+                        index + 1,
+                        layers.len(),
+                        layer.digest
                     ),
                 ))
             }
