@@ -42,12 +42,14 @@ impl Layout {
             .join(digest.trim_start_matches("sha256:"))
     }
 
-    fn put_blob(&self, descriptor: &Descriptor, bytes: &[u8]) -> Result<()> {
+    /// Stores a blob unless it is there already; returns whether it was written.
+    pub fn put_blob(&self, descriptor: &Descriptor, bytes: &[u8]) -> Result<bool> {
         let path = self.blob_path(&descriptor.digest);
-        if !path.exists() {
-            write_atomic(&path, bytes)?;
+        if path.exists() {
+            return Ok(false);
         }
-        Ok(())
+        write_atomic(&path, bytes)?;
+        Ok(true)
     }
 
     /// Stores an artifact's blobs and manifest, then lists it in `index.json`: under `tag`

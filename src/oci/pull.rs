@@ -3,6 +3,7 @@
 
 use super::artifact::{Descriptor, WASM_LAYER};
 use super::reference::Target;
+use super::remote::Fetched;
 use super::store::Store;
 use crate::error::{Error, Result};
 use serde::Serialize;
@@ -30,14 +31,11 @@ pub struct PullReport {
 
 /// The manifest `target` names (following an image index to its wasm entry) and its digest.
 pub fn resolve(store: &Store, target: &Target) -> Result<(String, Value)> {
-    let selector = target
-        .digest()
-        .or(target.tag())
-        .unwrap_or("latest")
-        .to_string();
-    let fetched = store
-        .manifest(&selector)?
-        .ok_or_else(|| Error::Registry(format!("{target}: not found")))?;
+    follow(store, target, store.fetch(target)?)
+}
+
+/// [`resolve`] for a manifest already fetched.
+pub fn follow(store: &Store, target: &Target, fetched: Fetched) -> Result<(String, Value)> {
     let manifest: Value = serde_json::from_slice(&fetched.bytes)
         .map_err(|e| Error::Registry(format!("{target}: manifest is not JSON: {e}")))?;
     if let Some(entries) = manifest["manifests"].as_array() {
@@ -110,11 +108,7 @@ pub fn pull(store: &Store, target: &Target, output: &Path) -> Result<PullReport>
         path: output.to_path_buf(),
         source,
     };
-    let dir = match output.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut tmp = crate::fsio::temp_in(dir).map_err(write)?;
+    let mut tmp = crate::fsio::temp_in(crate::fsio::parent_dir(output)).map_err(write)?;
     // A download cut off halfway (or corrupted on the way) starts again from scratch, twice at
     // most; the registry's own retries cover the request itself.
     let mut attempt = 0;

@@ -53,6 +53,11 @@ impl Target {
         }
     }
 
+    /// The tag or digest to ask for (`latest` when neither is given).
+    pub fn selector(&self) -> &str {
+        self.digest().or(self.tag()).unwrap_or("latest")
+    }
+
     /// The same place with `digest` as its only selector: what a command prints after pushing.
     pub fn with_digest(&self, digest: &str) -> Target {
         match self {

@@ -17,7 +17,6 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use reqwest::header::{HeaderMap, ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
 use reqwest::{StatusCode, Url};
 use sha2::{Digest, Sha256};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -102,7 +101,6 @@ struct Inner {
     authorization: Mutex<Option<String>>,
     opts: Options,
     bars: MultiProgress,
-    requests: AtomicU64,
 }
 
 impl Remote {
@@ -158,18 +156,12 @@ impl Remote {
                 authorization: Mutex::new(None),
                 opts,
                 bars,
-                requests: AtomicU64::new(0),
             }),
         })
     }
 
     pub fn reference(&self) -> &Reference {
         &self.inner.reference
-    }
-
-    /// HTTP requests made so far (retries and token requests included).
-    pub fn requests(&self) -> u64 {
-        self.inner.requests.load(Ordering::Relaxed)
     }
 
     /// Checks that the registry answers `/v2/` with our credentials: what `login` verifies.
@@ -276,13 +268,6 @@ impl Remote {
         let reference = reference.to_string();
         self.rt
             .block_on(async move { inner.get_manifest(&reference).await })
-    }
-
-    /// Reads a small blob (a config, a signature layer) whole, checking its digest and size.
-    pub fn get_blob(&self, descriptor: &Descriptor) -> Result<Vec<u8>> {
-        let mut out = Vec::new();
-        self.download(descriptor, &mut out)?;
-        Ok(out)
     }
 
     /// Streams a blob into `sink`, hashing as it goes; fails (after writing what came) when
@@ -400,7 +385,6 @@ impl Inner {
             if let Some(a) = &authorization {
                 request = request.header(AUTHORIZATION, a);
             }
-            self.requests.fetch_add(1, Ordering::Relaxed);
             let result = request.send().await;
             let retryable = match &result {
                 Ok(resp) => {
@@ -503,7 +487,6 @@ impl Inner {
                         r
                     }
                 };
-                self.requests.fetch_add(1, Ordering::Relaxed);
                 let resp = request
                     .send()
                     .await

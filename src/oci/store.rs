@@ -7,7 +7,6 @@ use super::reference::Target;
 use super::remote::{self, BlobOutcome, Fetched, Remote};
 use crate::error::{Error, Result};
 use serde_json::Value;
-use std::path::Path;
 
 pub enum Store {
     Layout(Layout),
@@ -47,6 +46,12 @@ impl Store {
                 }
             }
         }
+    }
+
+    /// The manifest `target` names; its absence is an error that names it.
+    pub fn fetch(&self, target: &Target) -> Result<Fetched> {
+        self.manifest(target.selector())?
+            .ok_or_else(|| Error::Registry(format!("{target}: not found")))
     }
 
     /// A manifest by tag or digest; `None` when absent.
@@ -126,12 +131,11 @@ impl Store {
             Store::Layout(l) => blobs
                 .iter()
                 .map(|(d, bytes)| {
-                    let path = l.blob_path(&d.digest);
-                    if path.exists() {
-                        return Ok((d.digest.clone(), BlobOutcome::Present));
-                    }
-                    crate::fsio::write_atomic(&path, bytes)?;
-                    Ok((d.digest.clone(), BlobOutcome::Uploaded))
+                    let outcome = match l.put_blob(d, bytes)? {
+                        true => BlobOutcome::Uploaded,
+                        false => BlobOutcome::Present,
+                    };
+                    Ok((d.digest.clone(), outcome))
                 })
                 .collect(),
         }
@@ -270,13 +274,6 @@ impl Store {
             descriptor,
             blobs,
         })
-    }
-
-    pub fn root(&self) -> Option<&Path> {
-        match self {
-            Store::Layout(l) => Some(&l.root),
-            Store::Remote(_) => None,
-        }
     }
 }
 

@@ -58,18 +58,36 @@ pub struct Signed {
     pub predicate_type: Option<String>,
 }
 
-/// The digest `target` names, and the `REGISTRY/REPO` (or layout) name cosign puts in its
-/// payloads.
-pub fn resolve(store: &Store, target: &Target) -> Result<(String, String)> {
-    let selector = target.digest().or(target.tag()).unwrap_or("latest");
-    let fetched = store
-        .manifest(selector)?
-        .ok_or_else(|| Error::Registry(format!("{target}: not found")))?;
+/// What is signed, resolved once: the manifest's descriptor (a referrer's `subject`), the
+/// `REGISTRY/REPO` (or layout) name cosign puts in its payloads, and the reference by digest.
+pub struct Subject {
+    pub descriptor: Descriptor,
+    pub name: String,
+    pub reference: String,
+}
+
+impl Subject {
+    pub fn digest(&self) -> &str {
+        &self.descriptor.digest
+    }
+}
+
+/// The manifest `target` names, as a [`Subject`].
+pub fn resolve(store: &Store, target: &Target) -> Result<Subject> {
+    let fetched = store.fetch(target)?;
     let name = match target {
         Target::Registry(r) => format!("{}/{}", r.registry, r.repository),
         Target::Layout { path, .. } => format!("oci-layout:{}", path.display()),
     };
-    Ok((fetched.digest, name))
+    Ok(Subject {
+        descriptor: Descriptor::with_sha256(
+            &fetched.media_type,
+            fetched.digest.trim_start_matches("sha256:"),
+            fetched.bytes.len() as u64,
+        ),
+        name,
+        reference: target.with_digest(&fetched.digest).to_string(),
+    })
 }
 
 /// How signatures and attestations are stored.
@@ -80,22 +98,10 @@ pub struct Mode {
     pub referrers: bool,
 }
 
-/// The descriptor of the manifest `digest` names, for a referrer's `subject`.
-fn subject(store: &Store, digest: &str) -> Result<Descriptor> {
-    let fetched = store
-        .manifest(digest)?
-        .ok_or_else(|| Error::Registry(format!("{digest}: not found")))?;
-    Ok(Descriptor::with_sha256(
-        &fetched.media_type,
-        digest.trim_start_matches("sha256:"),
-        fetched.bytes.len() as u64,
-    ))
-}
-
-/// Attaches a DSSE bundle over `statement` as a referrer of `digest`.
+/// Attaches a DSSE bundle over `statement` as a referrer of `subject`.
 fn attach_bundle(
     store: &Store,
-    digest: &str,
+    subject: &Subject,
     signer: &dyn Signer,
     statement: &[u8],
     predicate_type: &str,
@@ -103,7 +109,7 @@ fn attach_bundle(
     let signature = signer.sign(&payload::pae(payload::IN_TOTO, statement));
     let bundle = bundle::dsse(statement, &signature, &signer.key_hint());
     let created = crate::sbom::created_now_or_epoch().map_err(Error::Usage)?;
-    let artifact = bundle::referrer(&subject(store, digest)?, &bundle, predicate_type, &created);
+    let artifact = bundle::referrer(&subject.descriptor, &bundle, predicate_type, &created);
     store.put_blobs(&artifact.blobs)?;
     store.put_manifest(&artifact, None)?;
     Ok(())
@@ -117,12 +123,22 @@ pub fn sign(
     annotations: &BTreeMap<String, String>,
     mode: Mode,
 ) -> Result<Signed> {
-    let (digest, name) = resolve(store, target)?;
+    sign_subject(store, &resolve(store, target)?, signer, annotations, mode)
+}
+
+fn sign_subject(
+    store: &Store,
+    subject: &Subject,
+    signer: &dyn Signer,
+    annotations: &BTreeMap<String, String>,
+    mode: Mode,
+) -> Result<Signed> {
+    let digest = subject.digest();
     if mode.referrers {
-        let statement = bundle::signature_statement(&digest, annotations);
-        attach_bundle(store, &digest, signer, &statement, bundle::COSIGN_SIGN)?;
+        let statement = bundle::signature_statement(digest, annotations);
+        attach_bundle(store, subject, signer, &statement, bundle::COSIGN_SIGN)?;
     }
-    let body = payload::simple_signing(&name, &digest, annotations);
+    let body = payload::simple_signing(&subject.name, digest, annotations);
     let signature = signer.sign(&body);
     let mut layer = Descriptor::of(payload::SIMPLE_SIGNING, &body);
     layer.annotations.insert(
@@ -130,10 +146,10 @@ pub fn sign(
         payload::b64(&signature),
     );
     let (tag, layers, attempts) =
-        append(store, &digest, "sig", &[(layer.clone(), Blob::from(body))])?;
+        append(store, digest, "sig", &[(layer.clone(), Blob::from(body))])?;
     Ok(Signed {
-        reference: target.with_digest(&digest).to_string(),
-        digest,
+        reference: subject.reference.clone(),
+        digest: digest.to_string(),
         tag,
         layer_digest: layer.digest,
         layers,
@@ -170,17 +186,32 @@ pub fn attest_all(
     predicates: &[(String, Value)],
     mode: Mode,
 ) -> Result<Vec<Signed>> {
-    let (digest, name) = resolve(store, target)?;
+    attest_subject(store, &resolve(store, target)?, signer, predicates, mode)
+}
+
+fn attest_subject(
+    store: &Store,
+    subject: &Subject,
+    signer: &dyn Signer,
+    predicates: &[(String, Value)],
+    mode: Mode,
+) -> Result<Vec<Signed>> {
+    let digest = subject.digest();
+    let statements: Vec<Vec<u8>> = predicates
+        .iter()
+        .map(|(predicate_type, predicate)| {
+            payload::statement(&subject.name, digest, predicate_type, predicate)
+        })
+        .collect();
     if mode.referrers {
-        for (predicate_type, predicate) in predicates {
-            let statement = payload::statement(&name, &digest, predicate_type, predicate);
-            attach_bundle(store, &digest, signer, &statement, predicate_type)?;
+        for ((predicate_type, _), statement) in predicates.iter().zip(&statements) {
+            attach_bundle(store, subject, signer, statement, predicate_type)?;
         }
     }
     let layers: Vec<(Descriptor, Blob)> = predicates
         .iter()
-        .map(|(predicate_type, predicate)| {
-            let statement = payload::statement(&name, &digest, predicate_type, predicate);
+        .zip(statements)
+        .map(|((predicate_type, _), statement)| {
             let signature = signer.sign(&payload::pae(payload::IN_TOTO, &statement));
             let envelope = payload::envelope(&statement, &signature);
             let mut layer = Descriptor::of(payload::DSSE_ENVELOPE, &envelope);
@@ -194,13 +225,13 @@ pub fn attest_all(
             (layer, Blob::from(envelope))
         })
         .collect();
-    let (tag, count, attempts) = append(store, &digest, "att", &layers)?;
+    let (tag, count, attempts) = append(store, digest, "att", &layers)?;
     Ok(layers
         .iter()
         .zip(predicates)
         .map(|((layer, _), (predicate_type, _))| Signed {
-            reference: target.with_digest(&digest).to_string(),
-            digest: digest.clone(),
+            reference: subject.reference.clone(),
+            digest: digest.to_string(),
             tag: tag.clone(),
             layer_digest: layer.digest.clone(),
             layers: count,
@@ -222,16 +253,18 @@ pub fn sign_and_attest(
 ) -> Result<Vec<Signed>> {
     let mut predicates: Vec<(String, Value)> = sbom.into_iter().collect();
     predicates.push((provenance::SLSA_V1.into(), provenance::predicate(facts)));
+    let subject = &resolve(store, target)?;
+    let no_annotations = &BTreeMap::new();
     // The `.sig` and `.att` tags are independent: written at the same time (but not with
     // referrers, whose fallback index both would rewrite).
     if mode.referrers {
-        let mut done = vec![sign(store, target, signer, &BTreeMap::new(), mode)?];
-        done.extend(attest_all(store, target, signer, &predicates, mode)?);
+        let mut done = vec![sign_subject(store, subject, signer, no_annotations, mode)?];
+        done.extend(attest_subject(store, subject, signer, &predicates, mode)?);
         return Ok(done);
     }
     let (signed, attested) = std::thread::scope(|s| {
-        let signed = s.spawn(|| sign(store, target, signer, &BTreeMap::new(), mode));
-        let attested = attest_all(store, target, signer, &predicates, mode);
+        let signed = s.spawn(|| sign_subject(store, subject, signer, no_annotations, mode));
+        let attested = attest_subject(store, subject, signer, &predicates, mode);
         (signed.join().expect("sign thread"), attested)
     });
     let mut done = vec![signed?];

@@ -31,7 +31,18 @@ pub struct Report {
 }
 
 impl Report {
-    fn step(&mut self, step: &str, passed: bool, detail: impl Into<String>) -> bool {
+    /// A report with no steps yet.
+    pub fn new(reference: String) -> Report {
+        Report {
+            reference,
+            digest: None,
+            verified: false,
+            steps: Vec::new(),
+        }
+    }
+
+    /// Records a step; returns whether it passed.
+    pub fn step(&mut self, step: &str, passed: bool, detail: impl Into<String>) -> bool {
         self.steps.push(Step {
             step: step.into(),
             passed,
@@ -62,16 +73,10 @@ pub fn verify(
     require: &[(String, String)],
     policy: Option<&Policy>,
 ) -> Result<Report> {
-    let mut report = Report {
-        reference: target.to_string(),
-        digest: None,
-        verified: false,
-        steps: Vec::new(),
-    };
+    let mut report = Report::new(target.to_string());
     // Not found is a failed verification; a registry that cannot be asked is an error.
-    let selector = target.digest().or(target.tag()).unwrap_or("latest");
-    match store.manifest(selector) {
-        Ok(Some(_)) => {}
+    let fetched = match store.manifest(target.selector()) {
+        Ok(Some(f)) => f,
         Ok(None) => {
             report.step("resolve", false, format!("{target}: not found"));
             return Ok(report);
@@ -81,8 +86,8 @@ pub fn verify(
             return Ok(report);
         }
         Err(e) => return Err(e),
-    }
-    let (digest, manifest) = match pull::resolve(store, target) {
+    };
+    let (digest, manifest) = match pull::follow(store, target, fetched) {
         Ok(r) => r,
         Err(Error::Registry(why) | Error::Integrity(why)) => {
             report.step("resolve", false, why);
@@ -97,10 +102,11 @@ pub fn verify(
     // Signatures and attestations on one thread, the module and its policy on another.
     let (trust, content) = std::thread::scope(|s| {
         let trust = s.spawn(|| -> Result<(bool, Report)> {
-            let mut r = empty(target);
-            let mut ok = signatures(store, &digest, key, &mut r)?;
+            let mut r = Report::new(target.to_string());
+            let attached = Attached::read(store, &digest, !require.is_empty())?;
+            let mut ok = signatures(store, &digest, key, &attached, &mut r)?;
             for (name, predicate_type) in require {
-                ok &= attestation(store, &digest, key, name, predicate_type, &mut r)?;
+                ok &= attestation(store, &digest, key, &attached, name, predicate_type, &mut r)?;
             }
             Ok((ok, r))
         });
@@ -152,16 +158,45 @@ fn check_dsse(
     Ok(())
 }
 
-/// Sigstore bundles attached to `digest` through referrers for `predicate_type`, each checked:
-/// (referrer digest, verdict).
+/// What is attached to a digest, each read once: cosign's `.sig` and `.att` layers (the
+/// latter only when attestations are required) and the referrers.
+struct Attached {
+    sig_tag: String,
+    sig: Vec<Descriptor>,
+    att_tag: String,
+    att: Vec<Descriptor>,
+    referrers: Vec<Descriptor>,
+}
+
+impl Attached {
+    fn read(store: &Store, digest: &str, attestations: bool) -> Result<Attached> {
+        let sig_tag = format!("{}.sig", fallback_tag(digest));
+        let att_tag = format!("{}.att", fallback_tag(digest));
+        Ok(Attached {
+            sig: sidecar_layers(store, &sig_tag)?,
+            att: if attestations {
+                sidecar_layers(store, &att_tag)?
+            } else {
+                Vec::new()
+            },
+            referrers: store.referrers(digest)?,
+            sig_tag,
+            att_tag,
+        })
+    }
+}
+
+/// Sigstore bundles among `referrers` for `predicate_type`, each checked: (referrer digest,
+/// verdict).
 fn bundles(
     store: &Store,
+    referrers: &[Descriptor],
     digest: &str,
     key: &VerifyingKey,
     predicate_type: &str,
 ) -> Result<Vec<(String, std::result::Result<(), String>)>> {
     let mut out = Vec::new();
-    for r in store.referrers(digest)? {
+    for r in referrers {
         if r.artifact_type.as_deref() != Some(bundle::BUNDLE) {
             continue;
         }
@@ -188,7 +223,7 @@ fn bundles(
                 }
             }
         })();
-        out.push((r.digest, verdict));
+        out.push((r.digest.clone(), verdict));
     }
     Ok(out)
 }
@@ -198,10 +233,10 @@ fn signatures(
     store: &Store,
     digest: &str,
     key: &VerifyingKey,
+    attached: &Attached,
     report: &mut Report,
 ) -> Result<bool> {
-    let tag = format!("{}.sig", fallback_tag(digest));
-    let layers = sidecar_layers(store, &tag)?;
+    let (tag, layers) = (&attached.sig_tag, &attached.sig);
     let mut reasons = Vec::new();
     for (index, layer) in layers.iter().enumerate() {
         let verdict = (|| -> std::result::Result<(), String> {
@@ -234,7 +269,7 @@ fn signatures(
             Err(why) => reasons.push(format!("{}: {why}", layer.digest)),
         }
     }
-    let found = bundles(store, digest, key, bundle::COSIGN_SIGN)?;
+    let found = bundles(store, &attached.referrers, digest, key, bundle::COSIGN_SIGN)?;
     for (referrer, verdict) in &found {
         match verdict {
             Ok(()) => {
@@ -265,15 +300,15 @@ fn attestation(
     store: &Store,
     digest: &str,
     key: &VerifyingKey,
+    attached: &Attached,
     name: &str,
     predicate_type: &str,
     report: &mut Report,
 ) -> Result<bool> {
     let step = format!("attestation {name}");
-    let tag = format!("{}.att", fallback_tag(digest));
-    let layers: Vec<_> = sidecar_layers(store, &tag)?;
+    let (tag, layers) = (&attached.att_tag, &attached.att);
     let mut reasons = Vec::new();
-    for layer in &layers {
+    for layer in layers {
         let verdict = store
             .blob(layer)
             .map_err(|e| e.to_string())
@@ -290,7 +325,7 @@ fn attestation(
             Err(why) => reasons.push(format!("{}: {why}", layer.digest)),
         }
     }
-    let found = bundles(store, digest, key, predicate_type)?;
+    let found = bundles(store, &attached.referrers, digest, key, predicate_type)?;
     for (referrer, verdict) in &found {
         match verdict {
             Ok(()) => {
@@ -320,15 +355,6 @@ fn attestation(
     ))
 }
 
-fn empty(target: &Target) -> Report {
-    Report {
-        reference: target.to_string(),
-        digest: None,
-        verified: false,
-        steps: Vec::new(),
-    }
-}
-
 /// The config, the module (digest-checked) and the policy on its bytes.
 fn content_steps(
     store: &Store,
@@ -336,7 +362,7 @@ fn content_steps(
     manifest: &Value,
     policy: Option<&Policy>,
 ) -> Result<(bool, Report)> {
-    let mut report = empty(target);
+    let mut report = Report::new(target.to_string());
     let mut ok = true;
     // The config: digest-checked, and the wasm artifact's.
     match serde_json::from_value::<crate::oci::Descriptor>(manifest["config"].clone()) {

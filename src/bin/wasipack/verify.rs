@@ -122,21 +122,14 @@ fn verify_file(
         path: sig_path.clone(),
         source,
     })?;
-    let mut report = verify::Report {
-        reference: path.display().to_string(),
-        digest: Some(format!(
-            "sha256:{}",
-            wasipack::wasm::inspect::sha256_hex(&bytes)
-        )),
-        verified: false,
-        steps: Vec::new(),
-    };
+    let sha256 = sha2::Sha256::digest(&bytes[..]);
+    let mut report = verify::Report::new(path.display().to_string());
+    report.digest = Some(format!("sha256:{}", wasipack::wasm::inspect::hex(&sha256)));
     let der = if opts.bundle.is_some() {
         use wasipack::sign::bundle::{open, Content};
         match open(sig_text.as_bytes()) {
             Ok(Content::Message(digest, der)) => {
-                let actual = sha2::Sha256::digest(&bytes[..]);
-                if digest[..] == actual[..] {
+                if digest[..] == sha256[..] {
                     Ok(der)
                 } else {
                     Err(format!(
@@ -155,25 +148,21 @@ fn verify_file(
         payload::unb64(&sig_text).map_err(|e| format!("{}: {e}", sig_path.display()))
     };
     let verdict = der.and_then(|der| verify::check_signature(key, &bytes, &der));
-    let mut ok = verdict.is_ok();
-    report.steps.push(verify::Step {
-        step: "signature".into(),
-        passed: ok,
-        detail: verdict
-            .err()
-            .unwrap_or_else(|| format!("{} verifies", sig_path.display())),
-    });
+    let passed = verdict.is_ok();
+    let detail = verdict
+        .err()
+        .unwrap_or_else(|| format!("{} verifies", sig_path.display()));
+    let mut ok = report.step("signature", passed, detail);
     if let Some(policy) = policy {
         let r = wasipack::check::check(&bytes, policy).map_err(|error| Error::Check {
             file: path.display().to_string(),
             error,
         })?;
-        ok &= r.passed;
-        report.steps.push(verify::Step {
-            step: "policy".into(),
-            passed: r.passed,
-            detail: format!("{} violation(s) of `{}`", r.violations.len(), r.policy),
-        });
+        ok &= report.step(
+            "policy",
+            r.passed,
+            format!("{} violation(s) of `{}`", r.violations.len(), r.policy),
+        );
     }
     report.verified = ok;
     Ok(report)
