@@ -58,14 +58,34 @@ pub fn read_input(path: &Path) -> Result<Input> {
 /// A temporary file in `dir` that will become an ordinary output file (mode 0644 on Unix, not
 /// the 0600 temporary files get).
 pub fn temp_in(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+    temp_with_mode(dir, 0o644)
+}
+
+/// A temporary file in `dir` that will become a file only its owner reads (mode 0600): a
+/// private key, stored credentials.
+pub fn private_temp_in(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+    temp_with_mode(dir, 0o600)
+}
+
+fn temp_with_mode(dir: &Path, mode: u32) -> std::io::Result<tempfile::NamedTempFile> {
     let mut builder = tempfile::Builder::new();
     builder.prefix(".wasipack-");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        builder.permissions(std::fs::Permissions::from_mode(0o644));
+        builder.permissions(std::fs::Permissions::from_mode(mode));
     }
+    #[cfg(not(unix))]
+    let _ = mode;
     builder.tempfile_in(dir)
+}
+
+/// The directory `path` is written in (`.` for a bare file name).
+pub fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same directory and a rename, so
@@ -77,11 +97,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         path: path.to_path_buf(),
         source,
     };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut tmp = temp_in(dir).map_err(fail)?;
+    let mut tmp = temp_in(parent_dir(path)).map_err(fail)?;
     tmp.write_all(bytes).map_err(fail)?;
     tmp.persist(path).map_err(|e| fail(e.error))?;
     Ok(())

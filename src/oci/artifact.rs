@@ -14,6 +14,7 @@ pub const EMPTY: &str = "application/vnd.oci.empty.v1+json";
 pub const SPDX: &str = "application/spdx+json";
 pub const CYCLONEDX: &str = "application/vnd.cyclonedx+json";
 pub const TITLE: &str = "org.opencontainers.image.title";
+pub const CREATED: &str = "org.opencontainers.image.created";
 
 /// An OCI content descriptor.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -133,7 +134,7 @@ pub fn wasm_artifact(wasm: &Blob, sha256: &str, spec: &WasmSpec) -> Artifact {
     let config_desc = Descriptor::of(WASM_CONFIG, &config);
     let mut annotations = spec.annotations.clone();
     annotations
-        .entry("org.opencontainers.image.created".into())
+        .entry(CREATED.into())
         .or_insert_with(|| spec.created.clone());
     let manifest = json!({
         "schemaVersion": 2,
@@ -158,11 +159,35 @@ pub fn referrer(
     document: &[u8],
     created: &str,
 ) -> Artifact {
-    let empty = b"{}".to_vec();
-    let mut config = Descriptor::of(EMPTY, &empty);
-    config.annotations.clear();
     let mut layer = Descriptor::of(artifact_type, document);
     layer.annotations.insert(TITLE.into(), title.into());
+    let annotations = BTreeMap::from([(CREATED.to_string(), created.to_string())]);
+    let mut a = referrer_of(
+        subject,
+        artifact_type,
+        (layer, Blob::from(document.to_vec())),
+        annotations,
+        None,
+    );
+    a.descriptor
+        .annotations
+        .insert(CREATED.into(), created.into());
+    a
+}
+
+/// The shape every referrer shares: the empty config (whose descriptor names
+/// `config_artifact_type` when given, as cosign v3 writes it), one layer, `artifactType`,
+/// `subject` (its media type, digest and size only) and the manifest `annotations`.
+pub fn referrer_of(
+    subject: &Descriptor,
+    artifact_type: &str,
+    layer: (Descriptor, Blob),
+    annotations: BTreeMap<String, String>,
+    config_artifact_type: Option<&str>,
+) -> Artifact {
+    let empty = b"{}".to_vec();
+    let mut config = Descriptor::of(EMPTY, &empty);
+    config.artifact_type = config_artifact_type.map(str::to_string);
     let subject = Descriptor {
         media_type: subject.media_type.clone(),
         digest: subject.digest.clone(),
@@ -175,22 +200,15 @@ pub fn referrer(
         "mediaType": MANIFEST,
         "artifactType": artifact_type,
         "config": config,
-        "layers": [layer],
+        "layers": [layer.0],
         "subject": subject,
-        "annotations": { "org.opencontainers.image.created": created },
+        "annotations": annotations,
     });
-    let mut a = finish(
+    finish(
         manifest,
-        vec![
-            (config, Blob::from(empty)),
-            (layer, Blob::from(document.to_vec())),
-        ],
+        vec![(config, Blob::from(empty)), layer],
         Some(artifact_type),
-    );
-    a.descriptor
-        .annotations
-        .insert("org.opencontainers.image.created".into(), created.into());
-    a
+    )
 }
 
 fn finish(

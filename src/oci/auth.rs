@@ -162,10 +162,7 @@ fn write_config(config: &Value) -> Result<()> {
         path: path.clone(),
         source,
     };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".config.json-")
-        .tempfile_in(dir)
-        .map_err(fail)?;
+    let mut tmp = crate::fsio::private_temp_in(dir).map_err(fail)?;
     std::io::Write::write_all(&mut tmp, &text).map_err(fail)?;
     tmp.persist(&path).map_err(|e| fail(e.error))?;
     Ok(())

@@ -28,22 +28,29 @@ pub struct Item {
 }
 
 impl Item {
-    /// The module bytes (the wasm layer).
-    pub fn module(&self) -> Option<&Blob> {
+    /// The wasm layer and its bytes.
+    fn wasm_layer(&self) -> Option<&(Descriptor, Blob)> {
         self.artifact
             .blobs
             .iter()
             .find(|(d, _)| crate::oci::pull::WASM_LAYERS.contains(&d.media_type.as_str()))
-            .map(|(_, b)| b)
+    }
+
+    /// The module bytes (the wasm layer).
+    pub fn module(&self) -> Option<&Blob> {
+        self.wasm_layer().map(|(_, b)| b)
     }
 
     /// The SBOM to attest, as (predicate type, document): the referrer of that media type
     /// (a `build` output has both), else one made from the Go build info in the module.
     pub fn sbom(&self, cyclonedx: bool) -> Result<Option<(String, serde_json::Value)>> {
         let (media_type, predicate_type) = if cyclonedx {
-            (super::artifact::CYCLONEDX, "https://cyclonedx.org/bom")
+            (
+                super::artifact::CYCLONEDX,
+                crate::sign::payload::CYCLONEDX_PREDICATE,
+            )
         } else {
-            (super::artifact::SPDX, "https://spdx.dev/Document")
+            (super::artifact::SPDX, crate::sign::payload::SPDX_PREDICATE)
         };
         for r in &self.referrers {
             if r.descriptor.artifact_type.as_deref() == Some(media_type) {
@@ -55,31 +62,26 @@ impl Item {
                 }
             }
         }
-        let Some(bytes) = self.module() else {
+        let Some((layer, bytes)) = self.wasm_layer() else {
             return Ok(None);
         };
-        let title = self.artifact.blobs[1..]
-            .first()
-            .and_then(|(d, _)| d.annotations.get(super::artifact::TITLE).cloned())
+        let title = layer
+            .annotations
+            .get(super::artifact::TITLE)
+            .cloned()
             .unwrap_or_else(|| "module.wasm".into());
         // Not parsed: the build info is found by its sentinels and the Go version in the
         // producers section, so a large module costs milliseconds, not a parse.
         let Some(info) = crate::wasm::modinfo::find(bytes, 0) else {
             return Ok(None);
         };
-        let sha256 = self
-            .artifact
-            .blobs
-            .iter()
-            .find(|(d, _)| crate::oci::pull::WASM_LAYERS.contains(&d.media_type.as_str()))
-            .map(|(d, _)| d.hex().to_string())
-            .unwrap_or_default();
+        let sha256 = layer.hex();
         let toolchain = crate::wasm::inspect::toolchain_quick(bytes);
         let created = crate::sbom::created_now_or_epoch().map_err(Error::Usage)?;
         let sbom = crate::sbom::Sbom::from_build_info(
             &info,
             &title,
-            &sha256,
+            sha256,
             toolchain.version.clone(),
             created,
         );
@@ -196,9 +198,8 @@ fn from_module(path: &Path, project_dir: &Path) -> Result<Item> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "module.wasm".into());
     let spec = wasm_spec(&title, component, module.as_ref(), &created, annotations);
-    let blob = bytes;
     Ok(Item {
-        artifact: wasm_artifact(&blob, &sha256, &spec),
+        artifact: wasm_artifact(&bytes, &sha256, &spec),
         source_tag: None,
         referrers: Vec::new(),
         sidecars: Vec::new(),
@@ -209,13 +210,11 @@ fn from_module(path: &Path, project_dir: &Path) -> Result<Item> {
 /// The artifacts in a layout: the one `selector` (a tag or digest) names, or every tagged one
 /// that is not a cosign sidecar.
 fn from_layout(root: &Path, selector: Option<&str>) -> Result<Vec<Item>> {
-    let store = Store::Layout(Layout {
+    let layout = Layout {
         root: root.to_path_buf(),
-    });
-    let Store::Layout(layout) = &store else {
-        unreachable!()
     };
     let index = layout.index()?;
+    let store = Store::Layout(layout);
     let entries: Vec<Descriptor> = index["manifests"]
         .as_array()
         .expect("checked")

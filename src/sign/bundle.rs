@@ -5,7 +5,7 @@
 //! public key hint: base64 of the SHA-256 of the key's SPKI DER.
 
 use super::payload::{self, Envelope};
-use crate::oci::artifact::{to_bytes, Artifact, Blob, Descriptor, EMPTY, MANIFEST};
+use crate::oci::artifact::{referrer_of, Artifact, Blob, Descriptor, CREATED};
 use p256::ecdsa::VerifyingKey;
 use p256::pkcs8::EncodePublicKey;
 use serde_json::{json, Value};
@@ -102,36 +102,16 @@ pub fn referrer(
     predicate_type: &str,
     created: &str,
 ) -> Artifact {
-    let empty = b"{}".to_vec();
-    let mut config = Descriptor::of(EMPTY, &empty);
-    config.artifact_type = Some(BUNDLE.into());
-    let layer = Descriptor::of(BUNDLE, bundle);
-    let subject = Descriptor {
-        annotations: Default::default(),
-        artifact_type: None,
-        ..subject.clone()
-    };
-    let manifest = to_bytes(&json!({
-        "schemaVersion": 2,
-        "mediaType": MANIFEST,
-        "artifactType": BUNDLE,
-        "config": config,
-        "layers": [layer],
-        "subject": subject,
-        "annotations": {
-            CONTENT_ANNOTATION: "dsse-envelope",
-            PREDICATE_ANNOTATION: predicate_type,
-            "org.opencontainers.image.created": created,
-        },
-    }));
-    let mut descriptor = Descriptor::of(MANIFEST, &manifest);
-    descriptor.artifact_type = Some(BUNDLE.into());
-    Artifact {
-        manifest,
-        descriptor,
-        blobs: vec![
-            (config, Blob::from(empty)),
-            (layer, Blob::from(bundle.to_vec())),
-        ],
-    }
+    let annotations = std::collections::BTreeMap::from([
+        (CONTENT_ANNOTATION.to_string(), "dsse-envelope".to_string()),
+        (PREDICATE_ANNOTATION.to_string(), predicate_type.to_string()),
+        (CREATED.to_string(), created.to_string()),
+    ]);
+    referrer_of(
+        subject,
+        BUNDLE,
+        (Descriptor::of(BUNDLE, bundle), Blob::from(bundle.to_vec())),
+        annotations,
+        Some(BUNDLE),
+    )
 }

@@ -81,23 +81,52 @@ fn derive(password: &[u8], salt: &[u8], log_n: u8) -> Result<[u8; 32]> {
 
 /// Reads a private key file. `password` is asked for only when the key is encrypted.
 pub fn read_private(path: &Path, password: impl FnOnce() -> Result<Vec<u8>>) -> Result<SigningKey> {
+    load_private(path)?.open(password)
+}
+
+/// A private key file read and unwrapped from its PEM block, not yet opened.
+pub struct PrivateKeyFile {
+    path: std::path::PathBuf,
+    label: String,
+    der: Vec<u8>,
+}
+
+/// Reads a private key file's PEM block.
+pub fn load_private(path: &Path) -> Result<PrivateKeyFile> {
     let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
         path: path.to_path_buf(),
         source,
     })?;
     let (label, der) = pem_rfc7468::decode_vec(text.trim().as_bytes())
         .map_err(|e| key_error(path, format!("not a PEM key file: {e}")))?;
-    match label {
-        ENCRYPTED_LABEL | OLD_ENCRYPTED_LABEL => decrypt(path, &der, &password()?),
-        "PRIVATE KEY" => SigningKey::from_pkcs8_der(&der)
-            .map_err(|e| key_error(path, format!("not an ECDSA P-256 PKCS#8 key: {e}"))),
-        "EC PRIVATE KEY" => p256::SecretKey::from_sec1_der(&der)
-            .map(SigningKey::from)
-            .map_err(|e| key_error(path, format!("not a P-256 SEC1 key: {e}"))),
-        other => Err(key_error(
-            path,
-            format!("a PEM `{other}` block is not a private key wasipack reads (cosign's encrypted keys, PKCS#8 or SEC1 EC keys)"),
-        )),
+    Ok(PrivateKeyFile {
+        path: path.to_path_buf(),
+        label: label.to_string(),
+        der,
+    })
+}
+
+impl PrivateKeyFile {
+    /// Whether opening it needs a password.
+    pub fn encrypted(&self) -> bool {
+        self.label == ENCRYPTED_LABEL || self.label == OLD_ENCRYPTED_LABEL
+    }
+
+    /// The key; `password` is asked for only when the key is encrypted.
+    pub fn open(&self, password: impl FnOnce() -> Result<Vec<u8>>) -> Result<SigningKey> {
+        let (path, der) = (self.path.as_path(), self.der.as_slice());
+        match self.label.as_str() {
+            ENCRYPTED_LABEL | OLD_ENCRYPTED_LABEL => decrypt(path, der, &password()?),
+            "PRIVATE KEY" => SigningKey::from_pkcs8_der(der)
+                .map_err(|e| key_error(path, format!("not an ECDSA P-256 PKCS#8 key: {e}"))),
+            "EC PRIVATE KEY" => p256::SecretKey::from_sec1_der(der)
+                .map(SigningKey::from)
+                .map_err(|e| key_error(path, format!("not a P-256 SEC1 key: {e}"))),
+            other => Err(key_error(
+                path,
+                format!("a PEM `{other}` block is not a private key wasipack reads (cosign's encrypted keys, PKCS#8 or SEC1 EC keys)"),
+            )),
+        }
     }
 }
 
@@ -196,19 +225,9 @@ pub fn write_pair(
         let path = path.to_path_buf();
         move |source| Error::Write { path, source }
     };
-    let dir = match key_path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
+    let dir = crate::fsio::parent_dir(&key_path);
     std::fs::create_dir_all(dir).map_err(fail(dir))?;
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".wasipack-key-");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(std::fs::Permissions::from_mode(0o600));
-    }
-    let mut tmp = builder.tempfile_in(dir).map_err(fail(&key_path))?;
+    let mut tmp = crate::fsio::private_temp_in(dir).map_err(fail(&key_path))?;
     std::io::Write::write_all(&mut tmp, private.as_bytes()).map_err(fail(&key_path))?;
     crate::fsio::write_atomic(&pub_path, public.as_bytes())?;
     tmp.persist_noclobber(&key_path)

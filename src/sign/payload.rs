@@ -12,6 +12,8 @@ pub const SIGNATURE_ANNOTATION: &str = "dev.cosignproject.cosign/signature";
 pub const PREDICATE_TYPE_ANNOTATION: &str = "predicateType";
 pub const SIGNATURE_TYPE: &str = "cosign container image signature";
 pub const STATEMENT_V1: &str = "https://in-toto.io/Statement/v1";
+pub const SPDX_PREDICATE: &str = "https://spdx.dev/Document";
+pub const CYCLONEDX_PREDICATE: &str = "https://cyclonedx.org/bom";
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
 /// cosign's payload: keys sorted (serde_json's map is ordered), compact, `optional` null
@@ -56,9 +58,9 @@ pub fn signed_digest(payload: &[u8]) -> Result<String, String> {
 /// Predicate types by cosign's `--type` names.
 pub fn predicate_type(name: &str) -> Result<String, String> {
     Ok(match name {
-        "spdxjson" | "spdx" => "https://spdx.dev/Document",
-        "cyclonedx" => "https://cyclonedx.org/bom",
-        "slsaprovenance1" => "https://slsa.dev/provenance/v1",
+        "spdxjson" | "spdx" => SPDX_PREDICATE,
+        "cyclonedx" => CYCLONEDX_PREDICATE,
+        "slsaprovenance1" => super::provenance::SLSA_V1,
         "slsaprovenance" | "slsaprovenance02" => "https://slsa.dev/provenance/v0.2",
         "vuln" => "https://cosign.sigstore.dev/attestation/vuln/v1",
         "custom" => "https://cosign.sigstore.dev/attestation/v1",

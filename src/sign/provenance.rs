@@ -41,7 +41,7 @@ impl BuildFacts {
         BuildFacts {
             source: a("org.opencontainers.image.source"),
             revision: a("org.opencontainers.image.revision"),
-            created: a("org.opencontainers.image.created"),
+            created: a(crate::oci::artifact::CREATED),
             ..BuildFacts::default()
         }
     }

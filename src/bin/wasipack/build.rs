@@ -294,7 +294,7 @@ fn sign_outputs(
             &store,
             &target,
             &signer,
-            Some(("https://spdx.dev/Document".into(), spdx)),
+            Some((wasipack::sign::payload::SPDX_PREDICATE.into(), spdx)),
             &facts,
             wasipack::sign::Mode { referrers },
         )?;

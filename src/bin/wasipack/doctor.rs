@@ -1,9 +1,8 @@
 //! `wasipack doctor`: is this machine ready to build, push and sign?
 
 use std::path::PathBuf;
-use std::process::Command;
 use wasipack::build::config::{Mode, Target, Toolchain};
-use wasipack::build::toolchain::{check_support, parse_go_version};
+use wasipack::build::toolchain::{check_support, output, parse_go_version, CommandLine};
 use wasipack::oci::{auth, Reference};
 use wasipack::Result;
 
@@ -31,11 +30,15 @@ struct Finding {
     detail: String,
 }
 
+/// A tool's answer, as `build` asks for it; `None` when it does not run.
 fn run_version(program: &str, args: &[&str]) -> Option<String> {
-    let out = Command::new(program).args(args).output().ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    let line = CommandLine {
+        program: program.to_string(),
+        args: args.iter().map(|a| a.to_string()).collect(),
+        env: Vec::new(),
+    };
+    let out = output(&line, std::path::Path::new(".")).ok()?;
+    Some(String::from_utf8_lossy(&out).trim().to_string())
 }
 
 pub fn run(opts: Opts) -> Result<u8> {
@@ -124,24 +127,29 @@ pub fn run(opts: Opts) -> Result<u8> {
                 Ok(_) => add(&name, true, "ECDSA P-256 public key".into()),
                 Err(e) => add(&name, false, e.to_string()),
             }
-        } else if text.contains("ENCRYPTED") && std::env::var_os("COSIGN_PASSWORD").is_none() {
-            add(
-                &name,
-                true,
-                "encrypted private key; set COSIGN_PASSWORD to check the password too".into(),
-            );
         } else {
             let password = || {
                 Ok(std::env::var_os("COSIGN_PASSWORD")
                     .unwrap_or_default()
                     .into_encoded_bytes())
             };
-            match wasipack::sign::keys::read_private(key, password) {
-                Ok(_) => add(
-                    &name,
-                    true,
-                    "ECDSA P-256 private key; the password opens it".into(),
-                ),
+            match wasipack::sign::keys::load_private(key) {
+                Ok(file) if file.encrypted() && std::env::var_os("COSIGN_PASSWORD").is_none() => {
+                    add(
+                        &name,
+                        true,
+                        "encrypted private key; set COSIGN_PASSWORD to check the password too"
+                            .into(),
+                    )
+                }
+                Ok(file) => match file.open(password) {
+                    Ok(_) => add(
+                        &name,
+                        true,
+                        "ECDSA P-256 private key; the password opens it".into(),
+                    ),
+                    Err(e) => add(&name, false, e.to_string()),
+                },
                 Err(e) => add(&name, false, e.to_string()),
             }
         }

@@ -66,27 +66,20 @@ pub fn password(confirm: bool) -> Result<Vec<u8>> {
 pub fn signer_later(
     path: &Path,
 ) -> Result<impl FnOnce() -> Result<wasipack::sign::KeySigner> + Send + 'static> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let password = if text.contains("ENCRYPTED") {
+    let file = keys::load_private(path)?;
+    let password = if file.encrypted() {
         Some(password(false)?)
     } else {
         None
     };
-    let path = path.to_path_buf();
     Ok(move || {
-        Ok(wasipack::sign::KeySigner(keys::read_private(
-            &path,
-            || Ok(password.unwrap_or_default()),
-        )?))
+        Ok(wasipack::sign::KeySigner(
+            file.open(|| Ok(password.unwrap_or_default()))?,
+        ))
     })
 }
 
 /// A signer from a private key file.
 pub fn signer(path: &Path) -> Result<wasipack::sign::KeySigner> {
-    Ok(wasipack::sign::KeySigner(keys::read_private(path, || {
-        password(false)
-    })?))
+    signer_later(path)?()
 }
