@@ -58,6 +58,16 @@ fn wp_stdin(config: &Path, args: &[&str], stdin: &str) -> (i32, String, String) 
     decode(child.wait_with_output().unwrap())
 }
 
+/// Pulls `reference` into `out` and checks it holds exactly the bytes of `expected`.
+fn assert_pulls_back(config: &Path, reference: &str, out: &Path, expected: &Path) {
+    let (code, _, err) = wp(config, &["pull", reference, "-o", out.to_str().unwrap()]);
+    assert_eq!(code, 0, "pull {reference}: {err}");
+    assert_eq!(
+        std::fs::read(out).unwrap(),
+        std::fs::read(expected).unwrap()
+    );
+}
+
 fn json(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
 }
@@ -422,19 +432,11 @@ fn a_second_push_uploads_no_blob_and_chunks_fall_back_to_a_whole_upload() {
     assert_eq!(code, 0, "{err}");
     let tmp = tempfile::tempdir().unwrap();
     let pulled = tmp.path().join("p.wasm");
-    let (code, _, err) = wp(
+    assert_pulls_back(
         config.path(),
-        &[
-            "pull",
-            &format!("{}/idem/other:1", registry.host()),
-            "-o",
-            pulled.to_str().unwrap(),
-        ],
-    );
-    assert_eq!(code, 0, "{err}");
-    assert_eq!(
-        std::fs::read(&pulled).unwrap(),
-        std::fs::read(&module).unwrap()
+        &format!("{}/idem/other:1", registry.host()),
+        &pulled,
+        &module,
     );
 }
 
@@ -518,19 +520,11 @@ fn faults_are_retried_and_a_failed_push_never_leaves_a_tag() {
     );
     let tmp = tempfile::tempdir().unwrap();
     let pulled = tmp.path().join("ok.wasm");
-    let (code, _, err) = wp(
+    assert_pulls_back(
         config.path(),
-        &[
-            "pull",
-            &format!("{}/faults/ok:1", registry.host()),
-            "-o",
-            pulled.to_str().unwrap(),
-        ],
-    );
-    assert_eq!(code, 0, "{err}");
-    assert_eq!(
-        std::fs::read(&pulled).unwrap(),
-        std::fs::read(&module).unwrap()
+        &format!("{}/faults/ok:1", registry.host()),
+        &pulled,
+        &module,
     );
 
     // Uploads that keep failing: a clear error, and the tag was never written.
@@ -591,15 +585,7 @@ fn pull_never_writes_bytes_that_fail_their_digest() {
         action: Action::DropResponseMidBody,
         times: 1,
     });
-    let (code, _, err) = wp(
-        config.path(),
-        &["pull", &reference, "-o", out_path.to_str().unwrap()],
-    );
-    assert_eq!(code, 0, "{err}");
-    assert_eq!(
-        std::fs::read(&out_path).unwrap(),
-        std::fs::read(&module).unwrap()
-    );
+    assert_pulls_back(config.path(), &reference, &out_path, &module);
     std::fs::remove_file(&out_path).unwrap();
 
     // A registry that keeps sending wrong bytes: nothing is written, not even a temp file.
@@ -796,15 +782,7 @@ fn layouts_are_push_targets_and_pull_sources_without_a_server() {
         "{out}"
     );
     let pulled = tmp.path().join("p.wasm");
-    let (code, _, err) = wp(
-        config.path(),
-        &["pull", &target, "-o", pulled.to_str().unwrap()],
-    );
-    assert_eq!(code, 0, "{err}");
-    assert_eq!(
-        std::fs::read(&pulled).unwrap(),
-        std::fs::read(dist().join("hello.wasm")).unwrap()
-    );
+    assert_pulls_back(config.path(), &target, &pulled, &dist().join("hello.wasm"));
     // oras reads the copy, referrers included.
     let (code, found, err) = oras(
         &[

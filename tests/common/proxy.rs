@@ -121,6 +121,15 @@ fn take_fault(state: &Mutex<State>, method: &str, path: &str) -> Option<Action> 
     Some(f.action.clone())
 }
 
+/// Answers with `status` (`CODE Reason`), `extra` header lines and a JSON body, then closes.
+fn respond(client: &mut TcpStream, status: &str, extra: &str, body: &str) -> std::io::Result<()> {
+    let resp = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n{extra}\r\n{body}",
+        body.len()
+    );
+    client.write_all(resp.as_bytes())
+}
+
 fn handle(
     mut client: TcpStream,
     upstream: SocketAddr,
@@ -168,13 +177,6 @@ fn handle(
                     .eq_ignore_ascii_case(name)
                     .then(|| v.trim().to_string())
             })
-        };
-        let respond = |client: &mut TcpStream, status: &str, extra: &str, body: &str| {
-            let resp = format!(
-                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n{extra}\r\n{body}",
-                body.len()
-            );
-            client.write_all(resp.as_bytes())
         };
         if let Some(query) = path.strip_prefix("/token?") {
             use base64::Engine;
@@ -249,19 +251,15 @@ fn handle(
     reader.read_exact(&mut body)?;
     if let Some(Action::Status(code, retry_after)) = fault {
         log(code);
-        let payload =
-            br#"{"errors":[{"code":"UNAVAILABLE","message":"injected by the test proxy"}]}"#;
-        let mut resp = format!(
-            "HTTP/1.1 {code} Injected\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
-            payload.len()
+        let extra = retry_after
+            .map(|s| format!("Retry-After: {s}\r\n"))
+            .unwrap_or_default();
+        return respond(
+            &mut client,
+            &format!("{code} Injected"),
+            &extra,
+            r#"{"errors":[{"code":"UNAVAILABLE","message":"injected by the test proxy"}]}"#,
         );
-        if let Some(s) = retry_after {
-            resp.push_str(&format!("Retry-After: {s}\r\n"));
-        }
-        resp.push_str("\r\n");
-        client.write_all(resp.as_bytes())?;
-        client.write_all(payload)?;
-        return Ok(());
     }
     // Forward with `Connection: close`, then read the whole answer.
     let mut up = TcpStream::connect(upstream)?;
