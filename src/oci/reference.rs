@@ -194,14 +194,6 @@ impl Reference {
                 .parse::<std::net::IpAddr>()
                 .is_ok_and(|ip| ip.is_loopback())
     }
-
-    /// The tag or digest to ask the registry for (`latest` when neither is given).
-    pub fn selector(&self) -> &str {
-        self.digest
-            .as_deref()
-            .or(self.tag.as_deref())
-            .unwrap_or("latest")
-    }
 }
 
 impl fmt::Display for Reference {
@@ -250,14 +242,14 @@ mod tests {
         assert!(r.is_loopback());
         let r = Reference::parse(&format!("ghcr.io/o/n@{D}")).unwrap();
         assert_eq!(r.digest.as_deref(), Some(D));
-        assert_eq!(r.selector(), D);
+        assert_eq!(Target::Registry(r.clone()).selector(), D);
         assert!(!r.is_loopback());
         let r = Reference::parse("hello").unwrap();
         assert_eq!(
             (r.registry.as_str(), r.repository.as_str()),
             ("docker.io", "library/hello")
         );
-        assert_eq!(r.selector(), "latest");
+        assert_eq!(Target::Registry(r.clone()).selector(), "latest");
         let r = Reference::parse("localhost/x:1").unwrap();
         assert_eq!(r.registry, "localhost");
         assert_eq!(r.to_string(), "localhost/x:1");
