@@ -92,13 +92,30 @@ pub fn parent_dir(path: &Path) -> &Path {
 /// that a reader never sees half a file and a failure leaves nothing behind (no fsync: see
 /// `build::dist`).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
     let fail = |source| Error::Write {
         path: path.to_path_buf(),
         source,
     };
     let mut tmp = temp_in(parent_dir(path)).map_err(fail)?;
-    tmp.write_all(bytes).map_err(fail)?;
+    write_all(tmp.as_file_mut(), bytes).map_err(fail)?;
     tmp.persist(path).map_err(|e| fail(e.error))?;
     Ok(())
+}
+
+/// Writes `bytes` to a new, empty file. A large file's blocks are reserved first: on ext4 that
+/// makes writing a 20 MB module a third cheaper (one reservation, not one per page) and less
+/// likely to stall behind writeback (measured with bench/build.sh).
+pub fn write_all(file: &mut std::fs::File, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    #[cfg(target_os = "linux")]
+    if bytes.len() >= 1 << 20 {
+        // Only an optimisation: a filesystem without fallocate just gets the plain write.
+        let _ = rustix::fs::fallocate(
+            &*file,
+            rustix::fs::FallocateFlags::empty(),
+            0,
+            bytes.len() as u64,
+        );
+    }
+    file.write_all(bytes)
 }

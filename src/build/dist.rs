@@ -17,7 +17,6 @@ pub struct Stage {
 impl Stage {
     /// Stages `bytes` for `dest`.
     pub fn add(&mut self, dest: &Path, bytes: &[u8]) -> Result<()> {
-        use std::io::Write;
         let fail = |source| Error::Write {
             path: dest.to_path_buf(),
             source,
@@ -25,8 +24,34 @@ impl Stage {
         let dir = dest.parent().expect("outputs have a directory");
         self.mkdirs(dir)?;
         let mut tmp = crate::fsio::temp_in(dir).map_err(fail)?;
-        tmp.write_all(bytes).map_err(fail)?;
+        crate::fsio::write_all(tmp.as_file_mut(), bytes).map_err(fail)?;
         self.files.push((tmp, dest.to_path_buf()));
+        Ok(())
+    }
+
+    /// Stages several files at once, written in parallel (a build's module and its layout
+    /// blob are large), committed in the order given.
+    pub fn add_all(&mut self, files: &[(PathBuf, &[u8])]) -> Result<()> {
+        use rayon::prelude::*;
+        for (dest, _) in files {
+            self.mkdirs(dest.parent().expect("outputs have a directory"))?;
+        }
+        let written: Vec<Result<tempfile::NamedTempFile>> = files
+            .par_iter()
+            .map(|(dest, bytes)| {
+                let fail = |source| Error::Write {
+                    path: dest.to_path_buf(),
+                    source,
+                };
+                let dir = dest.parent().expect("outputs have a directory");
+                let mut tmp = crate::fsio::temp_in(dir).map_err(fail)?;
+                crate::fsio::write_all(tmp.as_file_mut(), bytes).map_err(fail)?;
+                Ok(tmp)
+            })
+            .collect();
+        for ((dest, _), tmp) in files.iter().zip(written) {
+            self.files.push((tmp?, dest.clone()));
+        }
         Ok(())
     }
 

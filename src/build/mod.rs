@@ -779,6 +779,7 @@ pub fn publish(
         stage.add(&layout_root.join("oci-layout"), layout::LAYOUT_MARKER)?;
     }
     let mut modules = Vec::new();
+    let mut files: Vec<(PathBuf, &[u8])> = Vec::new();
     for b in built {
         let mut artifacts = vec![(&b.artifact, Some(b.tag.as_str()))];
         artifacts.extend(b.referrers.iter().map(|r| (r, None)));
@@ -790,8 +791,8 @@ pub fn publish(
                 .chain([(&a.descriptor, a.manifest.as_slice())])
             {
                 let path = layout_root.join("blobs/sha256").join(d.hex());
-                if !path.exists() {
-                    stage.add(&path, bytes)?;
+                if !path.exists() && !files.iter().any(|(p, _)| *p == path) {
+                    files.push((path, bytes));
                 }
             }
             layout::add_to_index(&mut index, a, tag);
@@ -799,9 +800,11 @@ pub fn publish(
         let wasm = output.join(format!("{}.wasm", b.plan_name));
         let spdx = output.join(format!("{}.spdx.json", b.plan_name));
         let cdx = output.join(format!("{}.cdx.json", b.plan_name));
-        stage.add(&wasm, &b.wasm)?;
-        stage.add(&spdx, &b.spdx)?;
-        stage.add(&cdx, &b.cyclonedx)?;
+        files.extend([
+            (wasm, &b.wasm[..]),
+            (spdx, &b.spdx[..]),
+            (cdx, &b.cyclonedx[..]),
+        ]);
         modules.push(ModuleReport {
             name: b.plan_name.clone(),
             package: b.package.clone(),
@@ -827,6 +830,7 @@ pub fn publish(
             env: b.env.clone(),
         });
     }
+    stage.add_all(&files)?;
     let report = BuildReport {
         output: output.display().to_string(),
         modules,
