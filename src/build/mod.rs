@@ -16,6 +16,7 @@ use config::{Mode, Settings, Target, Toolchain};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use toolchain::{CommandLine, GoVersion};
 
 /// One module, fully resolved.
@@ -216,9 +217,14 @@ pub fn build(plans: &[Plan], opts: &Options) -> std::result::Result<BuildReport,
             .into());
         }
     }
-    let (created, git) = created_and_annotations(&opts.dir).map_err(Error::Usage)?;
-    let results = run_parallel(plans, opts.jobs.max(1), |plan| {
-        build_one(plan, opts, &opts.dir, &created, &git, true)
+    // git runs while the compilers do.
+    let (results, meta) = std::thread::scope(|s| {
+        let meta = Later::new(s.spawn(|| created_and_annotations(&opts.dir)));
+        let meta_now = || meta.get().clone().map_err(Error::Usage);
+        let results = run_parallel(plans, opts.jobs.max(1), |plan| {
+            build_one(plan, opts, &opts.dir, &meta_now, true)
+        });
+        (results, meta.get().clone())
     });
     let mut built = Vec::new();
     let mut rejected = Vec::new();
@@ -234,13 +240,40 @@ pub fn build(plans: &[Plan], opts: &Options) -> std::result::Result<BuildReport,
     }
     let mut reproducible = BTreeMap::new();
     if opts.verify_reproducible {
+        let meta = meta.map_err(Error::Usage)?;
         for (plan, b) in plans.iter().zip(&built) {
-            verify_reproducible(plan, b, opts, &created, &git)?;
+            verify_reproducible(plan, b, opts, &meta)?;
             reproducible.insert(plan.name.clone(), true);
         }
     }
     Ok(publish(&built, &opts.output, &reproducible)?)
 }
+
+/// A value computed on another thread, waited for where it is first needed.
+struct Later<'scope, T> {
+    handle: Mutex<Option<std::thread::ScopedJoinHandle<'scope, T>>>,
+    value: std::sync::OnceLock<T>,
+}
+
+impl<'scope, T> Later<'scope, T> {
+    fn new(handle: std::thread::ScopedJoinHandle<'scope, T>) -> Self {
+        Later {
+            handle: Mutex::new(Some(handle)),
+            value: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn get(&self) -> &T {
+        self.value.get_or_init(|| {
+            let handle = self.handle.lock().expect("no panic").take();
+            handle.expect("joined once").join().expect("no panic")
+        })
+    }
+}
+
+/// The creation time and git annotations ([`created_and_annotations`]), asked for once Go has
+/// compiled.
+type Meta<'a> = &'a (dyn Fn() -> Result<(String, BTreeMap<String, String>)> + Sync);
 
 fn run_parallel<T: Send>(plans: &[Plan], jobs: usize, f: impl Fn(&Plan) -> T + Sync) -> Vec<T> {
     let next = std::sync::atomic::AtomicUsize::new(0);
@@ -266,14 +299,36 @@ pub fn build_one(
     plan: &Plan,
     opts: &Options,
     dir: &Path,
-    created: &str,
-    git: &BTreeMap<String, String>,
+    meta: Meta<'_>,
     use_cache: bool,
 ) -> Result<Built> {
-    let (program, version, toolchain_version) = detect(plan, opts, dir)?;
-    toolchain::check_support(plan.toolchain, &version, plan.target, plan.mode)
-        .map_err(Error::Usage)?;
-    let (out, _tmp) = compile_output(plan, dir, &version, use_cache)?;
+    std::thread::scope(|s| {
+        // The toolchain's version is asked for while it compiles; the compiler's messages
+        // wait until the version is known to be supported.
+        let detected = s.spawn(|| detect(plan, opts, dir));
+        let gate = move || -> Result<(GoVersion, String)> {
+            let (_, version, shown) = detected.join().expect("detect thread")?;
+            toolchain::check_support(plan.toolchain, &version, plan.target, plan.mode)
+                .map_err(Error::Usage)?;
+            Ok((version, shown))
+        };
+        build_gated(plan, opts, dir, meta, use_cache, gate)
+    })
+}
+
+fn build_gated(
+    plan: &Plan,
+    opts: &Options,
+    dir: &Path,
+    meta: Meta<'_>,
+    use_cache: bool,
+    gate: impl FnOnce() -> Result<(GoVersion, String)> + Send,
+) -> Result<Built> {
+    let program = match plan.toolchain {
+        Toolchain::Go => opts.go.clone(),
+        Toolchain::Tinygo => opts.tinygo.clone(),
+    };
+    let (out, _tmp) = compile_output(plan, dir, use_cache)?;
     let line = match plan.toolchain {
         Toolchain::Go => toolchain::go_build(&program, &plan.settings, &plan.package, &out),
         Toolchain::Tinygo => {
@@ -281,31 +336,33 @@ pub fn build_one(
         }
     };
     let list = toolchain::go_list(&opts.go, &plan.settings, &plan.package);
-    let listed = if _tmp.is_none() && out.with_file_name(LISTING).exists() {
-        // A rebuild: compile first, and reuse the saved `go list` output when Go's build ID
-        // says the package graph is unchanged (the ID hashes every input of the link).
-        compile(&line, plan, dir)?;
-        match saved_listing(&out) {
-            Some(listed) => listed,
-            None => toolchain::output(&list, dir).map_err(Error::Usage)?,
-        }
-    } else {
-        // First build: `go list` runs while the compiler does.
-        let (compiled, listed) = std::thread::scope(|s| {
-            let listed = s.spawn(|| toolchain::output(&list, dir));
-            (
-                compile(&line, plan, dir),
-                listed.join().expect("go list thread"),
-            )
-        });
-        compiled?;
-        listed.map_err(Error::Usage)?
-    };
+    let ((version, toolchain_version), listed) =
+        if _tmp.is_none() && out.with_file_name(LISTING).exists() {
+            // A rebuild: compile first, and reuse the saved `go list` output when Go's build
+            // ID says the package graph is unchanged (the ID hashes every input of the link).
+            let detected = compile(&line, plan, dir, gate)?;
+            let listed = match saved_listing(&out) {
+                Some(listed) => listed,
+                None => toolchain::output(&list, dir).map_err(Error::Usage)?,
+            };
+            (detected, listed)
+        } else {
+            // First build: `go list` runs while the compiler does.
+            let (compiled, listed) = std::thread::scope(|s| {
+                let listed = s.spawn(|| toolchain::output(&list, dir));
+                (
+                    compile(&line, plan, dir, gate),
+                    listed.join().expect("go list thread"),
+                )
+            });
+            (compiled?, listed.map_err(Error::Usage)?)
+        };
     if _tmp.is_none() {
         save_listing(&out, &listed);
     }
+    let (created, git) = meta()?;
     let compiled = crate::fsio::read_input(&out)?;
-    let mut built = package_compiled(plan, &compiled, &listed, &version.text, created, git)?;
+    let mut built = package_compiled(plan, &compiled, &listed, &version.text, &created, &git)?;
     built.toolchain = line.program.clone();
     // The compiler's command line as provenance records it: the output path (a cache entry
     // or a temporary file) is written as the module's name.
@@ -479,7 +536,6 @@ fn detect(plan: &Plan, opts: &Options, dir: &Path) -> Result<(String, GoVersion,
 fn compile_output(
     plan: &Plan,
     dir: &Path,
-    version: &GoVersion,
     use_cache: bool,
 ) -> Result<(PathBuf, Option<tempfile::TempDir>)> {
     let name = format!("{}.wasm", plan.name);
@@ -488,8 +544,9 @@ fn compile_output(
         .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|c| PathBuf::from(c).join("wasipack")))
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/wasipack")));
     if let (Some(cache), Ok(dir), true) = (cache, dir.canonicalize(), use_cache) {
+        // Not the toolchain's version: Go relinks when it changes (the build ID differs).
         let key = format!(
-            "{}\0{}\0{}\0{:?}\0{:?}\0{:?}\0{:?}\0{:?}\0{}",
+            "{}\0{}\0{}\0{:?}\0{:?}\0{:?}\0{:?}\0{:?}",
             dir.display(),
             plan.package,
             plan.name,
@@ -498,7 +555,6 @@ fn compile_output(
             plan.mode,
             plan.settings.tags,
             plan.settings.ldflags,
-            version.text
         );
         let obj = cache
             .join("obj")
@@ -550,21 +606,50 @@ fn go_build_id(wasm: &Path) -> Option<String> {
 }
 
 /// Runs the compiler with its output streamed to ours; a compile error keeps its status.
-fn compile(line: &CommandLine, plan: &Plan, dir: &Path) -> Result<()> {
-    let status = line
+/// `gate` runs meanwhile: the compiler's messages are passed on only once it has passed, and
+/// when it fails the compiler is stopped and the gate's error is the build's.
+fn compile<T>(
+    line: &CommandLine,
+    plan: &Plan,
+    dir: &Path,
+    gate: impl FnOnce() -> Result<T>,
+) -> Result<T> {
+    let spawned = line
         .command(dir)
         .stdout(std::process::Stdio::inherit())
-        .stderr(std::process::Stdio::inherit())
-        .status()
-        .map_err(|e| {
-            Error::Usage(format!(
+        .stderr(std::process::Stdio::piped())
+        .spawn();
+    let mut child = match spawned {
+        Ok(child) => child,
+        Err(e) => {
+            gate()?; // a missing toolchain says so with the gate's hint
+            return Err(Error::Usage(format!(
                 "cannot run `{}`: {}",
                 line.program,
                 crate::error::io_message(&e)
-            ))
-        })?;
+            )));
+        }
+    };
+    let passed = match gate() {
+        Ok(passed) => passed,
+        Err(e) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(e);
+        }
+    };
+    if let Some(mut messages) = child.stderr.take() {
+        let _ = std::io::copy(&mut messages, &mut std::io::stderr());
+    }
+    let status = child.wait().map_err(|e| {
+        Error::Usage(format!(
+            "`{}` did not finish: {}",
+            line.program,
+            crate::error::io_message(&e)
+        ))
+    })?;
     if status.success() {
-        return Ok(());
+        return Ok(passed);
     }
     Err(Error::Compile {
         tool: line.program.clone(),
@@ -626,8 +711,7 @@ fn verify_reproducible(
     plan: &Plan,
     first: &Built,
     opts: &Options,
-    created: &str,
-    git: &BTreeMap<String, String>,
+    meta: &(String, BTreeMap<String, String>),
 ) -> Result<()> {
     let line = CommandLine {
         program: opts.go.clone(),
@@ -661,7 +745,8 @@ fn verify_reproducible(
         copy_tree(&root, copy.path(), output.as_deref())?;
         let dir = copy.path().join(&rel);
         // Not cached: the copies live in throwaway directories.
-        builds.push((build_one(plan, opts, &dir, created, git, false)?, copy));
+        let same = || Ok(meta.clone());
+        builds.push((build_one(plan, opts, &dir, &same, false)?, copy));
     }
     for (other, _) in &builds {
         if other.wasm != first.wasm {
