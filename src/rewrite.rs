@@ -4,7 +4,7 @@
 
 use crate::policy::Globs;
 use crate::wasm::{validate, WasmError};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use wasm_encoder::{Encode, ProducersField, ProducersSection, Section};
 use wasmparser::{Chunk, KnownCustom, Parser, Payload};
 
@@ -56,15 +56,27 @@ impl StripRules {
 }
 
 /// What happened to one section.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SectionChange {
     /// `custom:NAME` for custom sections, the kind for standard ones.
     pub section: String,
     /// `copied`, `removed`, `stamped` (rewritten with our producer entry) or `added`.
-    pub action: &'static str,
+    #[serde(deserialize_with = "action")]
+    pub action: Action,
     /// Whole section size (header included) before and after.
     pub size_before: u64,
     pub size_after: u64,
+}
+
+/// One of the four actions. (An alias: serde's derive would borrow a literal `&str` field.)
+pub type Action = &'static str;
+
+fn action<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Action, D::Error> {
+    let text = String::deserialize(d)?;
+    ["copied", "removed", "stamped", "added"]
+        .into_iter()
+        .find(|a| *a == text)
+        .ok_or_else(|| serde::de::Error::custom(format!("unknown section action `{text}`")))
 }
 
 /// A rewritten module and what changed.

@@ -220,6 +220,93 @@ fn a_rebuild_reuses_go_list_only_while_the_build_id_is_unchanged() {
     );
 }
 
+/// Each output file's bytes and modification time.
+fn snapshot(dist: &Path) -> Vec<(String, Vec<u8>, std::time::SystemTime)> {
+    let mut files: Vec<_> = walk(dist)
+        .into_iter()
+        .map(|f| {
+            let bytes = std::fs::read(&f).unwrap();
+            let time = std::fs::metadata(&f).unwrap().modified().unwrap();
+            (f, bytes, time)
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn an_up_to_date_build_writes_nothing_and_any_change_packages_again() {
+    let p = project();
+    let dist = p.path().join("dist");
+    let args = ["--name", "dep", "--json"];
+    let (code, first_report, err) = build(p.path(), &args);
+    assert_eq!(code, 0, "{err}");
+    let first = snapshot(&dist);
+
+    // Nothing changed: the same report, and not one output rewritten.
+    let (code, report, err) = build(p.path(), &args);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(report, first_report);
+    assert_eq!(
+        snapshot(&dist),
+        first,
+        "same bytes, same modification times"
+    );
+
+    // --force packages and writes again: same bytes, new files.
+    let (code, report, err) = build(p.path(), &["--name", "dep", "--json", "--force"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(report, first_report);
+    let forced = snapshot(&dist);
+    let bytes = |s: &[(String, Vec<u8>, std::time::SystemTime)]| -> Vec<Vec<u8>> {
+        s.iter().map(|(_, b, _)| b.clone()).collect()
+    };
+    assert_eq!(bytes(&forced), bytes(&first));
+    let wasm = dist.join("dep.wasm").display().to_string();
+    let time_of = |s: &[(String, Vec<u8>, std::time::SystemTime)]| {
+        s.iter().find(|(f, _, _)| *f == wasm).unwrap().2
+    };
+    assert_ne!(time_of(&forced), time_of(&first), "rewritten");
+
+    // An output touched since: packaged and written again, whole.
+    std::fs::write(dist.join("dep.wasm"), b"not the module").unwrap();
+    let (code, report, err) = build(p.path(), &args);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(report, first_report);
+    assert_eq!(bytes(&snapshot(&dist)), bytes(&first));
+
+    // Another policy: checked and packaged again.
+    let (code, report, err) = build(
+        p.path(),
+        &["--name", "dep", "--json", "--policy", "permissive"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let report: Value = serde_json::from_str(&report).unwrap();
+    assert_eq!(report["modules"][0]["policy"], "permissive");
+
+    // A change in the source: a new module.
+    std::fs::write(
+        p.path().join("main.go"),
+        "package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"changed\") }\n",
+    )
+    .unwrap();
+    let (code, report, err) = build(
+        p.path(),
+        &["--name", "dep", "--json", "--policy", "permissive"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let changed: Value = serde_json::from_str(&report).unwrap();
+    assert_ne!(changed["modules"][0]["sha256"], report_sha(&first_report));
+    assert_eq!(
+        std::fs::read(dist.join("dep.wasm")).unwrap().len() as u64,
+        changed["modules"][0]["size"].as_u64().unwrap()
+    );
+}
+
+fn report_sha(report: &str) -> Value {
+    serde_json::from_str::<Value>(report).unwrap()["modules"][0]["sha256"].clone()
+}
+
 fn walk(dir: &Path) -> Vec<String> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {

@@ -3,6 +3,7 @@
 
 pub mod config;
 mod dist;
+pub mod stamp;
 pub mod toolchain;
 
 use crate::check::{self, CheckReport};
@@ -13,7 +14,7 @@ use crate::policy::Policy;
 use crate::rewrite::{self, Rewritten, StripRules};
 use crate::sbom::{self, Sbom};
 use config::{Mode, Settings, Target, Toolchain};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -126,6 +127,9 @@ pub struct Options {
     pub output: PathBuf,
     pub jobs: usize,
     pub verify_reproducible: bool,
+    /// Answer with the outputs already in `output` when the last build wrote them from the
+    /// same inputs and nothing touched them since ([`stamp`]).
+    pub reuse: bool,
     /// The `go` and `tinygo` programs (`go`/`tinygo` on PATH unless set).
     pub go: String,
     pub tinygo: String,
@@ -150,10 +154,14 @@ pub struct Built {
     pub artifact: Artifact,
     pub referrers: Vec<Artifact>,
     pub tag: String,
+    /// What made it ([`stamp::fingerprint`]); `None` when it cannot be known.
+    pub fingerprint: Option<String>,
+    /// The Go build ID and the toolchain behind it, for the next build's stamp.
+    pub toolchain_record: Option<stamp::Toolchain>,
 }
 
 /// What a build produced, for `dist/report.json` and `--json`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ModuleReport {
     pub name: String,
     pub package: String,
@@ -181,11 +189,12 @@ pub struct ModuleReport {
     pub env: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BuildReport {
     pub output: String,
     pub modules: Vec<ModuleReport>,
-    /// Each module's check, by name (for SARIF and annotations; not in report.json).
+    /// Each module's check, by name (for SARIF and annotations; not in report.json, and empty
+    /// when the outputs were up to date).
     #[serde(skip)]
     pub checks: Vec<(String, CheckReport)>,
 }
@@ -217,19 +226,35 @@ pub fn build(plans: &[Plan], opts: &Options) -> std::result::Result<BuildReport,
             .into());
         }
     }
+    let stamp = opts
+        .reuse
+        .then(|| stamp::read(&opts.output))
+        .flatten()
+        .filter(|s| s.fingerprints.len() == plans.len());
     // git runs while the compilers do.
     let (results, meta) = std::thread::scope(|s| {
         let meta = Later::new(s.spawn(|| created_and_annotations(&opts.dir)));
         let meta_now = || meta.get().clone().map_err(Error::Usage);
-        let results = run_parallel(plans, opts.jobs.max(1), |plan| {
-            build_one(plan, opts, &opts.dir, &meta_now, true)
+        let mut results = run_parallel(plans, opts.jobs.max(1), |plan| {
+            build_one(plan, opts, &opts.dir, &meta_now, true, stamp.as_ref())
         });
+        if results.iter().any(|r| matches!(r, Ok(Some(_)) | Err(_))) {
+            // Not everything is up to date: package the modules that were, too.
+            for (plan, result) in plans.iter().zip(results.iter_mut()) {
+                if matches!(result, Ok(None)) {
+                    *result = build_one(plan, opts, &opts.dir, &meta_now, true, None);
+                }
+            }
+        }
         (results, meta.get().clone())
     });
+    if let (Some(stamp), true) = (stamp, results.iter().all(|r| matches!(r, Ok(None)))) {
+        return Ok(stamp.report);
+    }
     let mut built = Vec::new();
     let mut rejected = Vec::new();
     for result in results {
-        let b = result?;
+        let b = result?.expect("packaged unless everything was up to date");
         if !b.check.passed {
             rejected.push((b.plan_name.clone(), b.check.clone()));
         }
@@ -246,7 +271,46 @@ pub fn build(plans: &[Plan], opts: &Options) -> std::result::Result<BuildReport,
             reproducible.insert(plan.name.clone(), true);
         }
     }
-    Ok(publish(&built, &opts.output, &reproducible)?)
+    let report = publish(&built, &opts.output, &reproducible)?;
+    let fingerprints: Option<BTreeMap<String, String>> = built
+        .iter()
+        .map(|b| Some((b.plan_name.clone(), b.fingerprint.clone()?)))
+        .collect();
+    if let Some(fingerprints) = fingerprints {
+        let toolchains = built
+            .iter()
+            .filter_map(|b| Some((b.plan_name.clone(), b.toolchain_record.clone()?)))
+            .collect();
+        stamp::write(
+            &opts.output,
+            fingerprints,
+            toolchains,
+            &outputs(&built, &opts.output),
+            &report,
+        );
+    }
+    Ok(report)
+}
+
+/// Every file a build's outputs consist of (what [`publish`] writes, and blobs it found there).
+fn outputs(built: &[Built], output: &Path) -> Vec<PathBuf> {
+    let layout = output.join("oci");
+    let mut files = vec![
+        output.join("report.json"),
+        layout.join("index.json"),
+        layout.join("oci-layout"),
+    ];
+    for b in built {
+        for suffix in [".wasm", ".spdx.json", ".cdx.json"] {
+            files.push(output.join(format!("{}{suffix}", b.plan_name)));
+        }
+        for a in std::iter::once(&b.artifact).chain(&b.referrers) {
+            for d in a.blobs.iter().map(|(d, _)| d).chain([&a.descriptor]) {
+                files.push(layout.join("blobs/sha256").join(d.hex()));
+            }
+        }
+    }
+    files
 }
 
 /// A value computed on another thread, waited for where it is first needed.
@@ -295,25 +359,49 @@ fn run_parallel<T: Send>(plans: &[Plan], jobs: usize, f: impl Fn(&Plan) -> T + S
 }
 
 /// Compiles, checks, rewrites and packages one module, in memory.
+/// Compiles, checks, rewrites and packages one module, in memory; `None` when `stamp` shows
+/// the outputs already there are this build's.
 pub fn build_one(
     plan: &Plan,
     opts: &Options,
     dir: &Path,
     meta: Meta<'_>,
     use_cache: bool,
-) -> Result<Built> {
+    stamp: Option<&stamp::Stamp>,
+) -> Result<Option<Built>> {
+    let known = known_toolchain(plan, stamp);
     std::thread::scope(|s| {
         // The toolchain's version is asked for while it compiles; the compiler's messages
         // wait until the version is known to be supported.
-        let detected = s.spawn(|| detect(plan, opts, dir));
-        let gate = move || -> Result<(GoVersion, String)> {
-            let (_, version, shown) = detected.join().expect("detect thread")?;
-            toolchain::check_support(plan.toolchain, &version, plan.target, plan.mode)
-                .map_err(Error::Usage)?;
-            Ok((version, shown))
+        let detected = known
+            .is_none()
+            .then(|| s.spawn(|| detect_supported(plan, opts, dir)));
+        let gate = move || -> Result<Option<(GoVersion, String)>> {
+            detected
+                .map(|h| h.join().expect("detect thread"))
+                .transpose()
         };
-        build_gated(plan, opts, dir, meta, use_cache, gate)
+        build_gated(plan, opts, dir, meta, use_cache, gate, stamp)
     })
+}
+
+/// Rebuilding outputs that Go made: the toolchain that made them, asked again only if the
+/// module changed.
+fn known_toolchain<'a>(
+    plan: &Plan,
+    stamp: Option<&'a stamp::Stamp>,
+) -> Option<&'a stamp::Toolchain> {
+    stamp
+        .filter(|_| plan.toolchain == Toolchain::Go)
+        .and_then(|s| s.toolchains.get(&plan.name))
+}
+
+/// [`detect`], refusing a toolchain too old for the plan.
+fn detect_supported(plan: &Plan, opts: &Options, dir: &Path) -> Result<(GoVersion, String)> {
+    let (_, version, shown) = detect(plan, opts, dir)?;
+    toolchain::check_support(plan.toolchain, &version, plan.target, plan.mode)
+        .map_err(Error::Usage)?;
+    Ok((version, shown))
 }
 
 fn build_gated(
@@ -322,8 +410,10 @@ fn build_gated(
     dir: &Path,
     meta: Meta<'_>,
     use_cache: bool,
-    gate: impl FnOnce() -> Result<(GoVersion, String)> + Send,
-) -> Result<Built> {
+    gate: impl FnOnce() -> Result<Option<(GoVersion, String)>> + Send,
+    stamp: Option<&stamp::Stamp>,
+) -> Result<Option<Built>> {
+    let known = known_toolchain(plan, stamp);
     let program = match plan.toolchain {
         Toolchain::Go => opts.go.clone(),
         Toolchain::Tinygo => opts.tinygo.clone(),
@@ -336,8 +426,8 @@ fn build_gated(
         }
     };
     let list = toolchain::go_list(&opts.go, &plan.settings, &plan.package);
-    let ((version, toolchain_version), listed) =
-        if _tmp.is_none() && out.with_file_name(LISTING).exists() {
+    let compiled_and_listed = (|| -> Result<_> {
+        Ok(if _tmp.is_none() && out.with_file_name(LISTING).exists() {
             // A rebuild: compile first, and reuse the saved `go list` output when Go's build
             // ID says the package graph is unchanged (the ID hashes every input of the link).
             let detected = compile(&line, plan, dir, gate)?;
@@ -356,13 +446,63 @@ fn build_gated(
                 )
             });
             (compiled?, listed.map_err(Error::Usage)?)
-        };
+        })
+    })();
+    let (detected, listed) = match compiled_and_listed {
+        // Built without asking the toolchain first: a failure may be a toolchain too old.
+        Err(e @ Error::Compile { .. }) if known.is_some() => {
+            detect_supported(plan, opts, dir)?;
+            return Err(e);
+        }
+        other => other?,
+    };
+    let build_id = go_build_id(&out);
+    let (version, toolchain_version) = match (detected, known) {
+        (Some(detected), _) => detected,
+        // Go's build ID hashes the toolchain's own: the same ID, the same toolchain.
+        (None, Some(k)) if build_id.as_ref() == Some(&k.build_id) => {
+            match toolchain::parse_go_version(&k.go_version) {
+                Some(v) => (v, k.shown.clone()),
+                None => detect_supported(plan, opts, dir)?,
+            }
+        }
+        (None, _) => detect_supported(plan, opts, dir)?,
+    };
     if _tmp.is_none() {
         save_listing(&out, &listed);
     }
     let (created, git) = meta()?;
+    let fingerprint = if use_cache {
+        let go_sum = toolchain::modules_from_go_list(&listed)
+            .ok()
+            .and_then(|l| l.go_mod)
+            .and_then(|m| std::fs::read(m.with_file_name("go.sum")).ok());
+        let command = format!("{line:?}");
+        stamp::fingerprint(
+            plan,
+            build_id.as_deref(),
+            &listed,
+            go_sum.as_deref(),
+            &[&version.text, &toolchain_version, &command],
+            &created,
+            &git,
+        )
+    } else {
+        None
+    };
+    if fingerprint.is_some()
+        && stamp.and_then(|s| s.fingerprints.get(&plan.name)) == fingerprint.as_ref()
+    {
+        return Ok(None);
+    }
     let compiled = crate::fsio::read_input(&out)?;
     let mut built = package_compiled(plan, &compiled, &listed, &version.text, &created, &git)?;
+    built.fingerprint = fingerprint;
+    built.toolchain_record = build_id.map(|build_id| stamp::Toolchain {
+        build_id,
+        go_version: version.text.clone(),
+        shown: toolchain_version.clone(),
+    });
     built.toolchain = line.program.clone();
     // The compiler's command line as provenance records it: the output path (a cache entry
     // or a temporary file) is written as the module's name.
@@ -378,7 +518,7 @@ fn build_gated(
         .collect();
     built.env = line.env.iter().cloned().collect();
     built.toolchain_version = toolchain_version;
-    Ok(built)
+    Ok(Some(built))
 }
 
 /// Everything after the compiler: rewrite, check the result (one validation pass, on the bytes
@@ -469,6 +609,8 @@ pub fn package_compiled(
         artifact,
         referrers,
         tag: plan.tag.clone(),
+        fingerprint: None,
+        toolchain_record: None,
     })
 }
 
@@ -539,11 +681,7 @@ fn compile_output(
     use_cache: bool,
 ) -> Result<(PathBuf, Option<tempfile::TempDir>)> {
     let name = format!("{}.wasm", plan.name);
-    let cache = std::env::var_os("WASIPACK_CACHE")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|c| PathBuf::from(c).join("wasipack")))
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/wasipack")));
-    if let (Some(cache), Ok(dir), true) = (cache, dir.canonicalize(), use_cache) {
+    if let (Some(cache), Ok(dir), true) = (stamp::cache_dir(), dir.canonicalize(), use_cache) {
         // Not the toolchain's version: Go relinks when it changes (the build ID differs).
         let key = format!(
             "{}\0{}\0{}\0{:?}\0{:?}\0{:?}\0{:?}\0{:?}",
@@ -746,7 +884,8 @@ fn verify_reproducible(
         let dir = copy.path().join(&rel);
         // Not cached: the copies live in throwaway directories.
         let same = || Ok(meta.clone());
-        builds.push((build_one(plan, opts, &dir, &same, false)?, copy));
+        let built = build_one(plan, opts, &dir, &same, false, None)?.expect("no stamp given");
+        builds.push((built, copy));
     }
     for (other, _) in &builds {
         if other.wasm != first.wasm {

@@ -70,6 +70,11 @@ pub struct Opts {
     /// not automatic under GITHUB_ACTIONS: the wasipack action annotates itself.
     #[arg(long)]
     github: bool,
+    /// Package and write everything again even when the outputs are up to date (same
+    /// compiled module, settings and policy as the last build into the output directory,
+    /// and no output touched since).
+    #[arg(long)]
+    pub force: bool,
     /// Print the build report as JSON (schema wasipack.build/v1).
     #[arg(long)]
     json: bool,
@@ -140,6 +145,12 @@ pub fn run(opts: Opts) -> Result<u8> {
         output,
         jobs: opts.jobs,
         verify_reproducible: opts.verify_reproducible,
+        // Signing, SARIF and annotations need this build's checks: those builds package.
+        reuse: !(opts.force
+            || opts.verify_reproducible
+            || opts.sign.is_some()
+            || opts.sarif.is_some()
+            || opts.github),
         go: std::env::var("GO").unwrap_or_else(|_| "go".into()),
         tinygo: std::env::var("TINYGO").unwrap_or_else(|_| "tinygo".into()),
     };

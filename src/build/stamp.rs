@@ -1,0 +1,199 @@
+//! Up-to-date builds. After a build, wasipack records in its cache what made each module (a
+//! fingerprint) and the size and modification time of every file it wrote. When the next build
+//! of the same output directory compiles to the same thing from the same settings, and no
+//! output was touched since, the previous outputs are the answer and nothing is packaged or
+//! written again, as `go build` skips a link that is up to date. Any doubt rebuilds: a missing
+//! or unreadable stamp, a changed file, a module without a Go build ID (TinyGo).
+
+use super::{BuildReport, Plan};
+use crate::wasm::inspect::sha256_hex;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// What the last build into one output directory made.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Stamp {
+    /// Each module's fingerprint, by module name.
+    pub fingerprints: BTreeMap<String, String>,
+    /// Each Go module's build ID and the toolchain that made it, by module name.
+    pub toolchains: BTreeMap<String, Toolchain>,
+    /// Every output file: path, size, modification time (ns since the epoch).
+    files: Vec<(PathBuf, u64, u128)>,
+    pub report: BuildReport,
+}
+
+/// A Go build ID and the toolchain behind it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Toolchain {
+    pub build_id: String,
+    /// `go env GOVERSION`.
+    pub go_version: String,
+    /// The version as reports show it.
+    pub shown: String,
+}
+
+/// wasipack's cache directory: `$WASIPACK_CACHE`, else `$XDG_CACHE_HOME/wasipack`, else
+/// `~/.cache/wasipack`. Any of it may be deleted at any time.
+pub fn cache_dir() -> Option<PathBuf> {
+    std::env::var_os("WASIPACK_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|c| PathBuf::from(c).join("wasipack")))
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/wasipack")))
+}
+
+fn path_for(cache: &Path, output: &Path) -> Option<PathBuf> {
+    let output = output.canonicalize().ok()?;
+    let key = sha256_hex(output.as_os_str().as_encoded_bytes());
+    Some(cache.join("stamps").join(format!("{}.json", &key[..32])))
+}
+
+fn mtime(meta: &std::fs::Metadata) -> Option<u128> {
+    let t = meta.modified().ok()?;
+    Some(t.duration_since(std::time::UNIX_EPOCH).ok()?.as_nanos())
+}
+
+/// The stamp of `output`, if there is one and every file it lists is as the build left it.
+pub fn read(output: &Path) -> Option<Stamp> {
+    read_in(&cache_dir()?, output)
+}
+
+fn read_in(cache: &Path, output: &Path) -> Option<Stamp> {
+    let bytes = std::fs::read(path_for(cache, output)?).ok()?;
+    let stamp: Stamp = serde_json::from_slice(&bytes).ok()?;
+    let intact = stamp.files.iter().all(|(path, size, time)| {
+        std::fs::metadata(path)
+            .ok()
+            .is_some_and(|m| m.len() == *size && mtime(&m) == Some(*time))
+    });
+    intact.then_some(stamp)
+}
+
+/// Records what was just written into `output`. A cache: failing to write it only costs the
+/// next build its packaging.
+pub fn write(
+    output: &Path,
+    fingerprints: BTreeMap<String, String>,
+    toolchains: BTreeMap<String, Toolchain>,
+    files: &[PathBuf],
+    report: &BuildReport,
+) {
+    if let Some(cache) = cache_dir() {
+        write_in(&cache, output, fingerprints, toolchains, files, report);
+    }
+}
+
+fn write_in(
+    cache: &Path,
+    output: &Path,
+    fingerprints: BTreeMap<String, String>,
+    toolchains: BTreeMap<String, Toolchain>,
+    files: &[PathBuf],
+    report: &BuildReport,
+) {
+    let Some(path) = path_for(cache, output) else {
+        return;
+    };
+    let mut listed = Vec::new();
+    for file in files {
+        let Some((size, time)) = std::fs::metadata(file)
+            .ok()
+            .and_then(|m| Some((m.len(), mtime(&m)?)))
+        else {
+            return;
+        };
+        listed.push((file.clone(), size, time));
+    }
+    let stamp = Stamp {
+        fingerprints,
+        toolchains,
+        files: listed,
+        report: report.clone(),
+    };
+    let Ok(bytes) = serde_json::to_vec(&stamp) else {
+        return;
+    };
+    if std::fs::create_dir_all(crate::fsio::parent_dir(&path)).is_ok() {
+        let _ = crate::fsio::write_atomic(&path, &bytes);
+    }
+}
+
+/// Everything that decides a module's outputs, hashed: this wasipack (its version and its
+/// executable), the compiled module's Go build ID (which hashes every input of the link), the
+/// resolved settings and policy, the `go list` output and go.sum (the SBOM), the toolchain's
+/// version, and the creation time and git annotations. `None` without a build ID.
+pub fn fingerprint(
+    plan: &Plan,
+    build_id: Option<&str>,
+    listed: &[u8],
+    go_sum: Option<&[u8]>,
+    versions: &[&str],
+    created: &str,
+    git: &BTreeMap<String, String>,
+) -> Option<String> {
+    let exe = std::env::current_exe()
+        .ok()
+        .and_then(|e| std::fs::metadata(e).ok())
+        .and_then(|m| Some((m.len(), mtime(&m)?)))?;
+    let text = format!(
+        "{}\0{:?}\0{}\0{plan:?}\0{}\0{:?}\0{versions:?}\0{created}\0{git:?}",
+        env!("CARGO_PKG_VERSION"),
+        exe,
+        build_id?,
+        sha256_hex(listed),
+        go_sum.map(sha256_hex),
+    );
+    Some(sha256_hex(text.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_touched_or_missing_output_voids_the_stamp() {
+        let cache = tempfile::tempdir().unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let file = out.path().join("m.wasm");
+        std::fs::write(&file, b"one").unwrap();
+        let report = BuildReport {
+            output: out.path().display().to_string(),
+            modules: Vec::new(),
+            checks: Vec::new(),
+        };
+        let prints = BTreeMap::from([("m".to_string(), "f".to_string())]);
+        let (c, o) = (cache.path(), out.path());
+        write_in(
+            c,
+            o,
+            prints.clone(),
+            BTreeMap::new(),
+            std::slice::from_ref(&file),
+            &report,
+        );
+        assert_eq!(read_in(c, o).unwrap().fingerprints, prints);
+
+        // Same size, rewritten later.
+        std::fs::write(&file, b"two").unwrap();
+        let later = std::time::SystemTime::now() + std::time::Duration::from_secs(5);
+        std::fs::File::options()
+            .write(true)
+            .open(&file)
+            .unwrap()
+            .set_modified(later)
+            .unwrap();
+        assert!(read_in(c, o).is_none());
+
+        write_in(
+            c,
+            o,
+            prints,
+            BTreeMap::new(),
+            std::slice::from_ref(&file),
+            &report,
+        );
+        assert!(read_in(c, o).is_some());
+        std::fs::remove_file(&file).unwrap();
+        assert!(read_in(c, o).is_none());
+    }
+}
