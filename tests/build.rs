@@ -253,6 +253,22 @@ fn an_up_to_date_build_writes_nothing_and_any_change_packages_again() {
         "same bytes, same modification times"
     );
 
+    // The same build named from inside the project: reused, and reported where it is now.
+    let out = common::wasipack()
+        .args(["build", ".", "--name", "dep"])
+        .current_dir(p.path())
+        .env("SOURCE_DATE_EPOCH", EPOCH)
+        .env("WASIPACK_CACHE", p.path().join(".cache"))
+        .output()
+        .unwrap();
+    let (code, stdout, err) = common::decode(out);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        stdout.starts_with("built ./dist/dep.wasm sha256:"),
+        "{stdout}"
+    );
+    assert_eq!(snapshot(&dist), first);
+
     // --force packages and writes again: same bytes, new files.
     let (code, report, err) = build(p.path(), &["--name", "dep", "--json", "--force"]);
     assert_eq!(code, 0, "{err}");

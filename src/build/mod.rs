@@ -249,7 +249,10 @@ pub fn build(plans: &[Plan], opts: &Options) -> std::result::Result<BuildReport,
         (results, meta.get().clone())
     });
     if let (Some(stamp), true) = (stamp, results.iter().all(|r| matches!(r, Ok(None)))) {
-        return Ok(stamp.report);
+        // The directory as this build names it (the stamp's may be relative to another one).
+        let mut report = stamp.report;
+        report.output = opts.output.display().to_string();
+        return Ok(report);
     }
     let mut built = Vec::new();
     let mut rejected = Vec::new();
