@@ -75,19 +75,29 @@ impl Subject {
 /// The manifest `target` names, as a [`Subject`].
 pub fn resolve(store: &Store, target: &Target) -> Result<Subject> {
     let fetched = store.fetch(target)?;
-    let name = match target {
-        Target::Registry(r) => format!("{}/{}", r.registry, r.repository),
-        Target::Layout { path, .. } => format!("oci-layout:{}", path.display()),
-    };
-    Ok(Subject {
-        descriptor: Descriptor::with_sha256(
+    Ok(Subject::of(
+        target,
+        Descriptor::with_sha256(
             &fetched.media_type,
             fetched.digest.trim_start_matches("sha256:"),
             fetched.bytes.len() as u64,
         ),
-        name,
-        reference: target.with_digest(&fetched.digest).to_string(),
-    })
+    ))
+}
+
+impl Subject {
+    /// The manifest `descriptor` describes, in `target`'s repository (it need not be there yet).
+    pub fn of(target: &Target, descriptor: Descriptor) -> Subject {
+        let name = match target {
+            Target::Registry(r) => format!("{}/{}", r.registry, r.repository),
+            Target::Layout { path, .. } => format!("oci-layout:{}", path.display()),
+        };
+        Subject {
+            reference: target.with_digest(&descriptor.digest).to_string(),
+            name,
+            descriptor,
+        }
+    }
 }
 
 /// How signatures and attestations are stored.
@@ -251,9 +261,21 @@ pub fn sign_and_attest(
     facts: &provenance::BuildFacts,
     mode: Mode,
 ) -> Result<Vec<Signed>> {
+    sign_and_attest_subject(store, &resolve(store, target)?, signer, sbom, facts, mode)
+}
+
+/// [`sign_and_attest`] for a subject already known: `push --key` signs a manifest while its
+/// blobs go up, before the manifest itself is stored.
+pub fn sign_and_attest_subject(
+    store: &Store,
+    subject: &Subject,
+    signer: &dyn Signer,
+    sbom: Option<(String, Value)>,
+    facts: &provenance::BuildFacts,
+    mode: Mode,
+) -> Result<Vec<Signed>> {
     let mut predicates: Vec<(String, Value)> = sbom.into_iter().collect();
     predicates.push((provenance::SLSA_V1.into(), provenance::predicate(facts)));
-    let subject = &resolve(store, target)?;
     let no_annotations = &BTreeMap::new();
     // The `.sig` and `.att` tags are independent: written at the same time (but not with
     // referrers, whose fallback index both would rewrite).

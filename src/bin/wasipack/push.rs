@@ -111,9 +111,11 @@ pub fn run(opts: Opts) -> Result<u8> {
     let mut pushed = pushed?;
     if let Some((signer, sboms)) = signer {
         for ((item, report), sbom) in items.iter().zip(pushed.iter_mut()).zip(sboms) {
-            report.signed = wasipack::sign::sign_and_attest(
+            // The manifest was just stored: sign what was pushed without asking for it back.
+            let subject = wasipack::sign::Subject::of(&target, item.artifact.descriptor.clone());
+            report.signed = wasipack::sign::sign_and_attest_subject(
                 &store,
-                &target.with_digest(&report.digest),
+                &subject,
                 &signer,
                 sbom,
                 &item.build_facts(),
