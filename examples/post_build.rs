@@ -14,7 +14,7 @@ fn main() {
         eprintln!("usage: post_build MODULE.wasm GO_LIST.json OUT_DIR");
         std::process::exit(2);
     };
-    let compiled = wasipack::fsio::read_input(Path::new(wasm)).expect("module");
+    let compiled = wasipack::fsio::read_input_private(Path::new(wasm)).expect("module");
     let listed = std::fs::read(list).expect("go list output");
     let plan = Plan::resolve(
         Settings {
@@ -27,7 +27,7 @@ fn main() {
     .expect("plan");
     let built = package_compiled(
         &plan,
-        &compiled,
+        compiled,
         &listed,
         "go1.26.8",
         "2024-01-01T00:00:00Z",

@@ -6,6 +6,8 @@ use std::path::Path;
 /// The bytes of an input file: mapped when it is a regular file, read otherwise.
 pub enum Input {
     Mapped(memmap2::Mmap),
+    /// A private copy-on-write mapping ([`read_input_private`]).
+    Private(memmap2::MmapMut),
     Read(Vec<u8>),
 }
 
@@ -14,6 +16,7 @@ impl std::ops::Deref for Input {
     fn deref(&self) -> &[u8] {
         match self {
             Input::Mapped(m) => m,
+            Input::Private(m) => m,
             Input::Read(v) => v,
         }
     }
@@ -24,7 +27,17 @@ impl Input {
     pub fn into_bytes(self) -> bytes::Bytes {
         match self {
             Input::Mapped(m) => bytes::Bytes::from_owner(m),
+            Input::Private(m) => bytes::Bytes::from_owner(m),
             Input::Read(v) => bytes::Bytes::from(v),
+        }
+    }
+
+    /// The bytes, to change in memory (never in the file); `None` for a shared mapping.
+    pub fn as_mut_slice(&mut self) -> Option<&mut [u8]> {
+        match self {
+            Input::Mapped(_) => None,
+            Input::Private(m) => Some(m),
+            Input::Read(v) => Some(v),
         }
     }
 }
@@ -36,6 +49,17 @@ impl Input {
 /// is private and read-only; as with any mapped input (ripgrep does the same), a file truncated
 /// by another process while we read it would fault, so build outputs are written by rename.
 pub fn read_input(path: &Path) -> Result<Input> {
+    read(path, false)
+}
+
+/// [`read_input`], as bytes that may be changed in memory: a private copy-on-write mapping,
+/// where a page is copied only when written (a rewrite that changes a module's last sections
+/// copies those pages, not the module).
+pub fn read_input_private(path: &Path) -> Result<Input> {
+    read(path, true)
+}
+
+fn read(path: &Path, private: bool) -> Result<Input> {
     let fail = |source| Error::Read {
         path: path.to_path_buf(),
         source,
@@ -47,8 +71,15 @@ pub fn read_input(path: &Path) -> Result<Input> {
     }
     if meta.is_file() && meta.len() > 0 {
         // SAFETY: the map is read-only and private; see the note above on concurrent truncation.
-        let map = unsafe { memmap2::MmapOptions::new().map(&file) }.map_err(fail)?;
-        return Ok(Input::Mapped(map));
+        let options = memmap2::MmapOptions::new();
+        return if private {
+            // SAFETY: as above; writes go to private copies of the pages, never to the file.
+            let map = unsafe { options.map_copy(&file) }.map_err(fail)?;
+            Ok(Input::Private(map))
+        } else {
+            let map = unsafe { options.map(&file) }.map_err(fail)?;
+            Ok(Input::Mapped(map))
+        };
     }
     let mut bytes = Vec::new();
     std::io::Read::read_to_end(&mut { file }, &mut bytes).map_err(fail)?;

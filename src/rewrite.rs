@@ -103,6 +103,30 @@ pub fn rewrite(bytes: &[u8], rules: &StripRules) -> Result<Rewritten, WasmError>
 /// The rewrite alone, for callers that validate the result themselves (`build` runs the full
 /// policy check on it, so that the module is validated once, as shipped).
 pub fn rewrite_unvalidated(bytes: &[u8], rules: &StripRules) -> Result<Rewritten, WasmError> {
+    let (pieces, mut rewritten) = plan(bytes, rules)?;
+    rewritten.bytes = pieces.join(bytes);
+    Ok(rewritten)
+}
+
+/// [`rewrite_unvalidated`] over bytes that may be changed: when the output is the input's
+/// beginning followed only by new sections, and no longer than the input (a Go module: names
+/// dropped from the end, producers stamped there), the new sections are written over the
+/// input's end and the output is `bytes[..len]`, returned as `Some(len)` with
+/// [`Rewritten::bytes`] empty. Otherwise the output is joined anew into `Rewritten::bytes`.
+pub fn rewrite_in_place(
+    bytes: &mut [u8],
+    rules: &StripRules,
+) -> Result<(Option<usize>, Rewritten), WasmError> {
+    let (pieces, mut rewritten) = plan(bytes, rules)?;
+    if let Some(len) = pieces.write_over(bytes) {
+        return Ok((Some(len), rewritten));
+    }
+    rewritten.bytes = pieces.join(bytes);
+    Ok((None, rewritten))
+}
+
+/// The output as pieces, and what changed (with `bytes` still empty).
+fn plan(bytes: &[u8], rules: &StripRules) -> Result<(Pieces, Rewritten), WasmError> {
     let mut out = Pieces::default();
     let mut sections = Vec::new();
     let mut stamped = false;
@@ -185,13 +209,16 @@ pub fn rewrite_unvalidated(bytes: &[u8], rules: &StripRules) -> Result<Rewritten
         });
         out.add(emitted);
     }
-    let out = out.join(bytes);
-    Ok(Rewritten {
-        size_before: bytes.len() as u64,
-        size_after: out.len() as u64,
-        bytes: out,
-        sections,
-    })
+    let size_after = out.len() as u64;
+    Ok((
+        out,
+        Rewritten {
+            size_before: bytes.len() as u64,
+            size_after,
+            bytes: Vec::new(),
+            sections,
+        },
+    ))
 }
 
 /// The output as runs of the input and new sections, joined once at the end.
@@ -213,6 +240,37 @@ impl Pieces {
 
     fn add(&mut self, bytes: Vec<u8>) {
         self.0.push(Piece::New(bytes));
+    }
+
+    fn len(&self) -> usize {
+        self.0
+            .iter()
+            .map(|p| match p {
+                Piece::Input(r) => r.len(),
+                Piece::New(v) => v.len(),
+            })
+            .sum()
+    }
+
+    /// Writes the output over `input` when it is `input[..k]` then new bytes only, and fits.
+    fn write_over(&self, input: &mut [u8]) -> Option<usize> {
+        let (first, rest) = match self.0.split_first() {
+            Some((Piece::Input(r), rest)) if r.start == 0 => (r.end, rest),
+            None => (0, &[][..]),
+            _ => return None,
+        };
+        let len = self.len();
+        if len > input.len() || rest.iter().any(|p| matches!(p, Piece::Input(_))) {
+            return None;
+        }
+        let mut at = first;
+        for piece in rest {
+            if let Piece::New(v) = piece {
+                input[at..at + v.len()].copy_from_slice(v);
+                at += v.len();
+            }
+        }
+        Some(len)
     }
 
     /// Copies the pieces into one buffer, in 1 MiB stripes on every core: for a large module
@@ -434,5 +492,36 @@ mod tests {
         let err =
             rewrite_unvalidated(&input[..input.len() - 3], &StripRules::release()).unwrap_err();
         assert!(err.offset > 8, "{err}");
+    }
+
+    #[test]
+    fn in_place_only_when_the_output_is_the_inputs_start_then_new_sections() {
+        let rules = StripRules::release();
+        // Names dropped from the end, producers stamped there: written over the input.
+        let input = module(
+            r#"(module $a_module_with_a_long_name
+                 (func $and_a_function_whose_name_is_longer_than_the_producers_entry)
+                 (@custom "keep" "x"))"#,
+        );
+        let mut bytes = input.clone();
+        let (len, out) = rewrite_in_place(&mut bytes, &rules).unwrap();
+        let len = len.expect("in place");
+        assert!(out.bytes.is_empty());
+        assert_eq!(bytes[..len], rewrite(&input, &rules).unwrap().bytes[..]);
+
+        // A section dropped before one kept: joined anew, the input untouched.
+        let input = module(r#"(module (@custom "name" "n") (func) (@custom "keep" "x"))"#);
+        let mut bytes = input.clone();
+        let (len, out) = rewrite_in_place(&mut bytes, &rules).unwrap();
+        assert_eq!(len, None);
+        assert_eq!(bytes, input);
+        assert_eq!(out.bytes, rewrite(&input, &rules).unwrap().bytes);
+
+        // Nothing to drop and producers to add: longer than the input, so joined anew.
+        let input = module("(module (func))");
+        let mut bytes = input.clone();
+        let (len, out) = rewrite_in_place(&mut bytes, &rules).unwrap();
+        assert_eq!(len, None);
+        assert!(out.bytes.len() > input.len());
     }
 }

@@ -498,8 +498,8 @@ fn build_gated(
     {
         return Ok(None);
     }
-    let compiled = crate::fsio::read_input(&out)?;
-    let mut built = package_compiled(plan, &compiled, &listed, &version.text, &created, &git)?;
+    let compiled = crate::fsio::read_input_private(&out)?;
+    let mut built = package_compiled(plan, compiled, &listed, &version.text, &created, &git)?;
     built.fingerprint = fingerprint;
     built.toolchain_record = build_id.map(|build_id| stamp::Toolchain {
         build_id,
@@ -529,7 +529,7 @@ fn build_gated(
 /// in memory; `bench/build.sh` times exactly this.
 pub fn package_compiled(
     plan: &Plan,
-    compiled: &[u8],
+    mut compiled: crate::fsio::Input,
     listed: &[u8],
     go_version: &str,
     created: &str,
@@ -541,8 +541,17 @@ pub fn package_compiled(
     };
 
     // Rewrite first, then check and validate what ships: one validation pass, on the final bytes.
-    let mut rewritten = rewrite::rewrite_unvalidated(compiled, &plan.strip).map_err(wasm_error)?;
-    let wasm = artifact::Blob::from(std::mem::take(&mut rewritten.bytes));
+    // Over a private mapping of the compiled file, a Go module's rewrite copies only its last
+    // pages (read_input_private).
+    let (len, mut rewritten) = match compiled.as_mut_slice() {
+        Some(bytes) => rewrite::rewrite_in_place(bytes, &plan.strip),
+        None => rewrite::rewrite_unvalidated(&compiled, &plan.strip).map(|r| (None, r)),
+    }
+    .map_err(wasm_error)?;
+    let wasm = match len {
+        Some(len) => compiled.into_bytes().slice(..len),
+        None => artifact::Blob::from(std::mem::take(&mut rewritten.bytes)),
+    };
     let check = check::check(&wasm, &plan.policy).map_err(|error| Error::Check {
         file: plan.name.clone(),
         error,
