@@ -363,6 +363,13 @@ mod tests {
         wat::parse_str(wat).unwrap()
     }
 
+    fn actions(out: &Rewritten) -> Vec<(&str, &str)> {
+        out.sections
+            .iter()
+            .map(|s| (s.section.as_str(), s.action))
+            .collect()
+    }
+
     #[test]
     fn release_rules_drop_names_and_debug_and_stamp_producers() {
         let input = module(
@@ -370,11 +377,7 @@ mod tests {
                  (@producers (language "Go" "go1.26.8") (processed-by "Go cmd/compile" "go1.26.8")))"#,
         );
         let out = rewrite(&input, &StripRules::release()).unwrap();
-        let actions: Vec<(&str, &str)> = out
-            .sections
-            .iter()
-            .map(|s| (s.section.as_str(), s.action))
-            .collect();
+        let actions = actions(&out);
         assert!(actions.contains(&("custom:name", "removed")), "{actions:?}");
         assert!(actions.contains(&("custom:.debug_info", "removed")));
         assert!(actions.contains(&("custom:producers", "stamped")));
@@ -405,11 +408,7 @@ mod tests {
     fn keep_beats_all_and_a_missing_producers_section_is_added() {
         let input = module(r#"(module (@custom "a" "1") (@custom "b" "2"))"#);
         let out = rewrite(&input, &StripRules::new(&["b"], &[], true, true).unwrap()).unwrap();
-        let actions: Vec<(&str, &str)> = out
-            .sections
-            .iter()
-            .map(|s| (s.section.as_str(), s.action))
-            .collect();
+        let actions = actions(&out);
         assert_eq!(
             actions,
             [
@@ -437,11 +436,7 @@ mod tests {
         );
         let out = rewrite_unvalidated(&input, &StripRules::new(&[], &["*"], false, false).unwrap())
             .unwrap();
-        let actions: Vec<(&str, &str)> = out
-            .sections
-            .iter()
-            .map(|s| (s.section.as_str(), s.action))
-            .collect();
+        let actions = actions(&out);
         assert_eq!(
             actions,
             [
