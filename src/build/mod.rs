@@ -820,6 +820,17 @@ fn git(dir: &Path, args: &[&str]) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
+/// Whether git could find a repository for `dir`: `GIT_DIR` is set, or `dir` or one of its
+/// parents holds a `.git` (a directory, or a file for worktrees and submodules), which is
+/// where git looks.
+fn in_git_checkout(dir: &Path) -> bool {
+    if std::env::var_os("GIT_DIR").is_some() {
+        return true;
+    }
+    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    dir.ancestors().any(|d| d.join(".git").exists())
+}
+
 /// The creation time (`SOURCE_DATE_EPOCH`, else the last commit's time, else now) and the
 /// git annotations: `org.opencontainers.image.revision`, `source` (the origin remote) and
 /// `version` (a tag on HEAD). Two git calls at most; none succeed outside a repository.
@@ -828,8 +839,11 @@ pub fn created_and_annotations(
 ) -> std::result::Result<(String, BTreeMap<String, String>), String> {
     let mut a = BTreeMap::new();
     let mut commit_time = None;
-    // `%D` lists the refs on HEAD, tags as `tag: NAME`.
-    if let Some(log) = git(dir, &["log", "-1", "--format=%H%n%ct%n%D"]) {
+    // `%D` lists the refs on HEAD, tags as `tag: NAME`. Outside any checkout git is not run.
+    let log = in_git_checkout(dir)
+        .then(|| git(dir, &["log", "-1", "--format=%H%n%ct%n%D"]))
+        .flatten();
+    if let Some(log) = log {
         let mut lines = log.lines();
         if let Some(rev) = lines.next() {
             a.insert("org.opencontainers.image.revision".into(), rev.to_string());
@@ -1105,6 +1119,19 @@ pub fn publish(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn git_runs_only_where_a_checkout_could_be() {
+        let root = tempfile::tempdir().unwrap();
+        let sub = root.path().join("a/b");
+        std::fs::create_dir_all(&sub).unwrap();
+        if std::env::var_os("GIT_DIR").is_none() && !in_git_checkout(root.path()) {
+            assert!(!in_git_checkout(&sub));
+        }
+        std::fs::create_dir(root.path().join(".git")).unwrap();
+        assert!(in_git_checkout(&sub), "a parent's .git");
+        assert!(in_git_checkout(root.path()));
+    }
 
     #[test]
     fn the_differing_section_is_named_past_the_build_id() {

@@ -135,11 +135,29 @@ pub fn fingerprint(
         .ok()
         .and_then(|e| std::fs::metadata(e).ok())
         .and_then(|m| Some((m.len(), mtime(&m)?)))?;
+    // The plan by what it was resolved from: its settings, the policy as it serializes (every
+    // rule's value), and the strip patterns.
+    let strip = &plan.strip;
+    let globs = |g: &crate::policy::Globs| g.patterns().collect::<Vec<_>>().join("\n");
     let text = format!(
-        "{}\0{:?}\0{}\0{plan:?}\0{}\0{:?}\0{versions:?}\0{created}\0{git:?}",
+        "{}\0{:?}\0{}\0{:?}\0{}\0{}\0{}\0{}\0{}\0{}\0{:?}\0{versions:?}\0{created}\0{git:?}",
         env!("CARGO_PKG_VERSION"),
         exe,
         build_id?,
+        (
+            &plan.name,
+            &plan.package,
+            &plan.settings,
+            plan.toolchain,
+            plan.target,
+            plan.mode,
+            &plan.tag
+        ),
+        serde_json::to_string(&plan.policy).ok()?,
+        globs(&strip.keep),
+        globs(&strip.delete),
+        strip.all,
+        strip.stamp,
         sha256_hex(listed),
         go_sum.map(sha256_hex),
     );
