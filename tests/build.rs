@@ -443,6 +443,12 @@ fn a_config_file_builds_several_modules_in_parallel() {
         6,
         "two artifacts, two SBOM referrers each"
     );
+    // Built again unchanged: both modules up to date, nothing written.
+    let before = snapshot(&p.path().join("dist"));
+    let (code, again, stderr) = build(p.path(), &["--jobs", "2", "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(again, stdout);
+    assert_eq!(snapshot(&p.path().join("dist")), before);
     // A changed build moves the tag; the old artifact's referrers leave the index with it.
     std::fs::write(
         p.path().join("main.go"),
