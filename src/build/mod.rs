@@ -238,7 +238,7 @@ pub fn build(plans: &[Plan], opts: &Options) -> std::result::Result<BuildReport,
         let mut results = run_parallel(plans, opts.jobs.max(1), |plan| {
             build_one(plan, opts, &opts.dir, &meta_now, true, stamp.as_ref())
         });
-        if results.iter().any(|r| matches!(r, Ok(Some(_)) | Err(_))) {
+        if results.iter().any(|r| matches!(r, Ok(Some(_)))) && results.iter().all(Result::is_ok) {
             // Not everything is up to date: package the modules that were, too.
             for (plan, result) in plans.iter().zip(results.iter_mut()) {
                 if matches!(result, Ok(None)) {
@@ -256,8 +256,10 @@ pub fn build(plans: &[Plan], opts: &Options) -> std::result::Result<BuildReport,
     }
     let mut built = Vec::new();
     let mut rejected = Vec::new();
+    // A failure is reported before anything else is looked at.
+    let results = results.into_iter().collect::<Result<Vec<_>>>()?;
     for result in results {
-        let b = result?.expect("packaged unless everything was up to date");
+        let b = result.expect("packaged unless everything was up to date");
         if !b.check.passed {
             rejected.push((b.plan_name.clone(), b.check.clone()));
         }
@@ -361,7 +363,6 @@ fn run_parallel<T: Send>(plans: &[Plan], jobs: usize, f: impl Fn(&Plan) -> T + S
         .collect()
 }
 
-/// Compiles, checks, rewrites and packages one module, in memory.
 /// Compiles, checks, rewrites and packages one module, in memory; `None` when `stamp` shows
 /// the outputs already there are this build's.
 pub fn build_one(
