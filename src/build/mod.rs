@@ -435,11 +435,12 @@ fn build_gated(
             // A rebuild: compile first, and reuse the saved `go list` output when Go's build
             // ID says the package graph is unchanged (the ID hashes every input of the link).
             let detected = compile(&line, plan, dir, gate)?;
-            let listed = match saved_listing(&out) {
-                Some(listed) => listed,
-                None => toolchain::output(&list, dir).map_err(Error::Usage)?,
+            let build_id = go_build_id(&out);
+            let listed = match saved_listing(&out, build_id.as_deref()) {
+                Some(listed) => (listed, true),
+                None => (toolchain::output(&list, dir).map_err(Error::Usage)?, false),
             };
-            (detected, listed)
+            (detected, build_id, listed)
         } else {
             // First build: `go list` runs while the compiler does.
             let (compiled, listed) = std::thread::scope(|s| {
@@ -449,10 +450,15 @@ fn build_gated(
                     listed.join().expect("go list thread"),
                 )
             });
-            (compiled?, listed.map_err(Error::Usage)?)
+            let compiled = compiled?;
+            (
+                compiled,
+                go_build_id(&out),
+                (listed.map_err(Error::Usage)?, false),
+            )
         })
     })();
-    let (detected, listed) = match compiled_and_listed {
+    let (detected, build_id, (listed, listing_saved)) = match compiled_and_listed {
         // Built without asking the toolchain first: a failure may be a toolchain too old.
         Err(e @ Error::Compile { .. }) if known.is_some() => {
             detect_supported(plan, opts, dir)?;
@@ -460,7 +466,6 @@ fn build_gated(
         }
         other => other?,
     };
-    let build_id = go_build_id(&out);
     let (version, toolchain_version) = match (detected, known) {
         (Some(detected), _) => detected,
         // Go's build ID hashes the toolchain's own: the same ID, the same toolchain.
@@ -472,8 +477,8 @@ fn build_gated(
         }
         (None, _) => detect_supported(plan, opts, dir)?,
     };
-    if _tmp.is_none() {
-        save_listing(&out, &listed);
+    if let (None, false, Some(id)) = (&_tmp, listing_saved, &build_id) {
+        save_listing(&out, id, &listed);
     }
     let (created, git) = meta()?;
     let fingerprint = if use_cache {
@@ -725,20 +730,18 @@ fn compile_output(
 const LISTING: &str = "go-list.json";
 const LISTING_ID: &str = "go-list.buildid";
 
-fn saved_listing(out: &Path) -> Option<Vec<u8>> {
-    let id = go_build_id(out)?;
+fn saved_listing(out: &Path, id: Option<&str>) -> Option<Vec<u8>> {
+    let id = id?;
     let saved = std::fs::read_to_string(out.with_file_name(LISTING_ID)).ok()?;
     (saved == id)
         .then(|| std::fs::read(out.with_file_name(LISTING)).ok())
         .flatten()
 }
 
-fn save_listing(out: &Path, listed: &[u8]) {
+fn save_listing(out: &Path, id: &str, listed: &[u8]) {
     // A cache: failing to save only costs the next build a `go list`.
-    if let Some(id) = go_build_id(out) {
-        let _ = crate::fsio::write_atomic(&out.with_file_name(LISTING), listed);
-        let _ = crate::fsio::write_atomic(&out.with_file_name(LISTING_ID), id.as_bytes());
-    }
+    let _ = crate::fsio::write_atomic(&out.with_file_name(LISTING), listed);
+    let _ = crate::fsio::write_atomic(&out.with_file_name(LISTING_ID), id.as_bytes());
 }
 
 /// The `go:buildid` custom section (Go puts it first), without parsing the rest.
