@@ -17,14 +17,8 @@ pub struct Stage {
 impl Stage {
     /// Stages `bytes` for `dest`.
     pub fn add(&mut self, dest: &Path, bytes: &[u8]) -> Result<()> {
-        let fail = |source| Error::Write {
-            path: dest.to_path_buf(),
-            source,
-        };
-        let dir = dest.parent().expect("outputs have a directory");
-        self.mkdirs(dir)?;
-        let mut tmp = crate::fsio::temp_in(dir).map_err(fail)?;
-        crate::fsio::write_all(tmp.as_file_mut(), bytes).map_err(fail)?;
+        self.mkdirs(dest.parent().expect("outputs have a directory"))?;
+        let tmp = write_temp(dest, bytes)?;
         self.files.push((tmp, dest.to_path_buf()));
         Ok(())
     }
@@ -38,16 +32,7 @@ impl Stage {
         }
         let written: Vec<Result<tempfile::NamedTempFile>> = files
             .par_iter()
-            .map(|(dest, bytes)| {
-                let fail = |source| Error::Write {
-                    path: dest.to_path_buf(),
-                    source,
-                };
-                let dir = dest.parent().expect("outputs have a directory");
-                let mut tmp = crate::fsio::temp_in(dir).map_err(fail)?;
-                crate::fsio::write_all(tmp.as_file_mut(), bytes).map_err(fail)?;
-                Ok(tmp)
-            })
+            .map(|(dest, bytes)| write_temp(dest, bytes))
             .collect();
         for ((dest, _), tmp) in files.iter().zip(written) {
             self.files.push((tmp?, dest.clone()));
@@ -86,6 +71,18 @@ impl Stage {
         self.committed = true;
         Ok(())
     }
+}
+
+/// `bytes` in a temporary file beside `dest` (whose directory exists).
+fn write_temp(dest: &Path, bytes: &[u8]) -> Result<tempfile::NamedTempFile> {
+    let fail = |source| Error::Write {
+        path: dest.to_path_buf(),
+        source,
+    };
+    let dir = dest.parent().expect("outputs have a directory");
+    let mut tmp = crate::fsio::temp_in(dir).map_err(fail)?;
+    crate::fsio::write_all(tmp.as_file_mut(), bytes).map_err(fail)?;
+    Ok(tmp)
 }
 
 impl Drop for Stage {
