@@ -400,9 +400,17 @@ fn known_toolchain<'a>(
         .and_then(|s| s.toolchains.get(&plan.name))
 }
 
+/// The compiler `plan` runs: `go` or `tinygo` as `opts` names them.
+fn program(plan: &Plan, opts: &Options) -> String {
+    match plan.toolchain {
+        Toolchain::Go => opts.go.clone(),
+        Toolchain::Tinygo => opts.tinygo.clone(),
+    }
+}
+
 /// [`detect`], refusing a toolchain too old for the plan.
 fn detect_supported(plan: &Plan, opts: &Options, dir: &Path) -> Result<(GoVersion, String)> {
-    let (_, version, shown) = detect(plan, opts, dir)?;
+    let (version, shown) = detect(plan, opts, dir)?;
     toolchain::check_support(plan.toolchain, &version, plan.target, plan.mode)
         .map_err(Error::Usage)?;
     Ok((version, shown))
@@ -418,10 +426,7 @@ fn build_gated(
     stamp: Option<&stamp::Stamp>,
 ) -> Result<Option<Built>> {
     let known = known_toolchain(plan, stamp);
-    let program = match plan.toolchain {
-        Toolchain::Go => opts.go.clone(),
-        Toolchain::Tinygo => opts.tinygo.clone(),
-    };
+    let program = program(plan, opts);
     let (out, _tmp) = compile_output(plan, dir, use_cache)?;
     let line = match plan.toolchain {
         Toolchain::Go => toolchain::go_build(&program, &plan.settings, &plan.package, &out),
@@ -638,26 +643,17 @@ fn pretty(v: &serde_json::Value) -> Vec<u8> {
     t
 }
 
-/// Finds the toolchain, the Go version it builds with (TinyGo reports its Go too), and the
+/// Asks the toolchain for the Go version it builds with (TinyGo reports its Go too) and the
 /// version to report (`go1.26.8`, or `tinygo 0.34.0 (go1.23.4)`).
-fn detect(plan: &Plan, opts: &Options, dir: &Path) -> Result<(String, GoVersion, String)> {
-    let (program, line) = match plan.toolchain {
-        Toolchain::Go => (
-            opts.go.clone(),
-            CommandLine {
-                program: opts.go.clone(),
-                args: vec!["env".into(), "GOVERSION".into()],
-                env: vec![],
-            },
-        ),
-        Toolchain::Tinygo => (
-            opts.tinygo.clone(),
-            CommandLine {
-                program: opts.tinygo.clone(),
-                args: vec!["version".into()],
-                env: vec![],
-            },
-        ),
+fn detect(plan: &Plan, opts: &Options, dir: &Path) -> Result<(GoVersion, String)> {
+    let args = match plan.toolchain {
+        Toolchain::Go => vec!["env".into(), "GOVERSION".into()],
+        Toolchain::Tinygo => vec!["version".into()],
+    };
+    let line = CommandLine {
+        program: program(plan, opts),
+        args,
+        env: vec![],
     };
     let out = toolchain::output(&line, dir).map_err(|m| {
         Error::Usage(match plan.toolchain {
@@ -685,7 +681,7 @@ fn detect(plan: &Plan, opts: &Options, dir: &Path) -> Result<(String, GoVersion,
             format!("tinygo {own} ({})", version.text)
         }
     };
-    Ok((program, version, shown))
+    Ok((version, shown))
 }
 
 /// Where the compiler writes: a stable path per project, module and settings in wasipack's
