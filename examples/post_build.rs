@@ -16,6 +16,7 @@ fn main() {
     };
     let compiled = wasipack::fsio::read_input_private(Path::new(wasm)).expect("module");
     let listed = std::fs::read(list).expect("go list output");
+    let listing = wasipack::build::toolchain::modules_from_go_list(&listed).expect("go list JSON");
     let plan = Plan::resolve(
         Settings {
             name: Some("bench".into()),
@@ -28,7 +29,7 @@ fn main() {
     let built = package_compiled(
         &plan,
         compiled,
-        &listed,
+        listing,
         "go1.26.8",
         "2024-01-01T00:00:00Z",
         &BTreeMap::new(),

@@ -486,10 +486,11 @@ fn build_gated(
         save_listing(&out, id, &listed);
     }
     let (created, git) = meta()?;
+    let listing = toolchain::modules_from_go_list(&listed).map_err(Error::Usage)?;
     let fingerprint = if use_cache {
-        let go_sum = toolchain::modules_from_go_list(&listed)
-            .ok()
-            .and_then(|l| l.go_mod)
+        let go_sum = listing
+            .go_mod
+            .as_ref()
             .and_then(|m| std::fs::read(m.with_file_name("go.sum")).ok());
         let command = format!("{line:?}");
         stamp::fingerprint(
@@ -510,7 +511,7 @@ fn build_gated(
         return Ok(None);
     }
     let compiled = crate::fsio::read_input_private(&out)?;
-    let mut built = package_compiled(plan, compiled, &listed, &version.text, &created, &git)?;
+    let mut built = package_compiled(plan, compiled, listing, &version.text, &created, &git)?;
     built.fingerprint = fingerprint;
     built.toolchain_record = build_id.map(|build_id| stamp::Toolchain {
         build_id,
@@ -536,12 +537,12 @@ fn build_gated(
 }
 
 /// Everything after the compiler: rewrite, check the result (one validation pass, on the bytes
-/// that ship), SBOMs from `go list` output and go.sum hashes, and the OCI artifacts. Pure and
+/// that ship), SBOMs from the parsed `go list` output and go.sum hashes, and the OCI artifacts. Pure and
 /// in memory; `bench/build.sh` times exactly this.
 pub fn package_compiled(
     plan: &Plan,
     mut compiled: crate::fsio::Input,
-    listed: &[u8],
+    mut listing: toolchain::Listed,
     go_version: &str,
     created: &str,
     git: &BTreeMap<String, String>,
@@ -569,7 +570,6 @@ pub fn package_compiled(
     })?;
     let sha256 = check.module.sha256.clone();
 
-    let mut listing = toolchain::modules_from_go_list(listed).map_err(Error::Usage)?;
     if listing.deps.iter().any(|d| d.compiled_sum().is_none()) {
         // Vendored builds: `go list` has no hashes; go.sum does.
         if let Some(sum) = listing.go_mod.as_ref().map(|m| m.with_file_name("go.sum")) {
