@@ -67,6 +67,19 @@ pub struct Subject {
 }
 
 impl Subject {
+    /// The manifest `descriptor` describes, in `target`'s repository.
+    pub fn of(target: &Target, descriptor: Descriptor) -> Subject {
+        let name = match target {
+            Target::Registry(r) => format!("{}/{}", r.registry, r.repository),
+            Target::Layout { path, .. } => format!("oci-layout:{}", path.display()),
+        };
+        Subject {
+            reference: target.with_digest(&descriptor.digest).to_string(),
+            name,
+            descriptor,
+        }
+    }
+
     pub fn digest(&self) -> &str {
         &self.descriptor.digest
     }
@@ -83,21 +96,6 @@ pub fn resolve(store: &Store, target: &Target) -> Result<Subject> {
             fetched.bytes.len() as u64,
         ),
     ))
-}
-
-impl Subject {
-    /// The manifest `descriptor` describes, in `target`'s repository (it need not be there yet).
-    pub fn of(target: &Target, descriptor: Descriptor) -> Subject {
-        let name = match target {
-            Target::Registry(r) => format!("{}/{}", r.registry, r.repository),
-            Target::Layout { path, .. } => format!("oci-layout:{}", path.display()),
-        };
-        Subject {
-            reference: target.with_digest(&descriptor.digest).to_string(),
-            name,
-            descriptor,
-        }
-    }
 }
 
 /// How signatures and attestations are stored.
@@ -264,8 +262,8 @@ pub fn sign_and_attest(
     sign_and_attest_subject(store, &resolve(store, target)?, signer, sbom, facts, mode)
 }
 
-/// [`sign_and_attest`] for a subject already known: `push --key` signs a manifest while its
-/// blobs go up, before the manifest itself is stored.
+/// [`sign_and_attest`] for a subject already known: `push --key` signs the manifest it has
+/// just stored without reading it back.
 pub fn sign_and_attest_subject(
     store: &Store,
     subject: &Subject,
