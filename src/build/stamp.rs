@@ -48,9 +48,14 @@ fn path_for(cache: &Path, output: &Path) -> Option<PathBuf> {
     Some(cache.join("stamps").join(format!("{}.json", &key[..32])))
 }
 
-fn mtime(meta: &std::fs::Metadata) -> Option<u128> {
-    let t = meta.modified().ok()?;
-    Some(t.duration_since(std::time::UNIX_EPOCH).ok()?.as_nanos())
+/// A file's size and modification time (ns since the epoch).
+fn size_and_mtime(path: &Path) -> Option<(u64, u128)> {
+    let meta = std::fs::metadata(path).ok()?;
+    let time = meta.modified().ok()?;
+    Some((
+        meta.len(),
+        time.duration_since(std::time::UNIX_EPOCH).ok()?.as_nanos(),
+    ))
 }
 
 /// The stamp of `output`, if there is one and every file it lists is as the build left it.
@@ -61,11 +66,10 @@ pub fn read(output: &Path) -> Option<Stamp> {
 fn read_in(cache: &Path, output: &Path) -> Option<Stamp> {
     let bytes = std::fs::read(path_for(cache, output)?).ok()?;
     let stamp: Stamp = serde_json::from_slice(&bytes).ok()?;
-    let intact = stamp.files.iter().all(|(path, size, time)| {
-        std::fs::metadata(path)
-            .ok()
-            .is_some_and(|m| m.len() == *size && mtime(&m) == Some(*time))
-    });
+    let intact = stamp
+        .files
+        .iter()
+        .all(|(path, size, time)| size_and_mtime(path) == Some((*size, *time)));
     intact.then_some(stamp)
 }
 
@@ -96,10 +100,7 @@ fn write_in(
     };
     let mut listed = Vec::new();
     for file in files {
-        let Some((size, time)) = std::fs::metadata(file)
-            .ok()
-            .and_then(|m| Some((m.len(), mtime(&m)?)))
-        else {
+        let Some((size, time)) = size_and_mtime(file) else {
             return;
         };
         listed.push((file.clone(), size, time));
@@ -131,10 +132,7 @@ pub fn fingerprint(
     created: &str,
     git: &BTreeMap<String, String>,
 ) -> Option<String> {
-    let exe = std::env::current_exe()
-        .ok()
-        .and_then(|e| std::fs::metadata(e).ok())
-        .and_then(|m| Some((m.len(), mtime(&m)?)))?;
+    let exe = size_and_mtime(&std::env::current_exe().ok()?)?;
     // The plan by what it was resolved from: its settings, the policy as it serializes (every
     // rule's value), and the strip patterns.
     let strip = &plan.strip;
