@@ -18,15 +18,16 @@ fn project() -> tempfile::TempDir {
 }
 
 fn build(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = common::wasipack()
-        .arg("build")
-        .arg(dir)
-        .args(args)
+    common::decode(build_command(dir).arg(dir).args(args).output().unwrap())
+}
+
+/// `wasipack build` for the project in `dir`, with a fixed SOURCE_DATE_EPOCH and its own cache.
+fn build_command(dir: &Path) -> std::process::Command {
+    let mut c = common::wasipack();
+    c.arg("build")
         .env("SOURCE_DATE_EPOCH", EPOCH)
-        .env("WASIPACK_CACHE", dir.join(".cache"))
-        .output()
-        .unwrap();
-    common::decode(out)
+        .env("WASIPACK_CACHE", dir.join(".cache"));
+    c
 }
 
 fn json(path: &Path) -> Value {
@@ -254,11 +255,9 @@ fn an_up_to_date_build_writes_nothing_and_any_change_packages_again() {
     );
 
     // The same build named from inside the project: reused, and reported where it is now.
-    let out = common::wasipack()
-        .args(["build", ".", "--name", "dep"])
+    let out = build_command(p.path())
+        .args([".", "--name", "dep"])
         .current_dir(p.path())
-        .env("SOURCE_DATE_EPOCH", EPOCH)
-        .env("WASIPACK_CACHE", p.path().join(".cache"))
         .output()
         .unwrap();
     let (code, stdout, err) = common::decode(out);
