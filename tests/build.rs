@@ -448,6 +448,23 @@ fn a_config_file_builds_several_modules_in_parallel() {
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(again, stdout);
     assert_eq!(snapshot(&p.path().join("dist")), before);
+    // One module changed: it is built anew, the other is packaged from what Go left as is.
+    std::fs::write(
+        p.path().join("main.go"),
+        "package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"one changed\") }\n",
+    )
+    .unwrap();
+    let (code, mixed, stderr) = build(p.path(), &["--jobs", "2", "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (old, new): (Value, Value) = (
+        serde_json::from_str(&stdout).unwrap(),
+        serde_json::from_str(&mixed).unwrap(),
+    );
+    assert_ne!(old["modules"][0]["sha256"], new["modules"][0]["sha256"]);
+    assert_eq!(
+        old["modules"][1], new["modules"][1],
+        "the reactor is unchanged"
+    );
     // A changed build moves the tag; the old artifact's referrers leave the index with it.
     std::fs::write(
         p.path().join("main.go"),

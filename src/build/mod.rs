@@ -235,31 +235,30 @@ pub fn build(plans: &[Plan], opts: &Options) -> std::result::Result<BuildReport,
     let (results, meta) = std::thread::scope(|s| {
         let meta = Later::new(s.spawn(|| created_and_annotations(&opts.dir)));
         let meta_now = || meta.get().clone().map_err(Error::Usage);
-        let mut results = run_parallel(plans, opts.jobs.max(1), |plan| {
+        let results = run_parallel(plans, opts.jobs.max(1), |plan| {
             build_one(plan, opts, &opts.dir, &meta_now, true, stamp.as_ref())
         });
-        if results.iter().any(|r| matches!(r, Ok(Some(_)))) && results.iter().all(Result::is_ok) {
-            // Not everything is up to date: package the modules that were, too.
-            for (plan, result) in plans.iter().zip(results.iter_mut()) {
-                if matches!(result, Ok(None)) {
-                    *result = build_one(plan, opts, &opts.dir, &meta_now, true, None);
-                }
-            }
-        }
         (results, meta.get().clone())
     });
-    if let (Some(stamp), true) = (stamp, results.iter().all(|r| matches!(r, Ok(None)))) {
+    // A failure is reported before anything else is looked at.
+    let results = results.into_iter().collect::<Result<Vec<_>>>()?;
+    if let (Some(stamp), true) = (
+        &stamp,
+        results.iter().all(|u| matches!(u, Unit::UpToDate(_))),
+    ) {
         // The directory as this build names it (the stamp's may be relative to another one).
-        let mut report = stamp.report;
+        let mut report = stamp.report.clone();
         report.output = opts.output.display().to_string();
         return Ok(report);
     }
     let mut built = Vec::new();
     let mut rejected = Vec::new();
-    // A failure is reported before anything else is looked at.
-    let results = results.into_iter().collect::<Result<Vec<_>>>()?;
-    for result in results {
-        let b = result.expect("packaged unless everything was up to date");
+    for (plan, unit) in plans.iter().zip(results) {
+        // Not everything is up to date: the modules that were are packaged too.
+        let b = match unit {
+            Unit::Built(b) => *b,
+            Unit::UpToDate(c) => package(plan, *c)?,
+        };
         if !b.check.passed {
             rejected.push((b.plan_name.clone(), b.check.clone()));
         }
@@ -363,16 +362,38 @@ fn run_parallel<T: Send>(plans: &[Plan], jobs: usize, f: impl Fn(&Plan) -> T + S
         .collect()
 }
 
-/// Compiles, checks, rewrites and packages one module, in memory; `None` when `stamp` shows
-/// the outputs already there are this build's.
-pub fn build_one(
+/// One module after [`build_one`].
+enum Unit {
+    Built(Box<Built>),
+    /// `stamp` shows the outputs already there are this build's: compiled, not packaged.
+    UpToDate(Box<Compiled>),
+}
+
+/// A compiled module and everything its packaging needs.
+struct Compiled {
+    out: PathBuf,
+    /// Holds the temporary directory `out` is in, when it is not in the cache.
+    _tmp: Option<tempfile::TempDir>,
+    line: CommandLine,
+    listing: toolchain::Listed,
+    version: GoVersion,
+    toolchain_version: String,
+    created: String,
+    git: BTreeMap<String, String>,
+    build_id: Option<String>,
+    fingerprint: Option<String>,
+}
+
+/// Compiles, checks, rewrites and packages one module, in memory; only compiles it when
+/// `stamp` shows the outputs already there are this build's.
+fn build_one(
     plan: &Plan,
     opts: &Options,
     dir: &Path,
     meta: Meta<'_>,
     use_cache: bool,
     stamp: Option<&stamp::Stamp>,
-) -> Result<Option<Built>> {
+) -> Result<Unit> {
     let known = known_toolchain(plan, stamp);
     std::thread::scope(|s| {
         // The toolchain's version is asked for while it compiles; the compiler's messages
@@ -424,7 +445,7 @@ fn build_gated(
     use_cache: bool,
     gate: impl FnOnce() -> Result<Option<(GoVersion, String)>> + Send,
     stamp: Option<&stamp::Stamp>,
-) -> Result<Option<Built>> {
+) -> Result<Unit> {
     let known = known_toolchain(plan, stamp);
     let program = program(plan, opts);
     let (out, _tmp) = compile_output(plan, dir, use_cache)?;
@@ -505,11 +526,41 @@ fn build_gated(
     } else {
         None
     };
-    if fingerprint.is_some()
-        && stamp.and_then(|s| s.fingerprints.get(&plan.name)) == fingerprint.as_ref()
-    {
-        return Ok(None);
-    }
+    let up_to_date = fingerprint.is_some()
+        && stamp.and_then(|s| s.fingerprints.get(&plan.name)) == fingerprint.as_ref();
+    let compiled = Compiled {
+        out,
+        _tmp,
+        line,
+        listing,
+        version,
+        toolchain_version,
+        created,
+        git,
+        build_id,
+        fingerprint,
+    };
+    Ok(if up_to_date {
+        Unit::UpToDate(Box::new(compiled))
+    } else {
+        Unit::Built(Box::new(package(plan, compiled)?))
+    })
+}
+
+/// Packages a compiled module ([`package_compiled`]) and records how it was made.
+fn package(plan: &Plan, c: Compiled) -> Result<Built> {
+    let Compiled {
+        out,
+        _tmp,
+        line,
+        listing,
+        version,
+        toolchain_version,
+        created,
+        git,
+        build_id,
+        fingerprint,
+    } = c;
     let compiled = crate::fsio::read_input_private(&out)?;
     let mut built = package_compiled(plan, compiled, listing, &version.text, &created, &git)?;
     built.fingerprint = fingerprint;
@@ -533,7 +584,7 @@ fn build_gated(
         .collect();
     built.env = line.env.iter().cloned().collect();
     built.toolchain_version = toolchain_version;
-    Ok(Some(built))
+    Ok(built)
 }
 
 /// Everything after the compiler: rewrite, check the result (one validation pass, on the bytes
@@ -910,7 +961,10 @@ fn verify_reproducible(
         let dir = copy.path().join(&rel);
         // Not cached: the copies live in throwaway directories.
         let same = || Ok(meta.clone());
-        let built = build_one(plan, opts, &dir, &same, false, None)?.expect("no stamp given");
+        let built = match build_one(plan, opts, &dir, &same, false, None)? {
+            Unit::Built(b) => *b,
+            Unit::UpToDate(c) => package(plan, *c)?,
+        };
         builds.push((built, copy));
     }
     for (other, _) in &builds {
