@@ -736,8 +736,7 @@ fn detect(plan: &Plan, opts: &Options, dir: &Path) -> Result<(GoVersion, String)
 }
 
 /// Where the compiler writes: a stable path per project, module and settings in wasipack's
-/// cache (`$WASIPACK_CACHE`, else `$XDG_CACHE_HOME/wasipack`, else `~/.cache/wasipack`; any of
-/// it may be deleted at any time), at `obj/KEY/NAME.wasm`, so that `go build` finds its previous
+/// cache ([`stamp::cache_dir`]), at `obj/KEY/NAME.wasm`, so that `go build` finds its previous
 /// output up to date and skips the link, as it does for `go build -o` by hand. We only read
 /// that file. Falls back to a fresh temporary directory when there is no usable cache.
 fn compile_output(
