@@ -30,18 +30,25 @@ echo '{"architecture":"wasm","os":"wasip1"}' >"$WORK/config.json"
 wp_times=() oras_times=() re_times=()
 size=$(stat -c %s "$INPUT")
 echo "input: $INPUT ($size bytes); registry: crane registry serve on $HOST; runs: $RUNS" >&2
+# Every copy is written before the first timed push, and flushed, so that no push competes
+# with the disk writing back the copies.
+for i in $(seq 0 "$RUNS"); do
+	mkdir -p "$WORK/a$i" "$WORK/b$i"
+	variant "wp$i" "$WORK/a$i/module.wasm"
+	variant "oras$i" "$WORK/b$i/module.wasm"
+done
+sync
 for i in $(seq 0 "$RUNS"); do
 	a=$WORK/a$i/module.wasm b=$WORK/b$i/module.wasm
-	mkdir -p "$(dirname "$a")" "$(dirname "$b")"
-	variant "wp$i" "$a"
-	variant "oras$i" "$b"
 	t0=$(now)
 	"$WASIPACK" push "$a" "$HOST/bench/wp$i:1" >/dev/null 2>&1 || die "wasipack push failed"
 	t1=$(now)
-	(cd "$(dirname "$b")" && "$ORAS" push --plain-http --disable-path-validation \
+	cd "$(dirname "$b")" # oras names the layer after the path it is given
+	"$ORAS" push --plain-http --disable-path-validation \
 		--config "$WORK/config.json:application/vnd.wasm.config.v0+json" \
-		"$HOST/bench/oras$i:1" "module.wasm:application/wasm" >/dev/null 2>&1) || die "oras push failed"
+		"$HOST/bench/oras$i:1" "module.wasm:application/wasm" >/dev/null 2>&1 || die "oras push failed"
 	t2=$(now)
+	cd "$REPO"
 	"$WASIPACK" push "$a" "$HOST/bench/wp$i:1" >/dev/null 2>&1 || die "wasipack re-push failed"
 	t3=$(now)
 	if ((i == 0)); then continue; fi # warm-up

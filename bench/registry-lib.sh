@@ -38,4 +38,4 @@ open(out, "wb").write(open(src, "rb").read() + b"\x00" + bytes([len(payload)]) +
 PY
 }
 
-now() { date +%s.%N; }
+now() { echo "$EPOCHREALTIME"; }
