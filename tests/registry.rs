@@ -441,6 +441,69 @@ fn a_second_push_uploads_no_blob_and_chunks_fall_back_to_a_whole_upload() {
 }
 
 #[test]
+fn small_blobs_go_up_with_the_post_where_the_registry_takes_them_and_by_put_where_it_does_not() {
+    let module = go_fixture("hello");
+    let config = tempfile::tempdir().unwrap();
+    let upload_puts = |proxy: &Proxy| {
+        proxy
+            .log()
+            .iter()
+            .filter(|l| l.method == "PUT" && l.path.contains("/blobs/uploads/"))
+            .count()
+    };
+    let single_posts = |proxy: &Proxy| -> Vec<u16> {
+        proxy
+            .log()
+            .iter()
+            .filter(|l| l.method == "POST" && l.path.contains("digest=sha256%3A"))
+            .map(|l| l.status)
+            .collect()
+    };
+
+    // crane's registry stores the config from the POST itself: only the module needs a PUT.
+    let crane = crane_registry();
+    let proxy = Proxy::start(crane.addr);
+    let (code, _, err) = wp(
+        config.path(),
+        &[
+            "push",
+            module.to_str().unwrap(),
+            &format!("{}/single/hello:1", proxy.host()),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(single_posts(&proxy), vec![201], "{:?}", proxy.log());
+    assert_eq!(upload_puts(&proxy), 1, "{:?}", proxy.log());
+    let tmp = tempfile::tempdir().unwrap();
+    assert_pulls_back(
+        config.path(),
+        &format!("{}/single/hello:1", crane.host()),
+        &tmp.path().join("p.wasm"),
+        &module,
+    );
+
+    // distribution 2.8 opens a session instead (202): the config follows with a PUT, and the
+    // manifest, which it checks against the stored blobs, is accepted.
+    let docker = docker_registry(USER, PASSWORD);
+    let proxy = Proxy::start(docker.addr);
+    let (code, _, err) = wp_stdin(
+        config.path(),
+        &[
+            "push",
+            module.to_str().unwrap(),
+            &format!("{}/single/hello:1", proxy.host()),
+            "-u",
+            USER,
+            "--password-stdin",
+        ],
+        &format!("{PASSWORD}\n"),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(single_posts(&proxy), vec![202], "{:?}", proxy.log());
+    assert_eq!(upload_puts(&proxy), 2, "{:?}", proxy.log());
+}
+
+#[test]
 fn blobs_are_mounted_from_another_repository_of_the_same_registry() {
     // distribution mounts; crane's in-memory registry shares blobs across repositories, so
     // there HEAD already finds them.

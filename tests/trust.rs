@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::proxy::{Action, Fault, Proxy};
 use common::servers::{crane_registry, docker_registry};
 use common::{assert_clean_error, decode, go_fixture, repo, tool, wasipack};
 use serde_json::Value;
@@ -970,6 +971,94 @@ fn push_with_a_key_signs_and_attests_sbom_and_provenance_in_one_command() {
         "wasip1-default",
     ]);
     assert_eq!(code, 0, "{err}{out}");
+}
+
+#[test]
+fn push_with_an_unencrypted_key_signs_as_the_module_uploads_and_a_failed_upload_tags_nothing() {
+    use p256::pkcs8::{EncodePrivateKey, LineEnding};
+    let env = Env::new();
+    let key = p256::ecdsa::SigningKey::from_slice(&[7u8; 32]).unwrap();
+    let (private, public) = (env.path("plain.key"), env.path("plain.pub"));
+    std::fs::write(
+        &private,
+        key.to_pkcs8_pem(LineEnding::LF).unwrap().as_bytes(),
+    )
+    .unwrap();
+    std::fs::write(
+        &public,
+        wasipack::sign::keys::public_pem(key.verifying_key()),
+    )
+    .unwrap();
+    let (private, public) = (private.to_str().unwrap(), public.to_str().unwrap());
+    let module = go_fixture("hello");
+    let module = module.to_str().unwrap();
+    for registry in registries(&env) {
+        let reference = format!("{}/plain/hello:1", registry.host());
+        let out = env.ok(&["push", module, &reference, "--key", private, "--json"]);
+        let signed = json(&out)["pushed"][0]["signed"].as_array().unwrap().len();
+        assert_eq!(signed, 3, "{out}");
+        let (code, _, err) = env.cosign(2, &["verify", "--key", public, &reference]);
+        assert_eq!(code, 0, "cosign verify on {}: {err}", registry.host());
+        for kind in ["spdxjson", "slsaprovenance1"] {
+            let args = [
+                "verify-attestation",
+                "--key",
+                public,
+                "--type",
+                kind,
+                &reference,
+            ];
+            let (code, _, err) = env.cosign(2, &args);
+            assert_eq!(code, 0, "cosign {kind} on {}: {err}", registry.host());
+        }
+        // Pushed again: the same signature is there already and is not added twice.
+        let out = env.ok(&["push", module, &reference, "--key", private, "--json"]);
+        let layers = json(&out)["pushed"][0]["signed"][0]["layers"].clone();
+        assert_eq!(layers, 1, "{out}");
+        env.ok(&[
+            "verify",
+            &reference,
+            "--key",
+            public,
+            "--require-attestation",
+            "spdx,slsa",
+            "--policy",
+            "wasip1-default",
+        ]);
+    }
+
+    // The module's upload keeps failing: a one-line error, and the artifact's tag was never
+    // written (the signature, made first, names a digest that is not there).
+    let registry = crane_registry();
+    let proxy = Proxy::start(registry.addr);
+    proxy.inject(Fault {
+        method: "PUT",
+        path_contains: "/blobs/uploads/".into(),
+        action: Action::Status(503, None),
+        times: 1000,
+    });
+    let other = go_fixture("files");
+    let reference = format!("{}/plain/broken:1", proxy.host());
+    let (code, out, err) = env.wp(&[
+        "push",
+        other.to_str().unwrap(),
+        &reference,
+        "--key",
+        private,
+    ]);
+    assert_clean_error(code, &out, &err, "push --key through a failing registry");
+    assert!(err.contains("503"), "{err}");
+    let (code, _, _) = decode(
+        Command::new(tool("crane"))
+            .args([
+                "manifest",
+                &format!("{}/plain/broken:1", registry.host()),
+                "--insecure",
+            ])
+            .output()
+            .unwrap(),
+    );
+    assert_ne!(code, 0, "the tag must not exist");
 }
 
 #[test]

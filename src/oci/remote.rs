@@ -99,6 +99,9 @@ struct Inner {
     credential: Option<Credential>,
     /// The `Authorization` header that worked last (basic or a bearer token).
     authorization: Mutex<Option<String>>,
+    /// The connection and authentication [`Remote::warm_up`] started; the first request
+    /// waits for it, so that a failure (a wrong password) is met, and reported, once.
+    warm: Mutex<Option<tokio::task::JoinHandle<Result<()>>>>,
     opts: Options,
     bars: MultiProgress,
 }
@@ -154,6 +157,7 @@ impl Remote {
                 reference: reference.clone(),
                 credential,
                 authorization: Mutex::new(None),
+                warm: Mutex::new(None),
                 opts,
                 bars,
             }),
@@ -162,6 +166,22 @@ impl Remote {
 
     pub fn reference(&self) -> &Reference {
         &self.inner.reference
+    }
+
+    /// Connects and authenticates (`GET /v2/`, answering its challenge with the scopes this
+    /// client will ask for) in the background, while the caller does other work: a push
+    /// hashes its module meanwhile. Requests made later start from the open connection and
+    /// the token.
+    pub fn warm_up(&self) {
+        let inner = self.inner.clone();
+        let handle = self.rt.spawn(async move {
+            let url = inner.base.join("v2/").expect("static path");
+            inner
+                .send_now("GET /v2/", || inner.http.get(url.clone()), true)
+                .await
+                .map(drop)
+        });
+        *self.inner.warm.lock().expect("no panic") = Some(handle);
     }
 
     /// Checks that the registry answers `/v2/` with our credentials: what `login` verifies.
@@ -372,6 +392,22 @@ impl Inner {
     /// Sends a request built by `build` (called again for each attempt), authenticating on a
     /// 401 challenge and, when `retry`, retrying connection errors, 5xx and 429.
     async fn send(
+        &self,
+        what: &str,
+        build: impl Fn() -> reqwest::RequestBuilder,
+        retry: bool,
+    ) -> Result<reqwest::Response> {
+        let warm = self.warm.lock().expect("no panic").take();
+        if let Some(handle) = warm {
+            handle
+                .await
+                .map_err(|e| self.fail(&format!("GET /v2/: {e}")))??;
+        }
+        self.send_now(what, build, retry).await
+    }
+
+    /// [`Inner::send`] without waiting for the warm-up.
+    async fn send_now(
         &self,
         what: &str,
         build: impl Fn() -> reqwest::RequestBuilder,
@@ -705,8 +741,9 @@ impl Inner {
         loop {
             let result = match session.take() {
                 Some(location) => self.upload(d, &body, location, &bar, chunk).await,
-                None => match self.start_upload(d).await {
-                    Ok(location) => self.upload(d, &body, location, &bar, chunk).await,
+                None => match self.start_upload(d, Some(&body)).await {
+                    Ok(None) => Ok(()),
+                    Ok(Some(location)) => self.upload(d, &body, location, &bar, chunk).await,
                     Err(e) => Err(e),
                 },
             };
@@ -770,22 +807,46 @@ impl Inner {
             .map_err(|e| self.fail(&format!("upload Location `{location}`: {e}")))
     }
 
-    async fn start_upload(&self, d: &Descriptor) -> std::result::Result<Url, Upload> {
-        let url = self.url("blobs/uploads/").map_err(Upload::Fatal)?;
+    /// Opens an upload session and returns its location. A small `body` goes with the POST
+    /// (the spec's single-request upload, `?digest=`): a registry that stores it answers 201
+    /// and there is nothing left to do (`None`); one that does not answers 202 with a session,
+    /// as to a bare POST, and the blob follows with a PUT.
+    async fn start_upload(
+        &self,
+        d: &Descriptor,
+        body: Option<&bytes::Bytes>,
+    ) -> std::result::Result<Option<Url>, Upload> {
+        let mut url = self.url("blobs/uploads/").map_err(Upload::Fatal)?;
+        let body = body.filter(|b| b.len() <= SINGLE_POST).cloned();
+        if body.is_some() {
+            url.query_pairs_mut().append_pair("digest", &d.digest);
+        }
         let what = format!("start upload of {}", d.digest);
         let resp = self
             .send(
                 &what,
-                || self.http.post(url.clone()).header(CONTENT_LENGTH, 0),
+                || match &body {
+                    Some(b) => self
+                        .http
+                        .post(url.clone())
+                        .header(CONTENT_TYPE, "application/octet-stream")
+                        .body(b.clone()),
+                    None => self.http.post(url.clone()).header(CONTENT_LENGTH, 0),
+                },
                 true,
             )
             .await
             .map_err(Upload::Retry)?;
+        if body.is_some() && resp.status() == StatusCode::CREATED {
+            return Ok(None);
+        }
         let resp = self
             .expect(resp, &[StatusCode::ACCEPTED], &what)
             .await
             .map_err(Upload::Fatal)?;
-        self.location(resp.headers(), &url).map_err(Upload::Fatal)
+        self.location(resp.headers(), &url)
+            .map(Some)
+            .map_err(Upload::Fatal)
     }
 
     /// One upload attempt into an open session: one PUT for a small blob, PATCH chunks then a
@@ -836,7 +897,10 @@ impl Inner {
                     if self.opts.verbose {
                         eprintln!("{what}: chunks refused ({status}); uploading whole");
                     }
-                    location = self.start_upload(d).await?;
+                    location = self
+                        .start_upload(d, None)
+                        .await?
+                        .expect("a bare POST opens a session");
                     break;
                 }
                 let e = self.status_error(resp, &what).await;
@@ -887,6 +951,10 @@ enum Upload {
     /// 413: send it again in smaller chunks.
     TooLarge(Error),
 }
+
+/// Blobs up to this size go up with the POST that opens the session (see `start_upload`): a
+/// registry that ignores the body costs one resend of a few kilobytes.
+const SINGLE_POST: usize = 256 << 10;
 
 /// The chunk size ghcr.io accepts, and the fallback after a 413.
 const SMALL_CHUNK: usize = 4 << 20;

@@ -141,29 +141,50 @@ fn sign_subject(
     annotations: &BTreeMap<String, String>,
     mode: Mode,
 ) -> Result<Signed> {
-    let digest = subject.digest();
     if mode.referrers {
-        let statement = bundle::signature_statement(digest, annotations);
+        let statement = bundle::signature_statement(subject.digest(), annotations);
         attach_bundle(store, subject, signer, &statement, bundle::COSIGN_SIGN)?;
     }
-    let body = payload::simple_signing(&subject.name, digest, annotations);
+    let layer = signature_layer(subject, signer, annotations);
+    let (tag, layers, attempts) =
+        append(store, subject.digest(), "sig", std::slice::from_ref(&layer))?;
+    Ok(signed(subject, &tag, &layer.0, layers, attempts, None))
+}
+
+/// cosign's simple-signing payload for `subject`, signed, as a `.sig` layer.
+fn signature_layer(
+    subject: &Subject,
+    signer: &dyn Signer,
+    annotations: &BTreeMap<String, String>,
+) -> (Descriptor, Blob) {
+    let body = payload::simple_signing(&subject.name, subject.digest(), annotations);
     let signature = signer.sign(&body);
     let mut layer = Descriptor::of(payload::SIMPLE_SIGNING, &body);
     layer.annotations.insert(
         payload::SIGNATURE_ANNOTATION.into(),
         payload::b64(&signature),
     );
-    let (tag, layers, attempts) =
-        append(store, digest, "sig", &[(layer.clone(), Blob::from(body))])?;
-    Ok(Signed {
+    (layer, Blob::from(body))
+}
+
+/// The record of one layer appended under `tag`.
+fn signed(
+    subject: &Subject,
+    tag: &str,
+    layer: &Descriptor,
+    layers: usize,
+    attempts: usize,
+    predicate_type: Option<String>,
+) -> Signed {
+    Signed {
         reference: subject.reference.clone(),
-        digest: digest.to_string(),
-        tag,
-        layer_digest: layer.digest,
+        digest: subject.digest().to_string(),
+        tag: tag.to_string(),
+        layer_digest: layer.digest.clone(),
         layers,
         attempts,
-        predicate_type: None,
-    })
+        predicate_type,
+    }
 }
 
 /// Attests a predicate about what `target` names: an in-toto Statement in a DSSE envelope,
@@ -204,19 +225,36 @@ fn attest_subject(
     predicates: &[(String, Value)],
     mode: Mode,
 ) -> Result<Vec<Signed>> {
-    let digest = subject.digest();
-    let statements: Vec<Vec<u8>> = predicates
-        .iter()
-        .map(|(predicate_type, predicate)| {
-            payload::statement(&subject.name, digest, predicate_type, predicate)
-        })
-        .collect();
+    let statements = statements(subject, predicates);
     if mode.referrers {
         for ((predicate_type, _), statement) in predicates.iter().zip(&statements) {
             attach_bundle(store, subject, signer, statement, predicate_type)?;
         }
     }
-    let layers: Vec<(Descriptor, Blob)> = predicates
+    let layers = attestation_layers(signer, predicates, statements);
+    let (tag, count, attempts) = append(store, subject.digest(), "att", &layers)?;
+    Ok(attested(
+        subject, &tag, &layers, predicates, count, attempts,
+    ))
+}
+
+/// An in-toto Statement about `subject` for each predicate.
+fn statements(subject: &Subject, predicates: &[(String, Value)]) -> Vec<Vec<u8>> {
+    predicates
+        .iter()
+        .map(|(predicate_type, predicate)| {
+            payload::statement(&subject.name, subject.digest(), predicate_type, predicate)
+        })
+        .collect()
+}
+
+/// Each statement in a signed DSSE envelope, as an `.att` layer.
+fn attestation_layers(
+    signer: &dyn Signer,
+    predicates: &[(String, Value)],
+    statements: Vec<Vec<u8>>,
+) -> Vec<(Descriptor, Blob)> {
+    predicates
         .iter()
         .zip(statements)
         .map(|((predicate_type, _), statement)| {
@@ -232,21 +270,32 @@ fn attest_subject(
                 .insert(payload::SIGNATURE_ANNOTATION.into(), String::new());
             (layer, Blob::from(envelope))
         })
-        .collect();
-    let (tag, count, attempts) = append(store, digest, "att", &layers)?;
-    Ok(layers
+        .collect()
+}
+
+/// The records of attestation layers appended under `tag`.
+fn attested(
+    subject: &Subject,
+    tag: &str,
+    layers: &[(Descriptor, Blob)],
+    predicates: &[(String, Value)],
+    count: usize,
+    attempts: usize,
+) -> Vec<Signed> {
+    layers
         .iter()
         .zip(predicates)
-        .map(|((layer, _), (predicate_type, _))| Signed {
-            reference: subject.reference.clone(),
-            digest: digest.to_string(),
-            tag: tag.clone(),
-            layer_digest: layer.digest.clone(),
-            layers: count,
-            attempts,
-            predicate_type: Some(predicate_type.clone()),
+        .map(|((layer, _), (predicate_type, _))| {
+            signed(
+                subject,
+                tag,
+                layer,
+                count,
+                attempts,
+                Some(predicate_type.clone()),
+            )
         })
-        .collect())
+        .collect()
 }
 
 /// What `push --key` and `build --sign` do after the artifact is stored: the signature, then
@@ -272,24 +321,108 @@ pub fn sign_and_attest_subject(
     facts: &provenance::BuildFacts,
     mode: Mode,
 ) -> Result<Vec<Signed>> {
-    let mut predicates: Vec<(String, Value)> = sbom.into_iter().collect();
-    predicates.push((provenance::SLSA_V1.into(), provenance::predicate(facts)));
-    let no_annotations = &BTreeMap::new();
-    // The `.sig` and `.att` tags are independent: written at the same time (but not with
-    // referrers, whose fallback index both would rewrite).
     if mode.referrers {
+        let predicates = predicates(sbom, facts);
+        let no_annotations = &BTreeMap::new();
         let mut done = vec![sign_subject(store, subject, signer, no_annotations, mode)?];
         done.extend(attest_subject(store, subject, signer, &predicates, mode)?);
         return Ok(done);
     }
-    let (signed, attested) = std::thread::scope(|s| {
-        let signed = s.spawn(|| sign_subject(store, subject, signer, no_annotations, mode));
-        let attested = attest_subject(store, subject, signer, &predicates, mode);
-        (signed.join().expect("sign thread"), attested)
-    });
-    let mut done = vec![signed?];
-    done.extend(attested?);
-    Ok(done)
+    prepare_sign_and_attest(store, subject, signer, || Ok(sbom), facts)?.commit(store)
+}
+
+/// The SBOM's predicate (when there is one) and the SLSA provenance.
+fn predicates(
+    sbom: Option<(String, Value)>,
+    facts: &provenance::BuildFacts,
+) -> Vec<(String, Value)> {
+    let mut predicates: Vec<(String, Value)> = sbom.into_iter().collect();
+    predicates.push((provenance::SLSA_V1.into(), provenance::predicate(facts)));
+    predicates
+}
+
+/// A signature and attestations made, with their blobs stored but nothing tagged yet: what
+/// `push --key` readies before the module's upload, and tags while the module goes up.
+pub struct Pending<'a> {
+    subject: &'a Subject,
+    predicates: Vec<(String, Value)>,
+    signature: (Descriptor, Blob),
+    attestations: Vec<(Descriptor, Blob)>,
+    sig: Prepared,
+    att: Prepared,
+}
+
+/// Signs and attests `subject` (the SBOM `sbom` makes, when there is one, and the SLSA
+/// provenance) and stores the blobs of the `.sig` and `.att` manifests to come; the
+/// manifests now under those tags are read meanwhile. Nothing is tagged: see
+/// [`Pending::commit`]. The subject's manifest need not be stored yet.
+pub fn prepare_sign_and_attest<'a>(
+    store: &Store,
+    subject: &'a Subject,
+    signer: &dyn Signer,
+    sbom: impl FnOnce() -> Result<Option<(String, Value)>>,
+    facts: &provenance::BuildFacts,
+) -> Result<Pending<'a>> {
+    let digest = subject.digest();
+    std::thread::scope(|s| {
+        let sig = s.spawn(|| read(store, digest, "sig"));
+        let att = s.spawn(|| read(store, digest, "att"));
+        let made = sbom().map(|sbom| {
+            let predicates = predicates(sbom, facts);
+            let signature = signature_layer(subject, signer, &BTreeMap::new());
+            let statements = statements(subject, &predicates);
+            let attestations = attestation_layers(signer, &predicates, statements);
+            (predicates, signature, attestations)
+        });
+        let sig = sig.join().expect("read thread");
+        let att = att.join().expect("read thread");
+        let (predicates, signature, attestations) = made?;
+        let layer = signature.clone();
+        let staged = s.spawn(move || stage(store, sig?, std::slice::from_ref(&layer)));
+        let att = stage(store, att?, &attestations);
+        let sig = staged.join().expect("stage thread")?;
+        Ok(Pending {
+            subject,
+            sig,
+            att: att?,
+            predicates,
+            signature,
+            attestations,
+        })
+    })
+}
+
+impl Pending<'_> {
+    /// Tags the signature and the attestations, each appended to what is there (see
+    /// [`append`]); both at once.
+    pub fn commit(self, store: &Store) -> Result<Vec<Signed>> {
+        let Pending {
+            subject,
+            predicates,
+            signature,
+            attestations,
+            sig,
+            att,
+        } = self;
+        let digest = subject.digest();
+        let (sig, att) = std::thread::scope(|s| {
+            let sig = s.spawn(|| commit(store, digest, "sig", sig));
+            let att = commit(store, digest, "att", att);
+            (sig.join().expect("sign thread"), att)
+        });
+        let (tag, layers, attempts) = sig?;
+        let mut done = vec![signed(subject, &tag, &signature.0, layers, attempts, None)];
+        let (tag, count, attempts) = att?;
+        done.extend(attested(
+            subject,
+            &tag,
+            &attestations,
+            &predicates,
+            count,
+            attempts,
+        ));
+        Ok(done)
+    }
 }
 
 /// Adds the layers of a `.sig`/`.att` manifest from elsewhere (a pushed layout) to the one
@@ -366,45 +499,120 @@ fn sidecar(layers: &[Descriptor], new: &[(Descriptor, Blob)]) -> Artifact {
     }
 }
 
+/// Layers to append under `sha256-HEX.SUFFIX`, with the manifest read and the blobs of its
+/// next version already stored, but not yet written: see [`append`].
+pub struct Prepared {
+    tag: String,
+    new: Vec<(Descriptor, Blob)>,
+    /// The manifest to write (None: every new layer was already there).
+    artifact: Option<Artifact>,
+    /// How long reading the manifest and storing the blobs took.
+    took: Duration,
+}
+
+/// Reads the manifest under `sha256-HEX.SUFFIX` and stores the blobs of its version with
+/// `new` appended. Only manifests are left to write, so [`commit`] can run while a large
+/// upload holds the registry's blob store (`crane registry serve` locks it per upload).
+fn prepare(
+    store: &Store,
+    subject: &str,
+    suffix: &str,
+    new: &[(Descriptor, Blob)],
+) -> Result<Prepared> {
+    stage(store, read(store, subject, suffix)?, new)
+}
+
+/// What [`read`] found: the tag, the layers under it, and when reading began.
+type Read = (String, Vec<Descriptor>, std::time::Instant);
+
+/// The first half of [`prepare`].
+fn read(store: &Store, subject: &str, suffix: &str) -> Result<Read> {
+    let started = std::time::Instant::now();
+    let tag = format!("{}.{suffix}", fallback_tag(subject));
+    let layers = sidecar_layers(store, &tag)?;
+    Ok((tag, layers, started))
+}
+
+/// The second half of [`prepare`]: the next manifest, its blobs stored.
+fn stage(
+    store: &Store,
+    (tag, mut layers, started): Read,
+    new: &[(Descriptor, Blob)],
+) -> Result<Prepared> {
+    let missing: Vec<(Descriptor, Blob)> = new
+        .iter()
+        .filter(|(l, _)| !present(&layers, l))
+        .cloned()
+        .collect();
+    let artifact = if missing.is_empty() {
+        None
+    } else {
+        layers.extend(missing.iter().map(|(l, _)| l.clone()));
+        let artifact = sidecar(&layers, &missing);
+        store.put_blobs(&artifact.blobs)?;
+        Some(artifact)
+    };
+    Ok(Prepared {
+        tag,
+        new: new.to_vec(),
+        artifact,
+        took: started.elapsed(),
+    })
+}
+
+fn present(layers: &[Descriptor], l: &Descriptor) -> bool {
+    layers
+        .iter()
+        .any(|x| x.digest == l.digest && x.annotations == l.annotations)
+}
+
 /// Appends `new` layers to the manifest under `sha256-HEX.SUFFIX`. The registry has no
 /// compare-and-swap, so two signers that read the same manifest would each drop the other's
 /// layers (cosign itself loses signatures this way). We write, then read back twice, the
 /// second time after waiting twice as long as our own read-then-write took (so that a writer
-/// who read before our write has written by then) plus a jitter that keeps signers from
-/// moving in step. While a layer of ours is missing, another writer replaced the manifest,
-/// and we append again to what it wrote. Returns (tag, layers now, writes).
+/// who read before our write has written by then). While a layer of ours is missing, another
+/// writer replaced the manifest, and we append again to what it wrote, after a random pause
+/// that keeps signers from moving in step. Returns (tag, layers now, writes).
 fn append(
     store: &Store,
     subject: &str,
     suffix: &str,
     new: &[(Descriptor, Blob)],
 ) -> Result<(String, usize, usize)> {
-    let tag = format!("{}.{suffix}", fallback_tag(subject));
-    let present = |layers: &[Descriptor], l: &Descriptor| {
-        layers
-            .iter()
-            .any(|x| x.digest == l.digest && x.annotations == l.annotations)
-    };
+    commit(
+        store,
+        subject,
+        suffix,
+        prepare(store, subject, suffix, new)?,
+    )
+}
+
+/// Writes what [`prepare`] made ready, then re-reads as [`append`] describes; reads and
+/// prepares again as long as another writer replaced the manifest.
+fn commit(
+    store: &Store,
+    subject: &str,
+    suffix: &str,
+    first: Prepared,
+) -> Result<(String, usize, usize)> {
+    let tag = first.tag.clone();
+    let new = first.new.clone();
     let all_present = |layers: &[Descriptor]| new.iter().all(|(l, _)| present(layers, l));
     let mut writes = 0;
     let mut last_error = None;
+    let mut next = Some(first);
     for round in 0..16u64 {
+        let prepared = match next.take() {
+            Some(p) => p,
+            None => prepare(store, subject, suffix, &new)?,
+        };
         let started = std::time::Instant::now();
-        let mut layers = sidecar_layers(store, &tag)?;
-        let missing: Vec<(Descriptor, Blob)> = new
-            .iter()
-            .filter(|(l, _)| !present(&layers, l))
-            .cloned()
-            .collect();
-        if !missing.is_empty() {
-            layers.extend(missing.iter().map(|(l, _)| l.clone()));
-            let artifact = sidecar(&layers, &missing);
-            store.put_blobs(&artifact.blobs)?;
+        if let Some(artifact) = &prepared.artifact {
             // A registry may refuse a manifest that races another writer: distribution 2.8
             // rewrites a blob's link file in place when a second writer uploads the same blob,
             // and a manifest check that reads it half-written answers DIGEST_INVALID. That is
             // one more round, not a failure.
-            match store.put_manifest(&artifact, Some(&tag)) {
+            match store.put_manifest(artifact, Some(&tag)) {
                 Ok(_) => writes += 1,
                 Err(Error::Registry(why)) if round < 15 => {
                     last_error = Some(why);
@@ -414,11 +622,13 @@ fn append(
                 Err(e) => return Err(e),
             }
         }
-        let took = started.elapsed();
+        let took = prepared.took + started.elapsed();
         let mut stable = all_present(&sidecar_layers(store, &tag)?);
         if stable {
-            let wait = (took * 2).max(Duration::from_millis(3))
-                + Duration::from_millis(jitter(5 + 20 * round));
+            let mut wait = (took * 2).max(Duration::from_millis(3));
+            if round > 0 {
+                wait += Duration::from_millis(jitter(5 + 20 * round));
+            }
             std::thread::sleep(wait);
             let now = sidecar_layers(store, &tag)?;
             stable = all_present(&now);

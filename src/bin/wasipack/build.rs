@@ -156,11 +156,7 @@ pub fn run(opts: Opts) -> Result<u8> {
     };
     // Open the key (password and scrypt) before building: a bad key fails before anything
     // is written, and `build` stays all or nothing.
-    let signer = opts
-        .sign
-        .as_deref()
-        .map(|k| super::keys::signer_later(k).and_then(|f| f()))
-        .transpose()?;
+    let signer = opts.sign.as_deref().map(super::keys::signer).transpose()?;
     match build::build(&plans, &options) {
         Ok(report) => {
             let out = std::path::Path::new(&report.output);

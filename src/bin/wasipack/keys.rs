@@ -61,25 +61,29 @@ pub fn password(confirm: bool) -> Result<Vec<u8>> {
     Ok(first.into_bytes())
 }
 
-/// Reads the key file and its password now, and returns the slow part (scrypt, for an
-/// encrypted key) to run later, on another thread, while other work goes on.
+/// Reads the key file and its password now, and returns whether the key is encrypted with
+/// the slow part (its scrypt) to run later, on another thread, while other work goes on.
 pub fn signer_later(
     path: &Path,
-) -> Result<impl FnOnce() -> Result<wasipack::sign::KeySigner> + Send + 'static> {
+) -> Result<(
+    bool,
+    impl FnOnce() -> Result<wasipack::sign::KeySigner> + Send + 'static,
+)> {
     let file = keys::load_private(path)?;
-    let password = if file.encrypted() {
+    let encrypted = file.encrypted();
+    let password = if encrypted {
         Some(password(false)?)
     } else {
         None
     };
-    Ok(move || {
+    Ok((encrypted, move || {
         Ok(wasipack::sign::KeySigner(
             file.open(|| Ok(password.unwrap_or_default()))?,
         ))
-    })
+    }))
 }
 
 /// A signer from a private key file.
 pub fn signer(path: &Path) -> Result<wasipack::sign::KeySigner> {
-    signer_later(path)?()
+    signer_later(path)?.1()
 }

@@ -64,67 +64,45 @@ enum SbomChoice {
 
 pub fn run(opts: Opts) -> Result<u8> {
     let target = Target::parse(&opts.reference).map_err(Error::Usage)?;
-    let items = push::load_source(&opts.source, &opts.dir)?;
-    let tags = push::plan_tags(&items, &target, &opts.tags)?;
     let mut remote = opts.net.options(true, !opts.json)?;
     remote.mount_from = opts.mount_from.clone();
     remote.chunk_size = opts.chunk_size.map(|c| c.max(1));
     remote.jobs = opts.jobs.max(1);
-    let store = Store::open(&target, remote, true)?;
-    // The key's scrypt, and the SBOMs to attest, are made while the blobs go up.
-    let later = opts
+    // A registry is connected to, and its token had, while the module is read and hashed. A
+    // layout is created only once the source has loaded.
+    let early = match target {
+        Target::Registry(_) => Some(Store::open(&target, remote.clone(), true)?),
+        Target::Layout { .. } => None,
+    };
+    if let Some(store) = &early {
+        store.warm_up();
+    }
+    let items = push::load_source(&opts.source, &opts.dir)?;
+    let tags = push::plan_tags(&items, &target, &opts.tags)?;
+    let store = match early {
+        Some(store) => store,
+        None => Store::open(&target, remote, true)?,
+    };
+    let mode = wasipack::sign::Mode {
+        referrers: opts.referrers,
+    };
+    let pushed = match opts
         .key
         .as_deref()
         .map(super::keys::signer_later)
-        .transpose()?;
-    let sbom = opts.sbom;
-    let items_ref = &items;
-    let (pushed, signer) = std::thread::scope(|s| {
-        let mut handle = later.map(|f| {
-            s.spawn(move || -> Result<_> {
-                let signer = f()?;
-                let sboms = items_ref
-                    .iter()
-                    .map(|item| match sbom {
-                        SbomChoice::None => Ok(None),
-                        choice => item.sbom(choice == SbomChoice::Cyclonedx),
-                    })
-                    .collect::<Result<Vec<_>>>()?;
-                Ok((signer, sboms))
-            })
-        });
-        // The key must open before anything is tagged: the first manifest waits for it.
-        let mut signer = None;
-        let mut gate = || -> Result<()> {
-            if let Some(h) = handle.take() {
-                signer = Some(h.join().expect("key thread")?);
-            }
-            Ok(())
-        };
-        let pushed: Result<Vec<PushReport>> = items
+        .transpose()?
+    {
+        None => items
             .iter()
             .zip(&tags)
-            .map(|(item, tags)| push::push_gated(&store, &target, item, tags, &mut gate))
-            .collect();
-        (pushed, signer)
-    });
-    let mut pushed = pushed?;
-    if let Some((signer, sboms)) = signer {
-        for ((item, report), sbom) in items.iter().zip(pushed.iter_mut()).zip(sboms) {
-            // The manifest was just stored: sign what was pushed without asking for it back.
-            let subject = wasipack::sign::Subject::of(&target, item.artifact.descriptor.clone());
-            report.signed = wasipack::sign::sign_and_attest_subject(
-                &store,
-                &subject,
-                &signer,
-                sbom,
-                &item.build_facts(),
-                wasipack::sign::Mode {
-                    referrers: opts.referrers,
-                },
-            )?;
+            .map(|(item, tags)| push::push(&store, &target, item, tags))
+            .collect::<Result<Vec<_>>>()?,
+        // An unencrypted key opens at once: sign first, then tag while the module goes up.
+        Some((false, open)) if !mode.referrers => {
+            push_signed_first(&store, &target, &items, &tags, &open()?, opts.sbom)?
         }
-    }
+        Some((_, open)) => push_then_sign(&store, &target, &items, &tags, open, opts.sbom, mode)?,
+    };
     let mut reports = Vec::new();
     for report in pushed {
         if !opts.json {
@@ -150,6 +128,103 @@ pub fn run(opts: Opts) -> Result<u8> {
         );
     }
     Ok(0)
+}
+
+/// The SBOM `--sbom` asks to attest for `item`.
+fn sbom_of(item: &push::Item, sbom: SbomChoice) -> Result<Option<(String, serde_json::Value)>> {
+    match sbom {
+        SbomChoice::None => Ok(None),
+        choice => item.sbom(choice == SbomChoice::Cyclonedx),
+    }
+}
+
+/// `push --key` with a key that opens at once. The signature and attestations name the
+/// manifest's digest, known before anything is uploaded, so they are made and their blobs
+/// stored first; their tags are then written (and read back, see `sign::append`) while the
+/// module uploads, instead of after it. If the module's upload then fails, the signatures
+/// stay: they sign exactly the digest that was meant, which nothing else can have.
+fn push_signed_first(
+    store: &Store,
+    target: &Target,
+    items: &[push::Item],
+    tags: &[Vec<String>],
+    signer: &wasipack::sign::KeySigner,
+    sbom: SbomChoice,
+) -> Result<Vec<PushReport>> {
+    items
+        .iter()
+        .zip(tags)
+        .map(|(item, tags)| {
+            let subject = wasipack::sign::Subject::of(target, item.artifact.descriptor.clone());
+            let pending = wasipack::sign::prepare_sign_and_attest(
+                store,
+                &subject,
+                signer,
+                || sbom_of(item, sbom),
+                &item.build_facts(),
+            )?;
+            let (pushed, signed) = std::thread::scope(|s| {
+                let signed = s.spawn(|| pending.commit(store));
+                let pushed = push::push(store, target, item, tags);
+                (pushed, signed.join().expect("sign thread"))
+            });
+            let mut report = pushed?;
+            report.signed = signed?;
+            Ok(report)
+        })
+        .collect()
+}
+
+/// `push --key` with a key that takes a while to open (scrypt) or with `--referrers`: the
+/// key opens and the SBOMs are made while the blobs go up; signing follows the push.
+fn push_then_sign(
+    store: &Store,
+    target: &Target,
+    items: &[push::Item],
+    tags: &[Vec<String>],
+    open: impl FnOnce() -> Result<wasipack::sign::KeySigner> + Send,
+    sbom: SbomChoice,
+    mode: wasipack::sign::Mode,
+) -> Result<Vec<PushReport>> {
+    let (pushed, later) = std::thread::scope(|s| {
+        let mut handle = Some(s.spawn(move || -> Result<_> {
+            let signer = open()?;
+            let sboms = items
+                .iter()
+                .map(|item| sbom_of(item, sbom))
+                .collect::<Result<Vec<_>>>()?;
+            Ok((signer, sboms))
+        }));
+        // The key must open before anything is tagged: the first manifest waits for it.
+        let mut later = None;
+        let mut gate = || -> Result<()> {
+            if let Some(h) = handle.take() {
+                later = Some(h.join().expect("key thread")?);
+            }
+            Ok(())
+        };
+        let pushed: Result<Vec<PushReport>> = items
+            .iter()
+            .zip(tags)
+            .map(|(item, tags)| push::push_gated(store, target, item, tags, &mut gate))
+            .collect();
+        (pushed, later)
+    });
+    let mut pushed = pushed?;
+    let (signer, sboms) = later.expect("the gate ran before the first manifest");
+    for ((item, report), sbom) in items.iter().zip(pushed.iter_mut()).zip(sboms) {
+        // The manifest was just stored: sign what was pushed without asking for it back.
+        let subject = wasipack::sign::Subject::of(target, item.artifact.descriptor.clone());
+        report.signed = wasipack::sign::sign_and_attest_subject(
+            store,
+            &subject,
+            &signer,
+            sbom,
+            &item.build_facts(),
+            mode,
+        )?;
+    }
+    Ok(pushed)
 }
 
 fn summary(r: &PushReport) -> String {
