@@ -146,7 +146,8 @@ pub fn load_source(source: &str, project_dir: &Path) -> Result<Vec<Item>> {
 /// Packages a bare module with the same code `build` uses.
 fn from_module(path: &Path, project_dir: &Path) -> Result<Item> {
     let file = path.display().to_string();
-    let bytes = crate::fsio::read_input(path)?.into_bytes();
+    let input = crate::fsio::read_input(path)?;
+    let bytes = &input[..];
     let wasm_error = |message: &str| Error::Wasm {
         file: file.clone(),
         error: crate::wasm::WasmError {
@@ -168,19 +169,21 @@ fn from_module(path: &Path, project_dir: &Path) -> Result<Item> {
             ))
         }
     };
-    // git runs while the module is hashed (or parsed).
+    // git runs while the module is hashed (or parsed), and the file's pages are mapped ahead
+    // of the hash.
     let (module, sha256, git) = std::thread::scope(|s| {
+        s.spawn(|| input.populate());
         let git = s.spawn(|| crate::build::created_and_annotations(project_dir));
         let module = component.then(|| {
             crate::wasm::inspect::parse(
-                &bytes,
+                bytes,
                 crate::wasm::features::FeatureSet::all().to_wasmparser(),
             )
             .map(|p| Some(p.inspection))
         });
         let (sha256, framing) = rayon::join(
-            || crate::wasm::inspect::sha256_hex(&bytes),
-            || crate::wasm::framing(&bytes),
+            || crate::wasm::inspect::sha256_hex(bytes),
+            || crate::wasm::framing(bytes),
         );
         (
             module.unwrap_or(framing.map(|()| None)),
@@ -199,7 +202,7 @@ fn from_module(path: &Path, project_dir: &Path) -> Result<Item> {
         .unwrap_or_else(|| "module.wasm".into());
     let spec = wasm_spec(&title, component, module.as_ref(), &created, annotations);
     Ok(Item {
-        artifact: wasm_artifact(&bytes, &sha256, &spec),
+        artifact: wasm_artifact(&input.into_bytes(), &sha256, &spec),
         source_tag: None,
         referrers: Vec::new(),
         sidecars: Vec::new(),
