@@ -56,6 +56,15 @@ impl std::error::Error for CheckError {}
 
 /// Validates `bytes` and holds the module against `policy`.
 pub fn check(bytes: &[u8], policy: &Policy) -> Result<CheckReport, CheckError> {
+    check_known(bytes, policy, None)
+}
+
+/// [`check`] for bytes whose SHA-256 (hex) the caller has already verified.
+pub fn check_known(
+    bytes: &[u8],
+    policy: &Policy,
+    sha256: Option<&str>,
+) -> Result<CheckReport, CheckError> {
     match inspect::peek_kind(bytes) {
         Some(Kind::Component) if !policy.accepts_components() => {
             return Err(CheckError::WrongKind(format!(
@@ -72,7 +81,7 @@ pub fn check(bytes: &[u8], policy: &Policy) -> Result<CheckReport, CheckError> {
         _ => {}
     }
     let allowed = policy.features.value;
-    let (module, mut violations) = match validate_with(bytes, allowed) {
+    let (module, mut violations) = match validate_with(bytes, allowed, sha256) {
         Ok(module) => (module, Vec::new()),
         Err(restricted) => {
             // Invalid under the policy's features: valid with every feature means the policy,
@@ -101,8 +110,12 @@ pub fn check(bytes: &[u8], policy: &Policy) -> Result<CheckReport, CheckError> {
     })
 }
 
-fn validate_with(bytes: &[u8], features: FeatureSet) -> Result<Inspection, WasmError> {
-    validate::parse_and_validate(bytes, features.to_wasmparser())
+fn validate_with(
+    bytes: &[u8],
+    features: FeatureSet,
+    sha256: Option<&str>,
+) -> Result<Inspection, WasmError> {
+    validate::parse_and_validate_known(bytes, features.to_wasmparser(), sha256)
 }
 
 fn feature_violations(
@@ -604,3 +617,30 @@ pub const RULES: &[(&str, &str)] = &[
     ("sections.max-module-size", "Module size limit"),
     ("start", "Whether a start section is allowed"),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_digest_the_caller_verified_is_reported_as_given_with_the_same_verdict() {
+        let policy = Policy::load("wasip1-default").unwrap();
+        let wasm = wat::parse_str(
+            r#"(module (import "wasi_snapshot_preview1" "proc_exit" (func (param i32)))
+                 (memory (export "memory") 1) (func (export "_start")))"#,
+        )
+        .unwrap();
+        let hashed = check(&wasm, &policy).unwrap();
+        assert_eq!(hashed.module.sha256, inspect::sha256_hex(&wasm));
+        let known = check_known(&wasm, &policy, Some(&hashed.module.sha256)).unwrap();
+        assert_eq!(known.module.sha256, hashed.module.sha256);
+        assert_eq!(known.passed, hashed.passed);
+        assert_eq!(known.violations.len(), hashed.violations.len());
+        // Invalid code is still found: the digest skips the hash, not the validation.
+        let invalid = wat::parse_str(r#"(module (func (result i32)))"#).unwrap();
+        assert!(matches!(
+            check_known(&invalid, &policy, Some("x")),
+            Err(CheckError::Invalid(_))
+        ));
+    }
+}

@@ -37,6 +37,16 @@ const BATCH: usize = 128;
 /// the code), and the SHA-256 of the file is computed meanwhile. Reports the error with the
 /// lowest offset, whatever the schedule.
 pub fn parse_and_validate(bytes: &[u8], features: WasmFeatures) -> Result<Inspection, WasmError> {
+    parse_and_validate_known(bytes, features, None)
+}
+
+/// [`parse_and_validate`] for bytes whose SHA-256 (hex) is already known, checked by the
+/// caller (`verify` checks it as the module downloads): it is not computed again.
+pub fn parse_and_validate_known(
+    bytes: &[u8],
+    features: WasmFeatures,
+    sha256: Option<&str>,
+) -> Result<Inspection, WasmError> {
     let first_error: Mutex<Option<WasmError>> = Mutex::new(None);
     let record = |e: WasmError| {
         let mut slot = first_error.lock().expect("no task panics holding the lock");
@@ -45,10 +55,13 @@ pub fn parse_and_validate(bytes: &[u8], features: WasmFeatures) -> Result<Inspec
         }
     };
     let record = &record;
-    let mut sha256 = String::new();
+    let known = sha256;
+    let mut sha256 = known.map(str::to_string).unwrap_or_default();
     let parsed = rayon::scope(|s| {
         let sha256 = &mut sha256;
-        s.spawn(move |_| *sha256 = inspect::sha256_hex(bytes));
+        if known.is_none() {
+            s.spawn(move |_| *sha256 = inspect::sha256_hex(bytes));
+        }
         let mut batch = Vec::with_capacity(BATCH);
         let parsed = inspect::parse_streaming(bytes, features, false, |func, body| {
             batch.push((func, body));
