@@ -501,7 +501,7 @@ fn sidecar(layers: &[Descriptor], new: &[(Descriptor, Blob)]) -> Artifact {
 
 /// Layers to append under `sha256-HEX.SUFFIX`, with the manifest read and the blobs of its
 /// next version already stored, but not yet written: see [`append`].
-pub struct Prepared {
+struct Prepared {
     tag: String,
     new: Vec<(Descriptor, Blob)>,
     /// The manifest to write (None: every new layer was already there).
