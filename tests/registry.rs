@@ -482,6 +482,26 @@ fn small_blobs_go_up_with_the_post_where_the_registry_takes_them_and_by_put_wher
         &module,
     );
 
+    // A registry that refuses the single-request upload outright gets a bare POST, then a PUT.
+    let proxy = Proxy::start(crane.addr);
+    proxy.inject(Fault {
+        method: "POST",
+        path_contains: "digest=".into(),
+        action: Action::Status(400, None),
+        times: 100,
+    });
+    let (code, _, err) = wp(
+        config.path(),
+        &[
+            "push",
+            go_fixture("files").to_str().unwrap(),
+            &format!("{}/single/refused:1", proxy.host()),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(single_posts(&proxy), vec![400], "{:?}", proxy.log());
+    assert_eq!(upload_puts(&proxy), 2, "{:?}", proxy.log());
+
     // distribution 2.8 opens a session instead (202): the config follows with a PUT, and the
     // manifest, which it checks against the stored blobs, is accepted.
     let docker = docker_registry(USER, PASSWORD);

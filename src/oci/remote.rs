@@ -810,41 +810,65 @@ impl Inner {
     /// Opens an upload session and returns its location. A small `body` goes with the POST
     /// (the spec's single-request upload, `?digest=`): a registry that stores it answers 201
     /// and there is nothing left to do (`None`); one that does not answers 202 with a session,
-    /// as to a bare POST, and the blob follows with a PUT.
+    /// as to a bare POST, and the blob follows with a PUT. One that refuses such a POST
+    /// outright (a 4xx other than 401) gets a bare one.
     async fn start_upload(
         &self,
         d: &Descriptor,
         body: Option<&bytes::Bytes>,
     ) -> std::result::Result<Option<Url>, Upload> {
-        let mut url = self.url("blobs/uploads/").map_err(Upload::Fatal)?;
-        let body = body.filter(|b| b.len() <= SINGLE_POST).cloned();
-        if body.is_some() {
-            url.query_pairs_mut().append_pair("digest", &d.digest);
-        }
+        let base = self.url("blobs/uploads/").map_err(Upload::Fatal)?;
         let what = format!("start upload of {}", d.digest);
+        if let Some(body) = body.filter(|b| b.len() <= SINGLE_POST) {
+            let mut url = base.clone();
+            url.query_pairs_mut().append_pair("digest", &d.digest);
+            let resp = self
+                .send(
+                    &what,
+                    || {
+                        self.http
+                            .post(url.clone())
+                            .header(CONTENT_TYPE, "application/octet-stream")
+                            .body(body.clone())
+                    },
+                    true,
+                )
+                .await
+                .map_err(Upload::Retry)?;
+            match resp.status() {
+                StatusCode::CREATED => return Ok(None),
+                StatusCode::ACCEPTED => {
+                    return self
+                        .location(resp.headers(), &url)
+                        .map(Some)
+                        .map_err(Upload::Fatal)
+                }
+                status if status.is_client_error() => {
+                    if self.opts.verbose {
+                        eprintln!(
+                            "{what}: single-request upload refused ({status}); opening a session"
+                        );
+                    }
+                }
+                _ => {
+                    let e = self.status_error(resp, &what).await;
+                    return Err(Upload::Fatal(e));
+                }
+            }
+        }
         let resp = self
             .send(
                 &what,
-                || match &body {
-                    Some(b) => self
-                        .http
-                        .post(url.clone())
-                        .header(CONTENT_TYPE, "application/octet-stream")
-                        .body(b.clone()),
-                    None => self.http.post(url.clone()).header(CONTENT_LENGTH, 0),
-                },
+                || self.http.post(base.clone()).header(CONTENT_LENGTH, 0),
                 true,
             )
             .await
             .map_err(Upload::Retry)?;
-        if body.is_some() && resp.status() == StatusCode::CREATED {
-            return Ok(None);
-        }
         let resp = self
             .expect(resp, &[StatusCode::ACCEPTED], &what)
             .await
             .map_err(Upload::Fatal)?;
-        self.location(resp.headers(), &url)
+        self.location(resp.headers(), &base)
             .map(Some)
             .map_err(Upload::Fatal)
     }
