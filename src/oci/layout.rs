@@ -42,6 +42,26 @@ impl Layout {
             .join(digest.trim_start_matches("sha256:"))
     }
 
+    /// A blob's file, mapped, once its size and SHA-256 match `d` (its pages are mapped on
+    /// another thread while it is hashed, as `push` does for a module).
+    pub fn checked_blob(&self, d: &Descriptor) -> Result<crate::fsio::Input> {
+        let bytes = crate::fsio::read_input(&self.blob_path(&d.digest))?;
+        let actual = std::thread::scope(|s| {
+            s.spawn(|| bytes.populate());
+            format!("sha256:{}", crate::wasm::inspect::sha256_hex(&bytes))
+        });
+        if actual != d.digest || bytes.len() as u64 != d.size {
+            return Err(Error::Integrity(format!(
+                "{}: blob {} holds {} bytes whose digest is {actual}; the manifest lists {} bytes",
+                self.root.display(),
+                d.digest,
+                bytes.len(),
+                d.size
+            )));
+        }
+        Ok(bytes)
+    }
+
     /// Stores a blob unless it is there already; returns whether it was written.
     pub fn put_blob(&self, descriptor: &Descriptor, bytes: &[u8]) -> Result<bool> {
         let path = self.blob_path(&descriptor.digest);

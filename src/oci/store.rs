@@ -106,23 +106,20 @@ impl Store {
         match self {
             Store::Remote(r) => r.download(d, sink),
             Store::Layout(l) => {
-                let path = l.blob_path(&d.digest);
-                let bytes = crate::fsio::read_input(&path)?;
-                let actual = format!("sha256:{}", crate::wasm::inspect::sha256_hex(&bytes));
-                if actual != d.digest || bytes.len() as u64 != d.size {
-                    return Err(Error::Integrity(format!(
-                        "{}: blob {} holds {} bytes whose digest is {actual}; the manifest lists {} bytes",
-                        l.root.display(),
-                        d.digest,
-                        bytes.len(),
-                        d.size
-                    )));
-                }
+                let bytes = l.checked_blob(d)?;
                 sink.write_all(&bytes).map_err(|source| Error::Write {
-                    path: path.clone(),
+                    path: l.blob_path(&d.digest),
                     source,
                 })
             }
+        }
+    }
+
+    /// A blob's bytes, digest-checked: from a layout, its file mapped rather than copied.
+    pub fn blob_bytes(&self, d: &Descriptor) -> Result<Blob> {
+        match self {
+            Store::Remote(_) => Ok(Blob::from(self.blob(d)?)),
+            Store::Layout(l) => Ok(l.checked_blob(d)?.into_bytes()),
         }
     }
 
@@ -272,8 +269,8 @@ impl Store {
         ) {
             let desc: Descriptor = serde_json::from_value(b.clone())
                 .map_err(|e| Error::Usage(format!("manifest {}: bad descriptor: {e}", d.digest)))?;
-            let bytes = self.blob(&desc)?;
-            blobs.push((desc, Blob::from(bytes)));
+            let bytes = self.blob_bytes(&desc)?;
+            blobs.push((desc, bytes));
         }
         let mut descriptor = d.clone();
         descriptor.annotations.remove(REF_NAME);
