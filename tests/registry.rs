@@ -846,6 +846,63 @@ fn referrers_use_the_api_where_the_registry_has_it_and_the_fallback_tag_elsewher
 }
 
 #[test]
+fn a_layout_whose_module_blob_was_altered_is_refused_and_nothing_is_tagged() {
+    let registry = crane_registry();
+    let config = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let layout = tmp.path().join("oci");
+    copy_tree(&dist().join("oci"), &layout);
+    let wasm = std::fs::read(dist().join("hello.wasm")).unwrap();
+    let hex = wasipack::wasm::inspect::sha256_hex(&wasm);
+    let blob = layout.join("blobs/sha256").join(&hex);
+    let mut altered = std::fs::read(&blob).unwrap();
+    let middle = altered.len() / 2;
+    altered[middle] ^= 0xff;
+    std::fs::write(&blob, &altered).unwrap();
+    let source = format!("oci-layout:{}:hello", layout.display());
+    // To a registry the blobs are checked while they upload; to a layout, before. Either
+    // way: a one-line error naming the blob, and no tag.
+    let copy = tmp.path().join("copy");
+    for target in [
+        format!("{}/altered/hello:1", registry.host()),
+        format!("oci-layout:{}:v1", copy.display()),
+    ] {
+        let (code, out, err) = wp(config.path(), &["push", &source, &target]);
+        assert_clean_error(code, &out, &err, &format!("altered blob to {target}"));
+        assert!(
+            err.contains(&hex) && err.contains("whose digest is"),
+            "{err}"
+        );
+    }
+    let (code, _, _) = crane(&[
+        "manifest",
+        &format!("{}/altered/hello:1", registry.host()),
+        "--insecure",
+    ]);
+    assert_ne!(code, 0, "the tag must not exist");
+    assert!(
+        !copy.join("index.json").exists() || {
+            let index = std::fs::read_to_string(copy.join("index.json")).unwrap();
+            !index.contains("\"v1\"")
+        }
+    );
+
+    // A blob of the wrong size is refused as it loads.
+    altered.push(0);
+    std::fs::write(&blob, &altered).unwrap();
+    let (code, out, err) = wp(
+        config.path(),
+        &[
+            "push",
+            &source,
+            &format!("{}/altered/hello:2", registry.host()),
+        ],
+    );
+    assert_clean_error(code, &out, &err, "blob of the wrong size");
+    assert!(err.contains(&hex) && err.contains("bytes"), "{err}");
+}
+
+#[test]
 fn layouts_are_push_targets_and_pull_sources_without_a_server() {
     let config = tempfile::tempdir().unwrap();
     let tmp = tempfile::tempdir().unwrap();

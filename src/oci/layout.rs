@@ -51,15 +51,30 @@ impl Layout {
             format!("sha256:{}", crate::wasm::inspect::sha256_hex(&bytes))
         });
         if actual != d.digest || bytes.len() as u64 != d.size {
-            return Err(Error::Integrity(format!(
-                "{}: blob {} holds {} bytes whose digest is {actual}; the manifest lists {} bytes",
-                self.root.display(),
-                d.digest,
-                bytes.len(),
-                d.size
-            )));
+            return Err(self.corrupt(d, bytes.len(), Some(&actual)));
         }
         Ok(bytes)
+    }
+
+    /// A blob's file, mapped, once its size matches `d`; its digest is the caller's to check.
+    pub fn sized_blob(&self, d: &Descriptor) -> Result<crate::fsio::Input> {
+        let bytes = crate::fsio::read_input(&self.blob_path(&d.digest))?;
+        if bytes.len() as u64 != d.size {
+            return Err(self.corrupt(d, bytes.len(), None));
+        }
+        Ok(bytes)
+    }
+
+    fn corrupt(&self, d: &Descriptor, len: usize, actual: Option<&str>) -> Error {
+        let digest = actual
+            .map(|a| format!(" whose digest is {a}"))
+            .unwrap_or_default();
+        Error::Integrity(format!(
+            "{}: blob {} holds {len} bytes{digest}; the manifest lists {} bytes",
+            self.root.display(),
+            d.digest,
+            d.size
+        ))
     }
 
     /// Stores a blob unless it is there already; returns whether it was written.

@@ -25,6 +25,8 @@ pub struct Item {
     pub sidecars: Vec<(String, Artifact)>,
     /// The module's entry in the `build` report beside the layout, when there is one.
     pub build: Option<serde_json::Value>,
+    /// Whether the blobs' digests are still to be checked ([`Check::WhileUploading`]).
+    pub unchecked: bool,
 }
 
 impl Item {
@@ -119,21 +121,32 @@ impl Item {
     }
 }
 
+/// When the blobs of a layout source are digest-checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    /// As they load: nothing is sent or written before all have passed.
+    Now,
+    /// Later, with [`check_blobs`], while they upload: their size is checked as they load. A
+    /// registry refuses a blob whose bytes do not match the digest it is sent under, so a
+    /// corrupt blob is never stored, and the caller checks before any manifest is tagged.
+    WhileUploading,
+}
+
 /// Loads what a push source names: a `.wasm` file, a `build` output directory (its `oci/`
 /// layout), or `oci-layout:PATH[:TAG]`.
-pub fn load_source(source: &str, project_dir: &Path) -> Result<Vec<Item>> {
+pub fn load_source(source: &str, project_dir: &Path, check: Check) -> Result<Vec<Item>> {
     if let Some(rest) = source.strip_prefix("oci-layout:") {
         let target = Target::parse(&format!("oci-layout:{rest}")).map_err(Error::Usage)?;
         let Target::Layout { path, tag, digest } = target else {
             unreachable!("oci-layout: parses as a layout")
         };
-        return from_layout(&path, tag.as_deref().or(digest.as_deref()));
+        return from_layout(&path, tag.as_deref().or(digest.as_deref()), check);
     }
     let path = Path::new(source);
     if path.is_dir() {
         for root in [path.join("oci"), path.to_path_buf()] {
             if root.join("oci-layout").is_file() {
-                return from_layout(&root, None);
+                return from_layout(&root, None, check);
             }
         }
         return Err(Error::Usage(format!(
@@ -207,12 +220,13 @@ fn from_module(path: &Path, project_dir: &Path) -> Result<Item> {
         referrers: Vec::new(),
         sidecars: Vec::new(),
         build: None,
+        unchecked: false,
     })
 }
 
 /// The artifacts in a layout: the one `selector` (a tag or digest) names, or every tagged one
 /// that is not a cosign sidecar.
-fn from_layout(root: &Path, selector: Option<&str>) -> Result<Vec<Item>> {
+fn from_layout(root: &Path, selector: Option<&str>, check: Check) -> Result<Vec<Item>> {
     let layout = Layout {
         root: root.to_path_buf(),
     };
@@ -247,20 +261,20 @@ fn from_layout(root: &Path, selector: Option<&str>) -> Result<Vec<Item>> {
     roots
         .into_iter()
         .map(|d| {
-            let artifact = store.load_artifact(d)?;
+            let artifact = store.load_artifact(d, check == Check::Now)?;
             let mut referrers = Vec::new();
             let mut pending = vec![d.digest.clone()];
             while let Some(subject) = pending.pop() {
                 for r in store.referrers(&subject)? {
                     pending.push(r.digest.clone());
-                    referrers.push(store.load_artifact(&r)?);
+                    referrers.push(store.load_artifact(&r, check == Check::Now)?);
                 }
             }
             let prefix = super::store::fallback_tag(&d.digest);
             let mut sidecars = Vec::new();
             for e in &entries {
                 if let Some(tag) = tag_of(e).filter(|t| t.starts_with(&format!("{prefix}."))) {
-                    sidecars.push((tag, store.load_artifact(e)?));
+                    sidecars.push((tag, store.load_artifact(e, check == Check::Now)?));
                 }
             }
             let build = build_entry(root, &artifact);
@@ -270,9 +284,41 @@ fn from_layout(root: &Path, selector: Option<&str>) -> Result<Vec<Item>> {
                 referrers,
                 sidecars,
                 build,
+                unchecked: check == Check::WhileUploading,
             })
         })
         .collect()
+}
+
+/// Checks the digest of every blob of the `items` loaded unchecked (see
+/// [`Check::WhileUploading`]), on all cores.
+pub fn check_blobs(items: &[Item]) -> Result<()> {
+    use rayon::prelude::*;
+    let mut seen = std::collections::BTreeSet::new();
+    let blobs: Vec<&(Descriptor, Blob)> = items
+        .iter()
+        .filter(|i| i.unchecked)
+        .flat_map(|i| {
+            i.artifact.blobs.iter().chain(
+                i.referrers
+                    .iter()
+                    .chain(i.sidecars.iter().map(|(_, a)| a))
+                    .flat_map(|a| a.blobs.iter()),
+            )
+        })
+        .filter(|(d, _)| seen.insert(d.digest.clone()))
+        .collect();
+    blobs.par_iter().try_for_each(|(d, bytes)| {
+        let actual = format!("sha256:{}", crate::wasm::inspect::sha256_hex(bytes));
+        if actual == d.digest {
+            Ok(())
+        } else {
+            Err(Error::Integrity(format!(
+                "blob {} of the source holds bytes whose digest is {actual}",
+                d.digest
+            )))
+        }
+    })
 }
 
 /// The module's entry in `report.json` beside a `build` output's layout (`dist/oci`), matched

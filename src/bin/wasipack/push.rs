@@ -77,32 +77,63 @@ pub fn run(opts: Opts) -> Result<u8> {
     if let Some(store) = &early {
         store.warm_up();
     }
-    let items = push::load_source(&opts.source, &opts.dir)?;
+    // The key file and its password are read before any blob is sent.
+    let key = opts
+        .key
+        .as_deref()
+        .map(super::keys::signer_later)
+        .transpose()?;
+    let mode = wasipack::sign::Mode {
+        referrers: opts.referrers,
+    };
+    // An unencrypted key signs before the upload: what it attests (a layout's SBOM) is checked
+    // first. Otherwise a layout's blobs are checked while they upload to a registry, and
+    // before anything is tagged.
+    let signs_first = matches!(key, Some((false, _))) && !mode.referrers;
+    let check = match target {
+        Target::Registry(_) if !signs_first => push::Check::WhileUploading,
+        _ => push::Check::Now,
+    };
+    let items = push::load_source(&opts.source, &opts.dir, check)?;
     let tags = push::plan_tags(&items, &target, &opts.tags)?;
     let store = match early {
         Some(store) => store,
         None => Store::open(&target, remote, true)?,
     };
-    let mode = wasipack::sign::Mode {
-        referrers: opts.referrers,
+    let job = Job {
+        store: &store,
+        target: &target,
+        items: &items,
+        tags: &tags,
     };
-    let pushed = match opts
-        .key
-        .as_deref()
-        .map(super::keys::signer_later)
-        .transpose()?
-    {
-        None => items
+    let pushed = std::thread::scope(|s| {
+        let mut checking = items
             .iter()
-            .zip(&tags)
-            .map(|(item, tags)| push::push(&store, &target, item, tags))
-            .collect::<Result<Vec<_>>>()?,
-        // An unencrypted key opens at once: sign first, then tag while the module goes up.
-        Some((false, open)) if !mode.referrers => {
-            push_signed_first(&store, &target, &items, &tags, &open()?, opts.sbom)?
+            .any(|i| i.unchecked)
+            .then(|| s.spawn(|| push::check_blobs(&items)));
+        let mut checked = move || -> Result<()> {
+            match checking.take() {
+                Some(h) => h.join().expect("check thread"),
+                None => Ok(()),
+            }
+        };
+        let pushed = match key {
+            None => items
+                .iter()
+                .zip(&tags)
+                .map(|(item, tags)| push::push_gated(&store, &target, item, tags, &mut checked))
+                .collect::<Result<Vec<_>>>(),
+            // An unencrypted key opens at once: sign first, then tag while the module goes up.
+            Some((false, open)) if signs_first => push_signed_first(&job, &open()?, opts.sbom),
+            Some((_, open)) => push_then_sign(&job, open, opts.sbom, mode, &mut checked),
+        };
+        // A registry refuses a blob that does not match its digest: the check says which
+        // one, and why, better than the registry's answer.
+        match pushed {
+            Err(e) => Err(checked().err().unwrap_or(e)),
+            ok => ok,
         }
-        Some((_, open)) => push_then_sign(&store, &target, &items, &tags, open, opts.sbom, mode)?,
-    };
+    })?;
     let mut reports = Vec::new();
     for report in pushed {
         if !opts.json {
@@ -130,6 +161,15 @@ pub fn run(opts: Opts) -> Result<u8> {
     Ok(0)
 }
 
+/// What one `push` sends, and where.
+#[derive(Clone, Copy)]
+struct Job<'a> {
+    store: &'a Store,
+    target: &'a Target,
+    items: &'a [push::Item],
+    tags: &'a [Vec<String>],
+}
+
 /// The SBOM `--sbom` asks to attest for `item`.
 fn sbom_of(item: &push::Item, sbom: SbomChoice) -> Result<Option<(String, serde_json::Value)>> {
     match sbom {
@@ -144,13 +184,16 @@ fn sbom_of(item: &push::Item, sbom: SbomChoice) -> Result<Option<(String, serde_
 /// module uploads, instead of after it. If the module's upload then fails, the signatures
 /// stay: they sign exactly the digest that was meant, which nothing else can have.
 fn push_signed_first(
-    store: &Store,
-    target: &Target,
-    items: &[push::Item],
-    tags: &[Vec<String>],
+    job: &Job,
     signer: &wasipack::sign::KeySigner,
     sbom: SbomChoice,
 ) -> Result<Vec<PushReport>> {
+    let Job {
+        store,
+        target,
+        items,
+        tags,
+    } = *job;
     items
         .iter()
         .zip(tags)
@@ -177,15 +220,20 @@ fn push_signed_first(
 
 /// `push --key` with a key that takes a while to open (scrypt) or with `--referrers`: the
 /// key opens and the SBOMs are made while the blobs go up; signing follows the push.
+/// `checked` (the blobs' digests) must pass before anything is tagged, as must the key.
 fn push_then_sign(
-    store: &Store,
-    target: &Target,
-    items: &[push::Item],
-    tags: &[Vec<String>],
+    job: &Job,
     open: impl FnOnce() -> Result<wasipack::sign::KeySigner> + Send,
     sbom: SbomChoice,
     mode: wasipack::sign::Mode,
+    checked: &mut dyn FnMut() -> Result<()>,
 ) -> Result<Vec<PushReport>> {
+    let Job {
+        store,
+        target,
+        items,
+        tags,
+    } = *job;
     let (pushed, later) = std::thread::scope(|s| {
         let mut handle = Some(s.spawn(move || -> Result<_> {
             let signer = open()?;
@@ -198,6 +246,7 @@ fn push_then_sign(
         // The key must open before anything is tagged: the first manifest waits for it.
         let mut later = None;
         let mut gate = || -> Result<()> {
+            checked()?;
             if let Some(h) = handle.take() {
                 later = Some(h.join().expect("key thread")?);
             }
