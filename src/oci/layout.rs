@@ -45,24 +45,32 @@ impl Layout {
     /// A blob's file, mapped, once its size and SHA-256 match `d` (its pages are mapped on
     /// another thread while it is hashed, as `push` does for a module).
     pub fn checked_blob(&self, d: &Descriptor) -> Result<crate::fsio::Input> {
-        let bytes = crate::fsio::read_input(&self.blob_path(&d.digest))?;
-        let actual = std::thread::scope(|s| {
+        let bytes = self.sized_blob(d)?;
+        std::thread::scope(|s| {
             s.spawn(|| bytes.populate());
-            format!("sha256:{}", crate::wasm::inspect::sha256_hex(&bytes))
-        });
-        if actual != d.digest || bytes.len() as u64 != d.size {
-            return Err(self.corrupt(d, bytes.len(), Some(&actual)));
-        }
+            self.check_digest(d, &bytes)
+        })?;
         Ok(bytes)
     }
 
-    /// A blob's file, mapped, once its size matches `d`; its digest is the caller's to check.
+    /// A blob's file, mapped, once its size matches `d`; its digest is the caller's to check
+    /// ([`Layout::check_digest`]).
     pub fn sized_blob(&self, d: &Descriptor) -> Result<crate::fsio::Input> {
         let bytes = crate::fsio::read_input(&self.blob_path(&d.digest))?;
         if bytes.len() as u64 != d.size {
             return Err(self.corrupt(d, bytes.len(), None));
         }
         Ok(bytes)
+    }
+
+    /// Whether `bytes`, read from this layout's blob `d`, hash to its digest.
+    pub fn check_digest(&self, d: &Descriptor, bytes: &[u8]) -> Result<()> {
+        let actual = format!("sha256:{}", crate::wasm::inspect::sha256_hex(bytes));
+        if actual == d.digest {
+            Ok(())
+        } else {
+            Err(self.corrupt(d, bytes.len(), Some(&actual)))
+        }
     }
 
     fn corrupt(&self, d: &Descriptor, len: usize, actual: Option<&str>) -> Error {

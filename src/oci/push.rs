@@ -25,11 +25,21 @@ pub struct Item {
     pub sidecars: Vec<(String, Artifact)>,
     /// The module's entry in the `build` report beside the layout, when there is one.
     pub build: Option<serde_json::Value>,
-    /// Whether the blobs' digests are still to be checked ([`Check::WhileUploading`]).
-    pub unchecked: bool,
+    /// The layout whose blob digests are still to be checked ([`Check::WhileUploading`]).
+    pub unchecked: Option<Layout>,
 }
 
 impl Item {
+    /// Every blob to store with the artifact: its own, its referrers' and its cosign tags'.
+    pub fn blobs(&self) -> impl Iterator<Item = &(Descriptor, Blob)> {
+        self.artifact.blobs.iter().chain(
+            self.referrers
+                .iter()
+                .chain(self.sidecars.iter().map(|(_, a)| a))
+                .flat_map(|a| a.blobs.iter()),
+        )
+    }
+
     /// The wasm layer and its bytes.
     fn wasm_layer(&self) -> Option<&(Descriptor, Blob)> {
         self.artifact
@@ -220,7 +230,7 @@ fn from_module(path: &Path, project_dir: &Path) -> Result<Item> {
         referrers: Vec::new(),
         sidecars: Vec::new(),
         build: None,
-        unchecked: false,
+        unchecked: None,
     })
 }
 
@@ -231,7 +241,7 @@ fn from_layout(root: &Path, selector: Option<&str>, check: Check) -> Result<Vec<
         root: root.to_path_buf(),
     };
     let index = layout.index()?;
-    let store = Store::Layout(layout);
+    let store = Store::Layout(layout.clone());
     let entries: Vec<Descriptor> = index["manifests"]
         .as_array()
         .expect("checked")
@@ -284,7 +294,7 @@ fn from_layout(root: &Path, selector: Option<&str>, check: Check) -> Result<Vec<
                 referrers,
                 sidecars,
                 build,
-                unchecked: check == Check::WhileUploading,
+                unchecked: (check == Check::WhileUploading).then(|| layout.clone()),
             })
         })
         .collect()
@@ -295,30 +305,15 @@ fn from_layout(root: &Path, selector: Option<&str>, check: Check) -> Result<Vec<
 pub fn check_blobs(items: &[Item]) -> Result<()> {
     use rayon::prelude::*;
     let mut seen = std::collections::BTreeSet::new();
-    let blobs: Vec<&(Descriptor, Blob)> = items
+    let blobs: Vec<(&Layout, &(Descriptor, Blob))> = items
         .iter()
-        .filter(|i| i.unchecked)
-        .flat_map(|i| {
-            i.artifact.blobs.iter().chain(
-                i.referrers
-                    .iter()
-                    .chain(i.sidecars.iter().map(|(_, a)| a))
-                    .flat_map(|a| a.blobs.iter()),
-            )
-        })
-        .filter(|(d, _)| seen.insert(d.digest.clone()))
+        .filter_map(|i| Some((i.unchecked.as_ref()?, i)))
+        .flat_map(|(layout, i)| i.blobs().map(move |b| (layout, b)))
+        .filter(|(_, (d, _))| seen.insert(d.digest.clone()))
         .collect();
-    blobs.par_iter().try_for_each(|(d, bytes)| {
-        let actual = format!("sha256:{}", crate::wasm::inspect::sha256_hex(bytes));
-        if actual == d.digest {
-            Ok(())
-        } else {
-            Err(Error::Integrity(format!(
-                "blob {} of the source holds bytes whose digest is {actual}",
-                d.digest
-            )))
-        }
-    })
+    blobs
+        .par_iter()
+        .try_for_each(|(layout, (d, bytes))| layout.check_digest(d, bytes))
 }
 
 /// The module's entry in `report.json` beside a `build` output's layout (`dist/oci`), matched
@@ -388,14 +383,7 @@ pub fn push_gated(
     tags: &[String],
     gate: &mut dyn FnMut() -> Result<()>,
 ) -> Result<PushReport> {
-    let mut all_blobs: Vec<(Descriptor, Blob)> = item.artifact.blobs.clone();
-    for a in item
-        .referrers
-        .iter()
-        .chain(item.sidecars.iter().map(|(_, a)| a))
-    {
-        all_blobs.extend(a.blobs.iter().cloned());
-    }
+    let all_blobs: Vec<(Descriptor, Blob)> = item.blobs().cloned().collect();
     let sizes: BTreeMap<String, u64> = all_blobs
         .iter()
         .map(|(d, _)| (d.digest.clone(), d.size))
