@@ -109,7 +109,7 @@ pub fn run(opts: Opts) -> Result<u8> {
     let pushed = std::thread::scope(|s| {
         let mut checking = items
             .iter()
-            .any(|i| i.unchecked)
+            .any(|i| i.unchecked.is_some())
             .then(|| s.spawn(|| push::check_blobs(&items)));
         let mut checked = move || -> Result<()> {
             match checking.take() {
@@ -118,14 +118,10 @@ pub fn run(opts: Opts) -> Result<u8> {
             }
         };
         let pushed = match key {
-            None => items
-                .iter()
-                .zip(&tags)
-                .map(|(item, tags)| push::push_gated(&store, &target, item, tags, &mut checked))
-                .collect::<Result<Vec<_>>>(),
+            None => job.push(&mut checked),
             // An unencrypted key opens at once: sign first, then tag while the module goes up.
-            Some((false, open)) if signs_first => push_signed_first(&job, &open()?, opts.sbom),
-            Some((_, open)) => push_then_sign(&job, open, opts.sbom, mode, &mut checked),
+            Some((false, open)) if signs_first => job.push_signed_first(&open()?, opts.sbom),
+            Some((_, open)) => job.push_then_sign(open, opts.sbom, mode, &mut checked),
         };
         // A registry refuses a blob that does not match its digest: the check says which
         // one, and why, better than the registry's answer.
@@ -178,102 +174,99 @@ fn sbom_of(item: &push::Item, sbom: SbomChoice) -> Result<Option<(String, serde_
     }
 }
 
-/// `push --key` with a key that opens at once. The signature and attestations name the
-/// manifest's digest, known before anything is uploaded, so they are made and their blobs
-/// stored first; their tags are then written (and read back, see `sign::append`) while the
-/// module uploads, instead of after it. If the module's upload then fails, the signatures
-/// stay: they sign exactly the digest that was meant, which nothing else can have.
-fn push_signed_first(
-    job: &Job,
-    signer: &wasipack::sign::KeySigner,
-    sbom: SbomChoice,
-) -> Result<Vec<PushReport>> {
-    let Job {
-        store,
-        target,
-        items,
-        tags,
-    } = *job;
-    items
-        .iter()
-        .zip(tags)
-        .map(|(item, tags)| {
-            let subject = wasipack::sign::Subject::of(target, item.artifact.descriptor.clone());
-            let pending = wasipack::sign::prepare_sign_and_attest(
-                store,
-                &subject,
-                signer,
-                || sbom_of(item, sbom),
-                &item.build_facts(),
-            )?;
-            let (pushed, signed) = std::thread::scope(|s| {
-                let signed = s.spawn(|| pending.commit(store));
-                let pushed = push::push(store, target, item, tags);
-                (pushed, signed.join().expect("sign thread"))
-            });
-            let mut report = pushed?;
-            report.signed = signed?;
-            Ok(report)
-        })
-        .collect()
-}
-
-/// `push --key` with a key that takes a while to open (scrypt) or with `--referrers`: the
-/// key opens and the SBOMs are made while the blobs go up; signing follows the push.
-/// `checked` (the blobs' digests) must pass before anything is tagged, as must the key.
-fn push_then_sign(
-    job: &Job,
-    open: impl FnOnce() -> Result<wasipack::sign::KeySigner> + Send,
-    sbom: SbomChoice,
-    mode: wasipack::sign::Mode,
-    checked: &mut dyn FnMut() -> Result<()>,
-) -> Result<Vec<PushReport>> {
-    let Job {
-        store,
-        target,
-        items,
-        tags,
-    } = *job;
-    let (pushed, later) = std::thread::scope(|s| {
-        let mut handle = Some(s.spawn(move || -> Result<_> {
-            let signer = open()?;
-            let sboms = items
-                .iter()
-                .map(|item| sbom_of(item, sbom))
-                .collect::<Result<Vec<_>>>()?;
-            Ok((signer, sboms))
-        }));
-        // The key must open before anything is tagged: the first manifest waits for it.
-        let mut later = None;
-        let mut gate = || -> Result<()> {
-            checked()?;
-            if let Some(h) = handle.take() {
-                later = Some(h.join().expect("key thread")?);
-            }
-            Ok(())
-        };
-        let pushed: Result<Vec<PushReport>> = items
+impl Job<'_> {
+    /// Pushes each item under its tags; `gate` runs before the first manifest is stored.
+    fn push(&self, gate: &mut dyn FnMut() -> Result<()>) -> Result<Vec<PushReport>> {
+        self.items
             .iter()
-            .zip(tags)
-            .map(|(item, tags)| push::push_gated(store, target, item, tags, &mut gate))
-            .collect();
-        (pushed, later)
-    });
-    let mut pushed = pushed?;
-    let (signer, sboms) = later.expect("the gate ran before the first manifest");
-    for ((item, report), sbom) in items.iter().zip(pushed.iter_mut()).zip(sboms) {
-        // The manifest was just stored: sign what was pushed without asking for it back.
-        let subject = wasipack::sign::Subject::of(target, item.artifact.descriptor.clone());
-        report.signed = wasipack::sign::sign_and_attest_subject(
-            store,
-            &subject,
-            &signer,
-            sbom,
-            &item.build_facts(),
-            mode,
-        )?;
+            .zip(self.tags)
+            .map(|(item, tags)| push::push_gated(self.store, self.target, item, tags, gate))
+            .collect()
     }
-    Ok(pushed)
+
+    /// `push --key` with a key that opens at once. The signature and attestations name the
+    /// manifest's digest, known before anything is uploaded, so they are made and their blobs
+    /// stored first; their tags are then written (and read back, see `sign::append`) while the
+    /// module uploads, instead of after it. If the module's upload then fails, the signatures
+    /// stay: they sign exactly the digest that was meant, which nothing else can have.
+    fn push_signed_first(
+        &self,
+        signer: &wasipack::sign::KeySigner,
+        sbom: SbomChoice,
+    ) -> Result<Vec<PushReport>> {
+        let Job { store, target, .. } = *self;
+        self.items
+            .iter()
+            .zip(self.tags)
+            .map(|(item, tags)| {
+                let subject = wasipack::sign::Subject::of(target, item.artifact.descriptor.clone());
+                let pending = wasipack::sign::prepare_sign_and_attest(
+                    store,
+                    &subject,
+                    signer,
+                    || sbom_of(item, sbom),
+                    &item.build_facts(),
+                )?;
+                let (pushed, signed) = std::thread::scope(|s| {
+                    let signed = s.spawn(|| pending.commit(store));
+                    let pushed = push::push(store, target, item, tags);
+                    (pushed, signed.join().expect("sign thread"))
+                });
+                let mut report = pushed?;
+                report.signed = signed?;
+                Ok(report)
+            })
+            .collect()
+    }
+
+    /// `push --key` with a key that takes a while to open (scrypt) or with `--referrers`: the
+    /// key opens and the SBOMs are made while the blobs go up; signing follows the push.
+    /// `checked` (the blobs' digests) must pass before anything is tagged, as must the key.
+    fn push_then_sign(
+        &self,
+        open: impl FnOnce() -> Result<wasipack::sign::KeySigner> + Send,
+        sbom: SbomChoice,
+        mode: wasipack::sign::Mode,
+        checked: &mut dyn FnMut() -> Result<()>,
+    ) -> Result<Vec<PushReport>> {
+        let items = self.items;
+        let (pushed, later) = std::thread::scope(|s| {
+            let mut handle = Some(s.spawn(move || -> Result<_> {
+                let signer = open()?;
+                let sboms = items
+                    .iter()
+                    .map(|item| sbom_of(item, sbom))
+                    .collect::<Result<Vec<_>>>()?;
+                Ok((signer, sboms))
+            }));
+            // The key must open before anything is tagged: the first manifest waits for it.
+            let mut later = None;
+            let pushed = self.push(&mut || {
+                checked()?;
+                if let Some(h) = handle.take() {
+                    later = Some(h.join().expect("key thread")?);
+                }
+                Ok(())
+            });
+            (pushed, later)
+        });
+        let mut pushed = pushed?;
+        let (signer, sboms) = later.expect("the gate ran before the first manifest");
+        for ((item, report), sbom) in items.iter().zip(pushed.iter_mut()).zip(sboms) {
+            // The manifest was just stored: sign what was pushed without asking for it back.
+            let subject =
+                wasipack::sign::Subject::of(self.target, item.artifact.descriptor.clone());
+            report.signed = wasipack::sign::sign_and_attest_subject(
+                self.store,
+                &subject,
+                &signer,
+                sbom,
+                &item.build_facts(),
+                mode,
+            )?;
+        }
+        Ok(pushed)
+    }
 }
 
 fn summary(r: &PushReport) -> String {
