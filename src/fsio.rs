@@ -50,6 +50,15 @@ impl Input {
         }
     }
 
+    /// The SHA-256 of the bytes, in hex, with the pages of a mapped file mapped in on another
+    /// thread ([`Input::populate`]) while this one hashes them.
+    pub fn sha256_hex(&self) -> String {
+        std::thread::scope(|s| {
+            s.spawn(|| self.populate());
+            crate::wasm::inspect::sha256_hex(self)
+        })
+    }
+
     /// The bytes, to change in memory (never in the file); `None` for a shared mapping.
     pub fn as_mut_slice(&mut self) -> Option<&mut [u8]> {
         match self {
@@ -188,6 +197,7 @@ mod tests {
                 s.spawn(|| input.populate());
                 assert_eq!(&input[..], &bytes[..]);
             });
+            assert_eq!(input.sha256_hex(), crate::wasm::inspect::sha256_hex(&bytes));
         }
     }
 }

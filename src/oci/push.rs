@@ -192,10 +192,8 @@ fn from_module(path: &Path, project_dir: &Path) -> Result<Item> {
             ))
         }
     };
-    // git runs while the module is hashed (or parsed), and the file's pages are mapped ahead
-    // of the hash.
+    // git runs while the module is hashed (or parsed).
     let (module, sha256, git) = std::thread::scope(|s| {
-        s.spawn(|| input.populate());
         let git = s.spawn(|| crate::build::created_and_annotations(project_dir));
         let module = component.then(|| {
             crate::wasm::inspect::parse(
@@ -204,10 +202,7 @@ fn from_module(path: &Path, project_dir: &Path) -> Result<Item> {
             )
             .map(|p| Some(p.inspection))
         });
-        let (sha256, framing) = rayon::join(
-            || crate::wasm::inspect::sha256_hex(bytes),
-            || crate::wasm::framing(bytes),
-        );
+        let (sha256, framing) = rayon::join(|| input.sha256_hex(), || crate::wasm::framing(bytes));
         (
             module.unwrap_or(framing.map(|()| None)),
             sha256,
