@@ -154,9 +154,13 @@ fn verify_file(
         .unwrap_or_else(|| format!("{} verifies", sig_path.display()));
     let mut ok = report.step("signature", passed, detail);
     if let Some(policy) = policy {
-        let r = wasipack::check::check(&bytes, policy).map_err(|error| Error::Check {
-            file: path.display().to_string(),
-            error,
+        // The file was hashed above: the check does not hash it again.
+        let hex = wasipack::wasm::inspect::hex(&sha256);
+        let r = wasipack::check::check_known(&bytes, policy, Some(&hex)).map_err(|error| {
+            Error::Check {
+                file: path.display().to_string(),
+                error,
+            }
         })?;
         ok &= report.step(
             "policy",
