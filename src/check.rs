@@ -631,7 +631,7 @@ mod tests {
         )
         .unwrap();
         let hashed = check(&wasm, &policy).unwrap();
-        assert_eq!(hashed.module.sha256, inspect::sha256_hex(&wasm));
+        assert_eq!(hashed.module.sha256, crate::digest::sha256_hex(&wasm));
         let known = check_known(&wasm, &policy, Some(&hashed.module.sha256)).unwrap();
         assert_eq!(known.module.sha256, hashed.module.sha256);
         assert_eq!(known.passed, hashed.passed);

@@ -3,6 +3,7 @@
 
 use crate::check::CheckError;
 use crate::policy::PolicyError;
+pub use crate::text::io_message;
 use crate::wasm::WasmError;
 use std::path::PathBuf;
 
@@ -58,15 +59,6 @@ impl Error {
             Error::Compile { code, .. } => (*code).clamp(1, 255),
             _ => 2,
         }
-    }
-}
-
-/// `std::io::Error` without the "(os error N)" suffix.
-pub fn io_message(e: &std::io::Error) -> String {
-    let text = e.to_string();
-    match text.find(" (os error") {
-        Some(i) => text[..i].to_string(),
-        None => text,
     }
 }
 

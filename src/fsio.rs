@@ -55,7 +55,7 @@ impl Input {
     pub fn sha256_hex(&self) -> String {
         std::thread::scope(|s| {
             s.spawn(|| self.populate());
-            crate::wasm::inspect::sha256_hex(self)
+            crate::digest::sha256_hex(self)
         })
     }
 
@@ -197,7 +197,7 @@ mod tests {
                 s.spawn(|| input.populate());
                 assert_eq!(&input[..], &bytes[..]);
             });
-            assert_eq!(input.sha256_hex(), crate::wasm::inspect::sha256_hex(&bytes));
+            assert_eq!(input.sha256_hex(), crate::digest::sha256_hex(&bytes));
         }
     }
 }

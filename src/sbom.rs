@@ -307,7 +307,7 @@ fn unique_id(taken: &mut BTreeMap<String, usize>, base: &str) -> String {
     }
 }
 
-use crate::wasm::inspect::hex;
+use crate::digest::hex;
 
 /// RFC 3339 (UTC, seconds) for a Unix time.
 pub fn rfc3339(unix: i64) -> Option<String> {

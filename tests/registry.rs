@@ -853,7 +853,7 @@ fn a_layout_whose_module_blob_was_altered_is_refused_and_nothing_is_tagged() {
     let layout = tmp.path().join("oci");
     copy_tree(&dist().join("oci"), &layout);
     let wasm = std::fs::read(dist().join("hello.wasm")).unwrap();
-    let hex = wasipack::wasm::inspect::sha256_hex(&wasm);
+    let hex = wasipack::digest::sha256_hex(&wasm);
     let blob = layout.join("blobs/sha256").join(&hex);
     let mut altered = std::fs::read(&blob).unwrap();
     let middle = altered.len() / 2;

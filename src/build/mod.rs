@@ -760,7 +760,7 @@ fn compile_output(
         );
         let obj = cache
             .join("obj")
-            .join(&crate::wasm::inspect::sha256_hex(key.as_bytes())[..32]);
+            .join(&crate::digest::sha256_hex(key.as_bytes())[..32]);
         if std::fs::create_dir_all(&obj).is_ok() {
             return Ok((obj.join(name), None));
         }

@@ -6,7 +6,7 @@
 //! or unreadable stamp, a changed file, a module without a Go build ID (TinyGo).
 
 use super::{BuildReport, Plan};
-use crate::wasm::inspect::sha256_hex;
+use crate::digest::sha256_hex;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

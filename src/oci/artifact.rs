@@ -1,7 +1,6 @@
 //! OCI manifests and configs for wasm modules and the documents that refer to them. Every
 //! JSON document is serialised with sorted keys, so equal inputs give equal digests.
 
-use crate::wasm::inspect::sha256_hex;
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -10,6 +9,13 @@ pub const MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 pub const INDEX: &str = "application/vnd.oci.image.index.v1+json";
 pub const WASM_CONFIG: &str = "application/vnd.wasm.config.v0+json";
 pub const WASM_LAYER: &str = "application/wasm";
+/// Layer media types that hold a wasm module: the CNCF type, then the older ones still seen
+/// (wasm-to-oci and `cosign upload wasm`, solo.io and old wasmCloud).
+pub const WASM_LAYERS: [&str; 3] = [
+    WASM_LAYER,
+    "application/vnd.wasm.content.layer.v1+wasm",
+    "application/vnd.module.wasm.content.layer.v1+wasm",
+];
 pub const EMPTY: &str = "application/vnd.oci.empty.v1+json";
 pub const SPDX: &str = "application/spdx+json";
 pub const CYCLONEDX: &str = "application/vnd.cyclonedx+json";
@@ -33,7 +39,7 @@ impl Descriptor {
     pub fn of(media_type: &str, bytes: &[u8]) -> Descriptor {
         Descriptor {
             media_type: media_type.to_string(),
-            digest: format!("sha256:{}", sha256_hex(bytes)),
+            digest: crate::digest::sha256_digest(bytes),
             size: bytes.len() as u64,
             artifact_type: None,
             annotations: BTreeMap::new(),
@@ -234,6 +240,7 @@ pub fn to_bytes(value: &impl Serialize) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::digest::sha256_hex;
 
     fn spec() -> WasmSpec {
         WasmSpec {

@@ -189,16 +189,16 @@ fn run_helper(helper: &str, verb: &str, input: &[u8]) -> Result<()> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| fail(crate::error::io_message(&e)))?;
+        .map_err(|e| fail(crate::text::io_message(&e)))?;
     child
         .stdin
         .take()
         .expect("piped")
         .write_all(input)
-        .map_err(|e| fail(crate::error::io_message(&e)))?;
+        .map_err(|e| fail(crate::text::io_message(&e)))?;
     let out = child
         .wait_with_output()
-        .map_err(|e| fail(crate::error::io_message(&e)))?;
+        .map_err(|e| fail(crate::text::io_message(&e)))?;
     if !out.status.success() {
         let said = String::from_utf8_lossy(&out.stdout).trim().to_string()
             + String::from_utf8_lossy(&out.stderr).trim();

@@ -62,7 +62,7 @@ impl Layout {
 
     /// Whether `bytes`, read from this layout's blob `d`, hash to its digest.
     pub fn check_digest(&self, d: &Descriptor, bytes: &[u8]) -> Result<()> {
-        self.check_hex(d, bytes, &crate::wasm::inspect::sha256_hex(bytes))
+        self.check_hex(d, bytes, &crate::digest::sha256_hex(bytes))
     }
 
     fn check_hex(&self, d: &Descriptor, bytes: &[u8], hex: &str) -> Result<()> {
@@ -262,7 +262,7 @@ mod tests {
         };
         let artifact = |bytes: &[u8]| {
             let blob = crate::oci::artifact::Blob::from(bytes.to_vec());
-            wasm_artifact(&blob, &crate::wasm::inspect::sha256_hex(bytes), &spec)
+            wasm_artifact(&blob, &crate::digest::sha256_hex(bytes), &spec)
         };
         let one = artifact(b"\0asm\x01\0\0\0");
         let two = artifact(b"\0asm\x01\0\0\0\0\x01x");

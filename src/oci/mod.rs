@@ -1,12 +1,12 @@
-//! The package and distribute stages: the CNCF TAG Runtime Wasm OCI artifact, an OCI image
-//! layout on disk to hold it with everything that refers to it, and a registry client to push
-//! and pull it.
+//! OCI transport and storage: the CNCF TAG Runtime Wasm OCI artifact, an OCI image layout on
+//! disk to hold it with everything that refers to it, and a registry client. It knows blobs,
+//! manifests, tags and referrers, and nothing of signing, SBOMs or builds: the workflows in
+//! [`crate::workflow`] combine it with those.
 
 pub mod artifact;
 pub mod auth;
 pub mod layout;
-pub mod pull;
-pub mod push;
+pub mod progress;
 pub mod reference;
 pub mod remote;
 pub mod store;

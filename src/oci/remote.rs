@@ -11,9 +11,9 @@
 
 use super::artifact::{Blob, Descriptor, INDEX, MANIFEST};
 use super::auth::{self, Challenge, Credential};
+use super::progress::{Shared, Transfer};
 use super::reference::Reference;
 use crate::error::{Error, Result};
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use reqwest::header::{HeaderMap, ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
 use reqwest::{StatusCode, Url};
 use sha2::{Digest, Sha256};
@@ -42,10 +42,8 @@ pub struct Options {
     pub retries: u32,
     /// First backoff delay; doubles each attempt.
     pub backoff: Duration,
-    /// Progress bars on stderr.
-    pub progress: bool,
-    /// Log each request (method, URL, status) on stderr. Headers are never logged.
-    pub verbose: bool,
+    /// Hears each request and each blob's progress (the CLI's progress bars and `-v` lines).
+    pub observer: Shared,
     /// Repositories of the same registry to mount blobs from before uploading them.
     pub mount_from: Vec<String>,
     /// Ask for push access (pull access otherwise).
@@ -61,8 +59,7 @@ impl Default for Options {
             jobs: 4,
             retries: 4,
             backoff: Duration::from_millis(200),
-            progress: false,
-            verbose: false,
+            observer: Shared::default(),
             mount_from: Vec::new(),
             push: false,
         }
@@ -103,7 +100,6 @@ struct Inner {
     /// waits for it, so that a failure (a wrong password) is met, and reported, once.
     warm: Mutex<Option<tokio::task::JoinHandle<Result<()>>>>,
     opts: Options,
-    bars: MultiProgress,
 }
 
 impl Remote {
@@ -144,11 +140,6 @@ impl Remote {
         let scheme = if plain { "http" } else { "https" };
         let base = Url::parse(&format!("{scheme}://{host}/"))
             .map_err(|e| Error::Usage(format!("registry `{}`: {e}", reference.registry)))?;
-        let bars = MultiProgress::with_draw_target(if opts.progress {
-            ProgressDrawTarget::stderr()
-        } else {
-            ProgressDrawTarget::hidden()
-        });
         Ok(Remote {
             rt,
             inner: Arc::new(Inner {
@@ -159,7 +150,6 @@ impl Remote {
                 authorization: Mutex::new(None),
                 warm: Mutex::new(None),
                 opts,
-                bars,
             }),
         })
     }
@@ -248,7 +238,7 @@ impl Remote {
     pub fn put_manifest(&self, bytes: &[u8], media_type: &str, reference: &str) -> Result<bool> {
         let inner = self.inner.clone();
         let body = bytes::Bytes::copy_from_slice(bytes);
-        let expected = format!("sha256:{}", crate::wasm::inspect::sha256_hex(bytes));
+        let expected = crate::digest::sha256_digest(bytes);
         let media_type = media_type.to_string();
         let reference = reference.to_string();
         self.rt.block_on(async move {
@@ -425,9 +415,9 @@ impl Inner {
             let retryable = match &result {
                 Ok(resp) => {
                     let status = resp.status();
-                    if self.opts.verbose {
-                        eprintln!("{} {} -> {}", what, resp.url().path(), status.as_u16());
-                    }
+                    self.opts
+                        .observer
+                        .response(what, resp.url().path(), status.as_u16());
                     if status == StatusCode::UNAUTHORIZED {
                         let challenge = header(resp.headers(), "www-authenticate")
                             .and_then(auth::parse_challenge);
@@ -441,9 +431,7 @@ impl Inner {
                     status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS
                 }
                 Err(e) => {
-                    if self.opts.verbose {
-                        eprintln!("{what}: {}", describe(e));
-                    }
+                    self.opts.observer.no_response(what, &describe(e));
                     true
                 }
             };
@@ -621,7 +609,7 @@ impl Inner {
             .await
             .map_err(|e| self.fail(&format!("{what}: {}", describe(&e))))?
             .to_vec();
-        let digest = format!("sha256:{}", crate::wasm::inspect::sha256_hex(&bytes));
+        let digest = crate::digest::sha256_digest(&bytes);
         if reference.starts_with("sha256:") && digest != reference {
             return Err(self.mismatch(&format!(
                 "{what}: the registry sent a manifest whose digest is {digest}"
@@ -665,7 +653,7 @@ impl Inner {
         {
             got += chunk.len() as u64;
             if got > d.size {
-                bar.abandon();
+                bar.end(false);
                 return Err(self.mismatch(&format!(
                     "{what}: the registry sent more than the {} bytes the manifest lists",
                     d.size
@@ -673,11 +661,11 @@ impl Inner {
             }
             hasher.update(&chunk);
             sink.write_all(&chunk)
-                .map_err(|e| self.fail(&format!("{what}: {}", crate::error::io_message(&e))))?;
-            bar.inc(chunk.len() as u64);
+                .map_err(|e| self.fail(&format!("{what}: {}", crate::text::io_message(&e))))?;
+            bar.advance(chunk.len() as u64);
         }
-        bar.finish_and_clear();
-        let digest = format!("sha256:{}", crate::wasm::inspect::hex(&hasher.finalize()));
+        bar.end(true);
+        let digest = format!("sha256:{}", crate::digest::hex(&hasher.finalize()));
         if got != d.size || digest != d.digest {
             return Err(self.mismatch(&format!(
                 "{what}: the registry sent {got} bytes whose digest is {digest}; the manifest lists {} bytes",
@@ -687,15 +675,8 @@ impl Inner {
         Ok(())
     }
 
-    fn bar(&self, d: &Descriptor, verb: &str) -> ProgressBar {
-        let bar = self.bars.add(ProgressBar::new(d.size));
-        bar.set_style(
-            ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}")
-                .expect("valid template")
-                .progress_chars("=> "),
-        );
-        bar.set_message(format!("{verb} {}", &d.digest[..19.min(d.digest.len())]));
-        bar
+    fn bar(&self, d: &Descriptor, verb: &str) -> Box<dyn Transfer> {
+        self.opts.observer.transfer(verb, d)
     }
 
     async fn blob_exists(&self, d: &Descriptor) -> Result<bool> {
@@ -740,32 +721,33 @@ impl Inner {
             });
         loop {
             let result = match session.take() {
-                Some(location) => self.upload(d, &body, location, &bar, chunk).await,
+                Some(location) => self.upload(d, &body, location, &*bar, chunk).await,
                 None => match self.start_upload(d, Some(&body)).await {
                     Ok(None) => Ok(()),
-                    Ok(Some(location)) => self.upload(d, &body, location, &bar, chunk).await,
+                    Ok(Some(location)) => self.upload(d, &body, location, &*bar, chunk).await,
                     Err(e) => Err(e),
                 },
             };
             match result {
                 Ok(()) => {
-                    bar.finish_and_clear();
+                    bar.end(true);
                     return Ok(BlobOutcome::Uploaded);
                 }
                 Err(Upload::TooLarge(_)) if chunk > SMALL_CHUNK => {
-                    if self.opts.verbose {
-                        eprintln!("upload {}: body too large; sending 4 MiB chunks", d.digest);
-                    }
+                    self.opts.observer.note(&format!(
+                        "upload {}: body too large; sending 4 MiB chunks",
+                        d.digest
+                    ));
                     chunk = SMALL_CHUNK;
-                    bar.set_position(0);
+                    bar.position(0);
                 }
                 Err(Upload::Retry(_)) if attempt < self.opts.retries => {
-                    bar.set_position(0);
+                    bar.position(0);
                     tokio::time::sleep(self.opts.backoff * 2u32.pow(attempt)).await;
                     attempt += 1;
                 }
                 Err(Upload::Retry(e) | Upload::Fatal(e) | Upload::TooLarge(e)) => {
-                    bar.abandon();
+                    bar.end(false);
                     return Err(e);
                 }
             }
@@ -844,11 +826,9 @@ impl Inner {
                         .map_err(Upload::Fatal)
                 }
                 status if status.is_client_error() => {
-                    if self.opts.verbose {
-                        eprintln!(
-                            "{what}: single-request upload refused ({status}); opening a session"
-                        );
-                    }
+                    self.opts.observer.note(&format!(
+                        "{what}: single-request upload refused ({status}); opening a session"
+                    ));
                 }
                 _ => {
                     let e = self.status_error(resp, &what).await;
@@ -880,7 +860,7 @@ impl Inner {
         d: &Descriptor,
         body: &bytes::Bytes,
         mut location: Url,
-        bar: &ProgressBar,
+        bar: &dyn Transfer,
         chunk: usize,
     ) -> std::result::Result<(), Upload> {
         let chunk = chunk.max(1);
@@ -909,7 +889,7 @@ impl Inner {
                 if status == StatusCode::ACCEPTED {
                     location = self.location(resp.headers(), &url).map_err(Upload::Fatal)?;
                     sent = end;
-                    bar.set_position(sent as u64);
+                    bar.position(sent as u64);
                     continue;
                 }
                 if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
@@ -918,9 +898,9 @@ impl Inner {
                 }
                 if sent == 0 {
                     // No chunked uploads here: send it whole in a fresh session.
-                    if self.opts.verbose {
-                        eprintln!("{what}: chunks refused ({status}); uploading whole");
-                    }
+                    self.opts.observer.note(&format!(
+                        "{what}: chunks refused ({status}); uploading whole"
+                    ));
                     location = self
                         .start_upload(d, None)
                         .await?
@@ -954,7 +934,7 @@ impl Inner {
             .map_err(Upload::Retry)?;
         let status = resp.status();
         if status == StatusCode::CREATED {
-            bar.set_position(body.len() as u64);
+            bar.position(body.len() as u64);
             return Ok(());
         }
         let e = self.status_error(resp, &what).await;

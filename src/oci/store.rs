@@ -81,7 +81,7 @@ impl Store {
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
                     Err(source) => return Err(Error::Read { path, source }),
                 };
-                let actual = format!("sha256:{}", crate::wasm::inspect::sha256_hex(&bytes));
+                let actual = crate::digest::sha256_digest(&bytes);
                 if actual != digest {
                     return Err(Error::Integrity(format!(
                         "{}: blob {digest} holds bytes whose digest is {actual}",

@@ -278,7 +278,7 @@ impl Doc {
                 file: path.display().to_string(),
                 line: 0,
                 column: 0,
-                message: format!("cannot read policy: {}", crate::error::io_message(&e)),
+                message: format!("cannot read policy: {}", crate::text::io_message(&e)),
             }),
         }
     }

@@ -6,8 +6,8 @@ use super::features::{self, FeatureSet, Id};
 use super::modinfo::{self, GoBuildInfo};
 use super::wasi::{self, Capability};
 use super::WasmError;
+use crate::digest::sha256_hex;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use wasmparser::{
     ComponentExternalKind, ComponentTypeRef, CompositeInnerType, Encoding, ExternalKind,
@@ -740,21 +740,6 @@ impl Builder {
             feature_set: self.used,
         }
     }
-}
-
-/// Lower-case hex of the SHA-256 of `bytes` (sha2 0.11 has no `{:x}`).
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
-}
-
-/// Lowercase hex, as digests are written.
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    let mut hex = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        let _ = write!(hex, "{byte:02x}");
-    }
-    hex
 }
 
 fn detect_abi(kind: Kind, imports: &[Import], exports: &[Export]) -> Abi {

@@ -60,7 +60,7 @@ pub fn parse_and_validate_known(
     let parsed = rayon::scope(|s| {
         let sha256 = &mut sha256;
         if known.is_none() {
-            s.spawn(move |_| *sha256 = inspect::sha256_hex(bytes));
+            s.spawn(move |_| *sha256 = crate::digest::sha256_hex(bytes));
         }
         let mut batch = Vec::with_capacity(BATCH);
         let parsed = inspect::parse_streaming(bytes, features, false, |func, body| {

@@ -10,6 +10,7 @@ mod keys;
 mod login;
 mod net;
 mod policy;
+mod progress;
 mod pull;
 mod push;
 mod sbom;

@@ -25,8 +25,12 @@ impl Net {
         Ok(Options {
             insecure: self.insecure,
             credential: self.credential()?,
-            progress: progress && !super::quiet() && std::io::stderr().is_terminal(),
-            verbose: super::verbose(),
+            observer: wasipack::oci::progress::Shared(std::sync::Arc::new(
+                super::progress::Terminal::new(
+                    progress && !super::quiet() && std::io::stderr().is_terminal(),
+                    super::verbose(),
+                ),
+            )),
             push,
             ..Options::default()
         })

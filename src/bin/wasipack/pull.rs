@@ -1,8 +1,9 @@
 //! `wasipack pull REF -o OUT.wasm`.
 
 use std::path::PathBuf;
-use wasipack::oci::{pull, Store, Target};
+use wasipack::oci::{Store, Target};
 use wasipack::report;
+use wasipack::workflow::pull;
 use wasipack::{Error, Result};
 
 /// Pull the wasm module of an OCI artifact (CNCF Wasm layout, or the older wasm media types),

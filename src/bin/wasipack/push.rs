@@ -2,10 +2,10 @@
 //! an OCI image layout.
 
 use std::path::PathBuf;
-use wasipack::oci::push::{self, PushReport};
 use wasipack::oci::remote::BlobOutcome;
 use wasipack::oci::{Store, Target};
 use wasipack::report;
+use wasipack::workflow::push::{self, PushReport};
 use wasipack::{Error, Result};
 
 /// Push a module to an OCI registry (or an OCI image layout) with its SBOMs and signatures.
@@ -78,68 +78,32 @@ pub fn run(opts: Opts) -> Result<u8> {
         store.warm_up();
     }
     // The key file and its password are read before any blob is sent.
-    let key = opts
-        .key
-        .as_deref()
-        .map(super::keys::signer_later)
-        .transpose()?;
-    let mode = wasipack::sign::Mode {
-        referrers: opts.referrers,
+    let key = match opts.key.as_deref() {
+        Some(path) => {
+            let (encrypted, open) = super::keys::signer_later(path)?;
+            Some(push::SignWith {
+                opens_at_once: !encrypted,
+                open: Box::new(open),
+                sbom: match opts.sbom {
+                    SbomChoice::Spdx => push::SbomKind::Spdx,
+                    SbomChoice::Cyclonedx => push::SbomKind::Cyclonedx,
+                    SbomChoice::None => push::SbomKind::None,
+                },
+                mode: wasipack::sign::Mode {
+                    referrers: opts.referrers,
+                },
+            })
+        }
+        None => None,
     };
-    // An unencrypted key signs before the upload: what it attests (a layout's SBOM) is checked
-    // first. Otherwise a layout's blobs are checked while they upload to a registry, and
-    // before anything is tagged.
-    let signs_first = matches!(key, Some((false, _))) && !mode.referrers;
-    let check = match target {
-        Target::Registry(_) if !signs_first => push::Check::WhileUploading,
-        _ => push::Check::Now,
-    };
+    let check = push::source_check(&target, key.as_ref());
     let items = push::load_source(&opts.source, &opts.dir, check)?;
     let tags = push::plan_tags(&items, &target, &opts.tags)?;
     let store = match early {
         Some(store) => store,
         None => Store::open(&target, remote, true)?,
     };
-    let job = Job {
-        store: &store,
-        target: &target,
-        items: &items,
-        tags: &tags,
-    };
-    let pushed = std::thread::scope(|s| {
-        let mut checking = items
-            .iter()
-            .any(|i| i.unchecked.is_some())
-            .then(|| s.spawn(|| push::check_blobs(&items)));
-        let mut checked = move || -> Result<()> {
-            match checking.take() {
-                Some(h) => h.join().expect("check thread"),
-                None => Ok(()),
-            }
-        };
-        let pushed = match key {
-            None => job.push(&mut checked),
-            // An unencrypted key opens at once: sign first, then tag while the module goes up.
-            Some((false, open)) if signs_first => job.push_signed_first(&open()?, opts.sbom),
-            Some((_, open)) => job.push_then_sign(open, opts.sbom, mode, &mut checked),
-        };
-        // A registry refuses a blob that does not match its digest: the check says which
-        // one, and why, better than the registry's answer.
-        match pushed {
-            Err(e) => Err(checked().err().unwrap_or(e)),
-            ok => ok,
-        }
-    })?;
-    let mut reports = Vec::new();
-    for report in pushed {
-        if !opts.json {
-            if !super::quiet() {
-                eprint!("{}", summary(&report));
-            }
-            super::print(&format!("{}\n", report.reference));
-        }
-        reports.push(report);
-    }
+    let reports = push::publish(&store, &target, &items, &tags, key)?;
     if opts.json {
         #[derive(serde::Serialize)]
         struct Out<'a> {
@@ -153,120 +117,15 @@ pub fn run(opts: Opts) -> Result<u8> {
                 pushed: &reports,
             },
         );
+    } else {
+        for report in &reports {
+            if !super::quiet() {
+                eprint!("{}", summary(report));
+            }
+            super::print(&format!("{}\n", report.reference));
+        }
     }
     Ok(0)
-}
-
-/// What one `push` sends, and where.
-#[derive(Clone, Copy)]
-struct Job<'a> {
-    store: &'a Store,
-    target: &'a Target,
-    items: &'a [push::Item],
-    tags: &'a [Vec<String>],
-}
-
-/// The SBOM `--sbom` asks to attest for `item`.
-fn sbom_of(item: &push::Item, sbom: SbomChoice) -> Result<Option<(String, serde_json::Value)>> {
-    match sbom {
-        SbomChoice::None => Ok(None),
-        choice => item.sbom(choice == SbomChoice::Cyclonedx),
-    }
-}
-
-impl Job<'_> {
-    /// Pushes each item under its tags; `gate` runs before the first manifest is stored.
-    fn push(&self, gate: &mut dyn FnMut() -> Result<()>) -> Result<Vec<PushReport>> {
-        self.items
-            .iter()
-            .zip(self.tags)
-            .map(|(item, tags)| push::push_gated(self.store, self.target, item, tags, gate))
-            .collect()
-    }
-
-    /// `push --key` with a key that opens at once. The signature and attestations name the
-    /// manifest's digest, known before anything is uploaded, so they are made and their blobs
-    /// stored first; their tags are then written (and read back, see `sign::append`) while the
-    /// module uploads, instead of after it. If the module's upload then fails, the signatures
-    /// stay: they sign exactly the digest that was meant, which nothing else can have.
-    fn push_signed_first(
-        &self,
-        signer: &wasipack::sign::KeySigner,
-        sbom: SbomChoice,
-    ) -> Result<Vec<PushReport>> {
-        let Job { store, target, .. } = *self;
-        self.items
-            .iter()
-            .zip(self.tags)
-            .map(|(item, tags)| {
-                let subject = wasipack::sign::Subject::of(target, item.artifact.descriptor.clone());
-                let pending = wasipack::sign::prepare_sign_and_attest(
-                    store,
-                    &subject,
-                    signer,
-                    || sbom_of(item, sbom),
-                    &item.build_facts(),
-                )?;
-                let (pushed, signed) = std::thread::scope(|s| {
-                    let signed = s.spawn(|| pending.commit(store));
-                    let pushed = push::push(store, target, item, tags);
-                    (pushed, signed.join().expect("sign thread"))
-                });
-                let mut report = pushed?;
-                report.signed = signed?;
-                Ok(report)
-            })
-            .collect()
-    }
-
-    /// `push --key` with a key that takes a while to open (scrypt) or with `--referrers`: the
-    /// key opens and the SBOMs are made while the blobs go up; signing follows the push.
-    /// `checked` (the blobs' digests) must pass before anything is tagged, as must the key.
-    fn push_then_sign(
-        &self,
-        open: impl FnOnce() -> Result<wasipack::sign::KeySigner> + Send,
-        sbom: SbomChoice,
-        mode: wasipack::sign::Mode,
-        checked: &mut dyn FnMut() -> Result<()>,
-    ) -> Result<Vec<PushReport>> {
-        let items = self.items;
-        let (pushed, later) = std::thread::scope(|s| {
-            let mut handle = Some(s.spawn(move || -> Result<_> {
-                let signer = open()?;
-                let sboms = items
-                    .iter()
-                    .map(|item| sbom_of(item, sbom))
-                    .collect::<Result<Vec<_>>>()?;
-                Ok((signer, sboms))
-            }));
-            // The key must open before anything is tagged: the first manifest waits for it.
-            let mut later = None;
-            let pushed = self.push(&mut || {
-                checked()?;
-                if let Some(h) = handle.take() {
-                    later = Some(h.join().expect("key thread")?);
-                }
-                Ok(())
-            });
-            (pushed, later)
-        });
-        let mut pushed = pushed?;
-        let (signer, sboms) = later.expect("the gate ran before the first manifest");
-        for ((item, report), sbom) in items.iter().zip(pushed.iter_mut()).zip(sboms) {
-            // The manifest was just stored: sign what was pushed without asking for it back.
-            let subject =
-                wasipack::sign::Subject::of(self.target, item.artifact.descriptor.clone());
-            report.signed = wasipack::sign::sign_and_attest_subject(
-                self.store,
-                &subject,
-                &signer,
-                sbom,
-                &item.build_facts(),
-                mode,
-            )?;
-        }
-        Ok(pushed)
-    }
 }
 
 fn summary(r: &PushReport) -> String {

@@ -107,7 +107,7 @@ pub fn run_blob(opts: BlobOpts) -> Result<u8> {
             "wasipack.sign-blob/v1",
             &serde_json::json!({
                 "file": opts.file.display().to_string(),
-                "sha256": wasipack::wasm::inspect::sha256_hex(&bytes),
+                "sha256": wasipack::digest::sha256_hex(&bytes),
                 "signature": sig,
                 "output_signature": opts.output_signature.as_ref().map(|p| p.display().to_string()),
                 "bundle": opts.bundle.as_ref().map(|p| p.display().to_string()),

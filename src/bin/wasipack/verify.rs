@@ -1,11 +1,11 @@
 //! `wasipack verify REF|FILE --key PUB`.
 
-use sha2::Digest;
 use std::path::PathBuf;
 use wasipack::oci::{Store, Target};
 use wasipack::policy::Policy;
 use wasipack::report;
-use wasipack::sign::{keys, payload, verify};
+use wasipack::sign::{keys, payload};
+use wasipack::workflow::verify;
 use wasipack::{Error, Result};
 
 /// Verify an artifact as a consumer pulls it: a signature binding exactly its digest, the
@@ -107,67 +107,15 @@ fn verify_file(
     policy: Option<&Policy>,
 ) -> Result<verify::Report> {
     let path = std::path::Path::new(&opts.reference);
-    let sig_path = opts
-        .signature
-        .as_ref()
-        .or(opts.bundle.as_ref())
-        .ok_or_else(|| {
-            Error::Usage(format!(
+    let signature = match (&opts.signature, &opts.bundle) {
+        (Some(sig), _) => verify::BlobSignature::Base64(sig),
+        (None, Some(bundle)) => verify::BlobSignature::Bundle(bundle),
+        (None, None) => {
+            return Err(Error::Usage(format!(
                 "{}: a local file needs --signature SIG or --bundle FILE (from sign-blob)",
                 path.display()
-            ))
-        })?;
-    let bytes = wasipack::fsio::read_input(path)?;
-    let sig_text = std::fs::read_to_string(sig_path).map_err(|source| Error::Read {
-        path: sig_path.clone(),
-        source,
-    })?;
-    let sha256 = sha2::Sha256::digest(&bytes[..]);
-    let mut report = verify::Report::new(path.display().to_string());
-    report.digest = Some(format!("sha256:{}", wasipack::wasm::inspect::hex(&sha256)));
-    let der = if opts.bundle.is_some() {
-        use wasipack::sign::bundle::{open, Content};
-        match open(sig_text.as_bytes()) {
-            Ok(Content::Message(digest, der)) => {
-                if digest[..] == sha256[..] {
-                    Ok(der)
-                } else {
-                    Err(format!(
-                        "{}: the bundle signs another file (its message digest differs)",
-                        sig_path.display()
-                    ))
-                }
-            }
-            Ok(Content::Envelope(_)) => Err(format!(
-                "{}: a DSSE bundle is an attestation, not a blob signature",
-                sig_path.display()
-            )),
-            Err(e) => Err(format!("{}: {e}", sig_path.display())),
+            )))
         }
-    } else {
-        payload::unb64(&sig_text).map_err(|e| format!("{}: {e}", sig_path.display()))
     };
-    let verdict = der.and_then(|der| verify::check_signature(key, &bytes, &der));
-    let passed = verdict.is_ok();
-    let detail = verdict
-        .err()
-        .unwrap_or_else(|| format!("{} verifies", sig_path.display()));
-    let mut ok = report.step("signature", passed, detail);
-    if let Some(policy) = policy {
-        // The file was hashed above: the check does not hash it again.
-        let hex = wasipack::wasm::inspect::hex(&sha256);
-        let r = wasipack::check::check_known(&bytes, policy, Some(&hex)).map_err(|error| {
-            Error::Check {
-                file: path.display().to_string(),
-                error,
-            }
-        })?;
-        ok &= report.step(
-            "policy",
-            r.passed,
-            format!("{} violation(s) of `{}`", r.violations.len(), r.policy),
-        );
-    }
-    report.verified = ok;
-    Ok(report)
+    verify::verify_file(path, key, signature, policy)
 }

@@ -1,22 +1,14 @@
 //! Pull: the one wasm layer of an artifact, digest-checked while it streams, written
 //! atomically (nothing is left behind on a mismatch).
 
-use super::artifact::{Descriptor, WASM_LAYER};
-use super::reference::Target;
-use super::remote::Fetched;
-use super::store::Store;
 use crate::error::{Error, Result};
+use crate::oci::artifact::{Descriptor, WASM_LAYERS};
+use crate::oci::reference::Target;
+use crate::oci::remote::Fetched;
+use crate::oci::store::Store;
 use serde::Serialize;
 use serde_json::Value;
 use std::path::Path;
-
-/// Layer media types that hold a wasm module: the CNCF type, then the older ones still seen
-/// (wasm-to-oci and `cosign upload wasm`, solo.io and old wasmCloud).
-pub const WASM_LAYERS: [&str; 3] = [
-    WASM_LAYER,
-    "application/vnd.wasm.content.layer.v1+wasm",
-    "application/vnd.module.wasm.content.layer.v1+wasm",
-];
 
 #[derive(Debug, Clone, Serialize)]
 pub struct PullReport {

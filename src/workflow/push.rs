@@ -3,12 +3,12 @@
 //! manifest under its tags, then its referrers: a tag never points at a manifest whose blobs
 //! are missing.
 
-use super::artifact::{wasm_artifact, wasm_spec, Artifact, Blob, Descriptor};
-use super::layout::{Layout, REF_NAME};
-use super::reference::Target;
-use super::remote::BlobOutcome;
-use super::store::{Indexed, Store};
 use crate::error::{Error, Result};
+use crate::oci::artifact::{self, wasm_artifact, wasm_spec, Artifact, Blob, Descriptor};
+use crate::oci::layout::{Layout, REF_NAME};
+use crate::oci::reference::{self, Target};
+use crate::oci::remote::BlobOutcome;
+use crate::oci::store::{self, Indexed, Store};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -45,7 +45,7 @@ impl Item {
         self.artifact
             .blobs
             .iter()
-            .find(|(d, _)| crate::oci::pull::WASM_LAYERS.contains(&d.media_type.as_str()))
+            .find(|(d, _)| artifact::WASM_LAYERS.contains(&d.media_type.as_str()))
     }
 
     /// The module bytes (the wasm layer).
@@ -58,11 +58,11 @@ impl Item {
     pub fn sbom(&self, cyclonedx: bool) -> Result<Option<(String, serde_json::Value)>> {
         let (media_type, predicate_type) = if cyclonedx {
             (
-                super::artifact::CYCLONEDX,
+                artifact::CYCLONEDX,
                 crate::sign::payload::CYCLONEDX_PREDICATE,
             )
         } else {
-            (super::artifact::SPDX, crate::sign::payload::SPDX_PREDICATE)
+            (artifact::SPDX, crate::sign::payload::SPDX_PREDICATE)
         };
         for r in &self.referrers {
             if r.descriptor.artifact_type.as_deref() == Some(media_type) {
@@ -79,7 +79,7 @@ impl Item {
         };
         let title = layer
             .annotations
-            .get(super::artifact::TITLE)
+            .get(artifact::TITLE)
             .cloned()
             .unwrap_or_else(|| "module.wasm".into());
         // Not parsed: the build info is found by its sentinels and the Go version in the
@@ -275,7 +275,7 @@ fn from_layout(root: &Path, selector: Option<&str>, check: Check) -> Result<Vec<
                     referrers.push(store.load_artifact(&r, check == Check::Now)?);
                 }
             }
-            let prefix = super::store::fallback_tag(&d.digest);
+            let prefix = store::fallback_tag(&d.digest);
             let mut sidecars = Vec::new();
             for e in &entries {
                 if let Some(tag) = tag_of(e).filter(|t| t.starts_with(&format!("{prefix}."))) {
@@ -319,7 +319,7 @@ fn build_entry(root: &Path, artifact: &Artifact) -> Option<serde_json::Value> {
     let layer = artifact
         .blobs
         .iter()
-        .find(|(d, _)| d.media_type == super::artifact::WASM_LAYER)?;
+        .find(|(d, _)| d.media_type == artifact::WASM_LAYER)?;
     report["modules"]
         .as_array()?
         .iter()
@@ -442,7 +442,7 @@ pub fn plan_tags(items: &[Item], target: &Target, extra: &[String]) -> Result<Ve
         )));
     }
     for t in extra {
-        if !super::reference::valid_tag(t) {
+        if !reference::valid_tag(t) {
             return Err(Error::Usage(format!("--tag `{t}` is not a valid tag")));
         }
     }
@@ -474,6 +474,202 @@ pub fn plan_tags(items: &[Item], target: &Target, extra: &[String]) -> Result<Ve
             tags
         })
         .collect())
+}
+
+/// The SBOM `push --key` attests beside the signature and the SLSA provenance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SbomKind {
+    Spdx,
+    Cyclonedx,
+    None,
+}
+
+/// A key to sign what is pushed with, as the caller found it: whether it opens at once (no
+/// key derivation to wait for), and how to open it (reading a password is the caller's job).
+pub struct SignWith<'a> {
+    pub opens_at_once: bool,
+    pub open: Box<dyn FnOnce() -> Result<crate::sign::KeySigner> + Send + 'a>,
+    pub sbom: SbomKind,
+    pub mode: crate::sign::Mode,
+}
+
+impl SignWith<'_> {
+    /// An unencrypted key, without Sigstore bundles, signs before the upload: the manifest's
+    /// digest is known before anything goes up.
+    fn signs_first(&self) -> bool {
+        self.opens_at_once && !self.mode.referrers
+    }
+}
+
+/// When to check the digests of a layout source's blobs for a push to `target` signed with
+/// `key`: while they upload to a registry (the registry refuses a wrong blob, and the check
+/// ends before any tag is written), or as they load where what is signed is made from them
+/// first or where a layout target would store them unchecked.
+pub fn source_check(target: &Target, key: Option<&SignWith>) -> Check {
+    match target {
+        Target::Registry(_) if !key.is_some_and(SignWith::signs_first) => Check::WhileUploading,
+        _ => Check::Now,
+    }
+}
+
+/// Pushes `items` to `store` under `tags` (one list per item, from [`plan_tags`]), signing and
+/// attesting each with `key` when one is given. The ordering rule holds on every path: no
+/// manifest is stored under a tag before all of its blobs are stored, the blobs of a layout
+/// loaded with [`Check::WhileUploading`] have passed their digest check, and the key has
+/// opened. A blob that fails its check is the error reported, even when the registry refused
+/// it first, because the check says which blob and why.
+pub fn publish(
+    store: &Store,
+    target: &Target,
+    items: &[Item],
+    tags: &[Vec<String>],
+    key: Option<SignWith>,
+) -> Result<Vec<PushReport>> {
+    let job = Job {
+        store,
+        target,
+        items,
+        tags,
+    };
+    std::thread::scope(|s| {
+        // The digest check runs beside the upload; the first tag waits for it.
+        let mut checking = items
+            .iter()
+            .any(|i| i.unchecked.is_some())
+            .then(|| s.spawn(|| check_blobs(items)));
+        let mut checked = move || -> Result<()> {
+            match checking.take() {
+                Some(h) => h.join().expect("check thread"),
+                None => Ok(()),
+            }
+        };
+        let pushed = match key {
+            None => job.push(&mut checked),
+            Some(key) if key.signs_first() => {
+                let signer = (key.open)()?;
+                job.push_signed_first(&signer, key.sbom)
+            }
+            Some(key) => job.push_then_sign(key, &mut checked),
+        };
+        match pushed {
+            Err(e) => Err(checked().err().unwrap_or(e)),
+            ok => ok,
+        }
+    })
+}
+
+/// What one `push` sends, and where.
+#[derive(Clone, Copy)]
+struct Job<'a> {
+    store: &'a Store,
+    target: &'a Target,
+    items: &'a [Item],
+    tags: &'a [Vec<String>],
+}
+
+impl Item {
+    /// The SBOM `sbom` asks to attest for this item.
+    fn sbom_of(&self, sbom: SbomKind) -> Result<Option<(String, serde_json::Value)>> {
+        match sbom {
+            SbomKind::None => Ok(None),
+            kind => self.sbom(kind == SbomKind::Cyclonedx),
+        }
+    }
+}
+
+impl Job<'_> {
+    /// Pushes each item under its tags; `gate` runs before the first manifest is stored.
+    fn push(&self, gate: &mut dyn FnMut() -> Result<()>) -> Result<Vec<PushReport>> {
+        self.items
+            .iter()
+            .zip(self.tags)
+            .map(|(item, tags)| push_gated(self.store, self.target, item, tags, gate))
+            .collect()
+    }
+
+    /// A key that opens at once. The signature and attestations name the manifest's digest,
+    /// known before anything is uploaded, so they are made and their blobs stored first; their
+    /// tags are then written (and read back, see `sign::append`) while the module uploads,
+    /// instead of after it. If the module's upload then fails, the signatures stay: they sign
+    /// exactly the digest that was meant, which nothing else can have.
+    fn push_signed_first(
+        &self,
+        signer: &crate::sign::KeySigner,
+        sbom: SbomKind,
+    ) -> Result<Vec<PushReport>> {
+        let Job { store, target, .. } = *self;
+        self.items
+            .iter()
+            .zip(self.tags)
+            .map(|(item, tags)| {
+                let subject = crate::sign::Subject::of(target, item.artifact.descriptor.clone());
+                let pending = crate::sign::prepare_sign_and_attest(
+                    store,
+                    &subject,
+                    signer,
+                    || item.sbom_of(sbom),
+                    &item.build_facts(),
+                )?;
+                let (pushed, signed) = std::thread::scope(|s| {
+                    let signed = s.spawn(|| pending.commit(store));
+                    let pushed = push(store, target, item, tags);
+                    (pushed, signed.join().expect("sign thread"))
+                });
+                let mut report = pushed?;
+                report.signed = signed?;
+                Ok(report)
+            })
+            .collect()
+    }
+
+    /// A key that takes a while to open (scrypt), or Sigstore bundles: the key opens and the
+    /// SBOMs are made while the blobs go up; signing follows the push. `checked` (the blobs'
+    /// digests) must pass before anything is tagged, as must the key.
+    fn push_then_sign(
+        &self,
+        key: SignWith,
+        checked: &mut dyn FnMut() -> Result<()>,
+    ) -> Result<Vec<PushReport>> {
+        let items = self.items;
+        let SignWith {
+            open, sbom, mode, ..
+        } = key;
+        let (pushed, later) = std::thread::scope(|s| {
+            let mut handle = Some(s.spawn(move || -> Result<_> {
+                let signer = open()?;
+                let sboms = items
+                    .iter()
+                    .map(|item| item.sbom_of(sbom))
+                    .collect::<Result<Vec<_>>>()?;
+                Ok((signer, sboms))
+            }));
+            // The key must open before anything is tagged: the first manifest waits for it.
+            let mut later = None;
+            let pushed = self.push(&mut || {
+                checked()?;
+                if let Some(h) = handle.take() {
+                    later = Some(h.join().expect("key thread")?);
+                }
+                Ok(())
+            });
+            (pushed, later)
+        });
+        let mut pushed = pushed?;
+        let (signer, sboms) = later.expect("the gate ran before the first manifest");
+        for ((item, report), sbom) in items.iter().zip(pushed.iter_mut()).zip(sboms) {
+            // The manifest was just stored: sign what was pushed without asking for it back.
+            let subject = crate::sign::Subject::of(self.target, item.artifact.descriptor.clone());
+            report.signed = crate::sign::sign_and_attest_subject(
+                self.store,
+                &subject,
+                &signer,
+                sbom,
+                &item.build_facts(),
+                mode,
+            )?;
+        }
+        Ok(pushed)
+    }
 }
 
 #[cfg(test)]

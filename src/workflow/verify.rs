@@ -1,0 +1,457 @@
+//! Verify, on what a consumer pulls: a signature that binds exactly the resolved digest, the
+//! required attestations (DSSE signature, subject digest), the module's own digest, and the
+//! policy on those bytes. Each step is reported; any failure names its reason.
+
+use super::pull;
+use crate::error::{Error, Result};
+use crate::oci::store::{fallback_tag, Store};
+use crate::oci::Descriptor;
+use crate::oci::Target;
+use crate::policy::Policy;
+use crate::sign::verify::{check_dsse, check_signature};
+use crate::sign::{bundle, payload, sidecar_layers};
+use p256::ecdsa::VerifyingKey;
+use serde::Serialize;
+use serde_json::Value;
+use sha2::Digest;
+use std::path::Path;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    pub step: String,
+    pub passed: bool,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub reference: String,
+    pub digest: Option<String>,
+    pub verified: bool,
+    pub steps: Vec<Step>,
+}
+
+impl Report {
+    /// A report with no steps yet.
+    pub fn new(reference: String) -> Report {
+        Report {
+            reference,
+            digest: None,
+            verified: false,
+            steps: Vec::new(),
+        }
+    }
+
+    /// Records a step; returns whether it passed.
+    pub fn step(&mut self, step: &str, passed: bool, detail: impl Into<String>) -> bool {
+        self.steps.push(Step {
+            step: step.into(),
+            passed,
+            detail: detail.into(),
+        });
+        passed
+    }
+}
+
+/// Verifies the artifact `target` names. Registry and I/O errors are errors; everything that
+/// is the artifact's fault is a failed step in the report.
+pub fn verify(
+    store: &Store,
+    target: &Target,
+    key: &VerifyingKey,
+    require: &[(String, String)],
+    policy: Option<&Policy>,
+) -> Result<Report> {
+    let mut report = Report::new(target.to_string());
+    // Not found is a failed verification; a registry that cannot be asked is an error.
+    let fetched = match store.manifest(target.selector()) {
+        Ok(Some(f)) => f,
+        Ok(None) => {
+            report.step("resolve", false, format!("{target}: not found"));
+            return Ok(report);
+        }
+        Err(Error::Integrity(why)) => {
+            report.step("resolve", false, why);
+            return Ok(report);
+        }
+        Err(e) => return Err(e),
+    };
+    let (digest, manifest) = match pull::follow(store, target, fetched) {
+        Ok(r) => r,
+        Err(Error::Registry(why) | Error::Integrity(why)) => {
+            report.step("resolve", false, why);
+            return Ok(report);
+        }
+        Err(e) => return Err(e),
+    };
+    report.digest = Some(digest.clone());
+    report.reference = target.with_digest(&digest).to_string();
+    report.step("resolve", true, digest.clone());
+
+    // Signatures and attestations on one thread, the module and its policy on another.
+    let (trust, content) = std::thread::scope(|s| {
+        let trust = s.spawn(|| -> Result<(bool, Report)> {
+            let mut r = Report::new(target.to_string());
+            let attached = Attached::read(store, &digest, !require.is_empty())?;
+            let mut ok = signatures(store, &digest, key, &attached, &mut r)?;
+            for (name, predicate_type) in require {
+                ok &= attestation(store, &digest, key, &attached, name, predicate_type, &mut r)?;
+            }
+            Ok((ok, r))
+        });
+        let content = content_steps(store, target, &manifest, policy);
+        (trust.join().expect("verify thread"), content)
+    });
+    let (trust_ok, trust_report) = trust?;
+    let (content_ok, content_report) = content?;
+    report.steps.extend(trust_report.steps);
+    report.steps.extend(content_report.steps);
+    let ok = trust_ok && content_ok;
+    report.verified = ok;
+    Ok(report)
+}
+
+/// What is attached to a digest, each read once: cosign's `.sig` and `.att` layers (the
+/// latter only when attestations are required) and the referrers.
+struct Attached {
+    sig_tag: String,
+    sig: Vec<Descriptor>,
+    att_tag: String,
+    att: Vec<Descriptor>,
+    referrers: Vec<Descriptor>,
+}
+
+impl Attached {
+    fn read(store: &Store, digest: &str, attestations: bool) -> Result<Attached> {
+        let sig_tag = format!("{}.sig", fallback_tag(digest));
+        let att_tag = format!("{}.att", fallback_tag(digest));
+        Ok(Attached {
+            sig: sidecar_layers(store, &sig_tag)?,
+            att: if attestations {
+                sidecar_layers(store, &att_tag)?
+            } else {
+                Vec::new()
+            },
+            referrers: store.referrers(digest)?,
+            sig_tag,
+            att_tag,
+        })
+    }
+}
+
+/// Sigstore bundles among `referrers` for `predicate_type`, each checked: (referrer digest,
+/// verdict).
+fn bundles(
+    store: &Store,
+    referrers: &[Descriptor],
+    digest: &str,
+    key: &VerifyingKey,
+    predicate_type: &str,
+) -> Result<Vec<(String, std::result::Result<(), String>)>> {
+    let mut out = Vec::new();
+    for r in referrers {
+        if r.artifact_type.as_deref() != Some(bundle::BUNDLE) {
+            continue;
+        }
+        if r.annotations
+            .get(bundle::PREDICATE_ANNOTATION)
+            .is_some_and(|t| t != predicate_type)
+        {
+            continue;
+        }
+        let verdict = (|| -> std::result::Result<(), String> {
+            let manifest = store
+                .manifest(&r.digest)
+                .map_err(|e| e.to_string())?
+                .ok_or("the referrer is listed but not stored")?;
+            let manifest: Value = serde_json::from_slice(&manifest.bytes)
+                .map_err(|e| format!("referrer manifest: {e}"))?;
+            let layer: Descriptor = serde_json::from_value(manifest["layers"][0].clone())
+                .map_err(|e| format!("referrer layer: {e}"))?;
+            let bytes = store.blob(&layer).map_err(|e| e.to_string())?;
+            match bundle::open(&bytes)? {
+                bundle::Content::Envelope(e) => check_dsse(&e, key, digest, predicate_type),
+                bundle::Content::Message(..) => {
+                    Err("a message-signature bundle cannot sign an image".into())
+                }
+            }
+        })();
+        out.push((r.digest.clone(), verdict));
+    }
+    Ok(out)
+}
+
+/// The signatures step: a `.sig` layer or a cosign v3 bundle that binds `digest`.
+fn signatures(
+    store: &Store,
+    digest: &str,
+    key: &VerifyingKey,
+    attached: &Attached,
+    report: &mut Report,
+) -> Result<bool> {
+    let (tag, layers) = (&attached.sig_tag, &attached.sig);
+    let mut reasons = Vec::new();
+    for (index, layer) in layers.iter().enumerate() {
+        let verdict = (|| -> std::result::Result<(), String> {
+            let sig = layer
+                .annotations
+                .get(payload::SIGNATURE_ANNOTATION)
+                .ok_or("the layer has no signature annotation")?;
+            let sig = payload::unb64(sig)?;
+            let body = store.blob(layer).map_err(|e| e.to_string())?;
+            check_signature(key, &body, &sig)?;
+            let signed = payload::signed_digest(&body)?;
+            if signed != digest {
+                return Err(format!("it signs {signed}, not this artifact"));
+            }
+            Ok(())
+        })();
+        match verdict {
+            Ok(()) => {
+                return Ok(report.step(
+                    "signature",
+                    true,
+                    format!(
+                        "signature {} of {} under {tag} verifies (payload {})",
+                        index + 1,
+                        layers.len(),
+                        layer.digest
+                    ),
+                ))
+            }
+            Err(why) => reasons.push(format!("{}: {why}", layer.digest)),
+        }
+    }
+    let found = bundles(store, &attached.referrers, digest, key, bundle::COSIGN_SIGN)?;
+    for (referrer, verdict) in &found {
+        match verdict {
+            Ok(()) => {
+                return Ok(report.step(
+                    "signature",
+                    true,
+                    format!("Sigstore bundle {referrer} verifies"),
+                ))
+            }
+            Err(why) => reasons.push(format!("bundle {referrer}: {why}")),
+        }
+    }
+    if layers.is_empty() && found.is_empty() {
+        return Ok(report.step(
+            "signature",
+            false,
+            format!("no signatures ({tag} not found, no Sigstore bundle referrers)"),
+        ));
+    }
+    Ok(report.step(
+        "signature",
+        false,
+        format!("no valid signature: {}", reasons.join("; ")),
+    ))
+}
+
+fn attestation(
+    store: &Store,
+    digest: &str,
+    key: &VerifyingKey,
+    attached: &Attached,
+    name: &str,
+    predicate_type: &str,
+    report: &mut Report,
+) -> Result<bool> {
+    let step = format!("attestation {name}");
+    let (tag, layers) = (&attached.att_tag, &attached.att);
+    let mut reasons = Vec::new();
+    for layer in layers {
+        let verdict = store
+            .blob(layer)
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| payload::open_envelope(&bytes))
+            .and_then(|envelope| check_dsse(&envelope, key, digest, predicate_type));
+        match verdict {
+            Ok(()) => {
+                return Ok(report.step(
+                    &step,
+                    true,
+                    format!("{predicate_type} in {}", layer.digest),
+                ))
+            }
+            Err(why) => reasons.push(format!("{}: {why}", layer.digest)),
+        }
+    }
+    let found = bundles(store, &attached.referrers, digest, key, predicate_type)?;
+    for (referrer, verdict) in &found {
+        match verdict {
+            Ok(()) => {
+                return Ok(report.step(
+                    &step,
+                    true,
+                    format!("{predicate_type} in Sigstore bundle {referrer}"),
+                ))
+            }
+            Err(why) => reasons.push(format!("bundle {referrer}: {why}")),
+        }
+    }
+    if layers.is_empty() && found.is_empty() {
+        return Ok(report.step(
+            &step,
+            false,
+            format!("no attestations ({tag} not found, no Sigstore bundle referrers)"),
+        ));
+    }
+    Ok(report.step(
+        &step,
+        false,
+        format!(
+            "no valid {predicate_type} attestation: {}",
+            reasons.join("; ")
+        ),
+    ))
+}
+
+/// The config, the module (digest-checked) and the policy on its bytes.
+fn content_steps(
+    store: &Store,
+    target: &Target,
+    manifest: &Value,
+    policy: Option<&Policy>,
+) -> Result<(bool, Report)> {
+    let mut report = Report::new(target.to_string());
+    let mut ok = true;
+    // The config: digest-checked, and the wasm artifact's.
+    match serde_json::from_value::<crate::oci::Descriptor>(manifest["config"].clone()) {
+        Ok(config) => match store.blob(&config) {
+            Ok(_) => {
+                report.step(
+                    "config",
+                    true,
+                    format!("{} {}", config.media_type, config.digest),
+                );
+            }
+            Err(Error::Integrity(why)) => ok &= report.step("config", false, why),
+            Err(e) => return Err(e),
+        },
+        Err(e) => ok &= report.step("config", false, format!("the manifest's config: {e}")),
+    }
+
+    // The module itself, digest-checked as it streams, then the policy on those bytes.
+    let layer = match pull::wasm_layer(target, manifest) {
+        Ok(l) => Some(l),
+        Err(Error::Registry(why)) => {
+            ok &= report.step("module", false, why);
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    if let Some(layer) = layer {
+        match store.blob(&layer) {
+            Ok(bytes) => {
+                report.step(
+                    "module",
+                    true,
+                    format!("{} ({} bytes)", layer.digest, bytes.len()),
+                );
+                if let Some(policy) = policy {
+                    // The digest was checked as the module downloaded: not hashed again.
+                    match crate::check::check_known(&bytes, policy, Some(layer.hex())) {
+                        Ok(r) if r.passed => {
+                            report.step("policy", true, format!("passes `{}`", r.policy));
+                        }
+                        Ok(r) => {
+                            let first = r
+                                .violations
+                                .first()
+                                .map(|v| format!(": {} {}", v.rule, v.message))
+                                .unwrap_or_default();
+                            ok &= report.step(
+                                "policy",
+                                false,
+                                format!(
+                                    "{} violation(s) of `{}`{first}",
+                                    r.violations.len(),
+                                    r.policy
+                                ),
+                            );
+                        }
+                        Err(e) => {
+                            ok &= report.step("policy", false, e.to_string());
+                        }
+                    }
+                }
+            }
+            Err(Error::Integrity(why)) => {
+                ok &= report.step("module", false, why);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((ok, report))
+}
+
+/// How the signature of a local file was given.
+#[derive(Debug, Clone, Copy)]
+pub enum BlobSignature<'a> {
+    /// A base64 signature file (`sign-blob`, `cosign sign-blob`).
+    Base64(&'a Path),
+    /// A Sigstore bundle (`sign-blob --bundle`, cosign v3's default).
+    Bundle(&'a Path),
+}
+
+/// Verifies a local file fully offline: its blob signature, then `policy` on its bytes.
+pub fn verify_file(
+    path: &Path,
+    key: &VerifyingKey,
+    signature: BlobSignature,
+    policy: Option<&Policy>,
+) -> Result<Report> {
+    let sig_path = match signature {
+        BlobSignature::Base64(p) | BlobSignature::Bundle(p) => p,
+    };
+    let bytes = crate::fsio::read_input(path)?;
+    let sig_text = std::fs::read_to_string(sig_path).map_err(|source| Error::Read {
+        path: sig_path.to_path_buf(),
+        source,
+    })?;
+    let sha256 = sha2::Sha256::digest(&bytes[..]);
+    let hex = crate::digest::hex(&sha256);
+    let mut report = Report::new(path.display().to_string());
+    report.digest = Some(format!("sha256:{hex}"));
+    let der = match signature {
+        BlobSignature::Bundle(_) => match bundle::open(sig_text.as_bytes()) {
+            Ok(bundle::Content::Message(digest, der)) if digest[..] == sha256[..] => Ok(der),
+            Ok(bundle::Content::Message(..)) => Err(format!(
+                "{}: the bundle signs another file (its message digest differs)",
+                sig_path.display()
+            )),
+            Ok(bundle::Content::Envelope(_)) => Err(format!(
+                "{}: a DSSE bundle is an attestation, not a blob signature",
+                sig_path.display()
+            )),
+            Err(e) => Err(format!("{}: {e}", sig_path.display())),
+        },
+        BlobSignature::Base64(_) => {
+            payload::unb64(&sig_text).map_err(|e| format!("{}: {e}", sig_path.display()))
+        }
+    };
+    let verdict = der.and_then(|der| check_signature(key, &bytes, &der));
+    let passed = verdict.is_ok();
+    let detail = verdict
+        .err()
+        .unwrap_or_else(|| format!("{} verifies", sig_path.display()));
+    let mut ok = report.step("signature", passed, detail);
+    if let Some(policy) = policy {
+        // The file was hashed above: the check does not hash it again.
+        let r = crate::check::check_known(&bytes, policy, Some(&hex)).map_err(|error| {
+            Error::Check {
+                file: path.display().to_string(),
+                error,
+            }
+        })?;
+        ok &= report.step(
+            "policy",
+            r.passed,
+            format!("{} violation(s) of `{}`", r.violations.len(), r.policy),
+        );
+    }
+    report.verified = ok;
+    Ok(report)
+}
