@@ -300,3 +300,62 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod pinned {
+    use super::*;
+
+    /// The bytes of what we write are part of the contract (a rebuild must give the same
+    /// digests): these digests were taken before manifests were built from typed models.
+    #[test]
+    fn manifests_keep_their_bytes() {
+        let module = b"\0asm\x01\0\0\0";
+        let mut spec = WasmSpec {
+            title: "hello.wasm".into(),
+            os: "wasip2".into(),
+            created: "2024-01-01T00:00:00Z".into(),
+            author: Some("someone".into()),
+            ..Default::default()
+        };
+        spec.annotations
+            .insert("org.opencontainers.image.revision".into(), "abc".into());
+        spec.component = Some(json!({"exports": ["run"], "imports": ["wasi:cli/env"]}));
+        let a = wasm_artifact(
+            &Blob::from(module.to_vec()),
+            &crate::digest::sha256_hex(module),
+            &spec,
+        );
+        let r = referrer(
+            &a.descriptor,
+            SPDX,
+            "hello.spdx.json",
+            b"{}",
+            "2024-01-01T00:00:00Z",
+        );
+        let bundle = referrer_of(
+            &a.descriptor,
+            "application/vnd.dev.sigstore.bundle.v0.3+json",
+            (
+                Descriptor::of("application/vnd.dev.sigstore.bundle.v0.3+json", b"{}"),
+                Blob::from_static(b"{}"),
+            ),
+            BTreeMap::new(),
+            Some("application/vnd.dev.sigstore.bundle.v0.3+json"),
+        );
+        let got = [
+            String::from_utf8(a.blobs[0].1.to_vec()).unwrap(),
+            a.descriptor.digest.clone(),
+            r.descriptor.digest.clone(),
+            bundle.descriptor.digest.clone(),
+        ];
+        assert_eq!(
+            got,
+            [
+                r#"{"architecture":"wasm","author":"someone","component":{"exports":["run"],"imports":["wasi:cli/env"]},"created":"2024-01-01T00:00:00Z","layerDigests":["sha256:93a44bbb96c751218e4c00d479e4c14358122a389acca16205b1e4d0dc5f9476"],"os":"wasip2"}"#,
+                "sha256:cc2468c572f831931c1ab21a812a60699a53c134710399e2a75d3a2464115e23",
+                "sha256:acd5b7c7b90846dfcc1a4e4364395a51a193e8552c8eb119e65d8d6d5f854c4a",
+                "sha256:baaf89580b0dd27632aac46e5752236560ae82604f81b22063fb5b323e86d3dc",
+            ]
+        );
+    }
+}
