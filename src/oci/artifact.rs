@@ -1,9 +1,12 @@
 //! OCI manifests and configs for wasm modules and the documents that refer to them. Every
-//! JSON document is serialised with sorted keys, so equal inputs give equal digests.
+//! JSON document is serialised with sorted keys, so equal inputs give equal digests
+//! ([`super::model::to_bytes`]).
 
-use serde::Serialize;
-use serde_json::{json, Value};
+use super::model;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+
+pub use super::model::to_bytes;
 
 pub const MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 pub const INDEX: &str = "application/vnd.oci.image.index.v1+json";
@@ -89,7 +92,29 @@ pub struct WasmSpec {
     /// Manifest annotations (`org.opencontainers.image.source`, `revision`, `version`, ...).
     pub annotations: BTreeMap<String, String>,
     /// The `component` config field (wasip2: exports, imports, target world).
-    pub component: Option<Value>,
+    pub component: Option<Component>,
+}
+
+/// The CNCF TAG Runtime wasm config (`application/vnd.wasm.config.v0+json`), which oci-spec
+/// does not model.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WasmConfig {
+    pub created: String,
+    pub architecture: String,
+    pub os: String,
+    #[serde(rename = "layerDigests")]
+    pub layer_digests: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub component: Option<Component>,
+}
+
+/// A component's world in the wasm config: what it exports and imports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Component {
+    pub exports: Vec<String>,
+    pub imports: Vec<String>,
 }
 
 /// What `build` and a push of a bare `.wasm` both put in the artifact for `module`: `os` from
@@ -110,11 +135,9 @@ pub fn wasm_spec(
         author: None,
         annotations,
         // CNCF layout: `component` is required for wasip2 (exports, imports, target world).
-        component: module.filter(|_| component).map(|module| {
-            json!({
-                "exports": module.exports.iter().map(|e| e.name.clone()).collect::<Vec<_>>(),
-                "imports": module.imports.iter().map(|i| i.module.clone()).collect::<Vec<_>>(),
-            })
+        component: module.filter(|_| component).map(|module| Component {
+            exports: module.exports.iter().map(|e| e.name.clone()).collect(),
+            imports: module.imports.iter().map(|i| i.module.clone()).collect(),
         }),
     }
 }
@@ -124,33 +147,28 @@ pub fn wasm_spec(
 pub fn wasm_artifact(wasm: &Blob, sha256: &str, spec: &WasmSpec) -> Artifact {
     let mut layer = Descriptor::with_sha256(WASM_LAYER, sha256, wasm.len() as u64);
     layer.annotations.insert(TITLE.into(), spec.title.clone());
-    let mut config = json!({
-        "created": spec.created,
-        "architecture": "wasm",
-        "os": spec.os,
-        "layerDigests": [layer.digest],
+    let config = to_bytes(&WasmConfig {
+        created: spec.created.clone(),
+        architecture: "wasm".into(),
+        os: spec.os.clone(),
+        layer_digests: vec![layer.digest.clone()],
+        author: spec.author.clone(),
+        component: spec.component.clone(),
     });
-    if let Some(author) = &spec.author {
-        config["author"] = json!(author);
-    }
-    if let Some(component) = &spec.component {
-        config["component"] = component.clone();
-    }
-    let config = to_bytes(&config);
     let config_desc = Descriptor::of(WASM_CONFIG, &config);
     let mut annotations = spec.annotations.clone();
     annotations
         .entry(CREATED.into())
         .or_insert_with(|| spec.created.clone());
-    let manifest = json!({
-        "schemaVersion": 2,
-        "mediaType": MANIFEST,
-        "config": config_desc,
-        "layers": [layer],
-        "annotations": annotations,
-    });
+    let manifest = model::manifest(
+        None,
+        &config_desc,
+        &[layer.clone()],
+        None,
+        Some(&annotations),
+    );
     finish(
-        manifest,
+        &manifest,
         vec![(config_desc, Blob::from(config)), (layer, wasm.clone())],
         None,
     )
@@ -201,28 +219,26 @@ pub fn referrer_of(
         artifact_type: None,
         annotations: BTreeMap::new(),
     };
-    let manifest = json!({
-        "schemaVersion": 2,
-        "mediaType": MANIFEST,
-        "artifactType": artifact_type,
-        "config": config,
-        "layers": [layer.0],
-        "subject": subject,
-        "annotations": annotations,
-    });
+    let manifest = model::manifest(
+        Some(artifact_type),
+        &config,
+        std::slice::from_ref(&layer.0),
+        Some(&subject),
+        Some(&annotations),
+    );
     finish(
-        manifest,
+        &manifest,
         vec![(config, Blob::from(empty)), layer],
         Some(artifact_type),
     )
 }
 
 fn finish(
-    manifest: Value,
+    manifest: &oci_spec::image::ImageManifest,
     blobs: Vec<(Descriptor, Blob)>,
     artifact_type: Option<&str>,
 ) -> Artifact {
-    let manifest = to_bytes(&manifest);
+    let manifest = to_bytes(manifest);
     let mut descriptor = Descriptor::of(MANIFEST, &manifest);
     descriptor.artifact_type = artifact_type.map(str::to_string);
     Artifact {
@@ -232,15 +248,11 @@ fn finish(
     }
 }
 
-/// Compact JSON with sorted keys (serde_json's map is ordered).
-pub fn to_bytes(value: &impl Serialize) -> Vec<u8> {
-    serde_json::to_vec(value).expect("OCI documents serialize")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::digest::sha256_hex;
+    use serde_json::Value;
 
     fn spec() -> WasmSpec {
         WasmSpec {
@@ -319,7 +331,10 @@ mod pinned {
         };
         spec.annotations
             .insert("org.opencontainers.image.revision".into(), "abc".into());
-        spec.component = Some(json!({"exports": ["run"], "imports": ["wasi:cli/env"]}));
+        spec.component = Some(Component {
+            exports: vec!["run".into()],
+            imports: vec!["wasi:cli/env".into()],
+        });
         let a = wasm_artifact(
             &Blob::from(module.to_vec()),
             &crate::digest::sha256_hex(module),

@@ -2,10 +2,10 @@
 //! crane and skopeo read it. Blobs are written to a temporary name and renamed; `index.json`
 //! is replaced atomically, so a reader never sees a manifest whose blobs are missing.
 
-use super::artifact::{to_bytes, Artifact, Descriptor, INDEX};
+use super::artifact::{to_bytes, Artifact, Descriptor};
+use super::model::{self, ImageIndex, OciDescriptor};
 use crate::error::{Error, Result};
 use crate::fsio::write_atomic;
-use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
 pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
@@ -113,7 +113,7 @@ impl Layout {
     }
 
     /// The parsed `index.json`, or an empty index when the layout does not exist yet.
-    pub fn index_or_empty(root: &Path) -> Result<Value> {
+    pub fn index_or_empty(root: &Path) -> Result<ImageIndex> {
         if root.join("index.json").exists() {
             Layout {
                 root: root.to_path_buf(),
@@ -124,38 +124,47 @@ impl Layout {
         }
     }
 
-    /// The parsed `index.json`.
-    pub fn index(&self) -> Result<Value> {
+    /// The parsed `index.json`, every digest in it checked.
+    pub fn index(&self) -> Result<ImageIndex> {
         let path = self.root.join("index.json");
         let text = std::fs::read(&path).map_err(|source| Error::Read {
             path: path.clone(),
             source,
         })?;
-        let index: Value = serde_json::from_slice(&text)
-            .map_err(|e| Error::Usage(format!("{}: not an OCI index: {e}", path.display())))?;
-        if !index["manifests"].is_array() {
-            return Err(Error::Usage(format!(
-                "{}: not an OCI index: no `manifests` list",
-                path.display()
-            )));
-        }
-        Ok(index)
+        model::parse_index(&text)
+            .map_err(|e| Error::Usage(format!("{}: not an OCI index: {e}", path.display())))
+    }
+
+    /// The entries of `index.json` as descriptors.
+    pub fn entries(&self) -> Result<Vec<Descriptor>> {
+        model::entries(&self.index()?).map_err(|e| {
+            Error::Usage(format!(
+                "{}: not an OCI index: {e}",
+                self.root.join("index.json").display()
+            ))
+        })
     }
 
     /// The descriptor tagged `tag`.
     pub fn resolve(&self, tag: &str) -> Result<Option<Descriptor>> {
-        let index = self.index()?;
-        Ok(index["manifests"]
-            .as_array()
-            .expect("checked")
-            .iter()
-            .find(|m| m["annotations"][REF_NAME] == tag)
-            .and_then(|m| serde_json::from_value::<Descriptor>(m.clone()).ok()))
+        Ok(self.entries()?.into_iter().find(|d| tag_of(d) == Some(tag)))
     }
 }
 
-pub fn empty_index() -> Value {
-    json!({ "schemaVersion": 2, "mediaType": INDEX, "manifests": [] })
+/// The tag (`org.opencontainers.image.ref.name`) an index entry carries, if any.
+pub fn tag_of(d: &Descriptor) -> Option<&str> {
+    d.annotations.get(REF_NAME).map(String::as_str)
+}
+
+fn ref_name(d: &OciDescriptor) -> Option<&str> {
+    d.annotations()
+        .as_ref()
+        .and_then(|a| a.get(REF_NAME))
+        .map(String::as_str)
+}
+
+pub fn empty_index() -> ImageIndex {
+    model::index(&[])
 }
 
 /// The `oci-layout` marker file's contents.
@@ -163,50 +172,43 @@ pub const LAYOUT_MARKER: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
 
 /// Lists an artifact in `index`: under `tag` (moving the tag off any other manifest), or
 /// untagged for referrers. Returns the entry.
-pub fn add_to_index(index: &mut Value, artifact: &Artifact, tag: Option<&str>) -> Descriptor {
+pub fn add_to_index(index: &mut ImageIndex, artifact: &Artifact, tag: Option<&str>) -> Descriptor {
     let mut entry = artifact.descriptor.clone();
     if let Some(tag) = tag {
         entry.annotations.insert(REF_NAME.into(), tag.into());
     }
-    let manifests = index["manifests"]
-        .as_array_mut()
-        .expect("index has manifests");
+    let mut manifests = index.manifests().clone();
     manifests.retain(|m| {
-        let same = m["digest"] == entry.digest.as_str() && m["annotations"][REF_NAME] == json!(tag);
-        let tag_moves = tag.is_some() && m["annotations"][REF_NAME] == json!(tag);
+        let same = m.digest().as_ref() == entry.digest && ref_name(m) == tag;
+        let tag_moves = tag.is_some() && ref_name(m) == tag;
         !same && !tag_moves
     });
-    manifests.push(serde_json::to_value(&entry).expect("descriptor serializes"));
+    manifests.push(model::oci(&entry));
+    index.set_manifests(manifests);
     entry
 }
 
 /// Drops untagged referrers (SBOMs, later signatures) whose subject is no longer listed, as
 /// happens when a tag moves to a new build. `subject_of` gives a manifest's `subject` digest.
 /// Blobs stay: they are content-addressed and harmless, and another tag may share them.
-pub fn prune_orphan_referrers(index: &mut Value, subject_of: impl Fn(&str) -> Option<String>) {
+pub fn prune_orphan_referrers(index: &mut ImageIndex, subject_of: impl Fn(&str) -> Option<String>) {
     loop {
-        let manifests = index["manifests"].as_array().expect("index has manifests");
-        let listed: std::collections::BTreeSet<String> = manifests
+        let listed: std::collections::BTreeSet<String> = index
+            .manifests()
             .iter()
-            .filter_map(|m| m["digest"].as_str().map(str::to_string))
+            .map(|m| m.digest().to_string())
             .collect();
-        let before = manifests.len();
-        let keep: Vec<Value> = manifests
-            .iter()
-            .filter(|m| {
-                let untagged = m["annotations"][REF_NAME].is_null();
-                let orphan = || {
-                    m["digest"]
-                        .as_str()
-                        .and_then(&subject_of)
-                        .is_some_and(|subject| !listed.contains(&subject))
-                };
-                !(untagged && orphan())
-            })
-            .cloned()
-            .collect();
-        index["manifests"] = Value::Array(keep);
-        if index["manifests"].as_array().expect("array").len() == before {
+        let before = index.manifests().len();
+        let mut manifests = index.manifests().clone();
+        manifests.retain(|m| {
+            let untagged = ref_name(m).is_none();
+            let orphan = || {
+                subject_of(m.digest().as_ref()).is_some_and(|subject| !listed.contains(&subject))
+            };
+            !(untagged && orphan())
+        });
+        index.set_manifests(manifests);
+        if index.manifests().len() == before {
             return;
         }
     }
@@ -214,11 +216,11 @@ pub fn prune_orphan_referrers(index: &mut Value, subject_of: impl Fn(&str) -> Op
 
 /// The `subject` digest of a manifest stored in the layout at `root`, if it has one.
 pub fn stored_subject(root: &Path, digest: &str) -> Option<String> {
+    model::check_digest(digest).ok()?;
     let path = root
         .join("blobs/sha256")
         .join(digest.trim_start_matches("sha256:"));
-    let manifest: Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
-    manifest["subject"]["digest"].as_str().map(str::to_string)
+    model::subject_digest(&model::parse_manifest(&std::fs::read(path).ok()?).ok()?)
 }
 
 impl<'de> serde::Deserialize<'de> for Descriptor {
@@ -235,6 +237,7 @@ impl<'de> serde::Deserialize<'de> for Descriptor {
             annotations: std::collections::BTreeMap<String, String>,
         }
         let r = Raw::deserialize(d)?;
+        model::check_digest(&r.digest).map_err(serde::de::Error::custom)?;
         Ok(Descriptor {
             media_type: r.media_type,
             digest: r.digest,
@@ -275,10 +278,9 @@ mod tests {
             .unwrap();
         layout.add(&two, Some("latest")).unwrap();
         layout.add(&two, Some("latest")).unwrap();
-        let index = layout.index().unwrap();
-        let manifests = index["manifests"].as_array().unwrap();
+        let manifests = layout.entries().unwrap();
         // `two` took the tag, so `one` left the index and its SBOM referrer with it.
-        assert_eq!(manifests.len(), 1, "{index}");
+        assert_eq!(manifests.len(), 1, "{manifests:?}");
         assert_eq!(
             layout.resolve("latest").unwrap().unwrap().digest,
             two.descriptor.digest

@@ -6,6 +6,7 @@
 pub mod artifact;
 pub mod auth;
 pub mod layout;
+pub mod model;
 pub mod progress;
 pub mod reference;
 pub mod remote;

@@ -3,10 +3,10 @@
 
 use super::artifact::{to_bytes, Artifact, Blob, Descriptor, INDEX, MANIFEST};
 use super::layout::{self, Layout, REF_NAME};
+use super::model::{self, Document, ImageIndex};
 use super::reference::Target;
 use super::remote::{self, BlobOutcome, Fetched, Remote};
 use crate::error::{Error, Result};
-use serde_json::Value;
 
 pub enum Store {
     Layout(Layout),
@@ -88,10 +88,8 @@ impl Store {
                         l.root.display()
                     )));
                 }
-                let media_type = serde_json::from_slice::<Value>(&bytes)
-                    .ok()
-                    .and_then(|v| v["mediaType"].as_str().map(str::to_string))
-                    .unwrap_or_else(|| MANIFEST.to_string());
+                let media_type =
+                    model::media_type_of(&bytes).unwrap_or_else(|| MANIFEST.to_string());
                 Ok(Some(Fetched {
                     bytes,
                     media_type,
@@ -151,9 +149,9 @@ impl Store {
     /// Stores a manifest whose blobs are already stored, under `tag` or by digest only, and
     /// makes it findable from its `subject` if it has one.
     pub fn put_manifest(&self, a: &Artifact, tag: Option<&str>) -> Result<Option<Indexed>> {
-        let subject = serde_json::from_slice::<Value>(&a.manifest)
+        let subject = model::parse_manifest(&a.manifest)
             .ok()
-            .and_then(|m| m["subject"]["digest"].as_str().map(str::to_string));
+            .and_then(|m| model::subject_digest(&m));
         match self {
             Store::Layout(l) => {
                 let bytes_only = Artifact {
@@ -190,22 +188,18 @@ impl Store {
         let tag = fallback_tag(subject);
         for _ in 0..8 {
             let mut index = match r.get_manifest(&tag)? {
-                Some(f) => serde_json::from_slice::<Value>(&f.bytes)
-                    .ok()
-                    .filter(|v| v["manifests"].is_array())
-                    .unwrap_or_else(layout::empty_index),
+                Some(f) => model::parse_index(&f.bytes).unwrap_or_else(|_| layout::empty_index()),
                 None => layout::empty_index(),
             };
             if contains(&index, &entry.digest) {
                 return Ok(());
             }
-            index["manifests"]
-                .as_array_mut()
-                .expect("checked")
-                .push(serde_json::to_value(entry).expect("descriptor serializes"));
+            let mut manifests = index.manifests().clone();
+            manifests.push(model::oci(entry));
+            index.set_manifests(manifests);
             r.put_manifest(&to_bytes(&index), INDEX, &tag)?;
             if r.get_manifest(&tag)?
-                .and_then(|f| serde_json::from_slice::<Value>(&f.bytes).ok())
+                .and_then(|f| model::parse_index(&f.bytes).ok())
                 .is_some_and(|v| contains(&v, &entry.digest))
             {
                 return Ok(());
@@ -226,26 +220,19 @@ impl Store {
                     return Ok(list);
                 }
                 Ok(match r.get_manifest(&fallback_tag(digest))? {
-                    Some(f) => serde_json::from_slice::<Value>(&f.bytes)
+                    Some(f) => model::parse_index(&f.bytes)
                         .ok()
-                        .and_then(|v| serde_json::from_value(v["manifests"].clone()).ok())
+                        .and_then(|i| model::entries(&i).ok())
                         .unwrap_or_default(),
                     None => Vec::new(),
                 })
             }
-            Store::Layout(l) => {
-                let index = l.index()?;
-                Ok(index["manifests"]
-                    .as_array()
-                    .expect("checked")
-                    .iter()
-                    .filter(|m| m["annotations"][REF_NAME].is_null())
-                    .filter_map(|m| serde_json::from_value::<Descriptor>(m.clone()).ok())
-                    .filter(|d| {
-                        layout::stored_subject(&l.root, &d.digest).as_deref() == Some(digest)
-                    })
-                    .collect())
-            }
+            Store::Layout(l) => Ok(l
+                .entries()?
+                .into_iter()
+                .filter(|d| layout::tag_of(d).is_none())
+                .filter(|d| layout::stored_subject(&l.root, &d.digest).as_deref() == Some(digest))
+                .collect()),
         }
     }
 
@@ -254,23 +241,20 @@ impl Store {
         let fetched = self.manifest(&d.digest)?.ok_or_else(|| {
             Error::Usage(format!("manifest {} is listed but not stored", d.digest))
         })?;
-        let manifest: Value = serde_json::from_slice(&fetched.bytes)
-            .map_err(|e| Error::Usage(format!("manifest {}: not JSON: {e}", d.digest)))?;
-        if fetched.media_type == INDEX || manifest["manifests"].is_array() {
-            return Err(Error::Usage(format!(
-                "{} is an image index; push the manifests it lists one by one",
-                d.digest
-            )));
-        }
+        let manifest = match model::parse_document(&fetched.bytes) {
+            Ok(Document::Manifest(m)) if fetched.media_type != INDEX => m,
+            Ok(_) => {
+                return Err(Error::Usage(format!(
+                    "{} is an image index; push the manifests it lists one by one",
+                    d.digest
+                )))
+            }
+            Err(e) => return Err(Error::Usage(format!("manifest {}: {e}", d.digest))),
+        };
         let mut blobs = Vec::new();
-        for b in std::iter::once(&manifest["config"]).chain(
-            manifest["layers"]
-                .as_array()
-                .map(|l| l.as_slice())
-                .unwrap_or_default(),
-        ) {
-            let desc: Descriptor = serde_json::from_value(b.clone())
-                .map_err(|e| Error::Usage(format!("manifest {}: bad descriptor: {e}", d.digest)))?;
+        for desc in model::blobs(&manifest)
+            .map_err(|e| Error::Usage(format!("manifest {}: bad descriptor: {e}", d.digest)))?
+        {
             let bytes = self.blob_bytes(&desc, check)?;
             blobs.push((desc, bytes));
         }
@@ -289,24 +273,31 @@ pub fn fallback_tag(digest: &str) -> String {
     digest.replacen(':', "-", 1)
 }
 
-fn contains(index: &Value, digest: &str) -> bool {
-    index["manifests"]
-        .as_array()
-        .is_some_and(|m| m.iter().any(|e| e["digest"] == digest))
+fn contains(index: &ImageIndex, digest: &str) -> bool {
+    index
+        .manifests()
+        .iter()
+        .any(|e| e.digest().as_ref() == digest)
 }
 
 /// A referrer's entry in an index: its `artifactType` (or its config's media type) and all
 /// its annotations, as the distribution spec's fallback asks.
 pub fn referrer_descriptor(a: &Artifact) -> Descriptor {
-    let manifest: Value = serde_json::from_slice(&a.manifest).unwrap_or_default();
-    let mut d = Descriptor::of(
-        manifest["mediaType"].as_str().unwrap_or(MANIFEST),
-        &a.manifest,
-    );
-    d.artifact_type = manifest["artifactType"]
-        .as_str()
-        .or(manifest["config"]["mediaType"].as_str())
-        .map(str::to_string);
-    d.annotations = serde_json::from_value(manifest["annotations"].clone()).unwrap_or_default();
+    let manifest = model::parse_manifest(&a.manifest).ok();
+    let media_type = manifest
+        .as_ref()
+        .and_then(|m| m.media_type().as_ref())
+        .map(|t| t.to_string())
+        .unwrap_or_else(|| MANIFEST.to_string());
+    let mut d = Descriptor::of(&media_type, &a.manifest);
+    if let Some(m) = &manifest {
+        d.artifact_type = Some(
+            m.artifact_type()
+                .as_ref()
+                .unwrap_or(m.config().media_type())
+                .to_string(),
+        );
+        d.annotations = model::sorted(m.annotations());
+    }
     d
 }

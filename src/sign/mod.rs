@@ -13,6 +13,7 @@ pub mod verify;
 
 use crate::error::{Error, Result};
 use crate::oci::artifact::{to_bytes, Artifact, Blob, Descriptor, MANIFEST};
+use crate::oci::model;
 use crate::oci::store::{fallback_tag, Store};
 use crate::oci::Target;
 use p256::ecdsa::signature::Signer as _;
@@ -432,11 +433,11 @@ pub fn merge_sidecar(store: &Store, tag: &str, from: &Artifact) -> Result<usize>
         .rsplit_once('.')
         .map(|(s, x)| (s.replacen('-', ":", 1), x))
         .ok_or_else(|| Error::Usage(format!("`{tag}` is not a sha256-HEX.sig or .att tag")))?;
-    let manifest: Value = serde_json::from_slice(&from.manifest)
-        .map_err(|e| Error::Usage(format!("{tag}: manifest is not JSON: {e}")))?;
+    let manifest = model::parse_manifest(&from.manifest)
+        .map_err(|e| Error::Usage(format!("{tag}: manifest: {e}")))?;
     let mut layers = Vec::new();
-    for l in manifest["layers"].as_array().cloned().unwrap_or_default() {
-        let d: Descriptor = serde_json::from_value(l)
+    for l in manifest.layers() {
+        let d = Descriptor::try_from(l)
             .map_err(|e| Error::Usage(format!("{tag}: bad layer descriptor: {e}")))?;
         let bytes = from
             .blobs
@@ -455,16 +456,13 @@ pub fn sidecar_layers(store: &Store, tag: &str) -> Result<Vec<Descriptor>> {
     let Some(fetched) = store.manifest(tag)? else {
         return Ok(Vec::new());
     };
-    let manifest: Value = serde_json::from_slice(&fetched.bytes)
-        .map_err(|e| Error::Registry(format!("{tag}: manifest is not JSON: {e}")))?;
-    Ok(manifest["layers"]
-        .as_array()
-        .map(|l| {
-            l.iter()
-                .filter_map(|d| serde_json::from_value(d.clone()).ok())
-                .collect()
-        })
-        .unwrap_or_default())
+    let manifest = model::parse_manifest(&fetched.bytes)
+        .map_err(|e| Error::Registry(format!("{tag}: manifest: {e}")))?;
+    Ok(manifest
+        .layers()
+        .iter()
+        .filter_map(|d| Descriptor::try_from(d).ok())
+        .collect())
 }
 
 /// The manifest cosign writes for its signature and attestation tags: an image whose config
@@ -484,12 +482,7 @@ fn sidecar(layers: &[Descriptor], new: &[(Descriptor, Blob)]) -> Artifact {
         "rootfs": {"type": "layers", "diff_ids": diff_ids},
     }));
     let config_desc = Descriptor::of("application/vnd.oci.image.config.v1+json", &config);
-    let manifest = to_bytes(&json!({
-        "schemaVersion": 2,
-        "mediaType": MANIFEST,
-        "config": config_desc,
-        "layers": layers,
-    }));
+    let manifest = to_bytes(&model::manifest(None, &config_desc, layers, None, None));
     let mut blobs = vec![(config_desc, Blob::from(config))];
     blobs.extend(new.iter().cloned());
     Artifact {

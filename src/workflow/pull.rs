@@ -3,11 +3,11 @@
 
 use crate::error::{Error, Result};
 use crate::oci::artifact::{Descriptor, WASM_LAYERS};
+use crate::oci::model::{self, Document, ImageManifest};
 use crate::oci::reference::Target;
 use crate::oci::remote::Fetched;
 use crate::oci::store::Store;
 use serde::Serialize;
-use serde_json::Value;
 use std::path::Path;
 
 #[derive(Debug, Clone, Serialize)]
@@ -22,62 +22,64 @@ pub struct PullReport {
 }
 
 /// The manifest `target` names (following an image index to its wasm entry) and its digest.
-pub fn resolve(store: &Store, target: &Target) -> Result<(String, Value)> {
+pub fn resolve(store: &Store, target: &Target) -> Result<(String, ImageManifest)> {
     follow(store, target, store.fetch(target)?)
 }
 
 /// [`resolve`] for a manifest already fetched.
-pub fn follow(store: &Store, target: &Target, fetched: Fetched) -> Result<(String, Value)> {
-    let manifest: Value = serde_json::from_slice(&fetched.bytes)
-        .map_err(|e| Error::Registry(format!("{target}: manifest is not JSON: {e}")))?;
-    if let Some(entries) = manifest["manifests"].as_array() {
-        // An image index: take its wasm entry.
-        let wasm: Vec<&Value> = entries
-            .iter()
-            .filter(|e| e["platform"]["architecture"] == "wasm")
-            .collect();
-        let entry: &Value = match (wasm.as_slice(), entries.as_slice()) {
-            ([one], _) => one,
-            ([], [one]) => one,
-            _ => {
-                return Err(Error::Registry(format!(
-                    "{target}: an image index with {} entries ({} for wasm); pull one by digest",
-                    entries.len(),
-                    wasm.len()
-                )))
-            }
-        };
-        let digest = entry["digest"].as_str().unwrap_or_default().to_string();
-        let inner = store
-            .manifest(&digest)?
-            .ok_or_else(|| Error::Registry(format!("{target}: index entry {digest} not found")))?;
-        let manifest = serde_json::from_slice(&inner.bytes).map_err(|e| {
-            Error::Registry(format!("{target}: manifest {digest} is not JSON: {e}"))
-        })?;
-        return Ok((inner.digest, manifest));
-    }
-    Ok((fetched.digest, manifest))
+pub fn follow(store: &Store, target: &Target, fetched: Fetched) -> Result<(String, ImageManifest)> {
+    let index = match model::parse_document(&fetched.bytes)
+        .map_err(|e| Error::Registry(format!("{target}: manifest: {e}")))?
+    {
+        Document::Manifest(m) => return Ok((fetched.digest, *m)),
+        Document::Index(index) => index,
+    };
+    // An image index: take its wasm entry.
+    let entries = index.manifests();
+    let wasm: Vec<_> = entries
+        .iter()
+        .filter(|e| {
+            e.platform()
+                .as_ref()
+                .is_some_and(|p| p.architecture().to_string() == "wasm")
+        })
+        .collect();
+    let entry = match (wasm.as_slice(), entries.as_slice()) {
+        ([one], _) => *one,
+        ([], [one]) => one,
+        _ => {
+            return Err(Error::Registry(format!(
+                "{target}: an image index with {} entries ({} for wasm); pull one by digest",
+                entries.len(),
+                wasm.len()
+            )))
+        }
+    };
+    let digest = entry.digest().to_string();
+    let inner = store
+        .manifest(&digest)?
+        .ok_or_else(|| Error::Registry(format!("{target}: index entry {digest} not found")))?;
+    let manifest = model::parse_manifest(&inner.bytes)
+        .map_err(|e| Error::Registry(format!("{target}: manifest {digest}: {e}")))?;
+    Ok((inner.digest, manifest))
 }
 
 /// The wasm layer of a manifest: exactly one layer of a wasm media type.
-pub fn wasm_layer(target: &Target, manifest: &Value) -> Result<Descriptor> {
-    let layers = manifest["layers"].as_array().cloned().unwrap_or_default();
+pub fn wasm_layer(target: &Target, manifest: &ImageManifest) -> Result<Descriptor> {
+    let layers = manifest.layers();
     let wasm: Vec<Descriptor> = layers
         .iter()
-        .filter(|l| WASM_LAYERS.iter().any(|t| l["mediaType"] == *t))
-        .filter_map(|l| serde_json::from_value(l.clone()).ok())
+        .filter(|l| WASM_LAYERS.contains(&l.media_type().to_string().as_str()))
+        .filter_map(|l| Descriptor::try_from(l).ok())
         .collect();
     match wasm.as_slice() {
         [one] => Ok(one.clone()),
         [] => {
-            let types: Vec<&str> = layers
-                .iter()
-                .filter_map(|l| l["mediaType"].as_str())
-                .collect();
+            let types: Vec<String> = layers.iter().map(|l| l.media_type().to_string()).collect();
             Err(Error::Registry(format!(
                 "{target}: not a wasm artifact: no layer of type {} (config {}, layers: {})",
                 WASM_LAYERS.join(" or "),
-                manifest["config"]["mediaType"].as_str().unwrap_or("none"),
+                manifest.config().media_type(),
                 if types.is_empty() {
                     "none".to_string()
                 } else {
@@ -123,10 +125,7 @@ pub fn pull(store: &Store, target: &Target, output: &Path) -> Result<PullReport>
     Ok(PullReport {
         reference: target.with_digest(&manifest_digest).to_string(),
         manifest_digest,
-        config_media_type: manifest["config"]["mediaType"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string(),
+        config_media_type: manifest.config().media_type().to_string(),
         layer_media_type: layer.media_type.clone(),
         digest: layer.digest.clone(),
         size: layer.size,

@@ -111,9 +111,8 @@ impl Item {
     /// What the provenance says about how the module was built.
     pub fn build_facts(&self) -> crate::sign::provenance::BuildFacts {
         let annotations: BTreeMap<String, String> =
-            serde_json::from_slice::<serde_json::Value>(&self.artifact.manifest)
-                .ok()
-                .and_then(|m| serde_json::from_value(m["annotations"].clone()).ok())
+            crate::oci::model::parse_manifest(&self.artifact.manifest)
+                .map(|m| crate::oci::model::sorted(m.annotations()))
                 .unwrap_or_default();
         match &self.build {
             Some(module) => crate::sign::provenance::BuildFacts::from_report(module, &annotations),
@@ -235,14 +234,8 @@ fn from_layout(root: &Path, selector: Option<&str>, check: Check) -> Result<Vec<
     let layout = Layout {
         root: root.to_path_buf(),
     };
-    let index = layout.index()?;
+    let entries = layout.entries()?;
     let store = Store::Layout(layout.clone());
-    let entries: Vec<Descriptor> = index["manifests"]
-        .as_array()
-        .expect("checked")
-        .iter()
-        .filter_map(|m| serde_json::from_value(m.clone()).ok())
-        .collect();
     let tag_of = |d: &Descriptor| d.annotations.get(REF_NAME).cloned();
     let roots: Vec<&Descriptor> = match selector {
         Some(s) if s.starts_with("sha256:") => {

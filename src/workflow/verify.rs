@@ -4,6 +4,7 @@
 
 use super::pull;
 use crate::error::{Error, Result};
+use crate::oci::model::ImageManifest;
 use crate::oci::store::{fallback_tag, Store};
 use crate::oci::Descriptor;
 use crate::oci::Target;
@@ -12,7 +13,6 @@ use crate::sign::verify::{check_dsse, check_signature};
 use crate::sign::{bundle, payload, sidecar_layers};
 use p256::ecdsa::VerifyingKey;
 use serde::Serialize;
-use serde_json::Value;
 use sha2::Digest;
 use std::path::Path;
 
@@ -164,10 +164,13 @@ fn bundles(
                 .manifest(&r.digest)
                 .map_err(|e| e.to_string())?
                 .ok_or("the referrer is listed but not stored")?;
-            let manifest: Value = serde_json::from_slice(&manifest.bytes)
+            let manifest = crate::oci::model::parse_manifest(&manifest.bytes)
                 .map_err(|e| format!("referrer manifest: {e}"))?;
-            let layer: Descriptor = serde_json::from_value(manifest["layers"][0].clone())
-                .map_err(|e| format!("referrer layer: {e}"))?;
+            let layer = manifest
+                .layers()
+                .first()
+                .ok_or("referrer layer: the manifest has no layers")?;
+            let layer = Descriptor::try_from(layer).map_err(|e| format!("referrer layer: {e}"))?;
             let bytes = store.blob(&layer).map_err(|e| e.to_string())?;
             match bundle::open(&bytes)? {
                 bundle::Content::Envelope(e) => check_dsse(&e, key, digest, predicate_type),
@@ -312,13 +315,13 @@ fn attestation(
 fn content_steps(
     store: &Store,
     target: &Target,
-    manifest: &Value,
+    manifest: &ImageManifest,
     policy: Option<&Policy>,
 ) -> Result<(bool, Report)> {
     let mut report = Report::new(target.to_string());
     let mut ok = true;
     // The config: digest-checked, and the wasm artifact's.
-    match serde_json::from_value::<crate::oci::Descriptor>(manifest["config"].clone()) {
+    match Descriptor::try_from(manifest.config()) {
         Ok(config) => match store.blob(&config) {
             Ok(_) => {
                 report.step(
