@@ -157,8 +157,9 @@ pub fn require(needs: &[&'static str]) -> Option<Tools> {
             if !exempt && std::env::var_os(REQUIRE_ALL).is_some_and(|v| v == "1") {
                 panic!("required tier missing ({REQUIRE_ALL}=1): {line}");
             }
-            // Straight to the process's stderr: libtest captures `eprintln!` of passing tests.
-            let _ = writeln!(std::io::stderr(), "skipped: {line}");
+            // Straight to the process's stderr, as one write so that it stays one line among
+            // the harness's own: libtest captures `eprintln!` of passing tests.
+            let _ = std::io::stderr().write_all(format!("skipped: {line}\n").as_bytes());
             None
         }
     }
