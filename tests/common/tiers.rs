@@ -16,10 +16,10 @@
 //! skipped: go_fixtures_agree: needs .tools/bin/wasm-tools (bash scripts/install-tools.sh); go on PATH (Go 1.25 or newer, https://go.dev/dl/)
 //! ```
 //!
-//! and returns from the test, which counts as passed. (`tiers::require` is the function behind
-//! it, returning `Option<Tools>`.) With `WASIPACK_REQUIRE_ALL_TIERS=1`
-//! (set by scripts/test.sh) it panics instead: the full suite must not skip. TinyGo is the one
-//! exception, skipped even then, because scripts/install-tools.sh cannot install it.
+//! and returns from the test, which counts as passed (`tiers::require`, the function behind the
+//! macro, returns `Option<Tools>` instead). With `WASIPACK_REQUIRE_ALL_TIERS=1` (set by
+//! scripts/test.sh) it panics instead: the full suite must not skip. TinyGo is the one exception,
+//! skipped even then, because scripts/install-tools.sh cannot install it.
 //!
 //! The names `require` takes:
 //! - `go`: `go` on PATH, for `wasipack build`, the Go fixtures (testdata/go) and the programs
