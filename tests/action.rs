@@ -151,6 +151,7 @@ fn read_json(path: &str) -> Value {
 
 #[test]
 fn the_action_builds_checks_pushes_and_signs_the_example_and_verify_accepts_it() {
+    common::require!("go", "crane", "venv");
     let registry = crane_registry();
     let dir = workspace();
     let (key, public) = keys(dir.path());
@@ -295,6 +296,7 @@ fn the_action_builds_checks_pushes_and_signs_the_example_and_verify_accepts_it()
 
 #[test]
 fn a_policy_violation_fails_the_action_with_annotations_on_the_policy_line_and_a_sarif_log() {
+    common::require!("go", "crane", "venv");
     let registry = crane_registry();
     let dir = workspace();
     // The file name has a `,`: annotation properties must escape it (`%2C`).
@@ -418,6 +420,7 @@ fn errors(result: &Value) -> Vec<String> {
 
 #[test]
 fn the_action_yaml_declares_every_input_it_uses_and_sets_every_output_it_declares() {
+    common::require!("venv");
     let result = check_only(&repo().join("action.yml"));
     assert_eq!(result["exit_code"], 0, "{}", dump(&result));
     assert_eq!(errors(&result), Vec::<String>::new());

@@ -1,10 +1,11 @@
 //! `wasipack build` with the real Go toolchain: outputs, runtime behaviour, SBOM validity by
 //! the official validators, third-party readers of the OCI layout, reproducibility, and every
-//! kind of bad input leaving no partial output.
+//! kind of bad input leaving no partial output. The input checks that refuse before Go runs need
+//! no Go.
 
 mod common;
 
-use common::{copy_tree, repo, run_tool, tool, venv_python};
+use common::{copy_tree, repo};
 use serde_json::Value;
 use std::path::Path;
 
@@ -37,6 +38,7 @@ fn json(path: &Path) -> Value {
 
 #[test]
 fn a_command_with_a_real_dependency_builds_runs_and_carries_valid_sboms() {
+    let t = common::require!("go", "wazero", "venv", "skopeo", "oras");
     let p = project();
     let (code, stdout, stderr) = build(p.path(), &["--name", "dep", "--json"]);
     assert_eq!(code, 0, "{stderr}");
@@ -58,8 +60,8 @@ fn a_command_with_a_real_dependency_builds_runs_and_carries_valid_sboms() {
     // It runs, with arguments and a preopened directory.
     std::fs::write(p.path().join("x.txt"), "hello from x.txt").unwrap();
     let mount = format!("{}:/data", p.path().display());
-    let (code, out, err) = run_tool(
-        &tool("wazero"),
+    let (code, out, err) = t.run(
+        "wazero",
         &[
             "run",
             "-mount",
@@ -85,8 +87,8 @@ fn a_command_with_a_real_dependency_builds_runs_and_carries_valid_sboms() {
     // The SBOMs pass the official validators and name the dependency with purl and hash.
     for (format, file) in [("spdx", "dep.spdx.json"), ("cyclonedx", "dep.cdx.json")] {
         let validator = repo().join("tests/tools/validate_sbom.py");
-        let (code, out, err) = run_tool(
-            &venv_python(),
+        let (code, out, err) = t.run(
+            "venv",
             &[
                 validator.to_str().unwrap(),
                 format,
@@ -126,8 +128,8 @@ fn a_command_with_a_real_dependency_builds_runs_and_carries_valid_sboms() {
     // Third-party readers of the layout see our media types and the SBOM referrers.
     let layout = dist.join("oci");
     let oci_ref = format!("{}:dep", layout.display());
-    let (code, raw, err) = run_tool(
-        Path::new("skopeo"),
+    let (code, raw, err) = t.run(
+        "skopeo",
         &["inspect", "--raw", &format!("oci:{oci_ref}")],
         p.path(),
     );
@@ -142,15 +144,15 @@ fn a_command_with_a_real_dependency_builds_runs_and_carries_valid_sboms() {
         manifest["layers"][0]["annotations"]["org.opencontainers.image.created"],
         Value::Null
     );
-    let (code, fetched, err) = run_tool(
-        &tool("oras"),
+    let (code, fetched, err) = t.run(
+        "oras",
         &["manifest", "fetch", "--oci-layout", &oci_ref],
         p.path(),
     );
     assert_eq!(code, 0, "oras: {err}");
     assert_eq!(serde_json::from_str::<Value>(&fetched).unwrap(), manifest);
-    let (code, discovered, err) = run_tool(
-        &tool("oras"),
+    let (code, discovered, err) = t.run(
+        "oras",
         &["discover", "--oci-layout", &oci_ref, "--format", "json"],
         p.path(),
     );
@@ -167,8 +169,8 @@ fn a_command_with_a_real_dependency_builds_runs_and_carries_valid_sboms() {
         "{types:?}"
     );
     let pulled = tempfile::tempdir().unwrap();
-    let (code, _, err) = run_tool(
-        &tool("oras"),
+    let (code, _, err) = t.run(
+        "oras",
         &[
             "pull",
             "--oci-layout",
@@ -187,6 +189,7 @@ fn a_command_with_a_real_dependency_builds_runs_and_carries_valid_sboms() {
 
 #[test]
 fn a_rebuild_reuses_go_list_only_while_the_build_id_is_unchanged() {
+    common::require!("go");
     let p = project();
     let sbom = |p: &Path| std::fs::read_to_string(p.join("dist/wasipack-dep.spdx.json")).unwrap();
     let has_uuid =
@@ -237,6 +240,7 @@ fn snapshot(dist: &Path) -> Vec<(String, Vec<u8>, std::time::SystemTime)> {
 
 #[test]
 fn an_up_to_date_build_writes_nothing_and_any_change_packages_again() {
+    common::require!("go");
     let p = project();
     let dist = p.path().join("dist");
     let args = ["--name", "dep", "--json"];
@@ -337,6 +341,7 @@ fn walk(dir: &Path) -> Vec<String> {
 
 #[test]
 fn a_reactor_builds_with_the_reactor_policy() {
+    common::require!("go");
     let p = project();
     let (code, stdout, stderr) = build(
         p.path(),
@@ -351,6 +356,7 @@ fn a_reactor_builds_with_the_reactor_policy() {
 
 #[test]
 fn a_policy_violation_fails_the_build_and_writes_nothing() {
+    common::require!("go");
     let p = project();
     let sarif = p.path().join("build.sarif");
     let (code, stdout, stderr) = build(
@@ -383,6 +389,7 @@ fn a_policy_violation_fails_the_build_and_writes_nothing() {
 
 #[test]
 fn two_checkouts_built_at_different_times_give_identical_bytes_and_digests() {
+    common::require!("go");
     let (a, b) = (project(), project());
     let (code, out_a, err) = build(a.path(), &["--name", "dep", "--json"]);
     assert_eq!(code, 0, "{err}");
@@ -413,6 +420,7 @@ fn two_checkouts_built_at_different_times_give_identical_bytes_and_digests() {
 
 #[test]
 fn a_config_file_builds_several_modules_in_parallel() {
+    let t = common::require!("go", "oras");
     let p = project();
     std::fs::write(
         p.path().join("wasipack.toml"),
@@ -476,8 +484,8 @@ fn a_config_file_builds_several_modules_in_parallel() {
     let index = json(&p.path().join("dist/oci/index.json"));
     assert_eq!(index["manifests"].as_array().unwrap().len(), 6, "{index}");
     let layout_ref = format!("{}:v1", p.path().join("dist/oci").display());
-    let (code, out, err) = run_tool(
-        &tool("oras"),
+    let (code, out, err) = t.run(
+        "oras",
         &["discover", "--oci-layout", &layout_ref, "--format", "json"],
         p.path(),
     );
@@ -493,6 +501,7 @@ fn a_config_file_builds_several_modules_in_parallel() {
 
 #[test]
 fn package_picks_its_config_entry_and_one_output_name_cannot_cover_several_modules() {
+    common::require!("go");
     let p = project();
     std::fs::write(
         p.path().join("wasipack.toml"),
@@ -529,6 +538,7 @@ fn assert_nothing_written(dir: &Path) {
 
 #[test]
 fn a_compile_error_passes_the_compilers_messages_and_status_through() {
+    common::require!("go");
     let p = project();
     std::fs::write(
         p.path().join("main.go"),
@@ -629,6 +639,7 @@ fn goos_js_and_unknown_config_keys_are_refused() {
 
 #[test]
 fn an_unwritable_output_fails_cleanly_and_leaves_nothing() {
+    common::require!("go");
     let p = project();
     let blocker = p.path().join("blocker");
     std::fs::write(&blocker, "a file, not a directory").unwrap();
@@ -652,9 +663,11 @@ fn an_unwritable_output_fails_cleanly_and_leaves_nothing() {
 
 #[test]
 fn sbom_recovers_the_module_list_from_a_wasm_built_without_wasipack() {
+    let t = common::require!("go", "venv");
     let p = project();
     let wasm = p.path().join("plain.wasm");
-    let out = std::process::Command::new("go")
+    let out = t
+        .command("go")
         .args(["build", "-trimpath", "-o", wasm.to_str().unwrap(), "."])
         .env("GOOS", "wasip1")
         .env("GOARCH", "wasm")
@@ -678,8 +691,8 @@ fn sbom_recovers_the_module_list_from_a_wasm_built_without_wasipack() {
         ]);
         assert_eq!(code, 0, "{err}");
         let validator = repo().join("tests/tools/validate_sbom.py");
-        let (code, out, err) = run_tool(
-            &venv_python(),
+        let (code, out, err) = t.run(
+            "venv",
             &[validator.to_str().unwrap(), format, path.to_str().unwrap()],
             p.path(),
         );
@@ -688,21 +701,15 @@ fn sbom_recovers_the_module_list_from_a_wasm_built_without_wasipack() {
             .unwrap()
             .contains("pkg:golang/github.com/google/uuid@v1.6.0?type=module"));
     }
-    let (code, stdout, stderr) = common::run(&["sbom", common::go_fixture("js").to_str().unwrap()]);
+    let (code, stdout, stderr) = common::run(&["sbom", t.go_fixture("js").to_str().unwrap()]);
     assert_eq!(code, 0, "GOOS=js binaries carry build info too: {stderr}");
     assert!(stdout.contains("SPDX-2.3"));
 }
 
 #[test]
 fn tinygo_builds_only_where_tinygo_is_installed() {
-    if std::process::Command::new("tinygo")
-        .arg("version")
-        .output()
-        .is_err()
-    {
-        println!("skipped: tinygo is not on PATH (it cannot be installed on this machine kind); its command lines are unit-tested in src/build/toolchain.rs");
-        return;
-    }
+    common::require!("tinygo", "go");
+    // Where TinyGo is missing, its command lines are still unit-tested in src/build/toolchain.rs.
     let p = project();
     let (code, stdout, stderr) = build(
         p.path(),

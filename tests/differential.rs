@@ -5,7 +5,6 @@
 mod common;
 
 use arbitrary::Unstructured;
-use std::process::Command;
 use wasipack::policy::Policy;
 use wasipack::wasm::inspect;
 
@@ -129,8 +128,9 @@ fn ours(wasm: &[u8]) -> (Vec<(String, String)>, Vec<String>) {
     (imports, exports)
 }
 
-fn wasm_tools_accepts(path: &std::path::Path) -> bool {
-    let out = Command::new(common::tool("wasm-tools"))
+fn wasm_tools_accepts(t: &common::Tools, path: &std::path::Path) -> bool {
+    let out = t
+        .command("wasm-tools")
         .args(["validate", "--features", "all"])
         .arg(path)
         .output()
@@ -153,6 +153,7 @@ fn our_verdict(wasm: &[u8], policy: &Policy) -> bool {
 
 #[test]
 fn imports_exports_and_verdicts_agree_on_wasm_smith_modules() {
+    let t = common::require!("wasm-tools");
     let permissive = Policy::load("permissive").unwrap();
     let dir = tempfile::tempdir().unwrap();
     let (mut compared, mut invalid) = (0, 0);
@@ -170,7 +171,7 @@ fn imports_exports_and_verdicts_agree_on_wasm_smith_modules() {
         for (variant, bytes) in [("smith", &wasm), ("flipped", &flipped)] {
             let path = dir.path().join(format!("{seed}-{variant}.wasm"));
             std::fs::write(&path, bytes).unwrap();
-            let theirs = wasm_tools_accepts(&path);
+            let theirs = wasm_tools_accepts(&t, &path);
             let ours = our_verdict(bytes, &permissive);
             assert_eq!(
                 ours, theirs,
@@ -190,13 +191,14 @@ fn imports_exports_and_verdicts_agree_on_wasm_smith_modules() {
 
 #[test]
 fn go_fixtures_agree_with_wasmprinter_and_wasm_tools() {
+    let t = common::require!("go", "wasm-tools");
     let permissive = Policy::load("permissive").unwrap();
     for name in ["hello", "files", "netserver", "reactor", "js"] {
-        let path = common::go_fixture(name);
+        let path = t.go_fixture(name);
         let wasm = std::fs::read(&path).unwrap();
         assert_eq!(ours(&wasm), printed(&wasm), "{name}");
         assert!(
-            wasm_tools_accepts(&path) && our_verdict(&wasm, &permissive),
+            wasm_tools_accepts(&t, &path) && our_verdict(&wasm, &permissive),
             "{name}"
         );
     }

@@ -67,7 +67,7 @@ fn man_pages_are_generated_for_every_command() {
 
 #[test]
 fn doctor_reports_toolchains_keys_and_the_clock() {
-    let dir = tempfile::tempdir().unwrap();
+    common::require!("go");
     let (code, out, err) = run(&["doctor", "--json"], &[]);
     assert_eq!(code, 0, "{err}{out}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -81,8 +81,13 @@ fn doctor_reports_toolchains_keys_and_the_clock() {
     for c in ["go", "go wasip1", "go reactor", "tinygo", "clock"] {
         assert!(checks.contains(&c), "{checks:?}");
     }
+}
 
-    // A Go too old for reactors, a key with the wrong password, a future SOURCE_DATE_EPOCH.
+/// A Go too old for reactors (a stand-in script: no Go needed), a key with the wrong password,
+/// a future SOURCE_DATE_EPOCH.
+#[test]
+fn doctor_says_what_is_wrong_with_an_old_go_a_bad_key_and_the_clock() {
+    let dir = tempfile::tempdir().unwrap();
     let fake = dir.path().join("go");
     std::fs::write(&fake, "#!/bin/sh\necho go1.22.3\n").unwrap();
     #[cfg(unix)]
@@ -129,9 +134,10 @@ fn doctor_reports_toolchains_keys_and_the_clock() {
 
 #[test]
 fn quiet_and_verbose_control_what_push_says_on_stderr() {
-    let registry = common::servers::crane_registry();
+    let t = common::require!("go", "crane");
+    let registry = t.crane_registry();
     let dir = tempfile::tempdir().unwrap();
-    let module = common::go_fixture("hello");
+    let module = t.go_fixture("hello");
     let reference = format!("{}/q/hello:1", registry.host());
     let config = [("DOCKER_CONFIG", dir.path().to_str().unwrap())];
     let (code, out, err) = run(

@@ -13,8 +13,8 @@ fn json(args: &[&str]) -> (i32, Value) {
     )
 }
 
-fn path(name: &str) -> String {
-    common::go_fixture(name).display().to_string()
+fn path(t: &common::Tools, name: &str) -> String {
+    t.go_fixture(name).display().to_string()
 }
 
 fn rules(report: &Value) -> Vec<(String, String)> {
@@ -33,7 +33,8 @@ fn rules(report: &Value) -> Vec<(String, String)> {
 
 #[test]
 fn hello_is_a_go_wasip1_command_with_fd_write_folded() {
-    let (_, m) = json(&["inspect", &path("hello"), "--json"]);
+    let t = common::require!("go");
+    let (_, m) = json(&["inspect", &path(&t, "hello"), "--json"]);
     assert_eq!(m["schema"], "wasipack.inspect/v1");
     assert_eq!(m["abi"], "wasip1-command");
     assert_eq!(m["toolchain"]["name"], "go");
@@ -76,7 +77,8 @@ fn hello_is_a_go_wasip1_command_with_fd_write_folded() {
 
 #[test]
 fn stripped_build_has_no_name_section() {
-    let (_, m) = json(&["inspect", &path("hello-stripped"), "--json"]);
+    let t = common::require!("go");
+    let (_, m) = json(&["inspect", &path(&t, "hello-stripped"), "--json"]);
     assert!(m["sections"]
         .as_array()
         .unwrap()
@@ -86,8 +88,9 @@ fn stripped_build_has_no_name_section() {
 
 #[test]
 fn hello_passes_default_and_sandboxed() {
+    let t = common::require!("go");
     for policy in ["wasip1-default", "wasip1-sandboxed"] {
-        let (code, r) = json(&["check", &path("hello"), "--policy", policy, "--json"]);
+        let (code, r) = json(&["check", &path(&t, "hello"), "--policy", policy, "--json"]);
         assert_eq!(code, 0, "{policy}: {:?}", rules(&r));
         assert_eq!(r["passed"], true);
     }
@@ -95,11 +98,12 @@ fn hello_passes_default_and_sandboxed() {
 
 #[test]
 fn files_program_breaks_sandbox_with_its_write_imports() {
-    let (code, _) = json(&["check", &path("files"), "--json"]);
+    let t = common::require!("go");
+    let (code, _) = json(&["check", &path(&t, "files"), "--json"]);
     assert_eq!(code, 0);
     let (code, r) = json(&[
         "check",
-        &path("files"),
+        &path(&t, "files"),
         "--policy",
         "wasip1-sandboxed",
         "--json",
@@ -121,9 +125,10 @@ fn files_program_breaks_sandbox_with_its_write_imports() {
 
 #[test]
 fn socket_server_breaks_sandbox_with_sock_accept() {
+    let t = common::require!("go");
     let (code, r) = json(&[
         "check",
-        &path("netserver"),
+        &path(&t, "netserver"),
         "--policy",
         "wasip1-sandboxed",
         "--json",
@@ -141,9 +146,10 @@ fn socket_server_breaks_sandbox_with_sock_accept() {
 
 #[test]
 fn reactor_passes_the_reactor_policy_and_default_says_why_not() {
+    let t = common::require!("go");
     let (code, m) = json(&[
         "check",
-        &path("reactor"),
+        &path(&t, "reactor"),
         "--policy",
         "wasip1-reactor",
         "--json",
@@ -160,7 +166,7 @@ fn reactor_passes_the_reactor_policy_and_default_says_why_not() {
         exports.contains(&"add") && exports.contains(&"_initialize"),
         "{exports:?}"
     );
-    let (code, stdout, _) = common::run(&["check", &path("reactor")]);
+    let (code, stdout, _) = common::run(&["check", &path(&t, "reactor")]);
     assert_eq!(code, 1);
     assert!(
         stdout.contains(
@@ -172,7 +178,8 @@ fn reactor_passes_the_reactor_policy_and_default_says_why_not() {
 
 #[test]
 fn goos_js_build_is_the_wrong_abi_with_a_hint() {
-    let (code, stdout, _) = common::run(&["check", &path("js")]);
+    let t = common::require!("go");
+    let (code, stdout, _) = common::run(&["check", &path(&t, "js")]);
     assert_eq!(code, 1);
     assert!(stdout.contains("ABI `gojs`"), "{stdout}");
     assert!(
@@ -183,11 +190,12 @@ fn goos_js_build_is_the_wrong_abi_with_a_hint() {
 
 #[test]
 fn sarif_and_github_annotations_for_a_violation() {
+    let t = common::require!("go");
     let dir = tempfile::tempdir().unwrap();
     let sarif = dir.path().join("out.sarif");
     let (code, stdout, _) = common::run(&[
         "check",
-        &path("netserver"),
+        &path(&t, "netserver"),
         "--policy",
         "wasip1-sandboxed",
         "--sarif",
@@ -219,8 +227,9 @@ fn sarif_and_github_annotations_for_a_violation() {
 
 #[test]
 fn github_actions_env_turns_annotations_on_and_json_keeps_stdout_clean() {
+    let t = common::require!("go");
     let out = common::wasipack()
-        .args(["check", &path("js"), "--json"])
+        .args(["check", &path(&t, "js"), "--json"])
         .env("GITHUB_ACTIONS", "true")
         .output()
         .unwrap();
@@ -235,8 +244,9 @@ fn github_actions_env_turns_annotations_on_and_json_keeps_stdout_clean() {
 
 #[test]
 fn the_quick_toolchain_and_build_info_lookups_agree_with_a_full_inspection() {
+    let t = common::require!("go");
     for name in ["hello", "files", "reactor", "netserver"] {
-        let bytes = std::fs::read(common::go_fixture(name)).unwrap();
+        let bytes = std::fs::read(t.go_fixture(name)).unwrap();
         let full = wasipack::wasm::inspect_module(&bytes).unwrap();
         let quick = wasipack::wasm::inspect::toolchain_quick(&bytes);
         assert_eq!(quick.name, full.toolchain.name, "{name}");

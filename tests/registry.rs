@@ -5,8 +5,7 @@
 mod common;
 
 use common::proxy::{Action, Fault, Proxy};
-use common::servers::{crane_registry, docker_registry, referrers_registry};
-use common::{assert_clean_error, copy_tree, decode, go_fixture, repo, run_tool, tool, wasipack};
+use common::{assert_clean_error, copy_tree, decode, repo, wasipack, Tools};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -14,8 +13,9 @@ use std::sync::OnceLock;
 const USER: &str = "tester";
 const PASSWORD: &str = "s3cret-pass";
 
-/// A `wasipack build` output of the bundled example, made once per test binary.
-fn dist() -> &'static Path {
+/// A `wasipack build` output of the bundled example, made once per test binary (needs `go`).
+fn dist(t: &Tools) -> &'static Path {
+    t.path("go");
     static DIST: OnceLock<PathBuf> = OnceLock::new();
     DIST.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap().keep().join("hello");
@@ -72,23 +72,23 @@ fn json(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
 }
 
-fn crane(args: &[&str]) -> (i32, String, String) {
-    run_tool(&tool("crane"), args, &repo())
+fn crane(t: &Tools, args: &[&str]) -> (i32, String, String) {
+    t.run("crane", args, &repo())
 }
 
-fn oras(args: &[&str], dir: &Path) -> (i32, String, String) {
-    run_tool(&tool("oras"), args, dir)
+fn oras(t: &Tools, args: &[&str], dir: &Path) -> (i32, String, String) {
+    t.run("oras", args, dir)
 }
 
 /// Pushes the example's build output and checks what the peers see.
-fn round_trip(host: &str, config: &Path, peer_auth: &[&str]) {
+fn round_trip(t: &Tools, host: &str, config: &Path, peer_auth: &[&str]) {
     let tmp = tempfile::tempdir().unwrap();
     let reference = format!("{host}/team/hello:v1");
     let (code, out, err) = wp(
         config,
         &[
             "push",
-            dist().to_str().unwrap(),
+            dist(t).to_str().unwrap(),
             &reference,
             "--tag",
             "stable",
@@ -111,7 +111,7 @@ fn round_trip(host: &str, config: &Path, peer_auth: &[&str]) {
     );
     assert_eq!(code, 0, "{err}");
     assert_eq!(json(&out)["manifest_digest"], digest.as_str());
-    let original = std::fs::read(dist().join("hello.wasm")).unwrap();
+    let original = std::fs::read(dist(t).join("hello.wasm")).unwrap();
     assert_eq!(std::fs::read(&pulled).unwrap(), original);
     let by_digest = format!("{host}/team/hello@{digest}");
     let (code, _, err) = wp(
@@ -122,7 +122,7 @@ fn round_trip(host: &str, config: &Path, peer_auth: &[&str]) {
 
     // crane and oras see our media types; oras pulls the same module; skopeo reads it.
     if peer_auth.is_empty() {
-        let (code, manifest, err) = crane(&["manifest", &reference, "--insecure"]);
+        let (code, manifest, err) = crane(t, &["manifest", &reference, "--insecure"]);
         assert_eq!(code, 0, "crane manifest: {err}");
         let m = json(&manifest);
         assert_eq!(
@@ -138,7 +138,7 @@ fn round_trip(host: &str, config: &Path, peer_auth: &[&str]) {
         .copied()
         .collect();
     args.extend(&auth);
-    let (code, manifest, err) = oras(&args, tmp.path());
+    let (code, manifest, err) = oras(t, &args, tmp.path());
     assert_eq!(code, 0, "oras manifest fetch: {err}");
     let m = json(&manifest);
     assert_eq!(
@@ -155,7 +155,7 @@ fn round_trip(host: &str, config: &Path, peer_auth: &[&str]) {
         out_dir.to_str().unwrap(),
     ];
     args.extend(&auth);
-    let (code, _, err) = oras(&args, tmp.path());
+    let (code, _, err) = oras(t, &args, tmp.path());
     assert_eq!(code, 0, "oras pull: {err}");
     assert_eq!(std::fs::read(out_dir.join("hello.wasm")).unwrap(), original);
     let mut args = vec![
@@ -166,7 +166,7 @@ fn round_trip(host: &str, config: &Path, peer_auth: &[&str]) {
         reference.as_str(),
     ];
     args.extend(&auth);
-    let (code, found, err) = oras(&args, tmp.path());
+    let (code, found, err) = oras(t, &args, tmp.path());
     assert_eq!(code, 0, "oras discover: {err}");
     let found = found.to_string();
     assert!(found.contains("application/spdx+json"), "{found}");
@@ -182,21 +182,23 @@ fn round_trip(host: &str, config: &Path, peer_auth: &[&str]) {
         args.push(creds.to_string());
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let (code, raw, err) = run_tool(Path::new("skopeo"), &args, tmp.path());
+    let (code, raw, err) = t.run("skopeo", &args, tmp.path());
     assert_eq!(code, 0, "skopeo inspect: {err}");
     assert_eq!(json(&raw)["layers"][0]["digest"], m["layers"][0]["digest"]);
 }
 
 #[test]
 fn a_build_round_trips_through_crane_registry_and_every_client_reads_it() {
-    let registry = crane_registry();
+    let t = common::require!("go", "crane", "oras", "skopeo");
+    let registry = t.crane_registry();
     let config = tempfile::tempdir().unwrap();
-    round_trip(&registry.host(), config.path(), &[]);
+    round_trip(&t, &registry.host(), config.path(), &[]);
 }
 
 #[test]
 fn a_build_round_trips_through_docker_registry_with_basic_auth_after_login() {
-    let registry = docker_registry(USER, PASSWORD);
+    let t = common::require!("go", "docker-registry", "htpasswd", "oras", "skopeo");
+    let registry = t.docker_registry(USER, PASSWORD);
     let config = tempfile::tempdir().unwrap();
     let host = registry.host();
 
@@ -205,7 +207,7 @@ fn a_build_round_trips_through_docker_registry_with_basic_auth_after_login() {
         config.path(),
         &[
             "push",
-            dist().to_str().unwrap(),
+            dist(&t).to_str().unwrap(),
             &format!("{host}/team/hello:v1"),
         ],
     );
@@ -225,7 +227,7 @@ fn a_build_round_trips_through_docker_registry_with_basic_auth_after_login() {
         config.path(),
         &[
             "push",
-            dist().to_str().unwrap(),
+            dist(&t).to_str().unwrap(),
             &format!("{host}/team/hello:v1"),
             "-u",
             USER,
@@ -263,7 +265,7 @@ fn a_build_round_trips_through_docker_registry_with_basic_auth_after_login() {
     let oras_auth = ["-u", USER, "-p", PASSWORD];
     let mut peer: Vec<&str> = oras_auth.to_vec();
     peer.push(&creds);
-    round_trip(&host, config.path(), &peer);
+    round_trip(&t, &host, config.path(), &peer);
 
     // Logout removes it; the next pull is anonymous again and refused.
     let (code, _, err) = wp(config.path(), &["logout", &host]);
@@ -285,7 +287,8 @@ fn a_build_round_trips_through_docker_registry_with_basic_auth_after_login() {
 
 #[test]
 fn a_credential_helper_named_in_the_docker_config_is_used() {
-    let registry = docker_registry(USER, PASSWORD);
+    let t = common::require!("go", "docker-registry", "htpasswd");
+    let registry = t.docker_registry(USER, PASSWORD);
     let host = registry.host();
     let config = tempfile::tempdir().unwrap();
     let bin = tempfile::tempdir().unwrap();
@@ -317,7 +320,7 @@ fn a_credential_helper_named_in_the_docker_config_is_used() {
     let out = wasipack()
         .args([
             "push",
-            go_fixture("hello").to_str().unwrap(),
+            t.go_fixture("hello").to_str().unwrap(),
             &format!("{host}/helper/hello:1"),
         ])
         .env("DOCKER_CONFIG", config.path())
@@ -385,10 +388,11 @@ fn a_credential_helper_named_in_the_docker_config_is_used() {
 
 #[test]
 fn a_second_push_uploads_no_blob_and_chunks_fall_back_to_a_whole_upload() {
-    let registry = crane_registry();
+    let t = common::require!("go", "crane");
+    let registry = t.crane_registry();
     let proxy = Proxy::start(registry.addr);
     let config = tempfile::tempdir().unwrap();
-    let module = go_fixture("hello");
+    let module = t.go_fixture("hello");
     let reference = format!("{}/idem/hello:1", proxy.host());
     let args = [
         "push",
@@ -442,7 +446,8 @@ fn a_second_push_uploads_no_blob_and_chunks_fall_back_to_a_whole_upload() {
 
 #[test]
 fn small_blobs_go_up_with_the_post_where_the_registry_takes_them_and_by_put_where_it_does_not() {
-    let module = go_fixture("hello");
+    let t = common::require!("go", "crane", "docker-registry", "htpasswd");
+    let module = t.go_fixture("hello");
     let config = tempfile::tempdir().unwrap();
     let upload_puts = |proxy: &Proxy| {
         proxy
@@ -461,7 +466,7 @@ fn small_blobs_go_up_with_the_post_where_the_registry_takes_them_and_by_put_wher
     };
 
     // crane's registry stores the config from the POST itself: only the module needs a PUT.
-    let crane = crane_registry();
+    let crane = t.crane_registry();
     let proxy = Proxy::start(crane.addr);
     let (code, _, err) = wp(
         config.path(),
@@ -494,7 +499,7 @@ fn small_blobs_go_up_with_the_post_where_the_registry_takes_them_and_by_put_wher
         config.path(),
         &[
             "push",
-            go_fixture("files").to_str().unwrap(),
+            t.go_fixture("files").to_str().unwrap(),
             &format!("{}/single/refused:1", proxy.host()),
         ],
     );
@@ -504,7 +509,7 @@ fn small_blobs_go_up_with_the_post_where_the_registry_takes_them_and_by_put_wher
 
     // distribution 2.8 opens a session instead (202): the config follows with a PUT, and the
     // manifest, which it checks against the stored blobs, is accepted.
-    let docker = docker_registry(USER, PASSWORD);
+    let docker = t.docker_registry(USER, PASSWORD);
     let proxy = Proxy::start(docker.addr);
     let (code, _, err) = wp_stdin(
         config.path(),
@@ -525,12 +530,13 @@ fn small_blobs_go_up_with_the_post_where_the_registry_takes_them_and_by_put_wher
 
 #[test]
 fn blobs_are_mounted_from_another_repository_of_the_same_registry() {
+    let t = common::require!("go", "docker-registry", "htpasswd");
     // distribution mounts; crane's in-memory registry shares blobs across repositories, so
     // there HEAD already finds them.
-    let registry = docker_registry(USER, PASSWORD);
+    let registry = t.docker_registry(USER, PASSWORD);
     let config = tempfile::tempdir().unwrap();
     let host = registry.host();
-    let module = go_fixture("hello");
+    let module = t.go_fixture("hello");
     let login = ["-u", USER, "--password-stdin"];
     let pass = format!("{PASSWORD}\n");
     let a = format!("{host}/a/app:1");
@@ -561,10 +567,11 @@ fn blobs_are_mounted_from_another_repository_of_the_same_registry() {
 
 #[test]
 fn faults_are_retried_and_a_failed_push_never_leaves_a_tag() {
-    let registry = crane_registry();
+    let t = common::require!("go", "crane");
+    let registry = t.crane_registry();
     let proxy = Proxy::start(registry.addr);
     let config = tempfile::tempdir().unwrap();
-    let module = go_fixture("hello");
+    let module = t.go_fixture("hello");
     let via_proxy = |repo: &str| format!("{}/{repo}:1", proxy.host());
 
     // A connection dropped mid-blob, a 500 on the manifest, a 429 with Retry-After: all retried.
@@ -619,7 +626,7 @@ fn faults_are_retried_and_a_failed_push_never_leaves_a_tag() {
         times: 1000,
     });
     // (Another module: crane's registry shares blobs across repositories.)
-    let other = go_fixture("files");
+    let other = t.go_fixture("files");
     let (code, out, err) = wp(
         config.path(),
         &["push", other.to_str().unwrap(), &via_proxy("faults/broken")],
@@ -634,20 +641,24 @@ fn faults_are_retried_and_a_failed_push_never_leaves_a_tag() {
         "{:?}",
         proxy.log()
     );
-    let (code, _, _) = crane(&[
-        "manifest",
-        &format!("{}/faults/broken:1", registry.host()),
-        "--insecure",
-    ]);
+    let (code, _, _) = crane(
+        &t,
+        &[
+            "manifest",
+            &format!("{}/faults/broken:1", registry.host()),
+            "--insecure",
+        ],
+    );
     assert_ne!(code, 0, "the tag must not exist");
 }
 
 #[test]
 fn pull_never_writes_bytes_that_fail_their_digest() {
-    let registry = crane_registry();
+    let t = common::require!("go", "crane");
+    let registry = t.crane_registry();
     let proxy = Proxy::start(registry.addr);
     let config = tempfile::tempdir().unwrap();
-    let module = go_fixture("hello");
+    let module = t.go_fixture("hello");
     let (code, _, err) = wp(
         config.path(),
         &[
@@ -712,11 +723,12 @@ fn pull_never_writes_bytes_that_fail_their_digest() {
 
 #[test]
 fn artifacts_pushed_by_oras_are_pulled_with_cncf_and_older_media_types() {
-    let registry = crane_registry();
+    let t = common::require!("go", "crane", "oras");
+    let registry = t.crane_registry();
     let host = registry.host();
     let config = tempfile::tempdir().unwrap();
     let tmp = tempfile::tempdir().unwrap();
-    std::fs::copy(go_fixture("hello"), tmp.path().join("module.wasm")).unwrap();
+    std::fs::copy(t.go_fixture("hello"), tmp.path().join("module.wasm")).unwrap();
     std::fs::write(
         tmp.path().join("config.json"),
         r#"{"architecture":"wasm","os":"wasip1"}"#,
@@ -741,6 +753,7 @@ fn artifacts_pushed_by_oras_are_pulled_with_cncf_and_older_media_types() {
     ] {
         let reference = format!("{host}/{repo}/m:1");
         let (code, _, err) = oras(
+            &t,
             &[
                 "push",
                 "--plain-http",
@@ -766,9 +779,10 @@ fn artifacts_pushed_by_oras_are_pulled_with_cncf_and_older_media_types() {
     }
 
     // Two wasm layers: refused, nothing written.
-    std::fs::copy(go_fixture("hello"), tmp.path().join("second.wasm")).unwrap();
+    std::fs::copy(t.go_fixture("hello"), tmp.path().join("second.wasm")).unwrap();
     let reference = format!("{host}/two/m:1");
     let (code, _, err) = oras(
+        &t,
         &[
             "push",
             "--plain-http",
@@ -793,15 +807,16 @@ fn artifacts_pushed_by_oras_are_pulled_with_cncf_and_older_media_types() {
 
 #[test]
 fn referrers_use_the_api_where_the_registry_has_it_and_the_fallback_tag_elsewhere() {
-    let with_api = referrers_registry();
-    let without = crane_registry();
+    let t = common::require!("go", "crane", "oras");
+    let with_api = t.referrers_registry();
+    let without = t.crane_registry();
     let config = tempfile::tempdir().unwrap();
     let tmp = tempfile::tempdir().unwrap();
     for (registry, expected) in [(&with_api, "referrers-api"), (&without, "fallback-tag")] {
         let reference = format!("{}/ref/hello:1", registry.host());
         let (code, out, err) = wp(
             config.path(),
-            &["push", dist().to_str().unwrap(), &reference, "--json"],
+            &["push", dist(&t).to_str().unwrap(), &reference, "--json"],
         );
         assert_eq!(code, 0, "{err}");
         let report = json(&out);
@@ -811,17 +826,21 @@ fn referrers_use_the_api_where_the_registry_has_it_and_the_fallback_tag_elsewher
         }
         let digest = pushed["digest"].as_str().unwrap();
         let tag = digest.replace(':', "-");
-        let (code, _, _) = crane(&[
-            "manifest",
-            &format!("{}/ref/hello:{tag}", registry.host()),
-            "--insecure",
-        ]);
+        let (code, _, _) = crane(
+            &t,
+            &[
+                "manifest",
+                &format!("{}/ref/hello:{tag}", registry.host()),
+                "--insecure",
+            ],
+        );
         assert_eq!(
             code == 0,
             expected == "fallback-tag",
             "fallback tag exists only without the API"
         );
         let (code, found, err) = oras(
+            &t,
             &["discover", "--plain-http", "--format", "json", &reference],
             tmp.path(),
         );
@@ -829,11 +848,14 @@ fn referrers_use_the_api_where_the_registry_has_it_and_the_fallback_tag_elsewher
         assert!(found.contains("application/spdx+json"), "{found}");
         // The fallback entry copies artifactType and the annotations.
         if expected == "fallback-tag" {
-            let (_, index, _) = crane(&[
-                "manifest",
-                &format!("{}/ref/hello:{tag}", registry.host()),
-                "--insecure",
-            ]);
+            let (_, index, _) = crane(
+                &t,
+                &[
+                    "manifest",
+                    &format!("{}/ref/hello:{tag}", registry.host()),
+                    "--insecure",
+                ],
+            );
             let index = json(&index);
             let entry = &index["manifests"][0];
             assert!(entry["artifactType"].is_string(), "{index}");
@@ -847,12 +869,13 @@ fn referrers_use_the_api_where_the_registry_has_it_and_the_fallback_tag_elsewher
 
 #[test]
 fn a_layout_whose_module_blob_was_altered_is_refused_and_nothing_is_tagged() {
-    let registry = crane_registry();
+    let t = common::require!("go", "crane");
+    let registry = t.crane_registry();
     let config = tempfile::tempdir().unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let layout = tmp.path().join("oci");
-    copy_tree(&dist().join("oci"), &layout);
-    let wasm = std::fs::read(dist().join("hello.wasm")).unwrap();
+    copy_tree(&dist(&t).join("oci"), &layout);
+    let wasm = std::fs::read(dist(&t).join("hello.wasm")).unwrap();
     let hex = wasipack::digest::sha256_hex(&wasm);
     let blob = layout.join("blobs/sha256").join(&hex);
     let mut altered = std::fs::read(&blob).unwrap();
@@ -874,11 +897,14 @@ fn a_layout_whose_module_blob_was_altered_is_refused_and_nothing_is_tagged() {
             "{err}"
         );
     }
-    let (code, _, _) = crane(&[
-        "manifest",
-        &format!("{}/altered/hello:1", registry.host()),
-        "--insecure",
-    ]);
+    let (code, _, _) = crane(
+        &t,
+        &[
+            "manifest",
+            &format!("{}/altered/hello:1", registry.host()),
+            "--insecure",
+        ],
+    );
     assert_ne!(code, 0, "the tag must not exist");
     assert!(
         !copy.join("index.json").exists() || {
@@ -904,6 +930,7 @@ fn a_layout_whose_module_blob_was_altered_is_refused_and_nothing_is_tagged() {
 
 #[test]
 fn layouts_are_push_targets_and_pull_sources_without_a_server() {
+    let t = common::require!("go", "oras");
     let config = tempfile::tempdir().unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let layout = tmp.path().join("copy");
@@ -912,7 +939,7 @@ fn layouts_are_push_targets_and_pull_sources_without_a_server() {
         config.path(),
         &[
             "push",
-            &format!("oci-layout:{}:hello", dist().join("oci").display()),
+            &format!("oci-layout:{}:hello", dist(&t).join("oci").display()),
             &target,
         ],
     );
@@ -922,9 +949,15 @@ fn layouts_are_push_targets_and_pull_sources_without_a_server() {
         "{out}"
     );
     let pulled = tmp.path().join("p.wasm");
-    assert_pulls_back(config.path(), &target, &pulled, &dist().join("hello.wasm"));
+    assert_pulls_back(
+        config.path(),
+        &target,
+        &pulled,
+        &dist(&t).join("hello.wasm"),
+    );
     // oras reads the copy, referrers included.
     let (code, found, err) = oras(
+        &t,
         &[
             "discover",
             "--oci-layout",
@@ -956,7 +989,7 @@ fn layouts_are_push_targets_and_pull_sources_without_a_server() {
             "nosuch.wasm: cannot read",
         ),
         (
-            vec!["push", dist().to_str().unwrap(), "127.0.0.1:1/Bad/x"],
+            vec!["push", dist(&t).to_str().unwrap(), "127.0.0.1:1/Bad/x"],
             "`Bad`",
         ),
         (
@@ -975,7 +1008,7 @@ fn layouts_are_push_targets_and_pull_sources_without_a_server() {
         (
             vec![
                 "push",
-                dist().to_str().unwrap(),
+                dist(&t).to_str().unwrap(),
                 &format!("oci-layout:{}@sha256:{}", layout.display(), "0".repeat(64)),
             ],
             "not a digest",
@@ -989,13 +1022,14 @@ fn layouts_are_push_targets_and_pull_sources_without_a_server() {
 
 #[test]
 fn an_unreachable_registry_is_a_one_line_error() {
+    let t = common::require!("go");
     let config = tempfile::tempdir().unwrap();
     let port = common::servers::free_port();
     let (code, out, err) = wp(
         config.path(),
         &[
             "push",
-            go_fixture("hello").to_str().unwrap(),
+            t.go_fixture("hello").to_str().unwrap(),
             &format!("127.0.0.1:{port}/x/y:1"),
         ],
     );
@@ -1005,12 +1039,13 @@ fn an_unreachable_registry_is_a_one_line_error() {
 
 #[test]
 fn the_bearer_token_flow_asks_for_push_scope_and_never_prints_the_password() {
-    let registry = crane_registry();
+    let t = common::require!("go", "crane");
+    let registry = t.crane_registry();
     let proxy = Proxy::start(registry.addr);
     proxy.require_bearer(USER, PASSWORD);
     let config = tempfile::tempdir().unwrap();
     let reference = format!("{}/tok/hello:1", proxy.host());
-    let module = go_fixture("hello");
+    let module = t.go_fixture("hello");
     // Anonymous: the token endpoint refuses, and the error says how to log in.
     let (code, out, err) = wp(
         config.path(),

@@ -4,8 +4,7 @@
 mod common;
 
 use common::proxy::{Action, Fault, Proxy};
-use common::servers::{crane_registry, docker_registry};
-use common::{assert_clean_error, decode, go_fixture, repo, tool, wasipack};
+use common::{assert_clean_error, decode, repo, wasipack, Tools};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -16,14 +15,20 @@ struct Env {
     dir: tempfile::TempDir,
     /// The docker config directory (credentials), which envs may share.
     docker: PathBuf,
+    /// What the test required.
+    t: Tools,
 }
 
 impl Env {
-    fn new() -> Env {
+    fn new(t: &Tools) -> Env {
         let dir = tempfile::tempdir().unwrap();
         let docker = dir.path().join("docker");
         std::fs::create_dir_all(&docker).unwrap();
-        Env { dir, docker }
+        Env {
+            dir,
+            docker,
+            t: t.clone(),
+        }
     }
 
     /// A fresh working directory that shares this env's credentials.
@@ -31,6 +36,7 @@ impl Env {
         Env {
             dir: tempfile::tempdir().unwrap(),
             docker: self.docker.clone(),
+            t: self.t.clone(),
         }
     }
 
@@ -67,7 +73,7 @@ impl Env {
 
     /// Runs cosign 2 or 3 offline: no transparency log, an empty trusted root for v3.
     fn cosign(&self, version: u8, args: &[&str]) -> (i32, String, String) {
-        let mut cmd = Command::new(tool(&format!("cosign{version}")));
+        let mut cmd = self.t.command(&format!("cosign{version}"));
         let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         let verb = args[0];
         if verb.starts_with("verify") {
@@ -114,7 +120,7 @@ impl Env {
 
     /// Pushes a fixture module; returns its `REF@digest`.
     fn push(&self, module: &str, reference: &str) -> String {
-        let path = go_fixture(module);
+        let path = self.t.go_fixture(module);
         self.ok(&["push", path.to_str().unwrap(), reference])
             .trim()
             .to_string()
@@ -146,8 +152,8 @@ fn login(env: &Env, host: &str, user: &str, password: &str) {
 
 /// Both test registries: crane's (anonymous) and docker-registry with basic auth (logged in).
 fn registries(env: &Env) -> Vec<common::servers::Server> {
-    let crane = crane_registry();
-    let docker = docker_registry("tester", "pw");
+    let crane = env.t.crane_registry();
+    let docker = env.t.docker_registry("tester", "pw");
     login(env, &docker.host(), "tester", "pw");
     vec![crane, docker]
 }
@@ -156,7 +162,7 @@ fn sbom(env: &Env) -> String {
     let path = env.path("sbom.spdx.json");
     env.ok(&[
         "sbom",
-        go_fixture("hello").to_str().unwrap(),
+        env.t.go_fixture("hello").to_str().unwrap(),
         "-o",
         path.to_str().unwrap(),
     ]);
@@ -165,7 +171,15 @@ fn sbom(env: &Env) -> String {
 
 #[test]
 fn cosign_2_and_3_verify_what_wasipack_signs_and_attests() {
-    let env = Env::new();
+    let t = common::require!(
+        "go",
+        "crane",
+        "docker-registry",
+        "htpasswd",
+        "cosign2",
+        "cosign3",
+    );
+    let env = Env::new(&t);
     for registry in registries(&env) {
         cosign_verifies_wasipack_on(&env.sibling(), &registry.host());
     }
@@ -249,7 +263,15 @@ fn cosign_verifies_wasipack_on(env: &Env, host: &str) {
 
 #[test]
 fn wasipack_verifies_what_cosign_signs_and_signs_with_cosigns_keys() {
-    let env = Env::new();
+    let t = common::require!(
+        "go",
+        "crane",
+        "docker-registry",
+        "htpasswd",
+        "cosign2",
+        "cosign3",
+    );
+    let env = Env::new(&t);
     for registry in registries(&env) {
         wasipack_verifies_cosign_on(&env.sibling(), &registry.host());
     }
@@ -310,12 +332,13 @@ fn wasipack_verifies_cosign_on(env: &Env, host: &str) {
 
 #[test]
 fn sign_blob_works_both_ways_offline() {
-    let env = Env::new();
+    let t = common::require!("go", "cosign2", "cosign3");
+    let env = Env::new(&t);
     let (key, public) = env.keys("wp");
     let (code, _, err) = env.cosign(2, &["generate-key-pair", "--output-key-prefix", "c2"]);
     assert_eq!(code, 0, "{err}");
     let module = env.path("hello.wasm");
-    std::fs::copy(go_fixture("hello"), &module).unwrap();
+    std::fs::copy(t.go_fixture("hello"), &module).unwrap();
     let module = module.to_str().unwrap();
 
     env.ok(&[
@@ -385,9 +408,10 @@ fn sign_blob_works_both_ways_offline() {
 
 #[test]
 fn wrong_passwords_and_bad_keys_are_one_line_errors() {
-    let env = Env::new();
+    let t = common::require!("go");
+    let env = Env::new(&t);
     let (key, _) = env.keys("wp");
-    let module = go_fixture("hello");
+    let module = t.go_fixture("hello");
     let (code, out, err) = env.wp_with(
         &["sign-blob", module.to_str().unwrap(), "--key", &key],
         &[("COSIGN_PASSWORD", "nope")],
@@ -415,8 +439,9 @@ fn wrong_passwords_and_bad_keys_are_one_line_errors() {
 
 #[test]
 fn five_concurrent_signers_all_keep_their_signatures() {
-    let registry = docker_registry("signer", "pw");
-    let env = Env::new();
+    let t = common::require!("go", "docker-registry", "htpasswd", "cosign2");
+    let registry = t.docker_registry("signer", "pw");
+    let env = Env::new(&t);
     let host = registry.host();
     let mut login = wasipack();
     login
@@ -541,7 +566,8 @@ fn copy_dir(from: &Path, to: &Path) {
 
 #[test]
 fn the_tamper_suite_rejects_each_case_with_its_reason() {
-    let env = Env::new();
+    let t = common::require!("go");
+    let env = Env::new(&t);
     let (key, public) = env.keys("wp");
     let (_, other_public) = env.keys("other");
     let predicate = sbom(&env);
@@ -555,7 +581,7 @@ fn the_tamper_suite_rejects_each_case_with_its_reason() {
         ("c", "reactor"),
         ("d", "netserver"),
     ] {
-        env.ok(&["push", go_fixture(module).to_str().unwrap(), &layout(tag)]);
+        env.ok(&["push", t.go_fixture(module).to_str().unwrap(), &layout(tag)]);
     }
     for tag in ["a", "b", "d"] {
         env.ok(&["sign", &layout(tag), "--key", &key]);
@@ -829,8 +855,9 @@ fn rewrite_envelope(l: &Layout, tag: &str, change: impl Fn(&mut Value)) {
 
 #[test]
 fn tampering_judged_by_cosign_too() {
-    let registry = crane_registry();
-    let env = Env::new();
+    let t = common::require!("go", "crane", "cosign2");
+    let registry = t.crane_registry();
+    let env = Env::new(&t);
     let (key, public) = env.keys("wp");
     let (_, other_public) = env.keys("other");
     let host = registry.host();
@@ -845,7 +872,7 @@ fn tampering_judged_by_cosign_too() {
     assert_ne!(code, 0, "cosign refuses the wrong key too");
     // B's signature copied onto A: both refuse (the payload names B's digest).
     let digest = |r: &str| r.split('@').nth(1).unwrap().replace(':', "-");
-    let crane = tool("crane");
+    let crane = t.path("crane");
     let b_sig = format!("{host}/t/other:{}.sig", digest(&b));
     let a_sig_repo = format!("{host}/t/app:{}.sig", digest(&a));
     let st = Command::new(&crane)
@@ -874,6 +901,7 @@ fn tampering_judged_by_cosign_too() {
 
 /// A copy of the bundled example, built (and signed, with `sign`) into its dist/.
 fn built_example(env: &Env, sign: Option<&str>) -> PathBuf {
+    env.t.path("go");
     let dir = env.path("hello");
     common::copy_tree(&repo().join("examples/hello"), &dir);
     let mut args = vec!["build", dir.to_str().unwrap(), "--json"];
@@ -890,8 +918,9 @@ fn built_example(env: &Env, sign: Option<&str>) -> PathBuf {
 
 #[test]
 fn push_with_a_key_signs_and_attests_sbom_and_provenance_in_one_command() {
-    let registry = crane_registry();
-    let env = Env::new();
+    let t = common::require!("go", "crane", "cosign2", "cosign3");
+    let registry = t.crane_registry();
+    let env = Env::new(&t);
     let (key, public) = env.keys("wp");
     let dist = built_example(&env, None);
     let reference = format!("{}/onecmd/hello:1", registry.host());
@@ -975,8 +1004,9 @@ fn push_with_a_key_signs_and_attests_sbom_and_provenance_in_one_command() {
 
 #[test]
 fn push_with_an_unencrypted_key_signs_as_the_module_uploads_and_a_failed_upload_tags_nothing() {
+    let t = common::require!("go", "crane", "docker-registry", "htpasswd", "cosign2");
     use p256::pkcs8::{EncodePrivateKey, LineEnding};
-    let env = Env::new();
+    let env = Env::new(&t);
     let key = p256::ecdsa::SigningKey::from_slice(&[7u8; 32]).unwrap();
     let (private, public) = (env.path("plain.key"), env.path("plain.pub"));
     std::fs::write(
@@ -990,7 +1020,7 @@ fn push_with_an_unencrypted_key_signs_as_the_module_uploads_and_a_failed_upload_
     )
     .unwrap();
     let (private, public) = (private.to_str().unwrap(), public.to_str().unwrap());
-    let module = go_fixture("hello");
+    let module = t.go_fixture("hello");
     let module = module.to_str().unwrap();
     for registry in registries(&env) {
         let reference = format!("{}/plain/hello:1", registry.host());
@@ -1029,7 +1059,7 @@ fn push_with_an_unencrypted_key_signs_as_the_module_uploads_and_a_failed_upload_
 
     // The module's upload keeps failing: a one-line error, and the artifact's tag was never
     // written (the signature, made first, names a digest that is not there).
-    let registry = crane_registry();
+    let registry = t.crane_registry();
     let proxy = Proxy::start(registry.addr);
     proxy.inject(Fault {
         method: "PUT",
@@ -1037,7 +1067,7 @@ fn push_with_an_unencrypted_key_signs_as_the_module_uploads_and_a_failed_upload_
         action: Action::Status(503, None),
         times: 1000,
     });
-    let other = go_fixture("files");
+    let other = t.go_fixture("files");
     let reference = format!("{}/plain/broken:1", proxy.host());
     let (code, out, err) = env.wp(&[
         "push",
@@ -1049,7 +1079,7 @@ fn push_with_an_unencrypted_key_signs_as_the_module_uploads_and_a_failed_upload_
     assert_clean_error(code, &out, &err, "push --key through a failing registry");
     assert!(err.contains("503"), "{err}");
     let (code, _, _) = decode(
-        Command::new(tool("crane"))
+        t.command("crane")
             .args([
                 "manifest",
                 &format!("{}/plain/broken:1", registry.host()),
@@ -1063,8 +1093,9 @@ fn push_with_an_unencrypted_key_signs_as_the_module_uploads_and_a_failed_upload_
 
 #[test]
 fn build_sign_signs_in_the_layout_and_push_carries_the_signatures() {
-    let registry = crane_registry();
-    let env = Env::new();
+    let t = common::require!("go", "crane", "cosign2", "cosign3");
+    let registry = t.crane_registry();
+    let env = Env::new(&t);
     let (key, public) = env.keys("wp");
     let dist = built_example(&env, Some(&key));
     let layout = format!("oci-layout:{}:hello", dist.join("oci").display());
@@ -1130,7 +1161,7 @@ impl Env {
         if verb.starts_with("verify") {
             all.push("--insecure-ignore-tlog=true".into());
         }
-        let mut cmd = Command::new(tool("cosign3"));
+        let mut cmd = self.t.command("cosign3");
         cmd.args(&all)
             .current_dir(self.dir.path())
             .env("DOCKER_CONFIG", self.docker())
@@ -1143,10 +1174,11 @@ impl Env {
 
 #[test]
 fn sigstore_bundles_through_referrers_interoperate_with_cosign_3() {
+    let t = common::require!("go", "crane", "cosign3");
     // With the referrers API and without it (the fallback index).
-    let with_api = common::servers::referrers_registry();
-    let without = crane_registry();
-    let env = Env::new();
+    let with_api = t.referrers_registry();
+    let without = t.crane_registry();
+    let env = Env::new(&t);
     let (key, public) = env.keys("wp");
     let (code, _, err) = env.cosign(3, &["generate-key-pair", "--output-key-prefix", "c3"]);
     assert_eq!(code, 0, "{err}");
@@ -1216,7 +1248,7 @@ fn sigstore_bundles_through_referrers_interoperate_with_cosign_3() {
 
     // Blob bundles, both ways.
     let module = env.path("m.wasm");
-    std::fs::copy(go_fixture("hello"), &module).unwrap();
+    std::fs::copy(t.go_fixture("hello"), &module).unwrap();
     let module = module.to_str().unwrap();
     env.ok(&["sign-blob", module, "--key", &key, "--bundle", "wp.bundle"]);
     let (code, _, err) = env.cosign3_bundles(&[
@@ -1254,12 +1286,13 @@ fn sigstore_bundles_through_referrers_interoperate_with_cosign_3() {
 
 #[test]
 fn a_key_that_does_not_open_leaves_nothing_tagged_or_written() {
-    let registry = crane_registry();
-    let env = Env::new();
+    let t = common::require!("go", "crane");
+    let registry = t.crane_registry();
+    let env = Env::new(&t);
     let (key, _) = env.keys("wp");
     let wrong = [("COSIGN_PASSWORD", "wrong")];
     let reference = format!("{}/gate/hello:1", registry.host());
-    let module = go_fixture("hello");
+    let module = t.go_fixture("hello");
     let (code, out, err) = env.wp_with(
         &["push", module.to_str().unwrap(), &reference, "--key", &key],
         &wrong,
@@ -1267,7 +1300,7 @@ fn a_key_that_does_not_open_leaves_nothing_tagged_or_written() {
     assert_clean_error(code, &out, &err, "push --key with a wrong password");
     assert!(err.contains("wrong password"), "{err}");
     let (code, _, _) = decode(
-        Command::new(tool("crane"))
+        t.command("crane")
             .args(["manifest", &reference, "--insecure"])
             .output()
             .unwrap(),

@@ -4,7 +4,6 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::process::Command;
 use wasipack::wasm::wasi::PREVIEW1_FUNCTIONS;
 
 #[derive(serde::Deserialize, Debug, PartialEq)]
@@ -15,7 +14,9 @@ struct Sig {
 
 #[test]
 fn preview1_table_equals_wazero_host_definitions() {
-    let out = Command::new("go")
+    let t = common::require!("go");
+    let out = t
+        .command("go")
         .args(["run", "."])
         .current_dir(common::repo().join("testdata/wasi-crosscheck"))
         .output()

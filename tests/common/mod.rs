@@ -1,12 +1,30 @@
-//! Shared test harness: the built binary, the repository, pinned tools and Go fixtures.
+//! Shared test harness: the built binary, the repository, and (through `require`, see
+//! tiers.rs) the external tools and Go fixtures a test needs.
 #![allow(dead_code)]
 
 pub mod proxy;
 pub mod servers;
+pub mod tiers;
+
+pub use tiers::Tools;
+
+/// `common::require!("go", "crane")` at the top of a test: the `Tools` handle through which the
+/// test reaches what it named, or, when something is missing, one `skipped: ...` line on stderr
+/// and a return from the test (a panic under `WASIPACK_REQUIRE_ALL_TIERS=1`). See tiers.rs.
+#[allow(unused_macros)] // as below
+macro_rules! require {
+    ($($need:literal),+ $(,)?) => {
+        match $crate::common::tiers::require(&[$($need),+]) {
+            Some(tools) => tools,
+            None => return,
+        }
+    };
+}
+#[allow(unused_imports)] // a test binary that needs no tool does not use it
+pub(crate) use require;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -39,38 +57,6 @@ pub fn decode(out: Output) -> (i32, String, String) {
         String::from_utf8(out.stdout).expect("utf-8 stdout"),
         String::from_utf8(out.stderr).expect("utf-8 stderr"),
     )
-}
-
-/// A pinned tool from `.tools/bin` (installed by scripts/install-tools.sh). Tests that need
-/// one fail, not skip, when it is missing: CI installs it.
-pub fn tool(name: &str) -> PathBuf {
-    let path = repo().join(".tools/bin").join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: run `bash scripts/install-tools.sh` (scripts/test.sh does)",
-        path.display()
-    );
-    path
-}
-
-/// Builds the Go fixtures once per test binary (the script skips what is up to date, and
-/// `flock` keeps concurrent test binaries from building at the same time).
-pub fn go_fixture(name: &str) -> PathBuf {
-    static BUILT: OnceLock<()> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let out_dir = repo().join("testdata/go/out");
-        std::fs::create_dir_all(&out_dir).unwrap();
-        let status = Command::new("flock")
-            .arg(out_dir.join(".lock"))
-            .arg("bash")
-            .arg(repo().join("testdata/gen-go-fixtures.sh"))
-            .status()
-            .expect("flock and bash run");
-        assert!(status.success(), "testdata/gen-go-fixtures.sh failed");
-    });
-    let path = repo().join("testdata/go/out").join(format!("{name}.wasm"));
-    assert!(path.exists(), "{} was not built", path.display());
-    path
 }
 
 /// Asserts the shape every error must have: exit 2, one `error: ` line on stderr, no panic.
@@ -108,23 +94,8 @@ pub fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
-/// The Python of `.tools/venv`, which has the official SBOM validators.
+/// The Python of `.tools/venv`, for tests/action.rs until its tests start with `require`
+/// (then remove this): panics where `require(&["venv"])` would skip.
 pub fn venv_python() -> PathBuf {
-    let python = repo().join(".tools/venv/bin/python");
-    assert!(
-        python.exists(),
-        "{} is missing: run `bash scripts/install-tools.sh`",
-        python.display()
-    );
-    python
-}
-
-/// Runs a tool and returns (exit code, stdout, stderr).
-pub fn run_tool(program: &Path, args: &[&str], dir: &Path) -> (i32, String, String) {
-    let out = Command::new(program)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap_or_else(|e| panic!("{}: {e}", program.display()));
-    decode(out)
+    tiers::require_or_panic(&["venv"]).venv_python()
 }

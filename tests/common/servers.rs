@@ -1,11 +1,12 @@
 //! Real registries on 127.0.0.1, started on free ports by the test and stopped when dropped:
 //! `crane registry serve` (go-containerregistry), Debian's `docker-registry` (distribution 2.8)
 //! with htpasswd basic auth, and go-containerregistry's registry with the OCI 1.1 referrers
-//! API switched on (testdata/referrers-registry).
+//! API switched on (testdata/referrers-registry). Each is a method of the `Tools` a test
+//! required (tiers.rs).
 
-use super::{repo, tool};
+use super::{repo, Tools};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -76,59 +77,72 @@ fn loopback(port: u16) -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], port))
 }
 
-/// `crane registry serve`, data in memory.
+impl Tools {
+    /// `crane registry serve`, data in memory (needs `crane`).
+    pub fn crane_registry(&self) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let addr = loopback(free_port());
+        let mut cmd = self.command("crane");
+        cmd.args(["registry", "serve", "--address", &addr.to_string()]);
+        start(cmd, addr, dir, "crane-registry")
+    }
+
+    /// Debian's docker-registry with htpasswd basic auth for `user`/`password` (needs
+    /// `docker-registry` and `htpasswd`).
+    pub fn docker_registry(&self, user: &str, password: &str) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let addr = loopback(free_port());
+        let htpasswd = dir.path().join("htpasswd");
+        let out = self
+            .command("htpasswd")
+            .args(["-Bbn", user, password])
+            .output()
+            .expect("htpasswd (apache2-utils) runs");
+        assert!(out.status.success());
+        std::fs::write(&htpasswd, &out.stdout).unwrap();
+        let template =
+            std::fs::read_to_string(repo().join("testdata/registry/config.yml.in")).unwrap();
+        let config = template
+            .replace("@ADDR@", &addr.to_string())
+            .replace("@ROOT@", &dir.path().join("data").display().to_string())
+            .replace("@HTPASSWD@", &htpasswd.display().to_string());
+        let config_path = dir.path().join("config.yml");
+        std::fs::write(&config_path, config).unwrap();
+        let mut cmd = self.command("docker-registry");
+        cmd.arg("serve").arg(&config_path);
+        start(cmd, addr, dir, "docker-registry")
+    }
+
+    /// go-containerregistry's registry with the referrers API (needs `go`; built once per test
+    /// binary into Cargo's scratch directory for integration tests).
+    pub fn referrers_registry(&self) -> Server {
+        static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+        let mut build = self.command("go");
+        let binary = BUILT.get_or_init(|| {
+            let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("referrers-registry");
+            let status = build
+                .args(["build", "-o"])
+                .arg(&out)
+                .arg(".")
+                .current_dir(repo().join("testdata/referrers-registry"))
+                .status()
+                .expect("go runs");
+            assert!(
+                status.success(),
+                "building testdata/referrers-registry failed"
+            );
+            out
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let addr = loopback(free_port());
+        let mut cmd = Command::new(binary);
+        cmd.args(["-addr", &addr.to_string()]);
+        start(cmd, addr, dir, "referrers-registry")
+    }
+}
+
+/// `crane registry serve`, for tests/action.rs until its tests start with `require` (then
+/// remove this): panics where `require(&["crane"])` would skip.
 pub fn crane_registry() -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let addr = loopback(free_port());
-    let mut cmd = Command::new(tool("crane"));
-    cmd.args(["registry", "serve", "--address", &addr.to_string()]);
-    start(cmd, addr, dir, "crane-registry")
-}
-
-/// Debian's docker-registry with htpasswd basic auth for `user`/`password`.
-pub fn docker_registry(user: &str, password: &str) -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let addr = loopback(free_port());
-    let htpasswd = dir.path().join("htpasswd");
-    let out = Command::new(tool("htpasswd"))
-        .args(["-Bbn", user, password])
-        .output()
-        .expect("htpasswd (apache2-utils) runs: scripts/install-tools.sh installs it");
-    assert!(out.status.success());
-    std::fs::write(&htpasswd, &out.stdout).unwrap();
-    let template = std::fs::read_to_string(repo().join("testdata/registry/config.yml.in")).unwrap();
-    let config = template
-        .replace("@ADDR@", &addr.to_string())
-        .replace("@ROOT@", &dir.path().join("data").display().to_string())
-        .replace("@HTPASSWD@", &htpasswd.display().to_string());
-    let config_path = dir.path().join("config.yml");
-    std::fs::write(&config_path, config).unwrap();
-    let mut cmd = Command::new(tool("docker-registry"));
-    cmd.arg("serve").arg(&config_path);
-    start(cmd, addr, dir, "docker-registry")
-}
-
-/// go-containerregistry's registry with the referrers API (built once per test binary).
-pub fn referrers_registry() -> Server {
-    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    let binary = BUILT.get_or_init(|| {
-        let out = repo().join(".tools/bin/referrers-registry");
-        let status = Command::new("go")
-            .args(["build", "-o"])
-            .arg(&out)
-            .arg(".")
-            .current_dir(repo().join("testdata/referrers-registry"))
-            .status()
-            .expect("go runs");
-        assert!(
-            status.success(),
-            "building testdata/referrers-registry failed"
-        );
-        out
-    });
-    let dir = tempfile::tempdir().unwrap();
-    let addr = loopback(free_port());
-    let mut cmd = Command::new(binary);
-    cmd.args(["-addr", &addr.to_string()]);
-    start(cmd, addr, dir, "referrers-registry")
+    super::tiers::require_or_panic(&["crane"]).crane_registry()
 }
