@@ -677,4 +677,98 @@ mod tests {
         assert!(!is_sidecar_tag("sha256-abc.sig"));
         assert!(!is_sidecar_tag("latest"));
     }
+
+    /// A source layout at `dir/src` holding one tagged wasm artifact, and an empty target
+    /// layout at `dir/dst`.
+    fn layouts(dir: &Path) -> (Layout, Target) {
+        let src = Layout::create(&dir.join("src")).unwrap();
+        let module = b"\0asm\x01\0\0\0";
+        let spec = artifact::WasmSpec {
+            title: "a.wasm".into(),
+            os: "wasip1".into(),
+            created: "2024-01-01T00:00:00Z".into(),
+            ..Default::default()
+        };
+        let a = wasm_artifact(
+            &Blob::from(module.to_vec()),
+            &crate::digest::sha256_hex(module),
+            &spec,
+        );
+        src.add(&a, Some("v1")).unwrap();
+        let dst = Target::parse(&format!("oci-layout:{}", dir.join("dst").display())).unwrap();
+        (src, dst)
+    }
+
+    fn tagged(target: &Target) -> Vec<String> {
+        let store = Store::open(target, Default::default(), true).unwrap();
+        let Store::Layout(l) = store else {
+            unreachable!()
+        };
+        l.entries()
+            .unwrap()
+            .iter()
+            .filter_map(|d| crate::oci::layout::tag_of(d).map(str::to_string))
+            .collect()
+    }
+
+    fn key_that_does_not_open(opens_at_once: bool) -> SignWith<'static> {
+        SignWith {
+            opens_at_once,
+            open: Box::new(|| Err(Error::Key("k.key: wrong password".into()))),
+            sbom: SbomKind::Spdx,
+            mode: Default::default(),
+        }
+    }
+
+    #[test]
+    fn nothing_is_tagged_when_the_key_does_not_open() {
+        for opens_at_once in [true, false] {
+            let dir = tempfile::tempdir().unwrap();
+            let (src, dst) = layouts(dir.path());
+            let source = format!("oci-layout:{}", src.root.display());
+            let items = load_source(&source, dir.path(), Check::Now).unwrap();
+            let tags = plan_tags(&items, &dst, &[]).unwrap();
+            let store = Store::open(&dst, Default::default(), true).unwrap();
+            let err = publish(
+                &store,
+                &dst,
+                &items,
+                &tags,
+                Some(key_that_does_not_open(opens_at_once)),
+            )
+            .unwrap_err();
+            assert!(err.to_string().contains("wrong password"), "{err}");
+            assert!(tagged(&dst).is_empty(), "opens at once: {opens_at_once}");
+        }
+    }
+
+    #[test]
+    fn nothing_is_tagged_when_a_blob_checked_during_the_upload_is_corrupt() {
+        let dir = tempfile::tempdir().unwrap();
+        let (src, dst) = layouts(dir.path());
+        let source = format!("oci-layout:{}", src.root.display());
+        let items = load_source(&source, dir.path(), Check::WhileUploading).unwrap();
+        // The module's bytes change after the source loaded (its size is the same).
+        let (layer, _) = items[0].wasm_layer().unwrap();
+        std::fs::write(src.blob_path(&layer.digest), b"\0asm\x01\0\0\x01").unwrap();
+        let items = load_source(&source, dir.path(), Check::WhileUploading).unwrap();
+        let tags = plan_tags(&items, &dst, &[]).unwrap();
+        let store = Store::open(&dst, Default::default(), true).unwrap();
+        let err = publish(&store, &dst, &items, &tags, None).unwrap_err();
+        assert!(matches!(err, Error::Integrity(_)), "{err}");
+        assert!(tagged(&dst).is_empty());
+    }
+
+    #[test]
+    fn a_good_push_tags_the_artifact_under_the_source_tag() {
+        let dir = tempfile::tempdir().unwrap();
+        let (src, dst) = layouts(dir.path());
+        let source = format!("oci-layout:{}", src.root.display());
+        let items = load_source(&source, dir.path(), Check::WhileUploading).unwrap();
+        let tags = plan_tags(&items, &dst, &[]).unwrap();
+        let store = Store::open(&dst, Default::default(), true).unwrap();
+        let reports = publish(&store, &dst, &items, &tags, None).unwrap();
+        assert_eq!(reports[0].tags, ["v1"]);
+        assert_eq!(tagged(&dst), ["v1"]);
+    }
 }
