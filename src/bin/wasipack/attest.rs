@@ -14,7 +14,8 @@ use wasipack::{Error, Result};
 pub struct Opts {
     /// REGISTRY/REPO[:TAG|@sha256:HEX] or oci-layout:PATH[:TAG|@sha256:HEX].
     reference: String,
-    /// The key file (PEM): a private key to sign, or a public key to verify.
+    /// The private key to sign with (cosign's encrypted format, PKCS#8 or SEC1; the password
+    /// from COSIGN_PASSWORD or the terminal).
     #[arg(long)]
     key: PathBuf,
     /// The predicate: a JSON file.

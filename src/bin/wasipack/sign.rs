@@ -75,7 +75,8 @@ pub fn print_signed(signed: &sign::Signed, json: bool) {
 pub struct BlobOpts {
     /// The file to sign.
     file: PathBuf,
-    /// The key file (PEM): a private key to sign, or a public key to verify.
+    /// The private key to sign with (cosign's encrypted format, PKCS#8 or SEC1; the password
+    /// from COSIGN_PASSWORD or the terminal).
     #[arg(long)]
     key: PathBuf,
     /// Write the signature here (atomically) as well as to stdout.
