@@ -50,6 +50,8 @@ pub struct Opts {
     json: bool,
     #[command(flatten)]
     net: super::net::Net,
+    #[command(flatten)]
+    github: super::github::Files,
     /// The project directory whose git revision annotates a bare module (default: the current one).
     #[arg(long, default_value = ".", hide = true)]
     dir: PathBuf,
@@ -154,6 +156,7 @@ pub fn run(opts: Opts) -> Result<u8> {
             },
         );
     }
+    opts.github.pushed(&opts.reference, &reports)?;
     Ok(0)
 }
 
