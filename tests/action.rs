@@ -455,12 +455,23 @@ fn the_action_yaml_declares_every_input_it_uses_and_sets_every_output_it_declare
             .any(|e| e.contains("is pasted into the `run:` script text")),
         "{found:?}"
     );
-    // A declared output that no step writes.
-    let found = broken("printf 'sarif-path<<", "printf 'sarif_path<<");
+    // A declared output that no step writes: one that `wasipack build --github-output` does
+    // not write, and one that the setup script does not.
+    let found = broken(
+        "steps.build.outputs.sarif-path",
+        "steps.build.outputs.sarif_path",
+    );
     assert!(
         found
             .iter()
-            .any(|e| e.contains("never writes `sarif-path`")),
+            .any(|e| e.contains("step `build` never writes `sarif_path`")),
+        "{found:?}"
+    );
+    let found = broken("\"sbom-first=$sbom_first\"", "\"sbom_first=$sbom_first\"");
+    assert!(
+        found
+            .iter()
+            .any(|e| e.contains("step `setup` never writes `sbom-first`")),
         "{found:?}"
     );
 }
