@@ -128,7 +128,10 @@ impl BuildFlags {
             }),
             _ => None,
         };
-        Paths::new(&cwd, self.repo_root.as_deref().unwrap_or(&cwd), links)
+        // The current directory is a physical path: so is the root, for one to contain the other.
+        let root = self.repo_root.as_deref().unwrap_or(&cwd);
+        let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+        Paths::new(&cwd, &root, links)
     }
 
     /// Each check with the module it names (`OUTPUT/NAME.wasm`): relative to `--repo-root`
@@ -194,10 +197,10 @@ impl BuildFlags {
         sarif: Option<&Path>,
     ) -> Result<()> {
         let paths = self.paths();
-        let kept = match (&self.keep_rejected, &self.files.github_summary) {
-            (Some(dir), Some(_)) => keep(dir, plans, options, reports),
-            _ => None,
-        };
+        let kept = self
+            .keep_rejected
+            .as_deref()
+            .and_then(|dir| keep(dir, plans, options, reports));
         let kept: Vec<Kept> = kept
             .iter()
             .flat_map(|r| {
