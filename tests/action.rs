@@ -1,7 +1,9 @@
 //! The composite GitHub Action (`action.yml`), run as a runner runs it by
 //! tests/tools/run_action.py (there is no GitHub runner here): a real build of the bundled
 //! example, pushed to crane's registry on 127.0.0.1 and signed, then verified; a policy
-//! violation with its annotations and SARIF log; and the static checks of the YAML.
+//! violation with its annotations and SARIF log; and the static checks of the YAML. Then the
+//! files the Action's steps rely on, written by wasipack itself: `--github-summary` and
+//! `--github-output` of build, push, sign and attest, byte for byte, hostile values included.
 
 mod common;
 
@@ -458,12 +460,23 @@ fn the_action_yaml_declares_every_input_it_uses_and_sets_every_output_it_declare
             .any(|e| e.contains("is pasted into the `run:` script text")),
         "{found:?}"
     );
-    // A declared output that no step writes.
-    let found = broken("printf 'sarif-path<<", "printf 'sarif_path<<");
+    // A declared output that no step writes: one that `wasipack build --github-output` does
+    // not write, and one that the setup script does not.
+    let found = broken(
+        "steps.build.outputs.sarif-path",
+        "steps.build.outputs.sarif_path",
+    );
     assert!(
         found
             .iter()
-            .any(|e| e.contains("never writes `sarif-path`")),
+            .any(|e| e.contains("step `build` never writes `sarif_path`")),
+        "{found:?}"
+    );
+    let found = broken("\"sbom-first=$sbom_first\"", "\"sbom_first=$sbom_first\"");
+    assert!(
+        found
+            .iter()
+            .any(|e| e.contains("step `setup` never writes `sbom-first`")),
         "{found:?}"
     );
 }
@@ -491,4 +504,509 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
         }
     }
     found
+}
+
+// --- `--github-summary` and `--github-output`, run as any other command -----------------
+
+/// The capability groups in the order the summary lists them.
+const CAPABILITIES: [&str; 10] = [
+    "args",
+    "environment",
+    "clock",
+    "random",
+    "io",
+    "filesystem-read",
+    "filesystem-write",
+    "sockets",
+    "poll",
+    "process",
+];
+
+/// Asserts that `text` is exactly `before` followed by a `NAME<<DELIM` block per entry of
+/// `expected`, with one delimiter that occurs in no value, and returns that delimiter.
+fn assert_outputs(text: &str, before: &str, expected: &[(&str, String)]) -> String {
+    let rest = text
+        .strip_prefix(before)
+        .unwrap_or_else(|| panic!("the outputs file lost what it held:\n{text}"));
+    let first = rest.lines().next().unwrap_or_default();
+    let delim = first
+        .split_once("<<")
+        .map(|(_, d)| d.to_string())
+        .unwrap_or_else(|| panic!("not a NAME<<DELIM line: {first:?}"));
+    assert!(delim.starts_with("ghadelimiter_"), "{delim}");
+    let mut want = before.to_string();
+    for (name, value) in expected {
+        assert!(!value.contains(&delim), "{name}: {value:?} holds {delim}");
+        want.push_str(&format!("{name}<<{delim}\n{value}\n{delim}\n"));
+    }
+    assert_eq!(text, want);
+    delim
+}
+
+fn build_outputs(values: &[(&'static str, String)]) -> Vec<(&'static str, String)> {
+    [
+        "verdict",
+        "name",
+        "wasm-path",
+        "spdx-path",
+        "cyclonedx-path",
+        "report-path",
+        "sarif-path",
+        "digest",
+        "ref",
+        "layout",
+        "tag",
+    ]
+    .into_iter()
+    .map(|name| {
+        let value = values.iter().find(|(n, _)| *n == name);
+        (name, value.map(|(_, v)| v.clone()).unwrap_or_default())
+    })
+    .collect()
+}
+
+/// The capability table of the summary for `module` (a wasipack.inspect/v1 or the `module`
+/// of a wasipack.check/v1 document), and the blank line after it.
+fn capability_table(module: &Value) -> String {
+    let imports = module["imports"].as_array().unwrap();
+    let mut text = format!(
+        "#### Imports by capability ({} distinct imports)\n\n| Capability | Imports |\n|---|---|\n",
+        imports.len()
+    );
+    for group in CAPABILITIES {
+        if let Some(names) = module["capabilities"][group].as_array() {
+            let names: Vec<String> = names
+                .iter()
+                .map(|n| format!("`{}`", n.as_str().unwrap()))
+                .collect();
+            text.push_str(&format!("| {group} | {} |\n", names.join(", ")));
+        }
+    }
+    let none: Vec<String> = imports
+        .iter()
+        .filter(|i| i["capabilities"].as_array().unwrap().is_empty())
+        .map(|i| {
+            format!(
+                "`{}::{}`",
+                i["module"].as_str().unwrap(),
+                i["name"].as_str().unwrap()
+            )
+        })
+        .collect();
+    if !none.is_empty() {
+        text.push_str(&format!("| (none) | {} |\n", none.join(", ")));
+    }
+    text.push('\n');
+    text
+}
+
+/// A `wasipack` in `dir` with no GitHub variables of the job running the tests.
+fn wasipack_in(dir: &Path) -> Command {
+    let mut cmd = wasipack();
+    cmd.current_dir(dir)
+        .env("SOURCE_DATE_EPOCH", "1700000000")
+        .stdin(std::process::Stdio::null());
+    for var in [
+        "GITHUB_SERVER_URL",
+        "GITHUB_REPOSITORY",
+        "GITHUB_SHA",
+        "GITHUB_OUTPUT",
+        "GITHUB_STEP_SUMMARY",
+        "GITHUB_TOKEN",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+#[test]
+fn build_appends_the_job_summary_and_the_step_outputs_to_the_files_it_is_given() {
+    let dir = workspace();
+    let ws = dir.path().join("ws");
+    let project = ws.join("hello");
+    let (summary, outputs) = (dir.path().join("summary.md"), dir.path().join("output"));
+    std::fs::write(&summary, "earlier\n").unwrap();
+    std::fs::write(&outputs, "earlier=1\n").unwrap();
+    let sarif = dir.path().join("check.sarif");
+    let out = wasipack_in(&project)
+        .args(["build", "--sarif"])
+        .arg(&sarif)
+        .arg("--repo-root")
+        .arg(&ws)
+        .arg("--github-summary")
+        .arg(&summary)
+        .arg("--github-output")
+        .arg(&outputs)
+        .output()
+        .unwrap();
+    let (code, stdout, stderr) = decode(out);
+    assert_eq!(code, 0, "{stderr}{stdout}");
+
+    let report = read_json(project.join("dist/report.json").to_str().unwrap());
+    let m = &report["modules"][0];
+    let s = |v: &Value| v.as_str().unwrap().to_string();
+    let dist = project.join("dist");
+    let path = |p: &Value| dist.join(p.as_str().unwrap()).display().to_string();
+    let digest = s(&m["manifest_digest"]);
+    assert_outputs(
+        &std::fs::read_to_string(&outputs).unwrap(),
+        "earlier=1\n",
+        &build_outputs(&[
+            ("verdict", "pass".into()),
+            ("name", "hello".into()),
+            ("wasm-path", path(&m["wasm"])),
+            ("spdx-path", path(&m["spdx"])),
+            ("cyclonedx-path", path(&m["cyclonedx"])),
+            (
+                "report-path",
+                dist.join("report.json").display().to_string(),
+            ),
+            ("sarif-path", sarif.display().to_string()),
+            ("digest", digest.clone()),
+            (
+                "ref",
+                format!("oci-layout:{}@{digest}", dist.join("oci").display()),
+            ),
+            ("layout", dist.join("oci").display().to_string()),
+            ("tag", "hello".into()),
+        ]),
+    );
+
+    let out = wasipack_in(&project)
+        .args(["inspect", "dist/hello.wasm", "--json"])
+        .output()
+        .unwrap();
+    let (code, inspected, err) = decode(out);
+    assert_eq!(code, 0, "{err}");
+    let inspected = json(&inspected);
+    let (before, after) = (
+        m["size_compiled"].as_u64().unwrap(),
+        m["size"].as_u64().unwrap(),
+    );
+    let change = after as f64 - before as f64;
+    let sign = if after >= before { "+" } else { "-" };
+    let want = format!(
+        "earlier\n\
+         ### wasipack: `hello` ✅ pass\n\
+         \n\
+         | | |\n\
+         |---|---|\n\
+         | Verdict | ✅ pass: the module meets policy `wasip1-default` |\n\
+         | ABI | `wasip1-command` ({}) |\n\
+         | Toolchain | {} (`go`) |\n\
+         | Module | `hello/dist/hello.wasm`, sha256 `{}` |\n\
+         | Size | {} bytes compiled → {} bytes after strip ({sign}{} bytes, {:+.1}%) |\n\
+         | Digest | `{digest}` (OCI manifest, tag `hello` in `hello/dist/oci`) |\n\
+         | SBOM packages | {} (dependency modules; SPDX `hello.spdx.json`, CycloneDX `hello.cdx.json`) |\n\
+         \n\
+         {}",
+        s(&inspected["abi_description"]),
+        s(&m["toolchain_version"]),
+        s(&m["sha256"]),
+        group(before),
+        group(after),
+        group(before.abs_diff(after)),
+        100.0 * change / before as f64,
+        m["sbom_packages"],
+        capability_table(&inspected),
+    );
+    assert_eq!(std::fs::read_to_string(&summary).unwrap(), want);
+}
+
+#[test]
+fn a_rejected_build_writes_its_violations_and_no_value_can_forge_an_output_or_an_annotation() {
+    let dir = workspace();
+    let ws = dir.path().join("ws");
+    let project = ws.join("hello");
+    // A policy file whose name tries to end its annotation and start another workflow
+    // command, and holds `|` (a table cell) and `,` (an annotation property).
+    let evil = "ci/x|y,z\n::error::forged\nverdict<<EOF.toml";
+    std::fs::create_dir_all(project.join("ci")).unwrap();
+    std::fs::write(
+        project.join(evil),
+        "extends = \"wasip1-default\"\n\n[imports]\ndeny-capabilities = [\"io\"]\n",
+    )
+    .unwrap();
+    let (summary, outputs) = (dir.path().join("summary.md"), dir.path().join("output"));
+    let (sarif, kept) = (dir.path().join("check.sarif"), dir.path().join("rejected"));
+    let out = wasipack_in(&project)
+        .args(["build", "--github", "--policy", evil, "--sarif"])
+        .arg(&sarif)
+        .arg("--repo-root")
+        .arg(&ws)
+        .arg("--keep-rejected")
+        .arg(&kept)
+        .arg("--github-summary")
+        .arg(&summary)
+        .arg("--github-output")
+        .arg(&outputs)
+        .env("GITHUB_SERVER_URL", "https://github.example")
+        .env("GITHUB_REPOSITORY", "owner/repo")
+        .env("GITHUB_SHA", "0123abc")
+        .output()
+        .unwrap();
+    let (code, stdout, stderr) = decode(out);
+    assert_eq!(code, 1, "{stderr}{stdout}");
+    assert!(!project.join("dist").exists());
+
+    assert_outputs(
+        &std::fs::read_to_string(&outputs).unwrap(),
+        "",
+        &build_outputs(&[
+            ("verdict", "fail".into()),
+            ("sarif-path", sarif.display().to_string()),
+        ]),
+    );
+
+    // Every annotation is one line; the file name is escaped in it.
+    let file = "hello/ci/x|y%2Cz%0A%3A%3Aerror%3A%3Aforged%0Averdict<<EOF.toml";
+    let commands: Vec<&str> = stderr.lines().filter(|l| l.starts_with("::")).collect();
+    assert_eq!(commands.len(), 4, "{stderr}");
+    for line in &commands {
+        assert!(
+            line.starts_with(&format!(
+                "::error file={file},line=4,title=wasipack imports.deny-capabilities::"
+            )),
+            "{line}"
+        );
+    }
+
+    // The summary: one line per table row, the file's line linked on GitHub; the rejected
+    // module kept and measured.
+    let text = std::fs::read_to_string(&summary).unwrap();
+    let check = read_json(sarif.to_str().unwrap());
+    assert_eq!(check["runs"][0]["results"].as_array().unwrap().len(), 4);
+    let kept_report = read_json(kept.join("report.json").to_str().unwrap());
+    let k = &kept_report["modules"][0];
+    let cell_name = "ci/x\\|y,z ::error::forged verdict<<EOF.toml";
+    let linked = "[hello/ci/x\\|y,z ::error::forged verdict<<EOF.toml:4](https://github.example/owner/repo/blob/0123abc/hello/ci/x\\|y,z ::error::forged verdict<<EOF.toml#L4)";
+    let (before, after) = (
+        k["size_compiled"].as_u64().unwrap(),
+        k["size"].as_u64().unwrap(),
+    );
+    let mut want = format!(
+        "### wasipack: `hello` ❌ fail\n\
+         \n\
+         | | |\n\
+         |---|---|\n\
+         | Verdict | ❌ fail: 4 violations of policy `{cell_name}`; nothing was written, pushed or signed |\n\
+         | ABI | `wasip1-command` (WASI preview1 command (_start)) |\n\
+         | Size | {} bytes compiled → {} bytes after strip (-{} bytes, {:+.1}%) |\n\
+         | SBOM packages | {} (dependency modules) |\n\
+         | Rejected module | `{}` (kept for inspection, not published) |\n\
+         \n\
+         #### Violations\n\
+         \n\
+         | Rule | Item | Set at | Message |\n\
+         |---|---|---|---|\n",
+        group(before),
+        group(after),
+        group(before - after),
+        100.0 * (after as f64 - before as f64) / before as f64,
+        k["sbom_packages"],
+        kept.join("hello.wasm").display(),
+    );
+    for name in [
+        "fd_write",
+        "fd_close",
+        "fd_fdstat_get",
+        "fd_fdstat_set_flags",
+    ] {
+        want.push_str(&format!(
+            "| `imports.deny-capabilities` | `wasi_snapshot_preview1::{name}` | {linked} | \
+             import wasi_snapshot_preview1::{name} grants capability `io`, which the policy denies |\n"
+        ));
+    }
+    let out = wasipack_in(&kept)
+        .args(["inspect", "hello.wasm", "--json"])
+        .output()
+        .unwrap();
+    let (_, inspected, _) = decode(out);
+    want.push('\n');
+    want.push_str(&capability_table(&json(&inspected)));
+    assert_eq!(text, want);
+    assert!(
+        !text
+            .lines()
+            .any(|l| l.starts_with("::") || l == "verdict<<EOF.toml"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_build_that_fails_says_so_in_the_summary_and_the_outputs() {
+    let dir = workspace();
+    let project = dir.path().join("ws/hello");
+    let (summary, outputs) = (dir.path().join("summary.md"), dir.path().join("output"));
+    let out = wasipack_in(&project)
+        .args(["build", "--github", "--policy", "no-such-policy"])
+        .arg("--github-summary")
+        .arg(&summary)
+        .arg("--github-output")
+        .arg(&outputs)
+        .output()
+        .unwrap();
+    let (code, stdout, stderr) = decode(out);
+    assert_eq!(code, 2, "{stderr}{stdout}");
+    assert!(
+        stderr.contains("::error title=wasipack build::wasipack build failed: policy "),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&summary).unwrap(),
+        "### wasipack ❌ error\n\n`wasipack build` failed (exit 2): a compile error, a missing \
+         toolchain or a configuration error; see the log.\n"
+    );
+    assert_outputs(
+        &std::fs::read_to_string(&outputs).unwrap(),
+        "",
+        &build_outputs(&[("verdict", "error".into())]),
+    );
+}
+
+#[test]
+fn push_sign_and_attest_write_what_they_published() {
+    let dir = workspace();
+    let project = dir.path().join("ws/hello");
+    let (key, _) = keys(dir.path());
+    let out = wasipack_in(&project).arg("build").output().unwrap();
+    let (code, _, err) = decode(out);
+    assert_eq!(code, 0, "{err}");
+    let (summary, outputs) = (dir.path().join("summary.md"), dir.path().join("output"));
+    let github = |cmd: &mut Command| {
+        cmd.arg("--github-summary")
+            .arg(&summary)
+            .arg("--github-output")
+            .arg(&outputs)
+            .env("COSIGN_PASSWORD", PASSWORD);
+    };
+
+    // A push with --key: the artifact, then what was signed.
+    let target = format!("oci-layout:{}:v1", dir.path().join("pushed").display());
+    let mut cmd = wasipack_in(&project);
+    cmd.args([
+        "push",
+        "oci-layout:dist/oci:hello",
+        &target,
+        "--json",
+        "--key",
+    ])
+    .arg(&key);
+    github(&mut cmd);
+    let (code, stdout, err) = decode(cmd.output().unwrap());
+    assert_eq!(code, 0, "{err}");
+    let pushed = &json(&stdout)["pushed"][0];
+    let (reference, digest) = (
+        pushed["reference"].as_str().unwrap().to_string(),
+        pushed["digest"].as_str().unwrap().to_string(),
+    );
+    let referrers = pushed["referrers"].as_array().unwrap().len();
+    let mut want_summary = format!(
+        "**Pushed:** `{reference}` (tag `v1`, {referrers} SBOM referrers)\n\n\
+         **Signatures made:** 1 signature and 2 attestations (SPDX, SLSA provenance) on `{reference}`\n"
+    );
+    assert_eq!(std::fs::read_to_string(&summary).unwrap(), want_summary);
+    let text = std::fs::read_to_string(&outputs).unwrap();
+    assert_outputs(
+        &text,
+        "",
+        &[
+            ("digest", digest),
+            ("ref", reference.clone()),
+            ("pushed", "true".into()),
+            ("target", target),
+            ("signatures", "1".into()),
+            ("attestations", "2".into()),
+        ],
+    );
+
+    // `sign` and `attest` append their own lines and outputs.
+    let mut cmd = wasipack_in(&project);
+    cmd.args(["sign", &reference, "--key"]).arg(&key);
+    github(&mut cmd);
+    let (code, _, err) = decode(cmd.output().unwrap());
+    assert_eq!(code, 0, "{err}");
+    let mut cmd = wasipack_in(&project);
+    cmd.args(["attest", &reference, "--type", "cyclonedx", "--predicate"])
+        .arg(project.join("dist/hello.cdx.json"))
+        .arg("--key")
+        .arg(&key);
+    github(&mut cmd);
+    let (code, _, err) = decode(cmd.output().unwrap());
+    assert_eq!(code, 0, "{err}");
+    want_summary.push_str(&format!(
+        "**Signatures made:** 1 signature and 0 attestations on `{reference}`\n\
+         **Attestations made:** 1 attestation (CycloneDX) on `{reference}`\n"
+    ));
+    assert_eq!(std::fs::read_to_string(&summary).unwrap(), want_summary);
+    let after_push = std::fs::read_to_string(&outputs).unwrap();
+    let rest = after_push.strip_prefix(&text).unwrap();
+    let split = rest.find("signatures<<").unwrap_or(0);
+    let second = rest[1..].find("signatures<<").map(|i| i + 1).unwrap();
+    assert_eq!(split, 0);
+    assert_outputs(
+        &rest[..second],
+        "",
+        &[("signatures", "1".into()), ("attestations", "0".into())],
+    );
+    assert_outputs(
+        &rest[second..],
+        "",
+        &[("signatures", "0".into()), ("attestations", "1".into())],
+    );
+}
+
+#[test]
+fn an_output_value_with_newlines_and_commands_stays_one_output() {
+    let dir = workspace();
+    let ws = dir.path().join("ws");
+    let project = ws.join("hello");
+    // The output directory names every path output: it tries to end its block, set
+    // `verdict`, and run a workflow command.
+    let hostile = "out\nverdict<<EOF\npass\nEOF\n::error::forged\nghadelimiter_0";
+    let (summary, outputs) = (dir.path().join("summary.md"), dir.path().join("output"));
+    let out = wasipack_in(&project)
+        .args(["build", "-o", hostile, "--repo-root"])
+        .arg(&ws)
+        .arg("--github-summary")
+        .arg(&summary)
+        .arg("--github-output")
+        .arg(&outputs)
+        .output()
+        .unwrap();
+    let (code, stdout, stderr) = decode(out);
+    assert_eq!(code, 0, "{stderr}{stdout}");
+    let dist = project.join(hostile);
+    let report = read_json(dist.join("report.json").to_str().unwrap());
+    let digest = report["modules"][0]["manifest_digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = |p: &str| dist.join(p).display().to_string();
+    let delim = assert_outputs(
+        &std::fs::read_to_string(&outputs).unwrap(),
+        "",
+        &build_outputs(&[
+            ("verdict", "pass".into()),
+            ("name", "hello".into()),
+            ("wasm-path", path("hello.wasm")),
+            ("spdx-path", path("hello.spdx.json")),
+            ("cyclonedx-path", path("hello.cdx.json")),
+            ("report-path", path("report.json")),
+            ("digest", digest.clone()),
+            ("ref", format!("oci-layout:{}@{digest}", path("oci"))),
+            ("layout", path("oci")),
+            ("tag", "hello".into()),
+        ]),
+    );
+    assert_ne!(delim, "EOF");
+    // In the summary, each path stays in its table row.
+    let text = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        text.contains(
+            "| Module | `hello/out verdict<<EOF pass EOF ::error::forged ghadelimiter_0/hello.wasm`, sha256 `"
+        ),
+        "{text}"
+    );
+    assert!(!text.lines().any(|l| l.starts_with("::")), "{text}");
 }

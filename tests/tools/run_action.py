@@ -1,51 +1,43 @@
 #!/usr/bin/env python3
-"""Runs the steps of a composite GitHub Action (action.yml) the way a runner does, locally.
+"""Runs the steps of the composite GitHub Action (action.yml) the way a runner does, locally.
 
-There is no GitHub runner on the machines wasipack is developed on, so tests/action.rs runs the
-action's `run:` steps with this script instead:
+There is no GitHub runner where wasipack is developed, so tests/action.rs runs the action with
+this script:
 
-    python3 tests/tools/run_action.py action.yml \\
-        --workspace DIR [--runner-temp DIR] [--input NAME=VALUE ...] [--env NAME=VALUE ...]
+    python3 tests/tools/run_action.py action.yml --workspace DIR [--runner-temp DIR] \\
+        [--input NAME=VALUE ...]
     python3 tests/tools/run_action.py action.yml --check-only
 
 It prints one JSON object on stdout:
 
     {"exit_code": N, "outputs": {...}, "summary": "...", "stdout": "...", "stderr": "...",
-     "annotations": [{"command", "properties", "message"}], "skipped_uses": [{"id", "uses",
-     "with", "if"}], "steps": [{"id", "name", "kind", "outcome", "exit_code", "outputs"}],
+     "annotations": [{"command", "properties", "message", "raw"}],
+     "skipped_uses": [{"id", "uses", "with", "if", "condition_true"}],
+     "steps": [{"id", "name", "kind", "outcome", "exit_code", "outputs"}],
      "static_check": {"errors": [...], "warnings": [...]}, "runner_temp": "..."}
 
 and exits with the action's exit code (0 when every step passed), 3 when the static checks fail
 (nothing is run then), 2 on a usage error.
 
-What it does, as GitHub's runner does:
-- `${{ ... }}` expressions in input defaults, `if:`, `env:`, `with:`, `working-directory:` and
-  the action's `outputs:` values: the `inputs`, `github`, `env`, `steps`, `runner` contexts,
-  literals, `== != < <= > >= && || !`, and the functions `always() success() failure()
-  cancelled() contains() startsWith() endsWith() format() join() toJSON() fromJSON()`. An
-  `if:` without a status function means `success() && (...)`. Strings compare ignoring case.
-- Composite actions get their inputs only through `${{ inputs.x }}`: GitHub does not set
-  `INPUT_*` variables for composite `run:` steps, so neither does this script (an action that
-  read them would pass here and fail on GitHub).
-- Each `run:` step runs with its `shell` (`bash` is `bash --noprofile --norc -eo pipefail {0}`,
-  `sh` is `sh -e {0}`, `python` is `python3 {0}`, or a template with `{0}`), in
-  `working-directory` (relative to the workspace) or the workspace, with GITHUB_ACTIONS=true,
-  CI=true, GITHUB_WORKSPACE, RUNNER_TEMP, GITHUB_ACTION_PATH, GITHUB_ACTION, RUNNER_OS,
-  RUNNER_ARCH and fresh GITHUB_OUTPUT, GITHUB_STEP_SUMMARY, GITHUB_ENV and GITHUB_PATH files.
-  Outputs (`name=value` and `name<<DELIM` blocks), GITHUB_ENV and GITHUB_PATH are read after
-  the step; the step summaries are concatenated. `continue-on-error` is honoured.
-- `uses:` steps are not run (there is no marketplace here): they are listed in `skipped_uses`
-  with their expanded `with:`, and their outputs are empty.
+As GitHub's runner does, it expands `${{ ... }}` in input defaults, `if:`, `env:`, `with:` and
+the action's `outputs:` (the `inputs`, `github`, `steps`, `runner` contexts; literals;
+`== != ! && ||`; `always() success() failure() cancelled()`; an `if:` without a status function
+means `success() && (...)`; strings compare ignoring case). Composite steps get no `INPUT_*`
+variables. Each `run:` step runs with `bash --noprofile --norc -eo pipefail` in the workspace,
+with GITHUB_ACTIONS=true, GITHUB_WORKSPACE, RUNNER_TEMP, GITHUB_ACTION_PATH, RUNNER_OS,
+RUNNER_ARCH and fresh GITHUB_OUTPUT, GITHUB_STEP_SUMMARY and GITHUB_PATH files, read after the
+step (outputs as `name=value` lines and `name<<DELIM` blocks). `uses:` steps are not run: they
+are listed in `skipped_uses`.
 
 Static checks, made before anything runs (and alone with --check-only):
-- `runs.using` is `composite` and every `run:` step has a `shell`; step ids are unique;
-- every `inputs.X` used in any expression is declared under `inputs:`;
-- every `steps.ID...` reference names a step defined before the one using it;
-- every declared output has a `value` that refers to `steps.ID.outputs.NAME` of a step whose
-  script writes NAME to $GITHUB_OUTPUT (`NAME<<DELIM`, or `echo "NAME=...` / `printf 'NAME=...`);
-- no `${{ ... }}` appears in a `run:` script body: inputs and everything else must reach the
-  shell through `env:` (an expression there is pasted into the script text unquoted);
-- an input that no expression uses is a warning.
+- `runs.using` is `composite`, every `run:` step has `shell: bash`, step ids are unique;
+- every `inputs.X` used is declared; every `steps.ID` names an earlier step;
+- no `${{ ... }}` in a `run:` script (everything reaches the shell through `env:`);
+- every declared output refers to `steps.ID.outputs.NAME` of a step that writes NAME: a bash
+  step that writes `NAME<<...` (or `"NAME=$...` in its list of outputs) to $GITHUB_OUTPUT, or a
+  step that runs `wasipack COMMAND ... --github-output`, whose names are WASIPACK_OUTPUTS
+  (checked against what wasipack writes whenever such a step runs);
+- an input that nothing uses is a warning.
 """
 
 import argparse
@@ -53,7 +45,6 @@ import json
 import os
 import platform
 import re
-import shlex
 import subprocess
 import sys
 import tempfile
@@ -61,13 +52,20 @@ import tempfile
 try:
     import yaml
 except ImportError:  # pragma: no cover - the venv has PyYAML
-    sys.stderr.write(
-        "run_action.py needs PyYAML: run `bash scripts/install-tools.sh` and use .tools/venv/bin/python\n"
-    )
+    sys.stderr.write("run_action.py needs PyYAML: use .tools/venv/bin/python (scripts/install-tools.sh)\n")
     sys.exit(2)
 
+# What `wasipack COMMAND --github-output FILE` writes (docs/action.md).
+WASIPACK_OUTPUTS = {
+    "build": ["verdict", "name", "wasm-path", "spdx-path", "cyclonedx-path", "report-path",
+              "sarif-path", "digest", "ref", "layout", "tag"],
+    "push": ["digest", "ref", "pushed", "target", "signatures", "attestations"],
+    "sign": ["signatures", "attestations"],
+    "attest": ["signatures", "attestations"],
+}
 
-# --- expressions --------------------------------------------------------------------------
+
+# --- expressions ------------------------------------------------------------------------
 
 
 class ExprError(Exception):
@@ -75,136 +73,90 @@ class ExprError(Exception):
 
 
 TOKEN = re.compile(
-    r"""\s*(?:
-        (?P<str>'(?:[^']|'')*')
-      | (?P<num>-?(?:0x[0-9a-fA-F]+|\d+(?:\.\d+)?(?:[eE][+-]?\d+)?))
-      | (?P<op>==|!=|<=|>=|&&|\|\||[!<>()\[\].,*])
-      | (?P<ident>[A-Za-z_][A-Za-z0-9_-]*)
-    )""",
-    re.VERBOSE,
+    r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<num>\d+(?:\.\d+)?)|(?P<op>==|!=|&&|\|\||[!().\[\],])"
+    r"|(?P<ident>[A-Za-z_][A-Za-z0-9_-]*))"
 )
-
 STATUS_FUNCTIONS = {"always", "success", "failure", "cancelled"}
 
 
-def tokenize(text):
+def parse(text):
+    """An expression to a tree: ('lit', v), ('ctx', name), ('prop', node, name), ('not', node),
+    ('bin', op, a, b), ('call', name, [args])."""
     tokens, pos = [], 0
-    while pos < len(text):
-        if text[pos:].strip() == "":
-            break
+    while text[pos:].strip():
         m = TOKEN.match(text, pos)
-        if not m or m.end() == pos:
+        if not m:
             raise ExprError(f"cannot parse expression at {text[pos:]!r}")
         pos = m.end()
-        kind = m.lastgroup
-        tokens.append((kind, m.group(kind)))
-    return tokens
+        tokens.append((m.lastgroup, m.group(m.lastgroup)))
+    i = 0
 
+    def peek():
+        return tokens[i] if i < len(tokens) else (None, None)
 
-class Parser:
-    """Expressions to a small AST: ('lit', v), ('ctx', name), ('prop', node, name),
-    ('index', node, node), ('not', node), ('bin', op, a, b), ('call', name, [args])."""
-
-    def __init__(self, text):
-        self.tokens = tokenize(text)
-        self.i = 0
-        self.text = text
-
-    def peek(self):
-        return self.tokens[self.i] if self.i < len(self.tokens) else (None, None)
-
-    def take(self, value=None):
-        tok = self.peek()
+    def take(value=None):
+        nonlocal i
+        tok = peek()
         if tok[0] is None or (value is not None and tok[1] != value):
-            raise ExprError(f"expected {value or 'more'} in expression {self.text!r}")
-        self.i += 1
+            raise ExprError(f"expected {value or 'more'} in expression {text!r}")
+        i += 1
         return tok
 
-    def parse(self):
-        node = self.or_()
-        if self.i != len(self.tokens):
-            raise ExprError(f"unexpected {self.peek()[1]!r} in expression {self.text!r}")
-        return node
+    def binary(ops, operand):
+        def rule():
+            node = operand()
+            while peek()[0] == "op" and peek()[1] in ops:
+                node = ("bin", take()[1], node, operand())
+            return node
+        return rule
 
-    def or_(self):
-        node = self.and_()
-        while self.peek() == ("op", "||"):
-            self.take()
-            node = ("bin", "||", node, self.and_())
-        return node
-
-    def and_(self):
-        node = self.eq()
-        while self.peek() == ("op", "&&"):
-            self.take()
-            node = ("bin", "&&", node, self.eq())
-        return node
-
-    def eq(self):
-        node = self.cmp()
-        while self.peek()[0] == "op" and self.peek()[1] in ("==", "!="):
-            op = self.take()[1]
-            node = ("bin", op, node, self.cmp())
-        return node
-
-    def cmp(self):
-        node = self.unary()
-        while self.peek()[0] == "op" and self.peek()[1] in ("<", "<=", ">", ">="):
-            op = self.take()[1]
-            node = ("bin", op, node, self.unary())
-        return node
-
-    def unary(self):
-        if self.peek() == ("op", "!"):
-            self.take()
-            return ("not", self.unary())
-        return self.postfix()
-
-    def postfix(self):
-        node = self.primary()
-        while True:
-            tok = self.peek()
-            if tok == ("op", "."):
-                self.take()
-                kind, name = self.take()
-                if kind != "ident":
-                    raise ExprError(f"expected a property name in {self.text!r}")
-                node = ("prop", node, name)
-            elif tok == ("op", "["):
-                self.take()
-                index = self.or_()
-                self.take("]")
-                node = ("index", node, index)
+    def unary():
+        if peek() == ("op", "!"):
+            take()
+            return ("not", unary())
+        node = primary()
+        while peek() in (("op", "."), ("op", "[")):
+            if take()[1] == ".":
+                node = ("prop", node, take()[1])
             else:
-                return node
+                key = take()
+                if key[0] != "str":
+                    raise ExprError(f"only 'literal' indexes are supported: {text!r}")
+                take("]")
+                node = ("prop", node, key[1][1:-1].replace("''", "'"))
+        return node
 
-    def primary(self):
-        kind, value = self.take()
+    def primary():
+        kind, value = take()
         if kind == "str":
             return ("lit", value[1:-1].replace("''", "'"))
         if kind == "num":
-            return ("lit", float(int(value, 16)) if value.lower().startswith("0x") else float(value))
-        if kind == "op" and value == "(":
-            node = self.or_()
-            self.take(")")
+            return ("lit", float(value))
+        if (kind, value) == ("op", "("):
+            node = or_()
+            take(")")
             return node
         if kind == "ident":
-            if value in ("true", "false"):
-                return ("lit", value == "true")
-            if value == "null":
-                return ("lit", None)
-            if self.peek() == ("op", "("):
-                self.take()
-                args = []
-                if self.peek() != ("op", ")"):
-                    args.append(self.or_())
-                    while self.peek() == ("op", ","):
-                        self.take()
-                        args.append(self.or_())
-                self.take(")")
-                return ("call", value.lower(), args)
+            if value in ("true", "false", "null"):
+                return ("lit", {"true": True, "false": False, "null": None}[value])
+            if peek() == ("op", "("):
+                take()
+                if peek() != ("op", ")"):
+                    raise ExprError(f"`{value}()` takes no arguments here")
+                take(")")
+                if value.lower() not in STATUS_FUNCTIONS:
+                    raise ExprError(f"function `{value}()` is not supported by run_action.py")
+                return ("call", value.lower(), [])
             return ("ctx", value.lower())
-        raise ExprError(f"unexpected {value!r} in expression {self.text!r}")
+        raise ExprError(f"unexpected {value!r} in expression {text!r}")
+
+    eq = binary(("==", "!="), unary)
+    and_ = binary(("&&",), eq)
+    or_ = binary(("||",), and_)
+    node = or_()
+    if i != len(tokens):
+        raise ExprError(f"unexpected {peek()[1]!r} in expression {text!r}")
+    return node
 
 
 def to_str(v):
@@ -214,154 +166,64 @@ def to_str(v):
         return "true" if v else "false"
     if isinstance(v, float):
         return str(int(v)) if v.is_integer() else repr(v)
-    if isinstance(v, (dict, list)):
-        return json.dumps(v, indent=2)
     return str(v)
 
 
 def truthy(v):
-    if v is None or v is False:
-        return False
-    if isinstance(v, float):
-        return v == v and v != 0
-    if isinstance(v, str):
-        return v != ""
-    return True
+    return v not in (None, False, "", 0.0)
 
 
-def to_num(v):
-    if v is None:
-        return 0.0
-    if isinstance(v, bool):
-        return 1.0 if v else 0.0
-    if isinstance(v, float):
-        return v
-    if isinstance(v, str):
-        s = v.strip()
-        if s == "":
-            return 0.0
-        try:
-            return float(int(s, 16)) if s.lower().startswith("0x") else float(s)
-        except ValueError:
-            return float("nan")
-    return float("nan")
-
-
-def loose_eq(a, b):
+def equal(a, b):
     if isinstance(a, str) and isinstance(b, str):
         return a.casefold() == b.casefold()
-    if type(a) is type(b) and not isinstance(a, (str, float, bool)) and a is not None:
-        return a is b
-    return to_num(a) == to_num(b)
+    return to_str(a) == to_str(b)
 
 
-def lookup(obj, name):
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            if k.casefold() == str(name).casefold():
-                return v
-    return None
-
-
-class Context:
-    def __init__(self, contexts, status="success"):
-        self.contexts = contexts  # name -> dict
-        self.status = status  # success | failure
-
-    def eval(self, node):
-        kind = node[0]
-        if kind == "lit":
-            return node[1]
-        if kind == "ctx":
-            if node[1] not in self.contexts:
-                raise ExprError(f"unknown context `{node[1]}`")
-            return self.contexts[node[1]]
-        if kind == "prop":
-            return lookup(self.eval(node[1]), node[2])
-        if kind == "index":
-            base, key = self.eval(node[1]), self.eval(node[2])
-            if isinstance(base, list):
-                n = to_num(key)
-                return base[int(n)] if n == n and 0 <= n < len(base) else None
-            return lookup(base, to_str(key))
-        if kind == "not":
-            return not truthy(self.eval(node[1]))
-        if kind == "bin":
-            op = node[1]
-            if op == "&&":
-                a = self.eval(node[2])
-                return self.eval(node[3]) if truthy(a) else a
-            if op == "||":
-                a = self.eval(node[2])
-                return a if truthy(a) else self.eval(node[3])
-            a, b = self.eval(node[2]), self.eval(node[3])
-            if op == "==":
-                return loose_eq(a, b)
-            if op == "!=":
-                return not loose_eq(a, b)
-            if isinstance(a, str) and isinstance(b, str):
-                a, b = a.casefold(), b.casefold()
-            else:
-                a, b = to_num(a), to_num(b)
-            return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
-        if kind == "call":
-            return self.call(node[1], [self.eval(a) for a in node[2]])
-        raise ExprError(f"bad node {node!r}")
-
-    def call(self, name, args):
-        if name == "always":
-            return True
-        if name == "success":
-            return self.status == "success"
-        if name == "failure":
-            return self.status == "failure"
-        if name == "cancelled":
-            return False
-        if name == "contains":
-            hay, needle = args
-            if isinstance(hay, list):
-                return any(loose_eq(x, needle) for x in hay)
-            return to_str(needle).casefold() in to_str(hay).casefold()
-        if name == "startswith":
-            return to_str(args[0]).casefold().startswith(to_str(args[1]).casefold())
-        if name == "endswith":
-            return to_str(args[0]).casefold().endswith(to_str(args[1]).casefold())
-        if name == "format":
-            out = to_str(args[0])
-            for i, a in enumerate(args[1:]):
-                out = out.replace("{" + str(i) + "}", to_str(a))
-            return out.replace("{{", "{").replace("}}", "}")
-        if name == "join":
-            sep = to_str(args[1]) if len(args) > 1 else ","
-            return sep.join(to_str(x) for x in args[0]) if isinstance(args[0], list) else to_str(args[0])
-        if name == "tojson":
-            return json.dumps(args[0], indent=2)
-        if name == "fromjson":
-            return json.loads(to_str(args[0]))
-        raise ExprError(f"function `{name}()` is not supported by run_action.py")
+def evaluate(node, contexts, status):
+    kind = node[0]
+    if kind == "lit":
+        return node[1]
+    if kind == "ctx":
+        if node[1] not in contexts:
+            raise ExprError(f"unknown context `{node[1]}`")
+        return contexts[node[1]]
+    if kind == "prop":
+        base = evaluate(node[1], contexts, status)
+        if isinstance(base, dict):
+            return next((v for k, v in base.items() if k.casefold() == node[2].casefold()), None)
+        return None
+    if kind == "not":
+        return not truthy(evaluate(node[1], contexts, status))
+    if kind == "call":
+        return {"always": True, "success": status == "success", "failure": status == "failure",
+                "cancelled": False}[node[1]]
+    op, a = node[1], evaluate(node[2], contexts, status)
+    if op == "&&":
+        return evaluate(node[3], contexts, status) if truthy(a) else a
+    if op == "||":
+        return a if truthy(a) else evaluate(node[3], contexts, status)
+    b = evaluate(node[3], contexts, status)
+    return equal(a, b) if op == "==" else not equal(a, b)
 
 
 EXPR = re.compile(r"\$\{\{(.*?)\}\}", re.DOTALL)
 
 
-def expand(text, ctx):
+def expand(text, contexts, status="success"):
     """Replaces every ${{ expr }} in a string (GitHub's template semantics)."""
     if not isinstance(text, str):
-        return to_str(text) if not isinstance(text, (dict, list)) else text
-    return EXPR.sub(lambda m: to_str(ctx.eval(Parser(m.group(1)).parse())), text)
+        return to_str(text)
+    return EXPR.sub(lambda m: to_str(evaluate(parse(m.group(1)), contexts, status)), text)
 
 
 def condition(value):
-    """The expression of an `if:` (with or without ${{ }}), status-checked as GitHub does."""
+    """The expression of an `if:`, status-checked as GitHub does."""
     if value is None:
         return "success()"
     text = to_str(value).strip()
     m = re.fullmatch(r"\$\{\{(.*)\}\}", text, re.DOTALL)
-    if m:
-        text = m.group(1).strip()
-    uses_status = any(
-        n[0] == "call" and n[1] in STATUS_FUNCTIONS for n in walk(Parser(text).parse())
-    )
+    text = m.group(1).strip() if m else text
+    uses_status = any(n[0] == "call" for n in walk(parse(text)))
     return text if uses_status else f"success() && ({text})"
 
 
@@ -370,47 +232,37 @@ def walk(node):
     for child in node[1:]:
         if isinstance(child, tuple):
             yield from walk(child)
-        elif isinstance(child, list):
-            for c in child:
-                yield from walk(c)
 
 
 def references(node):
     """Property chains rooted at a context: ('inputs', 'name'), ('steps', 'id', 'outputs', 'x')."""
-    chains = []
-
     def chain(n):
         if n[0] == "ctx":
             return [n[1]]
         if n[0] == "prop":
             c = chain(n[1])
             return c + [n[2]] if c is not None else None
-        if n[0] == "index" and n[2][0] == "lit" and isinstance(n[2][1], str):
-            c = chain(n[1])
-            return c + [n[2][1]] if c is not None else None
         return None
 
-    def visit(n, parent_is_access):
-        if n[0] in ("prop", "index", "ctx") and not parent_is_access:
-            c = chain(n)
-            if c is not None:
-                chains.append(tuple(c))
-        for i, child in enumerate(n[1:], start=1):
+    found = []
+
+    def visit(n):
+        c = chain(n) if n[0] in ("prop", "ctx") else None
+        if c is not None:
+            found.append(tuple(c))
+            return
+        for child in n[1:]:
             if isinstance(child, tuple):
-                access = n[0] in ("prop", "index") and i == 1
-                visit(child, access)
-            elif isinstance(child, list):
-                for c in child:
-                    visit(c, False)
+                visit(child)
 
-    visit(node, False)
-    return chains
+    visit(node)
+    return found
 
 
-# --- GitHub's file commands and workflow commands ------------------------------------------
+# --- GitHub's files and workflow commands -----------------------------------------------
 
 
-def parse_file_command(text, what):
+def parse_outputs(text, what):
     """`name=value` lines and `name<<DELIM` ... `DELIM` blocks, as the runner reads them."""
     result, lines, i = {}, text.split("\n"), 0
     while i < len(lines):
@@ -420,27 +272,26 @@ def parse_file_command(text, what):
             continue
         eq, heredoc = line.find("="), line.find("<<")
         if heredoc >= 0 and (eq < 0 or heredoc < eq):
-            name, delim = line[:heredoc], line[heredoc + 2 :]
+            name, delim = line[:heredoc], line[heredoc + 2:]
             if not name or not delim:
                 raise ExprError(f"{what}: invalid line {line!r}")
             body = []
             while True:
                 if i >= len(lines):
                     raise ExprError(f"{what}: `{name}<<{delim}` is not closed by a `{delim}` line")
-                l2 = lines[i].rstrip("\r")
                 i += 1
-                if l2 == delim:
+                if lines[i - 1].rstrip("\r") == delim:
                     break
-                body.append(l2)
+                body.append(lines[i - 1].rstrip("\r"))
             result[name] = "\n".join(body)
         elif eq > 0:
-            result[line[:eq]] = line[eq + 1 :]
+            result[line[:eq]] = line[eq + 1:]
         else:
             raise ExprError(f"{what}: invalid line {line!r}")
     return result
 
 
-COMMAND = re.compile(r"^::([A-Za-z-]+)(?: ([^:]*?))?::(.*)$")
+COMMAND = re.compile(r"^::(error|warning|notice)(?: ([^:]*?))?::(.*)$")
 
 
 def unescape(s, prop):
@@ -454,19 +305,19 @@ def annotations(text):
     found = []
     for line in text.splitlines():
         m = COMMAND.match(line)
-        if not m or m.group(1) not in ("error", "warning", "notice"):
+        if not m:
             continue
         props = {}
-        if m.group(2):
-            for part in m.group(2).split(","):
-                if "=" in part:
-                    k, v = part.split("=", 1)
-                    props[k.strip()] = unescape(v, True)
-        found.append({"command": m.group(1), "properties": props, "message": unescape(m.group(3), False), "raw": line})
+        for part in (m.group(2) or "").split(","):
+            if "=" in part:
+                k, v = part.split("=", 1)
+                props[k.strip()] = unescape(v, True)
+        found.append({"command": m.group(1), "properties": props,
+                      "message": unescape(m.group(3), False), "raw": line})
     return found
 
 
-# --- static checks ---------------------------------------------------------------------
+# --- static checks ----------------------------------------------------------------------
 
 
 def strings(node, path=""):
@@ -481,16 +332,21 @@ def strings(node, path=""):
         yield path, node
 
 
+def wasipack_command(script):
+    """The wasipack command a step runs with --github-output, if it does."""
+    if "--github-output" not in script:
+        return None
+    m = re.search(r'(?:\bargs=\(|"\$WASIPACK"\s+)([a-z][a-z-]*)', script)
+    return m.group(1) if m and m.group(1) in WASIPACK_OUTPUTS else None
+
+
 def writes_output(script, name):
+    command = wasipack_command(script)
+    if command:
+        return name in WASIPACK_OUTPUTS[command]
     n = re.escape(name)
-    if "GITHUB_OUTPUT" not in script:
-        return False
-    patterns = [
-        rf"(?<![A-Za-z0-9_-]){n}<<",
-        rf"\becho\s+(?:-[a-zA-Z]+\s+)*[\"']?{n}=",
-        rf"\bprintf\s+(?:--\s+)?[\"']{n}=",
-    ]
-    return any(re.search(p, script) for p in patterns)
+    return "GITHUB_OUTPUT" in script and bool(
+        re.search(rf"(?<![A-Za-z0-9_-]){n}<<", script) or re.search(rf"\"{n}=\$", script))
 
 
 def static_check(action):
@@ -504,114 +360,74 @@ def static_check(action):
     if runs.get("using") != "composite":
         errors.append(f"runs.using is {runs.get('using')!r}, expected 'composite'")
     steps = runs.get("steps") or []
-    if not isinstance(steps, list) or not steps:
-        errors.append("runs.steps is empty")
-        steps = []
-    inputs = action.get("inputs") or {}
-    declared = {str(k) for k in inputs}
-    outputs = action.get("outputs") or {}
-
+    declared = {str(k) for k in (action.get("inputs") or {})}
     ids, order = {}, {}
     for i, step in enumerate(steps):
         where = f"step {i + 1} ({step.get('id') or step.get('name') or step.get('uses') or 'run'})"
         if ("run" in step) == ("uses" in step):
             errors.append(f"{where}: needs exactly one of `run` and `uses`")
-        if "run" in step and not step.get("shell"):
-            errors.append(f"{where}: a composite `run:` step needs `shell:`")
+        if "run" in step and step.get("shell") != "bash":
+            errors.append(f"{where}: a `run:` step needs `shell: bash` (the only shell run here)")
         if "id" in step:
             sid = str(step["id"])
             if sid in ids:
                 errors.append(f"{where}: duplicate step id `{sid}`")
             ids[sid], order[sid] = step, i
-        if "run" in step and isinstance(step["run"], str):
-            for m in EXPR.finditer(step["run"]):
-                expr = m.group(0)
-                kind = "an input" if re.search(r"\binputs\b", expr) else "an expression"
-                errors.append(
-                    f"{where}: {kind} `{expr}` is pasted into the `run:` script text; "
-                    "pass it through `env:` and use the variable"
-                )
+        for m in EXPR.finditer(str(step.get("run", ""))):
+            kind = "an input" if re.search(r"\binputs\b", m.group(0)) else "an expression"
+            errors.append(f"{where}: {kind} `{m.group(0)}` is pasted into the `run:` script text; "
+                          "pass it through `env:` and use the variable")
 
-    used_inputs = set()
-
-    def check_refs(text, where, step_index):
-        try:
-            exprs = [m.group(1) for m in EXPR.finditer(text)]
-            if where.endswith(".if") and not EXPR.search(text):
-                exprs = [text]
-            for e in exprs:
-                for chain in references(Parser(e).parse()):
-                    if chain[0] == "inputs":
-                        if len(chain) < 2:
-                            errors.append(f"{where}: `inputs` used as a whole")
-                            continue
-                        used_inputs.add(chain[1])
-                        if chain[1] not in declared:
-                            errors.append(f"{where}: `inputs.{chain[1]}` is not declared under `inputs:`")
-                    elif chain[0] == "steps" and len(chain) >= 2:
-                        sid = chain[1]
-                        if sid not in ids:
-                            errors.append(f"{where}: `steps.{sid}` names no step")
-                        elif step_index is not None and order[sid] >= step_index:
-                            errors.append(f"{where}: `steps.{sid}` is not a step before this one")
-                    elif chain[0] not in ("github", "env", "runner", "job", "steps", "strategy", "matrix"):
-                        errors.append(f"{where}: unknown context `{chain[0]}`")
-        except ExprError as e:
-            errors.append(f"{where}: {e}")
-
+    used = set()
     for path, text in strings(action):
-        step_index = None
         m = re.match(r"runs\.steps\[(\d+)\]", path)
-        if m:
-            step_index = int(m.group(1))
-            if path.endswith(".run"):
-                continue  # reported above
-        check_refs(text, path, step_index)
-    for name in declared:
-        if name not in used_inputs:
-            warnings.append(f"input `{name}` is declared but never used")
+        index = int(m.group(1)) if m else None
+        if path.endswith(".run"):
+            continue  # reported above
+        exprs = [e.group(1) for e in EXPR.finditer(text)]
+        if path.endswith(".if") and not exprs:
+            exprs = [text]
+        try:
+            chains = [c for e in exprs for c in references(parse(e))]
+        except ExprError as e:
+            errors.append(f"{path}: {e}")
+            continue
+        for chain in chains:
+            if chain[0] == "inputs" and len(chain) >= 2:
+                used.add(chain[1])
+                if chain[1] not in declared:
+                    errors.append(f"{path}: `inputs.{chain[1]}` is not declared under `inputs:`")
+            elif chain[0] == "steps" and len(chain) >= 2:
+                if chain[1] not in ids:
+                    errors.append(f"{path}: `steps.{chain[1]}` names no step")
+                elif index is not None and order[chain[1]] >= index:
+                    errors.append(f"{path}: `steps.{chain[1]}` is not a step before this one")
+            elif chain[0] not in ("github", "runner", "env", "job"):
+                errors.append(f"{path}: unknown context or use of `{'.'.join(chain)}`")
+    warnings += [f"input `{n}` is declared but never used" for n in sorted(declared - used)]
 
-    for name, spec in outputs.items():
-        value = (spec or {}).get("value") if isinstance(spec, dict) else None
+    for name, spec in (action.get("outputs") or {}).items():
+        value = spec.get("value") if isinstance(spec, dict) else None
         if not isinstance(value, str) or not EXPR.search(value):
             errors.append(f"outputs.{name}: needs a `value` expression")
             continue
-        refs = []
-        for m in EXPR.finditer(value):
-            try:
-                refs += [c for c in references(Parser(m.group(1)).parse()) if c[0] == "steps"]
-            except ExprError as e:
-                errors.append(f"outputs.{name}: {e}")
+        try:
+            refs = [c for e in EXPR.finditer(value) for c in references(parse(e.group(1)))
+                    if c[0] == "steps"]
+        except ExprError as e:
+            errors.append(f"outputs.{name}: {e}")
+            continue
         if not refs:
             errors.append(f"outputs.{name}: its value refers to no step output")
         for chain in refs:
             if len(chain) != 4 or chain[2] != "outputs":
                 errors.append(f"outputs.{name}: `{'.'.join(chain)}` is not steps.ID.outputs.NAME")
-                continue
-            step = ids.get(chain[1])
-            if step is None:
-                continue  # reported above
-            if "run" in step and not writes_output(step["run"], chain[3]):
-                errors.append(
-                    f"outputs.{name}: step `{chain[1]}` never writes `{chain[3]}` to $GITHUB_OUTPUT"
-                )
+            elif chain[1] in ids and "run" in ids[chain[1]] and not writes_output(ids[chain[1]]["run"], chain[3]):
+                errors.append(f"outputs.{name}: step `{chain[1]}` never writes `{chain[3]}` to $GITHUB_OUTPUT")
     return errors, warnings
 
 
-# --- running ---------------------------------------------------------------------------
-
-
-def shell_command(shell, script_path):
-    shell = str(shell).strip()
-    templates = {
-        "bash": "bash --noprofile --norc -eo pipefail {0}",
-        "sh": "sh -e {0}",
-        "python": f"{shlex.quote(sys.executable)} {{0}}",
-    }
-    template = templates.get(shell, shell)
-    if "{0}" not in template:
-        raise ExprError(f"shell `{shell}` is not supported (use bash, sh, python or a template with {{0}})")
-    return [a.replace("{0}", script_path) for a in shlex.split(template)]
+# --- running ----------------------------------------------------------------------------
 
 
 def main():
@@ -620,32 +436,20 @@ def main():
     ap.add_argument("--workspace", default=os.getcwd())
     ap.add_argument("--runner-temp")
     ap.add_argument("--input", action="append", default=[], metavar="NAME=VALUE")
-    ap.add_argument("--env", action="append", default=[], metavar="NAME=VALUE")
     ap.add_argument("--check-only", action="store_true")
-    ap.add_argument("--verbose", action="store_true", help="echo each step's output to stderr")
     args = ap.parse_args()
 
     with open(args.action, encoding="utf-8") as f:
         action = yaml.safe_load(f)
     errors, warnings = static_check(action)
-    result = {
-        "exit_code": None,
-        "outputs": {},
-        "summary": "",
-        "stdout": "",
-        "stderr": "",
-        "annotations": [],
-        "skipped_uses": [],
-        "steps": [],
-        "static_check": {"errors": errors, "warnings": warnings},
-        "runner_temp": None,
-    }
+    result = {"exit_code": None, "outputs": {}, "summary": "", "stdout": "", "stderr": "",
+              "annotations": [], "skipped_uses": [], "steps": [],
+              "static_check": {"errors": errors, "warnings": warnings}, "runner_temp": None}
 
     def finish(code):
-        code = code if 0 <= code <= 255 else 1  # killed by a signal: a failure
-        result["exit_code"] = code
+        result["exit_code"] = code if 0 <= code <= 255 else 1  # killed by a signal: a failure
         print(json.dumps(result, indent=2))
-        sys.exit(code)
+        sys.exit(result["exit_code"])
 
     if errors:
         finish(3)
@@ -655,168 +459,99 @@ def main():
     declared = action.get("inputs") or {}
     given = {}
     for item in args.input:
-        if "=" not in item:
-            ap.error(f"--input {item!r}: expected NAME=VALUE")
-        k, v = item.split("=", 1)
-        if k not in declared:
-            ap.error(f"--input {k}: the action declares no such input")
-        given[k] = v
-    base_env = dict(os.environ)
-    for item in args.env:
-        if "=" not in item:
-            ap.error(f"--env {item!r}: expected NAME=VALUE")
-        k, v = item.split("=", 1)
-        base_env[k] = v
-
+        name, eq, value = item.partition("=")
+        if not eq or name not in declared:
+            ap.error(f"--input {item!r}: expected NAME=VALUE with a declared NAME")
+        given[name] = value
     workspace = os.path.abspath(args.workspace)
     temp = os.path.abspath(args.runner_temp) if args.runner_temp else tempfile.mkdtemp(prefix="run-action-")
     os.makedirs(temp, exist_ok=True)
     result["runner_temp"] = temp
     action_path = os.path.dirname(os.path.abspath(args.action))
     machine = platform.machine().lower()
-    runner = {
-        "os": {"linux": "Linux", "darwin": "macOS", "windows": "Windows"}.get(platform.system().lower(), "Linux"),
-        "arch": {"x86_64": "X64", "amd64": "X64", "aarch64": "ARM64", "arm64": "ARM64"}.get(machine, machine.upper()),
-        "temp": temp,
-        "tool_cache": os.path.join(temp, "_tool"),
-    }
-    github = {
-        "action_path": action_path,
-        "workspace": workspace,
-        "token": base_env.get("GITHUB_TOKEN", ""),
-        "repository": base_env.get("GITHUB_REPOSITORY", ""),
-        "repository_owner": base_env.get("GITHUB_REPOSITORY_OWNER", ""),
-        "actor": base_env.get("GITHUB_ACTOR", ""),
-        "sha": base_env.get("GITHUB_SHA", ""),
-        "ref": base_env.get("GITHUB_REF", ""),
-        "event_name": base_env.get("GITHUB_EVENT_NAME", ""),
-        "server_url": base_env.get("GITHUB_SERVER_URL", "https://github.com"),
-        "action_ref": "",
-        "action_repository": "",
-    }
-    env_ctx = {}  # the workflow's `env` context: what GITHUB_ENV adds (composite steps' own env is not in it)
+    runner = {"os": {"darwin": "macOS", "windows": "Windows"}.get(platform.system().lower(), "Linux"),
+              "arch": {"x86_64": "X64", "amd64": "X64", "aarch64": "ARM64", "arm64": "ARM64"}.get(machine, machine.upper()),
+              "temp": temp}
+    env0 = {k: v for k, v in os.environ.items() if not k.startswith("INPUT_")}
+    github = {"action_path": action_path, "workspace": workspace,
+              "token": env0.get("GITHUB_TOKEN", ""), "repository": env0.get("GITHUB_REPOSITORY", ""),
+              "actor": env0.get("GITHUB_ACTOR", ""), "sha": env0.get("GITHUB_SHA", ""),
+              "server_url": env0.get("GITHUB_SERVER_URL", "https://github.com")}
     steps_ctx = {}
-    ctx = Context({"inputs": {}, "github": github, "env": env_ctx, "steps": steps_ctx, "runner": runner, "job": {}})
+    contexts = {"inputs": {}, "github": github, "steps": steps_ctx, "runner": runner, "env": {}, "job": {}}
+    contexts["inputs"] = {name: given[name] if name in given else expand((spec or {}).get("default", ""), contexts)
+                          for name, spec in declared.items()}
 
-    inputs = {}
-    missing = []
-    for name, spec in declared.items():
-        spec = spec or {}
-        if name in given:
-            inputs[name] = given[name]
-        elif "default" in spec:
-            inputs[name] = expand(to_str(spec["default"]) if not isinstance(spec["default"], str) else spec["default"], ctx)
-        else:
-            inputs[name] = ""
-            if spec.get("required"):
-                missing.append(name)
-    if missing:
-        ap.error("required input(s) not given: " + ", ".join(missing))
-    ctx.contexts["inputs"] = inputs
-
-    path_additions = []
-    added_env = {}
-    status = "success"
-    exit_code = 0
+    path_additions, status, exit_code = [], "success", 0
     stdout_all, stderr_all, summaries = [], [], []
     for index, step in enumerate(action["runs"]["steps"]):
         sid = str(step.get("id", f"__{index}"))
         record = {"id": sid, "name": step.get("name", ""), "kind": "run" if "run" in step else "uses",
-                  "outcome": None, "exit_code": None, "outputs": {}}
+                  "outcome": "skipped", "exit_code": None, "outputs": {}}
         result["steps"].append(record)
-        ctx.status = status
+        steps_ctx[sid] = {"outputs": {}, "outcome": "skipped", "conclusion": "skipped"}
         try:
-            run_it = truthy(ctx.eval(Parser(condition(step.get("if"))).parse()))
-        except ExprError as e:
-            record["outcome"] = "error"
-            stderr_all.append(f"run_action.py: step {sid}: if: {e}\n")
-            status, exit_code = "failure", exit_code or 1
-            steps_ctx[sid] = {"outputs": {}, "outcome": "failure", "conclusion": "failure"}
-            continue
-        if "uses" in step:
-            with_ = {str(k): expand(v if isinstance(v, str) else to_str(v), ctx) for k, v in (step.get("with") or {}).items()}
-            result["skipped_uses"].append({"id": sid, "uses": step["uses"], "with": with_, "if": to_str(step.get("if")) if "if" in step else None, "condition_true": run_it})
-            record["outcome"] = "skipped"
-            steps_ctx[sid] = {"outputs": {}, "outcome": "skipped", "conclusion": "skipped"}
-            continue
-        if not run_it:
-            record["outcome"] = "skipped"
-            steps_ctx[sid] = {"outputs": {}, "outcome": "skipped", "conclusion": "skipped"}
-            continue
-
-        step_dir = tempfile.mkdtemp(prefix=f"step-{index}-", dir=temp)
-        files = {k: os.path.join(step_dir, k.lower()) for k in ("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "GITHUB_ENV", "GITHUB_PATH", "GITHUB_STATE")}
-        for p in files.values():
-            open(p, "w").close()
-        env = dict(base_env)
-        for k in list(env):
-            if k.startswith("INPUT_"):
-                del env[k]
-        env.update(added_env)
-        if path_additions:
-            env["PATH"] = os.pathsep.join(reversed(path_additions)) + os.pathsep + env.get("PATH", "")
-        env.update(files)
-        env.update({
-            "GITHUB_ACTIONS": "true",
-            "CI": "true",
-            "GITHUB_WORKSPACE": workspace,
-            "RUNNER_TEMP": temp,
-            "RUNNER_OS": runner["os"],
-            "RUNNER_ARCH": runner["arch"],
-            "RUNNER_TOOL_CACHE": runner["tool_cache"],
-            "GITHUB_ACTION_PATH": action_path,
-            "GITHUB_ACTION": sid,
-        })
-        try:
+            run_it = truthy(evaluate(parse(condition(step.get("if"))), contexts, status))
+            env = dict(env0)
             for k, v in (step.get("env") or {}).items():
-                env[str(k)] = expand(v if isinstance(v, str) else to_str(v), ctx)
-            cwd = workspace
-            if step.get("working-directory"):
-                cwd = os.path.join(workspace, expand(step["working-directory"], ctx))
-            script = os.path.join(temp, f"step-{index}-{sid}.{'py' if step['shell'] == 'python' else 'sh'}")
-            with open(script, "w", encoding="utf-8") as f:
-                f.write(step["run"])
-            command = shell_command(step["shell"], script)
+                env[str(k)] = expand(v, contexts, status)
+            with_ = {str(k): expand(v, contexts, status) for k, v in (step.get("with") or {}).items()}
         except ExprError as e:
             stderr_all.append(f"run_action.py: step {sid}: {e}\n")
             record["outcome"] = "error"
             status, exit_code = "failure", exit_code or 1
-            steps_ctx[sid] = {"outputs": {}, "outcome": "failure", "conclusion": "failure"}
             continue
-        proc = subprocess.run(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, capture_output=True)
-        out = proc.stdout.decode("utf-8", "replace")
-        err = proc.stderr.decode("utf-8", "replace")
-        stdout_all.append(out)
-        stderr_all.append(err)
-        if args.verbose:
-            sys.stderr.write(f"--- step {sid} (exit {proc.returncode})\n{out}{err}")
-        record["exit_code"] = proc.returncode
+        if "uses" in step:
+            result["skipped_uses"].append({"id": sid, "uses": step["uses"], "with": with_,
+                                           "if": step.get("if"), "condition_true": run_it})
+            continue
+        if not run_it:
+            continue
+
+        step_dir = tempfile.mkdtemp(prefix=f"step-{index}-", dir=temp)
+        files = {k: os.path.join(step_dir, k.lower()) for k in ("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "GITHUB_PATH")}
+        for p in files.values():
+            open(p, "w").close()
+        if path_additions:
+            env["PATH"] = os.pathsep.join(reversed(path_additions)) + os.pathsep + env.get("PATH", "")
+        env.update(files)
+        env.update({"GITHUB_ACTIONS": "true", "CI": "true", "GITHUB_WORKSPACE": workspace,
+                    "RUNNER_TEMP": temp, "RUNNER_OS": runner["os"], "RUNNER_ARCH": runner["arch"],
+                    "GITHUB_ACTION_PATH": action_path, "GITHUB_ACTION": sid})
+        script = os.path.join(temp, f"step-{index}-{sid}.sh")
+        with open(script, "w", encoding="utf-8") as f:
+            f.write(step["run"])
+        proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", script],
+                              cwd=workspace, env=env, stdin=subprocess.DEVNULL, capture_output=True)
+        stdout_all.append(proc.stdout.decode("utf-8", "replace"))
+        stderr_all.append(proc.stderr.decode("utf-8", "replace"))
+        code = proc.returncode
         try:
-            outputs = parse_file_command(open(files["GITHUB_OUTPUT"], encoding="utf-8").read(), f"{sid}: GITHUB_OUTPUT")
-            added_env.update(parse_file_command(open(files["GITHUB_ENV"], encoding="utf-8").read(), f"{sid}: GITHUB_ENV"))
+            with open(files["GITHUB_OUTPUT"], encoding="utf-8") as f:
+                outputs = parse_outputs(f.read(), f"{sid}: GITHUB_OUTPUT")
         except ExprError as e:
             stderr_all.append(f"run_action.py: {e}\n")
-            outputs = {}
-            proc = subprocess.CompletedProcess(command, proc.returncode or 1)
-        env_ctx.clear()
-        env_ctx.update(added_env)
-        for line in open(files["GITHUB_PATH"], encoding="utf-8").read().splitlines():
-            if line.strip():
-                path_additions.append(line.strip())
-        summaries.append(open(files["GITHUB_STEP_SUMMARY"], encoding="utf-8").read())
-        record["outputs"] = outputs
-        outcome = "success" if proc.returncode == 0 else "failure"
-        conclusion = "success" if outcome == "success" or step.get("continue-on-error") in (True, "true") else "failure"
-        record["outcome"] = outcome
-        steps_ctx[sid] = {"outputs": outputs, "outcome": outcome, "conclusion": conclusion}
-        if conclusion == "failure":
-            status = "failure"
-            if exit_code == 0:
-                exit_code = proc.returncode or 1
+            outputs, code = {}, code or 1
+        command = wasipack_command(step["run"])
+        if command:
+            # What the static check assumed is what wasipack writes.
+            want, got = set(WASIPACK_OUTPUTS[command]), set(outputs)
+            if (code == 0 and got != want) or not got <= want:
+                errors.append(f"step `{sid}`: `wasipack {command}` wrote the outputs {sorted(got)}, "
+                              f"but WASIPACK_OUTPUTS says {sorted(want)}")
+        with open(files["GITHUB_PATH"], encoding="utf-8") as f:
+            path_additions += [line.strip() for line in f if line.strip()]
+        with open(files["GITHUB_STEP_SUMMARY"], encoding="utf-8") as f:
+            summaries.append(f.read())
+        outcome = "success" if code == 0 else "failure"
+        record.update(outcome=outcome, exit_code=code, outputs=outputs)
+        steps_ctx[sid] = {"outputs": outputs, "outcome": outcome, "conclusion": outcome}
+        if code != 0:
+            status, exit_code = "failure", exit_code or code
 
     for name, spec in (action.get("outputs") or {}).items():
         try:
-            result["outputs"][name] = expand(spec.get("value", ""), ctx)
+            result["outputs"][name] = expand(spec.get("value", ""), contexts, status)
         except ExprError as e:
             stderr_all.append(f"run_action.py: outputs.{name}: {e}\n")
             exit_code = exit_code or 1

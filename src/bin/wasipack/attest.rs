@@ -33,6 +33,8 @@ pub struct Opts {
     json: bool,
     #[command(flatten)]
     net: super::net::Net,
+    #[command(flatten)]
+    github: super::github::Files,
 }
 
 pub fn run(opts: Opts) -> Result<u8> {
@@ -51,5 +53,6 @@ pub fn run(opts: Opts) -> Result<u8> {
     };
     let signed = sign::attest(&store, &target, &signer, &predicate_type, &predicate, mode)?;
     super::sign::print_signed(&signed, opts.json);
+    opts.github.signed(&signed)?;
     Ok(0)
 }

@@ -78,9 +78,16 @@ pub struct Opts {
     /// Print the build report as JSON (schema wasipack.build/v1).
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    gh: super::github::BuildFlags,
 }
 
 pub fn run(opts: Opts) -> Result<u8> {
+    let (gh, annotate) = (opts.gh.clone(), opts.github);
+    gh.finish(annotate, run_build(opts))
+}
+
+fn run_build(opts: Opts) -> Result<u8> {
     let file = config::load(&opts.dir)
         .map_err(Error::Config)?
         .unwrap_or_default();
@@ -136,6 +143,7 @@ pub fn run(opts: Opts) -> Result<u8> {
         .iter()
         .map(|m| Plan::resolve(flags.over(&m.over(&file.build)), &opts.dir))
         .collect::<Result<Vec<_>>>()?;
+    opts.gh.one_module(&plans)?;
     let output = opts
         .output
         .clone()
@@ -177,11 +185,9 @@ pub fn run(opts: Opts) -> Result<u8> {
                     }
                 }
             }
-            let named: Vec<(String, &wasipack::check::CheckReport)> = report
-                .checks
-                .iter()
-                .map(|(name, r)| (module_path(&options.output, name), r))
-                .collect();
+            let named = opts.gh.named(&options.output, &report.checks, module_path);
+            let named: Vec<(String, &wasipack::check::CheckReport)> =
+                named.iter().map(|(f, r)| (f.clone(), r)).collect();
             write_sarif(opts.sarif.as_deref(), &named)?;
             if opts.json {
                 super::print_json(report::BUILD_SCHEMA, &report);
@@ -203,13 +209,13 @@ pub fn run(opts: Opts) -> Result<u8> {
             for line in signed_lines {
                 eprintln!("{line}");
             }
+            opts.gh.built(&report, opts.sarif.as_deref())?;
             Ok(0)
         }
         Err(Failure::Rejected(reports)) => {
-            let named: Vec<(String, &wasipack::check::CheckReport)> = reports
-                .iter()
-                .map(|(name, r)| (module_path(&options.output, name), r))
-                .collect();
+            let named = opts.gh.named(&options.output, &reports, module_path);
+            let named: Vec<(String, &wasipack::check::CheckReport)> =
+                named.iter().map(|(f, r)| (f.clone(), r)).collect();
             write_sarif(opts.sarif.as_deref(), &named)?;
             if opts.github {
                 for (file, r) in &named {
@@ -224,6 +230,8 @@ pub fn run(opts: Opts) -> Result<u8> {
                 };
                 super::print(&text);
             }
+            opts.gh
+                .rejected(&reports, &plans, &options, opts.sarif.as_deref())?;
             eprintln!(
                 "error: {} module(s) broke their policy; nothing was written",
                 reports.len()

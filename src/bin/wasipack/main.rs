@@ -5,6 +5,7 @@ mod build;
 mod check;
 mod completions;
 mod doctor;
+mod github;
 mod inspect;
 mod keys;
 mod login;

@@ -50,6 +50,8 @@ pub struct Opts {
     json: bool,
     #[command(flatten)]
     net: super::net::Net,
+    #[command(flatten)]
+    github: super::github::Files,
     /// The project directory whose git revision annotates a bare module (default: the current one).
     #[arg(long, default_value = ".", hide = true)]
     dir: PathBuf,
@@ -125,6 +127,7 @@ pub fn run(opts: Opts) -> Result<u8> {
             super::print(&format!("{}\n", report.reference));
         }
     }
+    opts.github.pushed(&opts.reference, &reports)?;
     Ok(0)
 }
 

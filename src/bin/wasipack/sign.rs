@@ -31,6 +31,8 @@ pub struct Opts {
     json: bool,
     #[command(flatten)]
     net: super::net::Net,
+    #[command(flatten)]
+    github: super::github::Files,
 }
 
 pub fn annotations(pairs: &[String]) -> Result<BTreeMap<String, String>> {
@@ -55,6 +57,7 @@ pub fn run(opts: Opts) -> Result<u8> {
     };
     let signed = sign::sign(&store, &target, &signer, &annotations, mode)?;
     print_signed(&signed, opts.json);
+    opts.github.signed(&signed)?;
     Ok(0)
 }
 
