@@ -7,8 +7,7 @@
 
 mod common;
 
-use common::servers::crane_registry;
-use common::{copy_tree, decode, repo, venv_python, wasipack};
+use common::{copy_tree, decode, repo, wasipack, Tools};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -41,8 +40,8 @@ fn keys(dir: &Path) -> (PathBuf, PathBuf) {
     (dir.join("cosign.key"), dir.join("cosign.pub"))
 }
 
-fn runner() -> Command {
-    let mut cmd = Command::new(venv_python());
+fn runner(t: &Tools) -> Command {
+    let mut cmd = Command::new(t.venv_python());
     cmd.arg(repo().join("tests/tools/run_action.py"));
     // The runner sets what a GitHub runner sets; nothing of a CI job running these tests
     // (which is itself on GitHub Actions) may leak in.
@@ -70,14 +69,14 @@ fn json(text: &str) -> Value {
 
 /// Runs action.yml in `dir` (see `workspace`) with `inputs` and extra environment; returns the
 /// runner's JSON result.
-fn run_action(dir: &Path, inputs: &[(&str, &str)], env: &[(&str, &str)]) -> Value {
+fn run_action(t: &Tools, dir: &Path, inputs: &[(&str, &str)], env: &[(&str, &str)]) -> Value {
     let bin = PathBuf::from(env!("CARGO_BIN_EXE_wasipack"));
     let path = format!(
         "{}:{}",
         bin.parent().unwrap().display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let mut cmd = runner();
+    let mut cmd = runner(t);
     cmd.arg(repo().join("action.yml"))
         .arg("--workspace")
         .arg(dir.join("ws"))
@@ -153,8 +152,8 @@ fn read_json(path: &str) -> Value {
 
 #[test]
 fn the_action_builds_checks_pushes_and_signs_the_example_and_verify_accepts_it() {
-    common::require!("go", "crane", "venv");
-    let registry = crane_registry();
+    let t = common::require!("go", "crane", "venv");
+    let registry = t.crane_registry();
     let dir = workspace();
     let (key, public) = keys(dir.path());
     let key_pem = std::fs::read_to_string(&key).unwrap();
@@ -162,6 +161,7 @@ fn the_action_builds_checks_pushes_and_signs_the_example_and_verify_accepts_it()
     // keeps the tag.
     let push = format!("{}/Owner/Hello:1", registry.host());
     let result = run_action(
+        &t,
         dir.path(),
         &[
             ("working-directory", "hello"),
@@ -298,8 +298,8 @@ fn the_action_builds_checks_pushes_and_signs_the_example_and_verify_accepts_it()
 
 #[test]
 fn a_policy_violation_fails_the_action_with_annotations_on_the_policy_line_and_a_sarif_log() {
-    common::require!("go", "crane", "venv");
-    let registry = crane_registry();
+    let t = common::require!("go", "crane", "venv");
+    let registry = t.crane_registry();
     let dir = workspace();
     // The file name has a `,`: annotation properties must escape it (`%2C`).
     let policy_dir = dir.path().join("ws/hello/ci");
@@ -315,6 +315,7 @@ fn a_policy_violation_fails_the_action_with_annotations_on_the_policy_line_and_a
     .unwrap();
     let push = format!("{}/owner/hello:1", registry.host());
     let result = run_action(
+        &t,
         dir.path(),
         &[
             ("working-directory", "hello"),
@@ -402,8 +403,8 @@ fn a_policy_violation_fails_the_action_with_annotations_on_the_policy_line_and_a
 }
 
 /// Runs the runner's static checks alone on `action`.
-fn check_only(action: &Path) -> Value {
-    let out = runner()
+fn check_only(t: &Tools, action: &Path) -> Value {
+    let out = runner(t)
         .arg(action)
         .arg("--check-only")
         .output()
@@ -422,8 +423,8 @@ fn errors(result: &Value) -> Vec<String> {
 
 #[test]
 fn the_action_yaml_declares_every_input_it_uses_and_sets_every_output_it_declares() {
-    common::require!("venv");
-    let result = check_only(&repo().join("action.yml"));
+    let t = common::require!("venv");
+    let result = check_only(&t, &repo().join("action.yml"));
     assert_eq!(result["exit_code"], 0, "{}", dump(&result));
     assert_eq!(errors(&result), Vec::<String>::new());
     assert_eq!(
@@ -439,7 +440,7 @@ fn the_action_yaml_declares_every_input_it_uses_and_sets_every_output_it_declare
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("action.yml");
         std::fs::write(&path, changed).unwrap();
-        let result = check_only(&path);
+        let result = check_only(&t, &path);
         assert_eq!(result["exit_code"], 3, "{}", dump(&result));
         errors(&result)
     };
@@ -621,6 +622,7 @@ fn wasipack_in(dir: &Path) -> Command {
 
 #[test]
 fn build_appends_the_job_summary_and_the_step_outputs_to_the_files_it_is_given() {
+    common::require!("go");
     let dir = workspace();
     let ws = dir.path().join("ws");
     let project = ws.join("hello");
@@ -715,6 +717,7 @@ fn build_appends_the_job_summary_and_the_step_outputs_to_the_files_it_is_given()
 
 #[test]
 fn a_rejected_build_writes_its_violations_and_no_value_can_forge_an_output_or_an_annotation() {
+    common::require!("go");
     let dir = workspace();
     let ws = dir.path().join("ws");
     let project = ws.join("hello");
@@ -835,6 +838,7 @@ fn a_rejected_build_writes_its_violations_and_no_value_can_forge_an_output_or_an
 
 #[test]
 fn a_build_that_fails_says_so_in_the_summary_and_the_outputs() {
+    common::require!("go");
     let dir = workspace();
     let project = dir.path().join("ws/hello");
     let (summary, outputs) = (dir.path().join("summary.md"), dir.path().join("output"));
@@ -866,6 +870,7 @@ fn a_build_that_fails_says_so_in_the_summary_and_the_outputs() {
 
 #[test]
 fn push_sign_and_attest_write_what_they_published() {
+    common::require!("go");
     let dir = workspace();
     let project = dir.path().join("ws/hello");
     let (key, _) = keys(dir.path());
@@ -958,6 +963,7 @@ fn push_sign_and_attest_write_what_they_published() {
 
 #[test]
 fn an_output_value_with_newlines_and_commands_stays_one_output() {
+    common::require!("go");
     let dir = workspace();
     let ws = dir.path().join("ws");
     let project = ws.join("hello");

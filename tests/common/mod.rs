@@ -93,9 +93,3 @@ pub fn copy_tree(from: &Path, to: &Path) {
         }
     }
 }
-
-/// The Python of `.tools/venv`, for tests/action.rs until its tests start with `require`
-/// (then remove this): panics where `require(&["venv"])` would skip.
-pub fn venv_python() -> PathBuf {
-    tiers::require_or_panic(&["venv"]).venv_python()
-}

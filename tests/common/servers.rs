@@ -140,9 +140,3 @@ impl Tools {
         start(cmd, addr, dir, "referrers-registry")
     }
 }
-
-/// `crane registry serve`, for tests/action.rs until its tests start with `require` (then
-/// remove this): panics where `require(&["crane"])` would skip.
-pub fn crane_registry() -> Server {
-    super::tiers::require_or_panic(&["crane"]).crane_registry()
-}

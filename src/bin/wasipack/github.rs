@@ -41,7 +41,7 @@ impl Files {
     pub fn pushed(
         &self,
         reference: &str,
-        pushed: &[wasipack::oci::push::PushReport],
+        pushed: &[wasipack::workflow::push::PushReport],
     ) -> Result<()> {
         let Some(first) = pushed.first() else {
             return Ok(());
