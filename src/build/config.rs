@@ -1,6 +1,7 @@
 //! Build configuration: `wasipack.toml` at the project root, overridden by flags. Unknown
 //! keys are errors with file and line, as in policy files.
 
+use super::BuildError;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -111,12 +112,12 @@ impl Settings {
     }
 
     /// The target, refusing `js` with the reason.
-    pub fn target(&self) -> Result<Target, String> {
+    pub fn target(&self) -> Result<Target, BuildError> {
         match self.target.as_deref().unwrap_or("wasip1") {
             "wasip1" | "wasi" => Ok(Target::Wasip1),
             "wasip2" => Ok(Target::Wasip2),
-            "js" => Err("target `js`: GOOS=js builds are for browsers and need wasm_exec.js; wasipack builds WASI modules (wasip1 or wasip2)".into()),
-            other => Err(format!("unknown target `{other}` (wasip1 or wasip2)")),
+            "js" => Err(BuildError::JsTarget),
+            other => Err(BuildError::UnknownTarget(other.to_string())),
         }
     }
 }
@@ -210,6 +211,7 @@ mod tests {
         assert!(s
             .target()
             .unwrap_err()
+            .to_string()
             .contains("GOOS=js builds are for browsers"));
     }
 }

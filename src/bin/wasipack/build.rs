@@ -130,6 +130,15 @@ impl From<ModeArg> for config::Mode {
     }
 }
 
+/// The compiler's messages go to our standard error as they come.
+struct CompilerMessages;
+
+impl build::Observer for CompilerMessages {
+    fn compiler_messages(&self, _module: &str, messages: &mut dyn std::io::Read) {
+        let _ = std::io::copy(messages, &mut std::io::stderr());
+    }
+}
+
 pub fn run(opts: Opts) -> Result<u8> {
     let file = config::load(&opts.dir)
         .map_err(Error::Config)?
@@ -209,7 +218,7 @@ pub fn run(opts: Opts) -> Result<u8> {
     // Open the key (password and scrypt) before building: a bad key fails before anything
     // is written, and `build` stays all or nothing.
     let signer = opts.sign.as_deref().map(super::keys::signer).transpose()?;
-    match build::build(&plans, &options) {
+    match build::build(&plans, &options, &CompilerMessages) {
         Ok(report) => {
             let out = std::path::Path::new(&report.output);
             let mut signed_lines = Vec::new();
