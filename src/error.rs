@@ -49,6 +49,9 @@ pub enum Error {
     /// A bad command-line value that clap could not judge (an invalid glob, say).
     #[error("{0}")]
     Usage(String),
+    /// A build step failed in a way of its own (a toolchain refused, `go list` failed, ...).
+    #[error("{0}")]
+    Build(#[from] crate::build::BuildError),
 }
 
 impl Error {

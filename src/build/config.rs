@@ -1,18 +1,19 @@
 //! Build configuration: `wasipack.toml` at the project root, overridden by flags. Unknown
 //! keys are errors with file and line, as in policy files.
 
+use super::BuildError;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Toolchain {
     Go,
     Tinygo,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Target {
     Wasip1,
@@ -28,7 +29,7 @@ impl Target {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Mode {
     /// A program with `_start` (go build's default).
@@ -111,12 +112,12 @@ impl Settings {
     }
 
     /// The target, refusing `js` with the reason.
-    pub fn target(&self) -> Result<Target, String> {
+    pub fn target(&self) -> Result<Target, BuildError> {
         match self.target.as_deref().unwrap_or("wasip1") {
             "wasip1" | "wasi" => Ok(Target::Wasip1),
             "wasip2" => Ok(Target::Wasip2),
-            "js" => Err("target `js`: GOOS=js builds are for browsers and need wasm_exec.js; wasipack builds WASI modules (wasip1 or wasip2)".into()),
-            other => Err(format!("unknown target `{other}` (wasip1 or wasip2)")),
+            "js" => Err(BuildError::JsTarget),
+            other => Err(BuildError::UnknownTarget(other.to_string())),
         }
     }
 }
@@ -144,7 +145,7 @@ pub fn load(dir: &Path) -> Result<Option<Config>, crate::policy::PolicyError> {
                 file: path.display().to_string(),
                 line: 0,
                 column: 0,
-                message: format!("cannot read: {}", crate::error::io_message(&e)),
+                message: format!("cannot read: {}", crate::text::io_message(&e)),
             })
         }
     };
@@ -210,6 +211,7 @@ mod tests {
         assert!(s
             .target()
             .unwrap_err()
+            .to_string()
             .contains("GOOS=js builds are for browsers"));
     }
 }

@@ -24,16 +24,15 @@ impl Stage {
     }
 
     /// Stages several files at once, written in parallel (a build's module and its layout
-    /// blob are large), committed in the order given.
+    /// blob are large; see [`compile`](super::compile) for what that buys), committed in the
+    /// order given.
     pub fn add_all(&mut self, files: &[(PathBuf, &[u8])]) -> Result<()> {
-        use rayon::prelude::*;
         for (dest, _) in files {
             self.mkdirs(dest.parent().expect("outputs have a directory"))?;
         }
-        let written: Vec<Result<tempfile::NamedTempFile>> = files
-            .par_iter()
-            .map(|(dest, bytes)| write_temp(dest, bytes))
-            .collect();
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let written =
+            super::compile::at_once(files, cores, |(dest, bytes)| write_temp(dest, bytes));
         for ((dest, _), tmp) in files.iter().zip(written) {
             self.files.push((tmp?, dest.clone()));
         }

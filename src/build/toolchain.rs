@@ -2,6 +2,7 @@
 //! they are unit-tested without the tools), and `go list -deps -json` for the SBOM.
 
 use super::config::{Mode, Settings, Target, TinygoOptions, Toolchain};
+use super::BuildError;
 use crate::sbom::Component;
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -24,6 +25,11 @@ impl CommandLine {
             c.env(k, v);
         }
         c
+    }
+
+    /// The program and its arguments, as error messages show them.
+    pub fn shown(&self) -> String {
+        format!("{} {}", self.program, self.args.join(" "))
     }
 }
 
@@ -60,28 +66,19 @@ pub fn check_support(
     version: &GoVersion,
     target: Target,
     mode: Mode,
-) -> Result<(), String> {
+) -> Result<(), BuildError> {
     if toolchain == Toolchain::Tinygo {
         return Ok(());
     }
     let at_least = |minor: u32| version.major > 1 || version.minor >= minor;
     if target == Target::Wasip2 {
-        return Err(
-            "Go's gc compiler has no wasip2 target; use toolchain = \"tinygo\" for components"
-                .into(),
-        );
+        return Err(BuildError::NoWasip2);
     }
     if !at_least(21) {
-        return Err(format!(
-            "{} cannot build GOOS=wasip1 (Go 1.21 or newer is needed)",
-            version.text
-        ));
+        return Err(BuildError::GoTooOld(version.text.clone()));
     }
     if mode == Mode::Reactor && !at_least(24) {
-        return Err(format!(
-            "{} cannot build reactors (-buildmode=c-shared for wasip1 and //go:wasmexport need Go 1.24 or newer)",
-            version.text
-        ));
+        return Err(BuildError::ReactorTooOld(version.text.clone()));
     }
     Ok(())
 }
@@ -240,7 +237,7 @@ impl Listed {
 
 /// The main module and the dependency modules of the packages `go list -deps -json` printed,
 /// with the `h1:` hashes it reports.
-pub fn modules_from_go_list(stream: &[u8]) -> Result<Listed, String> {
+pub fn modules_from_go_list(stream: &[u8]) -> Result<Listed, BuildError> {
     let mut listed = Listed::default();
     let mut deps: BTreeMap<String, Component> = BTreeMap::new();
     let one = |m: &ListedModule| Component {
@@ -254,7 +251,7 @@ pub fn modules_from_go_list(stream: &[u8]) -> Result<Listed, String> {
         ..one(m)
     };
     for package in serde_json::Deserializer::from_slice(stream).into_iter::<ListedPackage>() {
-        let package = package.map_err(|e| format!("cannot read `go list -json` output: {e}"))?;
+        let package = package.map_err(|e| BuildError::GoList(e.to_string()))?;
         let Some(m) = package.module.filter(|_| !package.standard) else {
             continue;
         };
@@ -290,23 +287,18 @@ pub fn parse_go_sum(text: &str) -> BTreeMap<(String, String), String> {
 }
 
 /// Runs a command to completion and returns its stdout, or a one-line error with its stderr.
-pub fn output(line: &CommandLine, dir: &Path) -> Result<Vec<u8>, String> {
-    let out = line.command(dir).output().map_err(|e| {
-        format!(
-            "cannot run `{}`: {}",
-            line.program,
-            crate::error::io_message(&e)
-        )
+pub fn output(line: &CommandLine, dir: &Path) -> Result<Vec<u8>, BuildError> {
+    let out = line.command(dir).output().map_err(|e| BuildError::Spawn {
+        program: line.program.clone(),
+        message: crate::text::io_message(&e),
     })?;
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         let first: BTreeSet<&str> = stderr.lines().take(3).collect();
-        return Err(format!(
-            "`{} {}` failed: {}",
-            line.program,
-            line.args.join(" "),
-            first.into_iter().collect::<Vec<_>>().join("; ")
-        ));
+        return Err(BuildError::ToolFailed {
+            command: line.shown(),
+            stderr: first.into_iter().collect::<Vec<_>>().join("; "),
+        });
     }
     Ok(out.stdout)
 }
@@ -336,6 +328,7 @@ mod tests {
         assert!(
             check_support(Toolchain::Go, &old, Target::Wasip1, Mode::Command)
                 .unwrap_err()
+                .to_string()
                 .contains("Go 1.21")
         );
         let v123 = parse_go_version("go1.23.4").unwrap();
@@ -343,11 +336,13 @@ mod tests {
         assert!(
             check_support(Toolchain::Go, &v123, Target::Wasip1, Mode::Reactor)
                 .unwrap_err()
+                .to_string()
                 .contains("Go 1.24")
         );
         assert!(
             check_support(Toolchain::Go, &v, Target::Wasip2, Mode::Command)
                 .unwrap_err()
+                .to_string()
                 .contains("tinygo")
         );
     }

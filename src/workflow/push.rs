@@ -212,7 +212,7 @@ fn from_module(path: &Path, project_dir: &Path) -> Result<Item> {
         file: file.clone(),
         error,
     })?;
-    let (created, annotations) = git.map_err(Error::Usage)?;
+    let (created, annotations) = git?;
     let title = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

@@ -1,7 +1,7 @@
 //! `wasipack build [DIR]`: the main job.
 
 use std::path::PathBuf;
-use wasipack::build::config::{self, Mode, Settings, Target, Toolchain};
+use wasipack::build::config::{self, Settings};
 use wasipack::build::{self, Failure, Options, Plan};
 use wasipack::report::{self, human};
 use wasipack::{Error, Result};
@@ -25,11 +25,11 @@ pub struct Opts {
     #[arg(long)]
     name: Option<String>,
     #[arg(long, value_enum)]
-    toolchain: Option<Toolchain>,
+    toolchain: Option<ToolchainArg>,
     #[arg(long, value_enum)]
-    target: Option<Target>,
+    target: Option<TargetArg>,
     #[arg(long, value_enum)]
-    mode: Option<Mode>,
+    mode: Option<ModeArg>,
     /// Build tags (comma-separated or repeated).
     #[arg(long, value_delimiter = ',')]
     tags: Vec<String>,
@@ -82,6 +82,65 @@ pub struct Opts {
     gh: super::github::BuildFlags,
 }
 
+/// `--toolchain`, as [`config::Toolchain`].
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ToolchainArg {
+    Go,
+    Tinygo,
+}
+
+impl From<ToolchainArg> for config::Toolchain {
+    fn from(t: ToolchainArg) -> Self {
+        match t {
+            ToolchainArg::Go => config::Toolchain::Go,
+            ToolchainArg::Tinygo => config::Toolchain::Tinygo,
+        }
+    }
+}
+
+/// `--target`, as [`config::Target`] (`js` is not offered).
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum TargetArg {
+    Wasip1,
+    Wasip2,
+}
+
+impl From<TargetArg> for config::Target {
+    fn from(t: TargetArg) -> Self {
+        match t {
+            TargetArg::Wasip1 => config::Target::Wasip1,
+            TargetArg::Wasip2 => config::Target::Wasip2,
+        }
+    }
+}
+
+/// `--mode`, as [`config::Mode`].
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ModeArg {
+    /// A program with `_start` (go build's default).
+    Command,
+    /// A library with `_initialize` and `//go:wasmexport` functions (`-buildmode=c-shared`).
+    Reactor,
+}
+
+impl From<ModeArg> for config::Mode {
+    fn from(m: ModeArg) -> Self {
+        match m {
+            ModeArg::Command => config::Mode::Command,
+            ModeArg::Reactor => config::Mode::Reactor,
+        }
+    }
+}
+
+/// The compiler's messages go to our standard error as they come.
+pub struct CompilerMessages;
+
+impl build::Observer for CompilerMessages {
+    fn compiler_messages(&self, _module: &str, messages: &mut dyn std::io::Read) {
+        let _ = std::io::copy(messages, &mut std::io::stderr());
+    }
+}
+
 pub fn run(opts: Opts) -> Result<u8> {
     let (gh, annotate) = (opts.gh.clone(), opts.github);
     gh.finish(annotate, run_build(opts))
@@ -94,9 +153,11 @@ fn run_build(opts: Opts) -> Result<u8> {
     let mut flags = Settings {
         name: opts.name.clone(),
         package: opts.package.clone(),
-        toolchain: opts.toolchain,
-        target: opts.target.map(|t| t.name().to_string()),
-        mode: opts.mode,
+        toolchain: opts.toolchain.map(Into::into),
+        target: opts
+            .target
+            .map(|t| config::Target::from(t).name().to_string()),
+        mode: opts.mode.map(Into::into),
         tags: (!opts.tags.is_empty()).then(|| opts.tags.clone()),
         ldflags: opts.ldflags.clone(),
         policy: opts.policy.clone(),
@@ -165,7 +226,7 @@ fn run_build(opts: Opts) -> Result<u8> {
     // Open the key (password and scrypt) before building: a bad key fails before anything
     // is written, and `build` stays all or nothing.
     let signer = opts.sign.as_deref().map(super::keys::signer).transpose()?;
-    match build::build(&plans, &options) {
+    match build::build(&plans, &options, &CompilerMessages) {
         Ok(report) => {
             let out = std::path::Path::new(&report.output);
             let mut signed_lines = Vec::new();

@@ -55,13 +55,15 @@ pub fn run(opts: Opts) -> Result<u8> {
     match run_version(&go, &["env", "GOVERSION"]).and_then(|v| parse_go_version(&v)) {
         Some(v) => {
             add("go", true, format!("{} ({go})", v.text));
-            let wasip1 = check_support(Toolchain::Go, &v, Target::Wasip1, Mode::Command);
+            let wasip1 = check_support(Toolchain::Go, &v, Target::Wasip1, Mode::Command)
+                .map_err(|e| e.to_string());
             add(
                 "go wasip1",
                 wasip1.is_ok(),
                 wasip1.err().unwrap_or("GOOS=wasip1 commands".into()),
             );
-            let reactor = check_support(Toolchain::Go, &v, Target::Wasip1, Mode::Reactor);
+            let reactor = check_support(Toolchain::Go, &v, Target::Wasip1, Mode::Reactor)
+                .map_err(|e| e.to_string());
             add(
                 "go reactor",
                 reactor.is_ok(),
@@ -117,7 +119,7 @@ pub fn run(opts: Opts) -> Result<u8> {
                 add(
                     &name,
                     false,
-                    format!("cannot read: {}", wasipack::error::io_message(&e)),
+                    format!("cannot read: {}", wasipack::text::io_message(&e)),
                 );
                 continue;
             }

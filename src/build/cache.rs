@@ -1,12 +1,23 @@
-//! Up-to-date builds. After a build, wasipack records in its cache what made each module (a
-//! fingerprint) and the size and modification time of every file it wrote. When the next build
-//! of the same output directory compiles to the same thing from the same settings, and no
-//! output was touched since, the previous outputs are the answer and nothing is packaged or
-//! written again, as `go build` skips a link that is up to date. Any doubt rebuilds: a missing
-//! or unreadable stamp, a changed file, a module without a Go build ID (TinyGo).
+//! wasipack's build cache: everything a build keeps between runs, in [`cache_dir`]. Any of it
+//! may be deleted at any time; any doubt rebuilds.
+//!
+//! - **Compile outputs**, `obj/KEY/NAME.wasm` ([`compile_output`]): a stable path per project,
+//!   module and settings, so that `go build` finds its previous output up to date and skips the
+//!   link, as it does for `go build -o` by hand.
+//! - **Saved `go list` output** beside each compile output ([`saved_listing`]), reused while
+//!   the Go build ID it was saved with is the compiled module's (the ID hashes every input of
+//!   the link, so the package graph is unchanged).
+//! - **Stamps**, `stamps/KEY.json` ([`Stamp`]): up-to-date builds. After a build, wasipack
+//!   records what made each module (a fingerprint) and the size and modification time of every
+//!   file it wrote. When the next build of the same output directory compiles to the same thing
+//!   from the same settings, and no output was touched since, the previous outputs are the
+//!   answer and nothing is packaged or written again, as `go build` skips a link that is up to
+//!   date. Any doubt rebuilds: a missing or unreadable stamp, a changed file, a module without a
+//!   Go build ID (TinyGo).
 
 use super::{BuildReport, Plan};
 use crate::digest::sha256_hex;
+use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -117,6 +128,61 @@ fn write_in(
     if std::fs::create_dir_all(crate::fsio::parent_dir(&path)).is_ok() {
         let _ = crate::fsio::write_atomic(&path, &bytes);
     }
+}
+
+/// Where the compiler writes: `obj/KEY/NAME.wasm` in the cache (see the module's header), the
+/// key naming the project, module and settings. We only read that file. Falls back to a fresh
+/// temporary directory, returned to be held while the file is used, when there is no usable
+/// cache or `use_cache` is false.
+pub(super) fn compile_output(
+    plan: &Plan,
+    dir: &Path,
+    use_cache: bool,
+) -> Result<(PathBuf, Option<tempfile::TempDir>)> {
+    let name = format!("{}.wasm", plan.name);
+    if let (Some(cache), Ok(dir), true) = (cache_dir(), dir.canonicalize(), use_cache) {
+        // Not the toolchain's version: Go relinks when it changes (the build ID differs).
+        let key = format!(
+            "{}\0{}\0{}\0{:?}\0{:?}\0{:?}\0{:?}\0{:?}",
+            dir.display(),
+            plan.package,
+            plan.name,
+            plan.toolchain,
+            plan.target,
+            plan.mode,
+            plan.settings.tags,
+            plan.settings.ldflags,
+        );
+        let obj = cache.join("obj").join(&sha256_hex(key.as_bytes())[..32]);
+        if std::fs::create_dir_all(&obj).is_ok() {
+            return Ok((obj.join(name), None));
+        }
+    }
+    let tmp = tempfile::tempdir().map_err(|source| Error::Write {
+        path: std::env::temp_dir(),
+        source,
+    })?;
+    Ok((tmp.path().join(name), Some(tmp)))
+}
+
+/// The saved `go list` output beside a cached compile output, and the build ID it belongs to.
+const LISTING: &str = "go-list.json";
+const LISTING_ID: &str = "go-list.buildid";
+
+/// The `go list` output saved beside `out`, if it was saved for build ID `id`.
+pub(super) fn saved_listing(out: &Path, id: Option<&str>) -> Option<Vec<u8>> {
+    let id = id?;
+    let saved = std::fs::read_to_string(out.with_file_name(LISTING_ID)).ok()?;
+    (saved == id)
+        .then(|| std::fs::read(out.with_file_name(LISTING)).ok())
+        .flatten()
+}
+
+/// Saves `listed`, the `go list` output for the module compiled to `out` with build ID `id`.
+pub(super) fn save_listing(out: &Path, id: &str, listed: &[u8]) {
+    // A cache: failing to save only costs the next build a `go list`.
+    let _ = crate::fsio::write_atomic(&out.with_file_name(LISTING), listed);
+    let _ = crate::fsio::write_atomic(&out.with_file_name(LISTING_ID), id.as_bytes());
 }
 
 /// Everything that decides a module's outputs, hashed: this wasipack (its version and its

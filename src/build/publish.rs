@@ -1,0 +1,132 @@
+//! Publishing: a build's outputs written into the output directory, all or nothing
+//! ([`dist::Stage`](super::dist::Stage)): the modules, their SBOMs, `report.json` and the OCI
+//! layout `oci/`, whose index gains each module's tag and drops referrers left without a subject.
+
+use super::{dist, BuildReport, Built, ModuleReport};
+use crate::error::Result;
+use crate::oci::artifact::to_bytes;
+use crate::oci::layout::{self, Layout};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Writes `OUT/NAME.wasm`, `NAME.spdx.json`, `NAME.cdx.json`, `report.json` and the layout
+/// `OUT/oci`, all or nothing.
+pub fn publish(
+    built: &[Built],
+    output: &Path,
+    reproducible: &BTreeMap<String, bool>,
+) -> Result<BuildReport> {
+    let mut stage = dist::Stage::default();
+    let layout_root = output.join("oci");
+    let mut index = Layout::index_or_empty(&layout_root)?;
+    if !layout_root.join("oci-layout").exists() {
+        stage.add(&layout_root.join("oci-layout"), layout::LAYOUT_MARKER)?;
+    }
+    let mut modules = Vec::new();
+    let mut files: Vec<(PathBuf, &[u8])> = Vec::new();
+    for b in built {
+        let mut artifacts = vec![(&b.artifact, Some(b.tag.as_str()))];
+        artifacts.extend(b.referrers.iter().map(|r| (r, None)));
+        for (a, tag) in artifacts {
+            for (d, bytes) in a
+                .blobs
+                .iter()
+                .map(|(d, bytes)| (d, &bytes[..]))
+                .chain([(&a.descriptor, a.manifest.as_slice())])
+            {
+                let path = layout_root.join("blobs/sha256").join(d.hex());
+                if !path.exists() && !files.iter().any(|(p, _)| *p == path) {
+                    files.push((path, bytes));
+                }
+            }
+            layout::add_to_index(&mut index, a, tag);
+        }
+        let wasm = output.join(format!("{}.wasm", b.plan_name));
+        let spdx = output.join(format!("{}.spdx.json", b.plan_name));
+        let cdx = output.join(format!("{}.cdx.json", b.plan_name));
+        files.extend([
+            (wasm, &b.wasm[..]),
+            (spdx, &b.spdx[..]),
+            (cdx, &b.cyclonedx[..]),
+        ]);
+        modules.push(ModuleReport {
+            name: b.plan_name.clone(),
+            package: b.package.clone(),
+            toolchain: b.toolchain.clone(),
+            toolchain_version: b.toolchain_version.clone(),
+            wasm: format!("{}.wasm", b.plan_name),
+            sha256: b.check.module.sha256.clone(),
+            size_compiled: b.rewrite.size_before,
+            size: b.rewrite.size_after,
+            sections: b.rewrite.sections.clone(),
+            policy: b.check.policy.clone(),
+            passed: b.check.passed,
+            abi: b.check.module.abi.id(),
+            imports: b.check.module.imports.len(),
+            spdx: format!("{}.spdx.json", b.plan_name),
+            cyclonedx: format!("{}.cdx.json", b.plan_name),
+            sbom_packages: b.sbom_packages,
+            oci_layout: "oci".into(),
+            tag: b.tag.clone(),
+            manifest_digest: b.artifact.descriptor.digest.clone(),
+            reproducible: reproducible.get(&b.plan_name).copied(),
+            command: b.command.clone(),
+            env: b.env.clone(),
+        });
+    }
+    stage.add_all(&files)?;
+    let report = BuildReport {
+        output: output.display().to_string(),
+        modules,
+        checks: built
+            .iter()
+            .map(|b| (b.plan_name.clone(), b.check.clone()))
+            .collect(),
+    };
+    stage.add(
+        &output.join("report.json"),
+        &crate::report::json_bytes(crate::report::BUILD_SCHEMA, &report),
+    )?;
+    // Referrers staged in this build are not on disk yet: take their subjects from memory.
+    let staged: BTreeMap<String, String> = built
+        .iter()
+        .flat_map(|b| {
+            b.referrers.iter().map(move |r| {
+                (
+                    r.descriptor.digest.clone(),
+                    b.artifact.descriptor.digest.clone(),
+                )
+            })
+        })
+        .collect();
+    layout::prune_orphan_referrers(&mut index, |d| {
+        staged
+            .get(d)
+            .cloned()
+            .or_else(|| layout::stored_subject(&layout_root, d))
+    });
+    stage.add(&layout_root.join("index.json"), &to_bytes(&index))?;
+    stage.commit()?;
+    Ok(report)
+}
+
+/// Every file a build's outputs consist of (what [`publish`] writes, and blobs it found there).
+pub(super) fn outputs(built: &[Built], output: &Path) -> Vec<PathBuf> {
+    let layout = output.join("oci");
+    let mut files = vec![
+        output.join("report.json"),
+        layout.join("index.json"),
+        layout.join("oci-layout"),
+    ];
+    for b in built {
+        for suffix in [".wasm", ".spdx.json", ".cdx.json"] {
+            files.push(output.join(format!("{}{suffix}", b.plan_name)));
+        }
+        for a in std::iter::once(&b.artifact).chain(&b.referrers) {
+            for d in a.blobs.iter().map(|(d, _)| d).chain([&a.descriptor]) {
+                files.push(layout.join("blobs/sha256").join(d.hex()));
+            }
+        }
+    }
+    files
+}
