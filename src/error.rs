@@ -1,6 +1,10 @@
 //! The library's error type. Every variant renders as one line naming the file, field or
 //! offset; the CLI prints it once and exits with [`Error::exit_code`].
 
+mod registry;
+
+pub use registry::{RegistryError, RegistryErrorKind};
+
 use crate::check::CheckError;
 use crate::policy::PolicyError;
 pub use crate::text::io_message;
@@ -35,18 +39,29 @@ pub enum Error {
         package: String,
         code: i32,
     },
-    /// A registry or network failure, or a store whose contents are not what they claim;
-    /// the message names the registry and repository (never a secret).
-    #[error("{0}")]
-    Registry(String),
+    /// A registry or network failure, typed (status, distribution-spec error code, kind) so
+    /// that retries are decided on what happened; the message names the registry and
+    /// repository (never a secret).
+    #[error(transparent)]
+    Registry(Box<RegistryError>),
     /// Bytes that do not match their digest (a registry or layout sent or holds the wrong
     /// bytes); names where they came from.
     #[error("{0}")]
     Integrity(String),
-    /// A key file that cannot be used (wrong password, unknown format); names the file.
+    /// A key or its password that cannot be used (wrong password, unknown format, no way to
+    /// ask for the password); names the file.
     #[error("{0}")]
     Key(String),
-    /// A bad command-line value that clap could not judge (an invalid glob, say).
+    /// A reference, tag, digest or registry name that does not parse.
+    #[error("{0}")]
+    Reference(String),
+    /// An input that is not what it claims to be: a file that is not JSON, a module without
+    /// the Go build info a command needs, a stored manifest that does not parse.
+    #[error("{0}")]
+    Input(String),
+    /// A bad command-line value or combination that clap could not judge (an invalid glob,
+    /// two flags that exclude each other), or a bad setting in the environment
+    /// (`SOURCE_DATE_EPOCH`).
     #[error("{0}")]
     Usage(String),
 }
@@ -59,6 +74,30 @@ impl Error {
             Error::Compile { code, .. } => (*code).clamp(1, 255),
             _ => 2,
         }
+    }
+
+    /// Whether trying again may succeed: a registry error that is
+    /// [retryable](RegistryError::retryable) (5xx, 429, a connection error). Nothing else is.
+    pub fn retryable(&self) -> bool {
+        matches!(self, Error::Registry(e) if e.retryable())
+    }
+
+    /// A registry failure with only a message (kind [`RegistryErrorKind::Protocol`]).
+    pub fn registry(message: impl Into<String>) -> Error {
+        RegistryError::other(message).into()
+    }
+}
+
+/// `SOURCE_DATE_EPOCH` that is not a Unix time (or a clock out of range): a bad setting.
+impl From<crate::sbom::TimeError> for Error {
+    fn from(e: crate::sbom::TimeError) -> Error {
+        Error::Usage(e.to_string())
+    }
+}
+
+impl From<RegistryError> for Error {
+    fn from(e: RegistryError) -> Error {
+        Error::Registry(Box::new(e))
     }
 }
 

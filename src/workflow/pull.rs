@@ -29,7 +29,7 @@ pub fn resolve(store: &Store, target: &Target) -> Result<(String, Value)> {
 /// [`resolve`] for a manifest already fetched.
 pub fn follow(store: &Store, target: &Target, fetched: Fetched) -> Result<(String, Value)> {
     let manifest: Value = serde_json::from_slice(&fetched.bytes)
-        .map_err(|e| Error::Registry(format!("{target}: manifest is not JSON: {e}")))?;
+        .map_err(|e| Error::registry(format!("{target}: manifest is not JSON: {e}")))?;
     if let Some(entries) = manifest["manifests"].as_array() {
         // An image index: take its wasm entry.
         let wasm: Vec<&Value> = entries
@@ -40,7 +40,7 @@ pub fn follow(store: &Store, target: &Target, fetched: Fetched) -> Result<(Strin
             ([one], _) => one,
             ([], [one]) => one,
             _ => {
-                return Err(Error::Registry(format!(
+                return Err(Error::registry(format!(
                     "{target}: an image index with {} entries ({} for wasm); pull one by digest",
                     entries.len(),
                     wasm.len()
@@ -50,9 +50,9 @@ pub fn follow(store: &Store, target: &Target, fetched: Fetched) -> Result<(Strin
         let digest = entry["digest"].as_str().unwrap_or_default().to_string();
         let inner = store
             .manifest(&digest)?
-            .ok_or_else(|| Error::Registry(format!("{target}: index entry {digest} not found")))?;
+            .ok_or_else(|| Error::registry(format!("{target}: index entry {digest} not found")))?;
         let manifest = serde_json::from_slice(&inner.bytes).map_err(|e| {
-            Error::Registry(format!("{target}: manifest {digest} is not JSON: {e}"))
+            Error::registry(format!("{target}: manifest {digest} is not JSON: {e}"))
         })?;
         return Ok((inner.digest, manifest));
     }
@@ -74,7 +74,7 @@ pub fn wasm_layer(target: &Target, manifest: &Value) -> Result<Descriptor> {
                 .iter()
                 .filter_map(|l| l["mediaType"].as_str())
                 .collect();
-            Err(Error::Registry(format!(
+            Err(Error::registry(format!(
                 "{target}: not a wasm artifact: no layer of type {} (config {}, layers: {})",
                 WASM_LAYERS.join(" or "),
                 manifest["config"]["mediaType"].as_str().unwrap_or("none"),
@@ -85,7 +85,7 @@ pub fn wasm_layer(target: &Target, manifest: &Value) -> Result<Descriptor> {
                 }
             )))
         }
-        many => Err(Error::Registry(format!(
+        many => Err(Error::registry(format!(
             "{target}: {} wasm layers; a wasm artifact has exactly one",
             many.len()
         ))),
@@ -114,7 +114,9 @@ pub fn pull(store: &Store, target: &Target, output: &Path) -> Result<PullReport>
         let result = result.and_then(|()| sink.flush().map_err(write));
         match result {
             Ok(()) => break,
-            Err(Error::Registry(_) | Error::Integrity(_)) if attempt < 2 => attempt += 1,
+            Err(e) if attempt < 2 && (e.retryable() || matches!(e, Error::Integrity(_))) => {
+                attempt += 1
+            }
             Err(e) => return Err(e),
         }
     }

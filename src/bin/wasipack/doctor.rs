@@ -105,7 +105,7 @@ pub fn run(opts: Opts) -> Result<u8> {
                 ),
                 Err(e) => add("credentials", false, e.to_string()),
             },
-            Err(e) => add("credentials", false, e),
+            Err(e) => add("credentials", false, e.to_string()),
         }
     }
 
