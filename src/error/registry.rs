@@ -104,6 +104,41 @@ impl RegistryError {
         }
     }
 
+    /// The error for an answer with an unexpected `status` (`reason`: its reason phrase):
+    /// `STATUS REASON (CODE: MESSAGE)` with the distribution-spec error (`errors[0]`) when
+    /// the body has one, else the start of the body on one line.
+    pub fn answer(status: u16, reason: Option<&str>, body: &[u8]) -> RegistryError {
+        let spec_error = serde_json::from_slice::<serde_json::Value>(body)
+            .ok()
+            .and_then(|v| {
+                let e = &v["errors"][0];
+                e["code"].as_str().map(|code| {
+                    let message = e["message"].as_str().unwrap_or_default();
+                    (code.to_string(), format!("{code}: {message}"))
+                })
+            });
+        let (code, detail) = match spec_error {
+            Some((code, detail)) => (Some(code), detail),
+            None => (
+                None,
+                String::from_utf8_lossy(&body[..body.len().min(200)])
+                    .trim()
+                    .replace('\n', " "),
+            ),
+        };
+        let status_text = format!("{status} {}", reason.unwrap_or(""));
+        let message = format!(
+            "{}{}",
+            status_text.trim(),
+            if detail.is_empty() {
+                String::new()
+            } else {
+                format!(" ({detail})")
+            }
+        );
+        RegistryError::status(status, code, message)
+    }
+
     /// No answer, or an answer cut off: `source` is the transport's own error.
     pub fn transport(
         message: impl Into<String>,
@@ -210,6 +245,48 @@ mod tests {
             assert_eq!(e.kind(), kind, "{status} {code:?}");
             assert_eq!(e.http_status(), Some(status));
             assert_eq!(e.code(), code);
+        }
+    }
+
+    #[test]
+    fn answers_keep_their_status_and_the_registrys_error_code() {
+        let body =
+            br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown","detail":{}}]}"#;
+        let e = RegistryError::answer(404, Some("Not Found"), body);
+        assert_eq!(e.http_status(), Some(404));
+        assert_eq!(e.code(), Some("MANIFEST_UNKNOWN"));
+        assert_eq!(e.kind(), NotFound);
+        assert!(!e.retryable());
+        assert_eq!(
+            e.to_string(),
+            "404 Not Found (MANIFEST_UNKNOWN: manifest unknown)"
+        );
+
+        let body = br#"{"errors":[{"code":"DIGEST_INVALID","message":"provided digest did not match uploaded content"}]}"#;
+        let e = RegistryError::answer(400, Some("Bad Request"), body);
+        assert_eq!(e.code(), Some("DIGEST_INVALID"));
+        assert_eq!(e.kind(), Protocol);
+
+        // No distribution-spec error: the start of the body, on one line.
+        let e = RegistryError::answer(502, Some("Bad Gateway"), b"<html>\nbad gateway\n</html>");
+        assert_eq!(e.code(), None);
+        assert_eq!(e.kind(), Server);
+        assert!(e.retryable());
+        assert_eq!(
+            e.to_string(),
+            "502 Bad Gateway (<html> bad gateway </html>)"
+        );
+
+        let e = RegistryError::answer(429, Some("Too Many Requests"), b"");
+        assert!(e.retryable());
+        assert_eq!(e.to_string(), "429 Too Many Requests");
+        assert_eq!(RegistryError::answer(599, None, b"").to_string(), "599");
+
+        for status in [401, 403] {
+            assert!(
+                !RegistryError::answer(status, None, b"{}").retryable(),
+                "{status}"
+            );
         }
     }
 

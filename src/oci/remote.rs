@@ -590,7 +590,7 @@ impl Inner {
     async fn status_error(&self, resp: reqwest::Response, what: &str) -> Error {
         let status = resp.status();
         let body = resp.bytes().await.unwrap_or_default();
-        answer_error(status, &body)
+        RegistryError::answer(status.as_u16(), status.canonical_reason(), &body)
             .at(self.place())
             .during(what)
             .into()
@@ -989,44 +989,6 @@ const SINGLE_POST: usize = 256 << 10;
 /// The chunk size ghcr.io accepts, and the fallback after a 413.
 const SMALL_CHUNK: usize = 4 << 20;
 
-/// The error for an answer with an unexpected `status`: `STATUS REASON (CODE: MESSAGE)` with
-/// the distribution-spec error (`errors[0]`) when the body has one, else the start of the body.
-fn answer_error(status: StatusCode, body: &[u8]) -> RegistryError {
-    let spec_error = serde_json::from_slice::<serde_json::Value>(body)
-        .ok()
-        .and_then(|v| {
-            let e = &v["errors"][0];
-            e["code"].as_str().map(|code| {
-                let message = e["message"].as_str().unwrap_or_default();
-                (code.to_string(), format!("{code}: {message}"))
-            })
-        });
-    let (code, detail) = match spec_error {
-        Some((code, detail)) => (Some(code), detail),
-        None => (
-            None,
-            String::from_utf8_lossy(&body[..body.len().min(200)])
-                .trim()
-                .replace('\n', " "),
-        ),
-    };
-    let status_text = format!(
-        "{} {}",
-        status.as_u16(),
-        status.canonical_reason().unwrap_or("")
-    );
-    let message = format!(
-        "{}{}",
-        status_text.trim(),
-        if detail.is_empty() {
-            String::new()
-        } else {
-            format!(" ({detail})")
-        }
-    );
-    RegistryError::status(status.as_u16(), code, message)
-}
-
 /// `Retry-After` in seconds (the HTTP-date form is rare from registries and is ignored).
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     header(headers, "retry-after")?
@@ -1054,44 +1016,6 @@ fn describe(e: &reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn answers_keep_their_status_and_the_registrys_error_code() {
-        let body =
-            br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown","detail":{}}]}"#;
-        let e = answer_error(StatusCode::NOT_FOUND, body);
-        assert_eq!(e.http_status(), Some(404));
-        assert_eq!(e.code(), Some("MANIFEST_UNKNOWN"));
-        assert_eq!(e.kind(), RegistryErrorKind::NotFound);
-        assert!(!e.retryable());
-        assert_eq!(
-            e.to_string(),
-            "404 Not Found (MANIFEST_UNKNOWN: manifest unknown)"
-        );
-
-        let body = br#"{"errors":[{"code":"DIGEST_INVALID","message":"provided digest did not match uploaded content"}]}"#;
-        let e = answer_error(StatusCode::BAD_REQUEST, body);
-        assert_eq!(e.code(), Some("DIGEST_INVALID"));
-        assert_eq!(e.kind(), RegistryErrorKind::Protocol);
-
-        // No distribution-spec error: the start of the body, on one line.
-        let e = answer_error(StatusCode::BAD_GATEWAY, b"<html>\nbad gateway\n</html>");
-        assert_eq!(e.code(), None);
-        assert_eq!(e.kind(), RegistryErrorKind::Server);
-        assert!(e.retryable());
-        assert_eq!(
-            e.to_string(),
-            "502 Bad Gateway (<html> bad gateway </html>)"
-        );
-
-        let e = answer_error(StatusCode::TOO_MANY_REQUESTS, b"");
-        assert!(e.retryable());
-        assert_eq!(e.to_string(), "429 Too Many Requests");
-
-        for status in [StatusCode::UNAUTHORIZED, StatusCode::FORBIDDEN] {
-            assert!(!answer_error(status, b"{}").retryable(), "{status}");
-        }
-    }
 
     #[test]
     fn uploads_start_a_new_session_only_when_it_may_help() {
