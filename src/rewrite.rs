@@ -2,7 +2,7 @@
 //! into the `producers` section. Every other section, standard or custom, is copied byte for
 //! byte (header included), so a rewrite never changes code or data.
 
-use crate::policy::Globs;
+use crate::policy::{BadGlob, Globs};
 use crate::wasm::{validate, WasmError};
 use serde::{Deserialize, Serialize};
 use wasm_encoder::{Encode, ProducersField, ProducersSection, Section};
@@ -40,7 +40,7 @@ impl StripRules {
         delete: &[&str],
         all: bool,
         stamp: bool,
-    ) -> Result<StripRules, String> {
+    ) -> Result<StripRules, BadGlob> {
         let globs = |p: &[&str]| Globs::new(&p.iter().map(|s| s.to_string()).collect::<Vec<_>>());
         Ok(StripRules {
             keep: globs(keep)?,

@@ -316,21 +316,40 @@ pub fn rfc3339(unix: i64) -> Option<String> {
         .ok()
 }
 
+/// Why no creation time could be stamped.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TimeError {
+    /// `SOURCE_DATE_EPOCH` is set to something that is not a Unix time in seconds.
+    #[error("SOURCE_DATE_EPOCH=`{0}` is not a Unix time in seconds")]
+    SourceDateEpoch(String),
+    /// The system clock is before 1970 or past what RFC 3339 can write.
+    #[error("{0}")]
+    Clock(String),
+}
+
+/// For callers that still report errors as text.
+impl From<TimeError> for String {
+    fn from(e: TimeError) -> String {
+        e.to_string()
+    }
+}
+
 /// The creation time to stamp: `SOURCE_DATE_EPOCH` when set (an error if it is not a number),
 /// else now.
-pub fn created_now_or_epoch() -> Result<String, String> {
+pub fn created_now_or_epoch() -> Result<String, TimeError> {
     match std::env::var("SOURCE_DATE_EPOCH") {
         Ok(v) => v
             .trim()
             .parse::<i64>()
             .ok()
             .and_then(rfc3339)
-            .ok_or_else(|| format!("SOURCE_DATE_EPOCH=`{v}` is not a Unix time in seconds")),
+            .ok_or(TimeError::SourceDateEpoch(v)),
         Err(_) => {
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
-                .map_err(|e| e.to_string())?;
-            rfc3339(now.as_secs() as i64).ok_or_else(|| "clock out of range".to_string())
+                .map_err(|e| TimeError::Clock(e.to_string()))?;
+            rfc3339(now.as_secs() as i64)
+                .ok_or_else(|| TimeError::Clock("clock out of range".into()))
         }
     }
 }

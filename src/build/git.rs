@@ -60,7 +60,7 @@ pub fn created_and_annotations(
     }
     let created = match commit_time.and_then(sbom::rfc3339) {
         Some(s) if std::env::var_os("SOURCE_DATE_EPOCH").is_none() => s,
-        _ => sbom::created_now_or_epoch().map_err(BuildError::CreationTime)?,
+        _ => sbom::created_now_or_epoch().map_err(|e| BuildError::CreationTime(e.to_string()))?,
     };
     Ok((created, a))
 }

@@ -19,7 +19,7 @@ pub mod cache;
 mod compile;
 pub mod config;
 mod dist;
-mod error;
+
 mod git;
 mod package;
 mod plan;
@@ -27,9 +27,9 @@ mod publish;
 mod reproducible;
 pub mod toolchain;
 
+pub use crate::error::BuildError;
 /// [`cache`] by its former name.
 pub use cache as stamp;
-pub use error::BuildError;
 pub use git::created_and_annotations;
 pub use package::package_compiled;
 pub use plan::Plan;

@@ -6,7 +6,7 @@
 //! and no well-kept crate writes docker's config or talks to credential helpers' `store` and
 //! `erase` verbs.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, RegistryError, RegistryErrorKind, Result};
 use base64::Engine;
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -96,10 +96,14 @@ pub fn find_with_source(registry: &str) -> Result<Option<(Credential, String)>> 
                 }
                 other => other.to_string(),
             };
-            return Err(Error::Registry(format!(
-                "{}: credentials for {registry}: {detail}",
-                config_path().display()
-            )));
+            return Err(RegistryError::new(
+                RegistryErrorKind::Auth,
+                format!(
+                    "{}: credentials for {registry}: {detail}",
+                    config_path().display()
+                ),
+            )
+            .into());
         }
     }
     if registry == "ghcr.io" {
@@ -134,9 +138,9 @@ fn read_config() -> Result<Value> {
     match std::fs::read(&path) {
         Ok(bytes) => {
             let v: Value = serde_json::from_slice(&bytes)
-                .map_err(|e| Error::Registry(format!("{}: not valid JSON: {e}", path.display())))?;
+                .map_err(|e| Error::Input(format!("{}: not valid JSON: {e}", path.display())))?;
             if !v.is_object() {
-                return Err(Error::Registry(format!(
+                return Err(Error::Input(format!(
                     "{}: expected a JSON object",
                     path.display()
                 )));
@@ -181,8 +185,10 @@ fn run_helper(helper: &str, verb: &str, input: &[u8]) -> Result<()> {
     use std::io::Write;
     use std::process::{Command, Stdio};
     let program = format!("docker-credential-{helper}");
-    let fail =
-        |why: String| Error::Registry(format!("credential helper `{program}` {verb}: {why}"));
+    let fail = |why: String| -> Error {
+        let message = format!("credential helper `{program}` {verb}: {why}");
+        RegistryError::new(RegistryErrorKind::Auth, message).into()
+    };
     let mut child = Command::new(&program)
         .arg(verb)
         .stdin(Stdio::piped())

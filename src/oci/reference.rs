@@ -2,6 +2,7 @@
 //! `oci-layout:PATH[:TAG|@sha256:HEX]` for an OCI image layout on disk, so every command that
 //! takes a reference works without a registry server.
 
+use crate::error::{Error, Result};
 use std::fmt;
 use std::path::PathBuf;
 
@@ -32,7 +33,9 @@ pub enum Target {
 }
 
 impl Target {
-    pub fn parse(text: &str) -> Result<Target, String> {
+    /// Parses a registry reference or `oci-layout:PATH[:TAG|@DIGEST]`; an [`Error::Reference`]
+    /// names the part that is wrong.
+    pub fn parse(text: &str) -> Result<Target> {
         match text.strip_prefix("oci-layout:") {
             Some(rest) => parse_layout(rest),
             None => Reference::parse(text).map(Target::Registry),
@@ -75,7 +78,7 @@ impl Target {
     }
 }
 
-fn parse_layout(rest: &str) -> Result<Target, String> {
+fn parse_layout(rest: &str) -> Result<Target> {
     let (path, digest) = match rest.rsplit_once('@') {
         Some((p, d)) => (p, Some(check_digest(d)?)),
         None => (rest, None),
@@ -87,7 +90,9 @@ fn parse_layout(rest: &str) -> Result<Target, String> {
         _ => (path, None),
     };
     if path.is_empty() {
-        return Err("oci-layout: needs a path, as in oci-layout:dist/oci:TAG".into());
+        return Err(Error::Reference(
+            "oci-layout: needs a path, as in oci-layout:dist/oci:TAG".into(),
+        ));
     }
     Ok(Target::Layout {
         path: PathBuf::from(path),
@@ -96,18 +101,18 @@ fn parse_layout(rest: &str) -> Result<Target, String> {
     })
 }
 
-fn check_digest(d: &str) -> Result<String, String> {
-    let hex = d
-        .strip_prefix("sha256:")
-        .ok_or_else(|| format!("digest `{d}`: only sha256 digests are supported"))?;
+fn check_digest(d: &str) -> Result<String> {
+    let hex = d.strip_prefix("sha256:").ok_or_else(|| {
+        Error::Reference(format!("digest `{d}`: only sha256 digests are supported"))
+    })?;
     if hex.len() != 64
         || !hex
             .bytes()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     {
-        return Err(format!(
+        return Err(Error::Reference(format!(
             "digest `{d}`: expected sha256: and 64 lowercase hex digits"
-        ));
+        )));
     }
     Ok(d.to_string())
 }
@@ -138,10 +143,10 @@ fn valid_component(c: &str) -> bool {
 impl Reference {
     /// Parses `[REGISTRY/]REPO[:TAG][@sha256:HEX]` the way docker does: the first component
     /// is a registry when it has a `.` or a `:`, or is `localhost`.
-    pub fn parse(text: &str) -> Result<Reference, String> {
-        let bad = |why: &str| format!("reference `{text}`: {why}");
+    pub fn parse(text: &str) -> Result<Reference> {
+        let bad = |why: &str| Error::Reference(format!("reference `{text}`: {why}"));
         let (rest, digest) = match text.split_once('@') {
-            Some((r, d)) => (r, Some(check_digest(d).map_err(|e| bad(&e))?)),
+            Some((r, d)) => (r, Some(check_digest(d).map_err(|e| bad(&e.to_string()))?)),
             None => (text, None),
         };
         let (name, tag) = match rest.rsplit_once(':') {
@@ -265,7 +270,8 @@ mod tests {
             ("ghcr.io/", "no repository"),
         ] {
             let e = Reference::parse(text).unwrap_err();
-            assert!(e.contains(needle), "{text}: {e}");
+            assert!(matches!(e, Error::Reference(_)), "{text}: {e:?}");
+            assert!(e.to_string().contains(needle), "{text}: {e}");
         }
     }
 
@@ -288,6 +294,9 @@ mod tests {
             }
         );
         assert_eq!(Target::parse("oci-layout:out").unwrap().tag(), None);
-        assert!(Target::parse("oci-layout:").is_err());
+        assert!(matches!(
+            Target::parse("oci-layout:"),
+            Err(Error::Reference(_))
+        ));
     }
 }

@@ -3,8 +3,12 @@
 //! mount, monolithic or chunked with a fallback), manifests and referrers.
 //!
 //! Written here rather than taken from `oci-client` because that crate neither checks for
-//! existing blobs nor mounts them, and leaves the manifest `mediaType` unset (formats.md §5b);
-//! those are exactly the behaviours this stage is judged on.
+//! existing blobs nor mounts them, and leaves the manifest `mediaType` unset (which
+//! distribution 2.8 then refuses to serve as an OCI manifest); those are exactly the
+//! behaviours this stage is judged on.
+//!
+//! Failures are [`RegistryError`]s: the status and the registry's error code are kept, and
+//! what is retried is decided on their [`RegistryErrorKind`], not on the text.
 //!
 //! The API is blocking: each `Remote` owns a small tokio runtime and blobs go up in parallel
 //! inside it.
@@ -13,7 +17,7 @@ use super::artifact::{Blob, Descriptor, INDEX, MANIFEST};
 use super::auth::{self, Challenge, Credential};
 use super::progress::{Shared, Transfer};
 use super::reference::Reference;
-use crate::error::{Error, Result};
+use crate::error::{Error, RegistryError, RegistryErrorKind, Result};
 use reqwest::header::{HeaderMap, ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
 use reqwest::{StatusCode, Url};
 use sha2::{Digest, Sha256};
@@ -112,7 +116,7 @@ impl Remote {
             .worker_threads(2)
             .enable_all()
             .build()
-            .map_err(|e| Error::Registry(format!("cannot start the network runtime: {e}")))?;
+            .map_err(|e| Error::registry(format!("cannot start the network runtime: {e}")))?;
         // The system's root certificates take tens of milliseconds to load: only HTTPS
         // registries verified against them get them.
         let client = |roots: bool| {
@@ -123,7 +127,7 @@ impl Remote {
                 .connect_timeout(Duration::from_secs(15))
                 .read_timeout(Duration::from_secs(120))
                 .build()
-                .map_err(|e| Error::Registry(format!("cannot start the HTTP client: {e}")))
+                .map_err(|e| Error::registry(format!("cannot start the HTTP client: {e}")))
         };
         let credential = match &opts.credential {
             Some(c) => Some(c.clone()),
@@ -139,7 +143,7 @@ impl Remote {
         let http = client(!plain && !opts.insecure)?;
         let scheme = if plain { "http" } else { "https" };
         let base = Url::parse(&format!("{scheme}://{host}/"))
-            .map_err(|e| Error::Usage(format!("registry `{}`: {e}", reference.registry)))?;
+            .map_err(|e| Error::Reference(format!("registry `{}`: {e}", reference.registry)))?;
         Ok(Remote {
             rt,
             inner: Arc::new(Inner {
@@ -263,7 +267,7 @@ impl Remote {
             if let Some(d) = header(resp.headers(), "docker-content-digest") {
                 if d != expected {
                     return Err(
-                        inner.fail(&format!("{what}: the registry stored {d}, not {expected}"))
+                        inner.protocol(&what, format!("the registry stored {d}, not {expected}"))
                     );
                 }
             }
@@ -312,13 +316,13 @@ impl Remote {
             let body = resp
                 .bytes()
                 .await
-                .map_err(|e| inner.fail(&format!("{what}: {e}")))?;
+                .map_err(|e| inner.broken(&what, e.to_string(), e))?;
             if !is_index {
                 // Something that is not a referrers index (a plain 200 from a proxy, say).
                 return Ok(None);
             }
             let index: serde_json::Value = serde_json::from_slice(&body)
-                .map_err(|e| inner.fail(&format!("{what}: not an index: {e}")))?;
+                .map_err(|e| inner.protocol(&what, format!("not an index: {e}")))?;
             Ok(Some(
                 index["manifests"]
                     .as_array()
@@ -349,7 +353,7 @@ impl Inner {
     fn url(&self, path: &str) -> Result<Url> {
         self.base
             .join(&format!("v2/{}/{path}", self.reference.repository))
-            .map_err(|e| Error::Usage(format!("{}: {e}", self.reference)))
+            .map_err(|e| Error::Reference(format!("{}: {e}", self.reference)))
     }
 
     /// Bytes that are not what their digest says.
@@ -360,11 +364,30 @@ impl Inner {
         ))
     }
 
+    /// `REGISTRY/REPO`, what every registry error names.
+    fn place(&self) -> String {
+        format!("{}/{}", self.reference.registry, self.reference.repository)
+    }
+
+    /// A failure with only a message.
     fn fail(&self, message: &str) -> Error {
-        Error::Registry(format!(
-            "{}/{}: {message}",
-            self.reference.registry, self.reference.repository
-        ))
+        RegistryError::other(message).at(self.place()).into()
+    }
+
+    /// An answer to `what` that does not follow the protocol (not JSON, no token, ...).
+    fn protocol(&self, what: &str, message: String) -> Error {
+        RegistryError::other(message)
+            .at(self.place())
+            .during(what)
+            .into()
+    }
+
+    /// No answer to `what`, or one cut off while its body was read.
+    fn broken(&self, what: &str, message: String, e: reqwest::Error) -> Error {
+        RegistryError::transport(message, e)
+            .at(self.place())
+            .during(what)
+            .into()
     }
 
     fn scopes(&self) -> Vec<String> {
@@ -391,7 +414,7 @@ impl Inner {
         if let Some(handle) = warm {
             handle
                 .await
-                .map_err(|e| self.fail(&format!("GET /v2/: {e}")))??;
+                .map_err(|e| self.protocol("GET /v2/", e.to_string()))??;
         }
         self.send_now(what, build, retry).await
     }
@@ -422,21 +445,21 @@ impl Inner {
                         let challenge = header(resp.headers(), "www-authenticate")
                             .and_then(auth::parse_challenge);
                         if challenged || challenge.is_none() {
-                            return Err(self.auth_failed(what, authorization.is_some()));
+                            return Err(self.auth_failed(what, status.as_u16()));
                         }
                         self.authenticate(challenge.expect("checked")).await?;
                         challenged = true;
                         continue;
                     }
-                    status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS
+                    RegistryErrorKind::of_status(status.as_u16(), None).retryable()
                 }
                 Err(e) => {
                     self.opts.observer.no_response(what, &describe(e));
-                    true
+                    RegistryErrorKind::Transport.retryable()
                 }
             };
             if !(retry && retryable && attempt < self.opts.retries) {
-                return result.map_err(|e| self.fail(&format!("{what}: {}", describe(&e))));
+                return result.map_err(|e| self.broken(what, describe(&e), e));
             }
             let wait = match &result {
                 Ok(resp) => retry_after(resp.headers()),
@@ -448,17 +471,23 @@ impl Inner {
         }
     }
 
-    fn auth_failed(&self, what: &str, had_credentials: bool) -> Error {
+    /// Credentials refused, or needed and not given: the answer to `what` had `status` (401,
+    /// or 403 from a token request).
+    fn auth_failed(&self, what: &str, status: u16) -> Error {
         let registry = &self.reference.registry;
-        match (&self.credential, had_credentials) {
-            (Some(c), _) => self.fail(&format!(
-                "{what}: authentication failed as `{}` (wrong username or password, or no access to this repository)",
+        let message = match &self.credential {
+            Some(c) => format!(
+                "authentication failed as `{}` (wrong username or password, or no access to this repository)",
                 c.username()
-            )),
-            (None, _) => self.fail(&format!(
-                "{what}: the registry requires authentication: run `wasipack login {registry}` or pass --username with --password-stdin"
-            )),
-        }
+            ),
+            None => format!(
+                "the registry requires authentication: run `wasipack login {registry}` or pass --username with --password-stdin"
+            ),
+        };
+        RegistryError::status(status, None, message)
+            .at(self.place())
+            .during(what)
+            .into()
     }
 
     /// Answers a challenge: basic credentials, or a bearer token from the realm.
@@ -466,7 +495,7 @@ impl Inner {
         let value = match challenge {
             Challenge::Basic => match self.credential.as_ref().and_then(|c| c.basic_header()) {
                 Some(h) => h,
-                None => return Err(self.auth_failed("authenticate", false)),
+                None => return Err(self.auth_failed("authenticate", 401)),
             },
             Challenge::Bearer {
                 realm,
@@ -514,12 +543,12 @@ impl Inner {
                 let resp = request
                     .send()
                     .await
-                    .map_err(|e| self.fail(&format!("token request: {}", describe(&e))))?;
+                    .map_err(|e| self.broken("token request", describe(&e), e))?;
                 if matches!(
                     resp.status(),
                     StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
                 ) {
-                    return Err(self.auth_failed("token request", self.credential.is_some()));
+                    return Err(self.auth_failed("token request", resp.status().as_u16()));
                 }
                 let resp = self
                     .expect(resp, &[StatusCode::OK], "token request")
@@ -527,13 +556,15 @@ impl Inner {
                 let body = resp
                     .bytes()
                     .await
-                    .map_err(|e| self.fail(&format!("token request: {}", describe(&e))))?;
+                    .map_err(|e| self.broken("token request", describe(&e), e))?;
                 let body: serde_json::Value = serde_json::from_slice(&body)
-                    .map_err(|e| self.fail(&format!("token request: not JSON: {e}")))?;
+                    .map_err(|e| self.protocol("token request", format!("not JSON: {e}")))?;
                 let token = body["token"]
                     .as_str()
                     .or(body["access_token"].as_str())
-                    .ok_or_else(|| self.fail("token request: the answer has no token"))?;
+                    .ok_or_else(|| {
+                        self.protocol("token request", "the answer has no token".into())
+                    })?;
                 format!("Bearer {token}")
             }
         };
@@ -559,33 +590,10 @@ impl Inner {
     async fn status_error(&self, resp: reqwest::Response, what: &str) -> Error {
         let status = resp.status();
         let body = resp.bytes().await.unwrap_or_default();
-        let detail = serde_json::from_slice::<serde_json::Value>(&body)
-            .ok()
-            .and_then(|v| {
-                let e = &v["errors"][0];
-                e["code"]
-                    .as_str()
-                    .map(|code| format!("{code}: {}", e["message"].as_str().unwrap_or_default()))
-            })
-            .unwrap_or_else(|| {
-                String::from_utf8_lossy(&body[..body.len().min(200)])
-                    .trim()
-                    .replace('\n', " ")
-            });
-        let status_text = format!(
-            "{} {}",
-            status.as_u16(),
-            status.canonical_reason().unwrap_or("")
-        );
-        self.fail(&format!(
-            "{what}: {}{}",
-            status_text.trim(),
-            if detail.is_empty() {
-                String::new()
-            } else {
-                format!(" ({detail})")
-            }
-        ))
+        RegistryError::answer(status.as_u16(), status.canonical_reason(), &body)
+            .at(self.place())
+            .during(what)
+            .into()
     }
 
     async fn get_manifest(&self, reference: &str) -> Result<Option<Fetched>> {
@@ -607,7 +615,7 @@ impl Inner {
         let bytes = resp
             .bytes()
             .await
-            .map_err(|e| self.fail(&format!("{what}: {}", describe(&e))))?
+            .map_err(|e| self.broken(&what, describe(&e), e))?
             .to_vec();
         let digest = crate::digest::sha256_digest(&bytes);
         if reference.starts_with("sha256:") && digest != reference {
@@ -623,7 +631,7 @@ impl Inner {
             }
         }
         let parsed: serde_json::Value = serde_json::from_slice(&bytes)
-            .map_err(|e| self.fail(&format!("{what}: not JSON: {e}")))?;
+            .map_err(|e| self.protocol(&what, format!("not JSON: {e}")))?;
         let media_type = parsed["mediaType"]
             .as_str()
             .map(str::to_string)
@@ -649,7 +657,7 @@ impl Inner {
         while let Some(chunk) = resp
             .chunk()
             .await
-            .map_err(|e| self.fail(&format!("{what}: {}", describe(&e))))?
+            .map_err(|e| self.broken(&what, describe(&e), e))?
         {
             got += chunk.len() as u64;
             if got > d.size {
@@ -661,7 +669,7 @@ impl Inner {
             }
             hasher.update(&chunk);
             sink.write_all(&chunk)
-                .map_err(|e| self.fail(&format!("{what}: {}", crate::text::io_message(&e))))?;
+                .map_err(|e| self.protocol(&what, crate::text::io_message(&e)))?;
             bar.advance(chunk.len() as u64);
         }
         bar.end(true);
@@ -816,7 +824,7 @@ impl Inner {
                     true,
                 )
                 .await
-                .map_err(Upload::Retry)?;
+                .map_err(Upload::of)?;
             match resp.status() {
                 StatusCode::CREATED => return Ok(None),
                 StatusCode::ACCEPTED => {
@@ -843,7 +851,7 @@ impl Inner {
                 true,
             )
             .await
-            .map_err(Upload::Retry)?;
+            .map_err(Upload::of)?;
         let resp = self
             .expect(resp, &[StatusCode::ACCEPTED], &what)
             .await
@@ -884,7 +892,7 @@ impl Inner {
                         false,
                     )
                     .await
-                    .map_err(Upload::Retry)?;
+                    .map_err(Upload::of)?;
                 let status = resp.status();
                 if status == StatusCode::ACCEPTED {
                     location = self.location(resp.headers(), &url).map_err(Upload::Fatal)?;
@@ -892,11 +900,7 @@ impl Inner {
                     bar.position(sent as u64);
                     continue;
                 }
-                if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
-                    let e = self.status_error(resp, &what).await;
-                    return Err(Upload::Retry(e));
-                }
-                if sent == 0 {
+                if sent == 0 && !RegistryErrorKind::of_status(status.as_u16(), None).retryable() {
                     // No chunked uploads here: send it whole in a fresh session.
                     self.opts.observer.note(&format!(
                         "{what}: chunks refused ({status}); uploading whole"
@@ -907,8 +911,20 @@ impl Inner {
                         .expect("a bare POST opens a session");
                     break;
                 }
+                // Refused halfway (a session the registry dropped, a range it lost): a new
+                // session starts over, unless it is the credentials that are refused.
                 let e = self.status_error(resp, &what).await;
-                return Err(Upload::Retry(e));
+                return Err(match &e {
+                    Error::Registry(r)
+                        if matches!(
+                            r.kind(),
+                            RegistryErrorKind::Auth | RegistryErrorKind::Denied
+                        ) =>
+                    {
+                        Upload::Fatal(e)
+                    }
+                    _ => Upload::Retry(e),
+                });
             }
         }
         let mut url = location;
@@ -931,19 +947,17 @@ impl Inner {
                 false,
             )
             .await
-            .map_err(Upload::Retry)?;
+            .map_err(Upload::of)?;
         let status = resp.status();
         if status == StatusCode::CREATED {
             bar.position(body.len() as u64);
             return Ok(());
         }
         let e = self.status_error(resp, &what).await;
-        if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
-            Err(Upload::Retry(e))
-        } else if status == StatusCode::PAYLOAD_TOO_LARGE {
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
             Err(Upload::TooLarge(e))
         } else {
-            Err(Upload::Fatal(e))
+            Err(Upload::of(e))
         }
     }
 }
@@ -954,6 +968,18 @@ enum Upload {
     Fatal(Error),
     /// 413: send it again in smaller chunks.
     TooLarge(Error),
+}
+
+impl Upload {
+    /// A request of an upload failed: worth a new session when the same request may succeed
+    /// again (5xx, 429, a connection error), never for refused credentials or another 4xx.
+    fn of(e: Error) -> Upload {
+        if e.retryable() {
+            Upload::Retry(e)
+        } else {
+            Upload::Fatal(e)
+        }
+    }
 }
 
 /// Blobs up to this size go up with the POST that opens the session (see `start_upload`): a
@@ -985,4 +1011,23 @@ fn describe(e: &reqwest::Error) -> String {
         source = s.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uploads_start_a_new_session_only_when_it_may_help() {
+        let retry = |e: Error| matches!(Upload::of(e), Upload::Retry(_));
+        let status = |s: u16| Error::from(RegistryError::status(s, None, "m"));
+        assert!(retry(status(500)));
+        assert!(retry(status(429)));
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset");
+        assert!(retry(RegistryError::transport("cut off", io).into()));
+        for s in [400, 401, 403, 404] {
+            assert!(!retry(status(s)), "{s}");
+        }
+        assert!(!retry(Error::Integrity("mismatch".into())));
+    }
 }

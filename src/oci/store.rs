@@ -6,7 +6,7 @@ use super::layout::{self, Layout, REF_NAME};
 use super::model::{self, Document, ImageIndex};
 use super::reference::Target;
 use super::remote::{self, BlobOutcome, Fetched, Remote};
-use crate::error::{Error, Result};
+use crate::error::{Error, RegistryError, RegistryErrorKind, Result};
 
 pub enum Store {
     Layout(Layout),
@@ -58,8 +58,9 @@ impl Store {
 
     /// The manifest `target` names; its absence is an error that names it.
     pub fn fetch(&self, target: &Target) -> Result<Fetched> {
-        self.manifest(target.selector())?
-            .ok_or_else(|| Error::Registry(format!("{target}: not found")))
+        self.manifest(target.selector())?.ok_or_else(|| {
+            RegistryError::new(RegistryErrorKind::NotFound, format!("{target}: not found")).into()
+        })
     }
 
     /// A manifest by tag or digest; `None` when absent.
@@ -205,7 +206,7 @@ impl Store {
                 return Ok(());
             }
         }
-        Err(Error::Registry(format!(
+        Err(Error::registry(format!(
             "{}: the fallback index {tag} kept changing under us; try again",
             r.reference()
         )))

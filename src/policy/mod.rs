@@ -89,6 +89,14 @@ impl<T: Serialize> Serialize for Rule<T> {
     }
 }
 
+/// A glob pattern that does not compile.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid glob `{pattern}`: {reason}")]
+pub struct BadGlob {
+    pub pattern: String,
+    pub reason: String,
+}
+
 /// Glob patterns (`*`, `?`, `[...]`), compiled once.
 #[derive(Debug, Clone, Default)]
 pub struct Globs {
@@ -96,10 +104,13 @@ pub struct Globs {
 }
 
 impl Globs {
-    pub fn new(patterns: &[String]) -> Result<Globs, String> {
+    pub fn new(patterns: &[String]) -> Result<Globs, BadGlob> {
         let mut compiled = Vec::new();
         for p in patterns {
-            let glob = Glob::new(p).map_err(|e| format!("invalid glob `{p}`: {}", e.kind()))?;
+            let glob = Glob::new(p).map_err(|e| BadGlob {
+                pattern: p.clone(),
+                reason: e.kind().to_string(),
+            })?;
             compiled.push((p.clone(), glob.compile_matcher()));
         }
         Ok(Globs { patterns: compiled })
@@ -441,7 +452,7 @@ impl Resolver<'_> {
         let default = Globs::new(&default.iter().map(|s| s.to_string()).collect::<Vec<_>>())
             .expect("built-in globs are valid");
         self.convert(get, default, |doc, span, patterns| {
-            Globs::new(patterns).map_err(|m| doc.error(span, m))
+            Globs::new(patterns).map_err(|m| doc.error(span, m.to_string()))
         })
     }
 
@@ -455,9 +466,9 @@ impl Resolver<'_> {
                 .map(|p| {
                     Ok(ImportGlob {
                         module: Globs::new(std::slice::from_ref(&p.module))
-                            .map_err(|m| doc.error(span.clone(), m))?,
+                            .map_err(|m| doc.error(span.clone(), m.to_string()))?,
                         name: Globs::new(std::slice::from_ref(&p.name))
-                            .map_err(|m| doc.error(span.clone(), m))?,
+                            .map_err(|m| doc.error(span.clone(), m.to_string()))?,
                         text: format!("{}::{}", p.module, p.name),
                     })
                 })

@@ -4,7 +4,7 @@
 //! `messageSignature` over the file's SHA-256. Key-based, so the verification material is a
 //! public key hint: base64 of the SHA-256 of the key's SPKI DER.
 
-use super::payload::{self, Envelope};
+use super::payload::{self, Envelope, Rejected, Verdict};
 use crate::oci::artifact::{referrer_of, Artifact, Blob, Descriptor, CREATED};
 use p256::ecdsa::VerifyingKey;
 use p256::pkcs8::EncodePublicKey;
@@ -70,11 +70,14 @@ pub enum Content {
     Message(Vec<u8>, Vec<u8>),
 }
 
-pub fn open(bytes: &[u8]) -> Result<Content, String> {
+/// Opens a bundle; one that does not parse is [`Rejected`], with the reason.
+pub fn open(bytes: &[u8]) -> Verdict<Content> {
     let v: Value = serde_json::from_slice(bytes).map_err(|e| format!("bundle is not JSON: {e}"))?;
     let media_type = v["mediaType"].as_str().unwrap_or_default();
     if !media_type.starts_with("application/vnd.dev.sigstore.bundle") {
-        return Err(format!("not a Sigstore bundle (mediaType `{media_type}`)"));
+        return Err(Rejected(format!(
+            "not a Sigstore bundle (mediaType `{media_type}`)"
+        )));
     }
     if v["dsseEnvelope"].is_object() {
         return payload::open_envelope(&serde_json::to_vec(&v["dsseEnvelope"]).expect("JSON"))
@@ -83,10 +86,10 @@ pub fn open(bytes: &[u8]) -> Result<Content, String> {
     let m = &v["messageSignature"];
     if m.is_object() {
         if m["messageDigest"]["algorithm"] != "SHA2_256" {
-            return Err(format!(
+            return Err(Rejected(format!(
                 "message digest algorithm {}",
                 m["messageDigest"]["algorithm"]
-            ));
+            )));
         }
         let digest = payload::unb64(m["messageDigest"]["digest"].as_str().unwrap_or_default())?;
         let sig = payload::unb64(m["signature"].as_str().unwrap_or_default())?;

@@ -3,8 +3,9 @@
 //! `ENCRYPTED COSIGN PRIVATE KEY`); the public key as a PEM `PUBLIC KEY` (SPKI). Unencrypted
 //! PKCS#8 and SEC1 EC keys are read too.
 //!
-//! The container is ours: sigstore-rs reads it only with N up to 2^16 and reports a wrong
-//! password as "Unsupported key type" (formats.md §5); the primitives are RustCrypto's.
+//! The container is ours: sigstore-rs reads it only with N up to 2^16 (we accept 2^15 to
+//! 2^17, as cosign versions wrote them) and reports a wrong password as "Unsupported key
+//! type"; the primitives are RustCrypto's.
 
 use crate::error::{Error, Result};
 use base64::Engine;

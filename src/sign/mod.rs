@@ -117,7 +117,7 @@ fn attach_bundle(
 ) -> Result<()> {
     let signature = signer.sign(&payload::pae(payload::IN_TOTO, statement));
     let bundle = bundle::dsse(statement, &signature, &signer.key_hint());
-    let created = crate::sbom::created_now_or_epoch().map_err(Error::Usage)?;
+    let created = crate::sbom::created_now_or_epoch()?;
     let artifact = bundle::referrer(&subject.descriptor, &bundle, predicate_type, &created);
     store.put_blobs(&artifact.blobs)?;
     store.put_manifest(&artifact, None)?;
@@ -432,19 +432,19 @@ pub fn merge_sidecar(store: &Store, tag: &str, from: &Artifact) -> Result<usize>
     let (subject, suffix) = tag
         .rsplit_once('.')
         .map(|(s, x)| (s.replacen('-', ":", 1), x))
-        .ok_or_else(|| Error::Usage(format!("`{tag}` is not a sha256-HEX.sig or .att tag")))?;
+        .ok_or_else(|| Error::Input(format!("`{tag}` is not a sha256-HEX.sig or .att tag")))?;
     let manifest = model::parse_manifest(&from.manifest)
-        .map_err(|e| Error::Usage(format!("{tag}: manifest: {e}")))?;
+        .map_err(|e| Error::Input(format!("{tag}: manifest: {e}")))?;
     let mut layers = Vec::new();
     for l in manifest.layers() {
         let d = Descriptor::try_from(l)
-            .map_err(|e| Error::Usage(format!("{tag}: bad layer descriptor: {e}")))?;
+            .map_err(|e| Error::Input(format!("{tag}: bad layer descriptor: {e}")))?;
         let bytes = from
             .blobs
             .iter()
             .find(|(b, _)| b.digest == d.digest)
             .map(|(_, b)| b.clone())
-            .ok_or_else(|| Error::Usage(format!("{tag}: layer {} is missing", d.digest)))?;
+            .ok_or_else(|| Error::Input(format!("{tag}: layer {} is missing", d.digest)))?;
         layers.push((d, bytes));
     }
     let (_, count, _) = append(store, &subject, suffix, &layers)?;
@@ -457,7 +457,7 @@ pub fn sidecar_layers(store: &Store, tag: &str) -> Result<Vec<Descriptor>> {
         return Ok(Vec::new());
     };
     let manifest = model::parse_manifest(&fetched.bytes)
-        .map_err(|e| Error::Registry(format!("{tag}: manifest: {e}")))?;
+        .map_err(|e| Error::registry(format!("{tag}: manifest: {e}")))?;
     Ok(manifest
         .layers()
         .iter()
@@ -601,14 +601,10 @@ fn commit(
         };
         let started = std::time::Instant::now();
         if let Some(artifact) = &prepared.artifact {
-            // A registry may refuse a manifest that races another writer: distribution 2.8
-            // rewrites a blob's link file in place when a second writer uploads the same blob,
-            // and a manifest check that reads it half-written answers DIGEST_INVALID. That is
-            // one more round, not a failure.
             match store.put_manifest(artifact, Some(&tag)) {
                 Ok(_) => writes += 1,
-                Err(Error::Registry(why)) if round < 15 => {
-                    last_error = Some(why);
+                Err(e) if round < 15 && another_round(&e) => {
+                    last_error = Some(e.to_string());
                     std::thread::sleep(Duration::from_millis(20 + jitter(100)));
                     continue;
                 }
@@ -631,7 +627,7 @@ fn commit(
         }
         std::thread::sleep(Duration::from_millis(jitter(20 + 20 * round)));
     }
-    Err(Error::Registry(format!(
+    Err(Error::registry(format!(
         "{tag}: other writers kept replacing it; our layers were not kept after {writes} writes{}",
         last_error
             .map(|e| format!(" (last error: {e})"))
@@ -639,8 +635,70 @@ fn commit(
     )))
 }
 
+/// Whether a refused write of the `.sig`/`.att` manifest is worth another round of
+/// [`commit`]: what a racing writer causes, or what may pass by itself. Distribution 2.8
+/// rewrites a blob's link file in place when a second writer uploads the same blob, and a
+/// manifest check that reads it half-written answers `DIGEST_INVALID`; 5xx, 429 and
+/// connection errors may pass too. Refused or missing credentials (401, 403), a missing
+/// repository or blob (404) and other refusals would fail the same way again: they end it.
+fn another_round(e: &Error) -> bool {
+    match e {
+        Error::Registry(r) => r.code() == Some("DIGEST_INVALID") || r.retryable(),
+        _ => false,
+    }
+}
+
 fn jitter(max: u64) -> u64 {
     let mut b = [0u8; 8];
     getrandom::getrandom(&mut b).expect("the OS random source works");
     u64::from_le_bytes(b) % max.max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::{RegistryError, RegistryErrorKind};
+
+    fn answer(status: u16, code: Option<&str>) -> Error {
+        RegistryError::status(status, code.map(str::to_string), "refused")
+            .at("127.0.0.1:5000/demo/hello")
+            .during("PUT manifest sha256-00.sig")
+            .into()
+    }
+
+    #[test]
+    fn commit_writes_again_after_a_race_or_a_passing_failure() {
+        assert!(another_round(&answer(400, Some("DIGEST_INVALID"))));
+        assert!(another_round(&answer(500, None)));
+        assert!(another_round(&answer(503, Some("UNAVAILABLE"))));
+        assert!(another_round(&answer(429, Some("TOOMANYREQUESTS"))));
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset");
+        assert!(another_round(
+            &RegistryError::transport("error sending request", io).into()
+        ));
+    }
+
+    #[test]
+    fn commit_stops_at_refused_credentials_and_other_refusals() {
+        for (status, code) in [
+            (401, Some("UNAUTHORIZED")),
+            (401, None),
+            (403, Some("DENIED")),
+            (404, Some("NAME_UNKNOWN")),
+            (400, Some("MANIFEST_BLOB_UNKNOWN")),
+            (400, Some("MANIFEST_INVALID")),
+            (413, None),
+        ] {
+            assert!(!another_round(&answer(status, code)), "{status} {code:?}");
+        }
+        let helper = RegistryError::new(RegistryErrorKind::Auth, "helper failed").into();
+        assert!(!another_round(&helper));
+        assert!(!another_round(&Error::registry("not JSON")));
+        assert!(!another_round(&Error::Integrity("mismatch".into())));
+        let io = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "denied");
+        assert!(!another_round(&Error::Write {
+            path: "layout/index.json".into(),
+            source: io,
+        }));
+    }
 }

@@ -1,6 +1,7 @@
 //! What gets signed, byte for byte as cosign writes it: the "simple signing" payload for an
 //! image signature, and in-toto Statements in DSSE envelopes for attestations.
 
+use crate::error::{Error, Result};
 use base64::Engine;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -15,6 +16,28 @@ pub const STATEMENT_V1: &str = "https://in-toto.io/Statement/v1";
 pub const SPDX_PREDICATE: &str = "https://spdx.dev/Document";
 pub const CYCLONEDX_PREDICATE: &str = "https://cyclonedx.org/bom";
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+/// Why signature material was not accepted: a payload, envelope or bundle that does not parse,
+/// a signature that does not verify, a statement about another artifact. The artifact's
+/// fault, so `verify` reports it as a failed step, never as an error.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Rejected(pub String);
+
+impl From<String> for Rejected {
+    fn from(reason: String) -> Rejected {
+        Rejected(reason)
+    }
+}
+
+impl From<&str> for Rejected {
+    fn from(reason: &str) -> Rejected {
+        Rejected(reason.to_string())
+    }
+}
+
+/// A verdict on signature material: accepted, or why not.
+pub type Verdict<T = ()> = std::result::Result<T, Rejected>;
 
 /// cosign's payload: keys sorted (serde_json's map is ordered), compact, `optional` null
 /// without annotations. `repository` is `REGISTRY/REPO`, as cosign writes it.
@@ -40,23 +63,24 @@ pub fn simple_signing(
 }
 
 /// The digest a simple-signing payload binds, checking its type.
-pub fn signed_digest(payload: &[u8]) -> Result<String, String> {
+pub fn signed_digest(payload: &[u8]) -> Verdict<String> {
     let v: Value =
         serde_json::from_slice(payload).map_err(|e| format!("payload is not JSON: {e}"))?;
     if v["critical"]["type"] != SIGNATURE_TYPE {
-        return Err(format!(
+        return Err(Rejected(format!(
             "payload type is {}, not `{SIGNATURE_TYPE}`",
             v["critical"]["type"]
-        ));
+        )));
     }
     v["critical"]["image"]["docker-manifest-digest"]
         .as_str()
         .map(str::to_string)
-        .ok_or_else(|| "payload names no docker-manifest-digest".to_string())
+        .ok_or_else(|| "payload names no docker-manifest-digest".into())
 }
 
-/// Predicate types by cosign's `--type` names.
-pub fn predicate_type(name: &str) -> Result<String, String> {
+/// Predicate types by cosign's `--type` names; an unknown name is a usage error naming `flag`
+/// (the option it was given with).
+pub fn predicate_type(flag: &str, name: &str) -> Result<String> {
     Ok(match name {
         "spdxjson" | "spdx" => SPDX_PREDICATE,
         "cyclonedx" => CYCLONEDX_PREDICATE,
@@ -66,9 +90,9 @@ pub fn predicate_type(name: &str) -> Result<String, String> {
         "custom" => "https://cosign.sigstore.dev/attestation/v1",
         uri if uri.contains("://") => uri,
         other => {
-            return Err(format!(
-            "--type `{other}`: use spdxjson, cyclonedx, slsaprovenance1, or a predicate type URI"
-        ))
+            return Err(Error::Usage(format!(
+            "{flag} `{other}`: use spdxjson, cyclonedx, slsaprovenance1, or a predicate type URI"
+        )))
         }
     }
     .to_string())
@@ -114,7 +138,7 @@ pub struct Envelope {
     pub signatures: Vec<Vec<u8>>,
 }
 
-pub fn open_envelope(bytes: &[u8]) -> Result<Envelope, String> {
+pub fn open_envelope(bytes: &[u8]) -> Verdict<Envelope> {
     let v: Value =
         serde_json::from_slice(bytes).map_err(|e| format!("envelope is not JSON: {e}"))?;
     let payload_type = v["payloadType"]
@@ -130,9 +154,9 @@ pub fn open_envelope(bytes: &[u8]) -> Result<Envelope, String> {
         .iter()
         .map(|s| {
             B64.decode(s["sig"].as_str().unwrap_or_default())
-                .map_err(|e| format!("envelope signature: {e}"))
+                .map_err(|e| Rejected(format!("envelope signature: {e}")))
         })
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect::<Verdict<Vec<_>>>()?;
     Ok(Envelope {
         payload_type,
         body,
@@ -144,9 +168,9 @@ pub fn b64(bytes: &[u8]) -> String {
     B64.encode(bytes)
 }
 
-pub fn unb64(text: &str) -> Result<Vec<u8>, String> {
+pub fn unb64(text: &str) -> Verdict<Vec<u8>> {
     B64.decode(text.trim())
-        .map_err(|e| format!("not base64: {e}"))
+        .map_err(|e| Rejected(format!("not base64: {e}")))
 }
 
 #[cfg(test)]

@@ -29,7 +29,7 @@ pub fn resolve(store: &Store, target: &Target) -> Result<(String, ImageManifest)
 /// [`resolve`] for a manifest already fetched.
 pub fn follow(store: &Store, target: &Target, fetched: Fetched) -> Result<(String, ImageManifest)> {
     let index = match model::parse_document(&fetched.bytes)
-        .map_err(|e| Error::Registry(format!("{target}: manifest: {e}")))?
+        .map_err(|e| Error::registry(format!("{target}: manifest: {e}")))?
     {
         Document::Manifest(m) => return Ok((fetched.digest, *m)),
         Document::Index(index) => index,
@@ -48,7 +48,7 @@ pub fn follow(store: &Store, target: &Target, fetched: Fetched) -> Result<(Strin
         ([one], _) => *one,
         ([], [one]) => one,
         _ => {
-            return Err(Error::Registry(format!(
+            return Err(Error::registry(format!(
                 "{target}: an image index with {} entries ({} for wasm); pull one by digest",
                 entries.len(),
                 wasm.len()
@@ -58,9 +58,9 @@ pub fn follow(store: &Store, target: &Target, fetched: Fetched) -> Result<(Strin
     let digest = entry.digest().to_string();
     let inner = store
         .manifest(&digest)?
-        .ok_or_else(|| Error::Registry(format!("{target}: index entry {digest} not found")))?;
+        .ok_or_else(|| Error::registry(format!("{target}: index entry {digest} not found")))?;
     let manifest = model::parse_manifest(&inner.bytes)
-        .map_err(|e| Error::Registry(format!("{target}: manifest {digest}: {e}")))?;
+        .map_err(|e| Error::registry(format!("{target}: manifest {digest}: {e}")))?;
     Ok((inner.digest, manifest))
 }
 
@@ -76,7 +76,7 @@ pub fn wasm_layer(target: &Target, manifest: &ImageManifest) -> Result<Descripto
         [one] => Ok(one.clone()),
         [] => {
             let types: Vec<String> = layers.iter().map(|l| l.media_type().to_string()).collect();
-            Err(Error::Registry(format!(
+            Err(Error::registry(format!(
                 "{target}: not a wasm artifact: no layer of type {} (config {}, layers: {})",
                 WASM_LAYERS.join(" or "),
                 manifest.config().media_type(),
@@ -87,7 +87,7 @@ pub fn wasm_layer(target: &Target, manifest: &ImageManifest) -> Result<Descripto
                 }
             )))
         }
-        many => Err(Error::Registry(format!(
+        many => Err(Error::registry(format!(
             "{target}: {} wasm layers; a wasm artifact has exactly one",
             many.len()
         ))),
@@ -116,7 +116,9 @@ pub fn pull(store: &Store, target: &Target, output: &Path) -> Result<PullReport>
         let result = result.and_then(|()| sink.flush().map_err(write));
         match result {
             Ok(()) => break,
-            Err(Error::Registry(_) | Error::Integrity(_)) if attempt < 2 => attempt += 1,
+            Err(e) if attempt < 2 && (e.retryable() || matches!(e, Error::Integrity(_))) => {
+                attempt += 1
+            }
             Err(e) => return Err(e),
         }
     }

@@ -89,7 +89,7 @@ impl Item {
         };
         let sha256 = layer.hex();
         let toolchain = crate::wasm::inspect::toolchain_quick(bytes);
-        let created = crate::sbom::created_now_or_epoch().map_err(Error::Usage)?;
+        let created = crate::sbom::created_now_or_epoch()?;
         let sbom = crate::sbom::Sbom::from_build_info(
             &info,
             &title,
@@ -145,7 +145,7 @@ pub enum Check {
 /// layout), or `oci-layout:PATH[:TAG]`.
 pub fn load_source(source: &str, project_dir: &Path, check: Check) -> Result<Vec<Item>> {
     if let Some(rest) = source.strip_prefix("oci-layout:") {
-        let target = Target::parse(&format!("oci-layout:{rest}")).map_err(Error::Usage)?;
+        let target = Target::parse(&format!("oci-layout:{rest}"))?;
         let Target::Layout { path, tag, digest } = target else {
             unreachable!("oci-layout: parses as a layout")
         };

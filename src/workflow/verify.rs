@@ -9,6 +9,7 @@ use crate::oci::store::{fallback_tag, Store};
 use crate::oci::Descriptor;
 use crate::oci::Target;
 use crate::policy::Policy;
+use crate::sign::payload::{Rejected, Verdict};
 use crate::sign::verify::{check_dsse, check_signature};
 use crate::sign::{bundle, payload, sidecar_layers};
 use p256::ecdsa::VerifyingKey;
@@ -78,8 +79,8 @@ pub fn verify(
     };
     let (digest, manifest) = match pull::follow(store, target, fetched) {
         Ok(r) => r,
-        Err(Error::Registry(why) | Error::Integrity(why)) => {
-            report.step("resolve", false, why);
+        Err(e @ (Error::Registry(_) | Error::Integrity(_))) => {
+            report.step("resolve", false, e.to_string());
             return Ok(report);
         }
         Err(e) => return Err(e),
@@ -147,7 +148,7 @@ fn bundles(
     digest: &str,
     key: &VerifyingKey,
     predicate_type: &str,
-) -> Result<Vec<(String, std::result::Result<(), String>)>> {
+) -> Result<Vec<(String, Verdict)>> {
     let mut out = Vec::new();
     for r in referrers {
         if r.artifact_type.as_deref() != Some(bundle::BUNDLE) {
@@ -159,7 +160,7 @@ fn bundles(
         {
             continue;
         }
-        let verdict = (|| -> std::result::Result<(), String> {
+        let verdict = (|| -> Verdict {
             let manifest = store
                 .manifest(&r.digest)
                 .map_err(|e| e.to_string())?
@@ -195,7 +196,7 @@ fn signatures(
     let (tag, layers) = (&attached.sig_tag, &attached.sig);
     let mut reasons = Vec::new();
     for (index, layer) in layers.iter().enumerate() {
-        let verdict = (|| -> std::result::Result<(), String> {
+        let verdict = (|| -> Verdict {
             let sig = layer
                 .annotations
                 .get(payload::SIGNATURE_ANNOTATION)
@@ -205,7 +206,7 @@ fn signatures(
             check_signature(key, &body, &sig)?;
             let signed = payload::signed_digest(&body)?;
             if signed != digest {
-                return Err(format!("it signs {signed}, not this artifact"));
+                return Err(Rejected(format!("it signs {signed}, not this artifact")));
             }
             Ok(())
         })();
@@ -267,7 +268,7 @@ fn attestation(
     for layer in layers {
         let verdict = store
             .blob(layer)
-            .map_err(|e| e.to_string())
+            .map_err(|e| Rejected(e.to_string()))
             .and_then(|bytes| payload::open_envelope(&bytes))
             .and_then(|envelope| check_dsse(&envelope, key, digest, predicate_type));
         match verdict {
@@ -340,7 +341,7 @@ fn content_steps(
     let layer = match pull::wasm_layer(target, manifest) {
         Ok(l) => Some(l),
         Err(Error::Registry(why)) => {
-            ok &= report.step("module", false, why);
+            ok &= report.step("module", false, why.to_string());
             None
         }
         Err(e) => return Err(e),
@@ -421,25 +422,26 @@ pub fn verify_file(
     let der = match signature {
         BlobSignature::Bundle(_) => match bundle::open(sig_text.as_bytes()) {
             Ok(bundle::Content::Message(digest, der)) if digest[..] == sha256[..] => Ok(der),
-            Ok(bundle::Content::Message(..)) => Err(format!(
+            Ok(bundle::Content::Message(..)) => Err(Rejected(format!(
                 "{}: the bundle signs another file (its message digest differs)",
                 sig_path.display()
-            )),
-            Ok(bundle::Content::Envelope(_)) => Err(format!(
+            ))),
+            Ok(bundle::Content::Envelope(_)) => Err(Rejected(format!(
                 "{}: a DSSE bundle is an attestation, not a blob signature",
                 sig_path.display()
-            )),
-            Err(e) => Err(format!("{}: {e}", sig_path.display())),
+            ))),
+            Err(e) => Err(Rejected(format!("{}: {e}", sig_path.display()))),
         },
         BlobSignature::Base64(_) => {
-            payload::unb64(&sig_text).map_err(|e| format!("{}: {e}", sig_path.display()))
+            payload::unb64(&sig_text).map_err(|e| Rejected(format!("{}: {e}", sig_path.display())))
         }
     };
     let verdict = der.and_then(|der| check_signature(key, &bytes, &der));
     let passed = verdict.is_ok();
-    let detail = verdict
-        .err()
-        .unwrap_or_else(|| format!("{} verifies", sig_path.display()));
+    let detail = match verdict {
+        Ok(()) => format!("{} verifies", sig_path.display()),
+        Err(Rejected(why)) => why,
+    };
     let mut ok = report.step("signature", passed, detail);
     if let Some(policy) = policy {
         // The file was hashed above: the check does not hash it again.

@@ -38,14 +38,14 @@ pub struct Opts {
 }
 
 pub fn run(opts: Opts) -> Result<u8> {
-    let target = Target::parse(&opts.reference).map_err(Error::Usage)?;
-    let predicate_type = payload::predicate_type(&opts.kind).map_err(Error::Usage)?;
+    let target = Target::parse(&opts.reference)?;
+    let predicate_type = payload::predicate_type("--type", &opts.kind)?;
     let text = std::fs::read(&opts.predicate).map_err(|source| Error::Read {
         path: opts.predicate.clone(),
         source,
     })?;
     let predicate: serde_json::Value = serde_json::from_slice(&text)
-        .map_err(|e| Error::Usage(format!("{}: not JSON: {e}", opts.predicate.display())))?;
+        .map_err(|e| Error::Input(format!("{}: not JSON: {e}", opts.predicate.display())))?;
     let signer = super::keys::signer(&opts.key)?;
     let store = Store::open(&target, opts.net.options(true, false)?, false)?;
     let mode = sign::Mode {

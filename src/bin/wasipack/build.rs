@@ -365,7 +365,7 @@ fn sign_outputs(
                 path: spdx_path.clone(),
                 source,
             })?)
-            .map_err(|e| Error::Usage(format!("{}: not JSON: {e}", spdx_path.display())))?;
+            .map_err(|e| Error::Input(format!("{}: not JSON: {e}", spdx_path.display())))?;
         let signed = wasipack::sign::sign_and_attest(
             &store,
             &target,

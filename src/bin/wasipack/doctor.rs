@@ -107,7 +107,7 @@ pub fn run(opts: Opts) -> Result<u8> {
                 ),
                 Err(e) => add("credentials", false, e.to_string()),
             },
-            Err(e) => add("credentials", false, e),
+            Err(e) => add("credentials", false, e.to_string()),
         }
     }
 

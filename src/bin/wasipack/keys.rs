@@ -46,17 +46,17 @@ pub fn password(confirm: bool) -> Result<Vec<u8>> {
         return Ok(p.into_encoded_bytes());
     }
     if !std::io::stdin().is_terminal() {
-        return Err(Error::Usage(
+        return Err(Error::Key(
             "no key password: set COSIGN_PASSWORD (there is no terminal to ask on)".into(),
         ));
     }
     let ask = |prompt: &str| {
         rpassword::prompt_password(prompt)
-            .map_err(|e| Error::Usage(format!("cannot read the password: {e}")))
+            .map_err(|e| Error::Key(format!("cannot read the password: {e}")))
     };
     let first = ask("Enter password for private key: ")?;
     if confirm && ask("Enter password for private key again: ")? != first {
-        return Err(Error::Usage("the passwords do not match".into()));
+        return Err(Error::Key("the passwords do not match".into()));
     }
     Ok(first.into_bytes())
 }

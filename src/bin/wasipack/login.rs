@@ -46,7 +46,7 @@ fn registry_ref(registry: &str) -> Result<Reference> {
         .trim_start_matches("http://")
         .trim_end_matches('/');
     if registry.is_empty() || registry.contains('/') {
-        return Err(Error::Usage(format!(
+        return Err(Error::Reference(format!(
             "`{registry}`: give a registry host, such as ghcr.io or 127.0.0.1:5000"
         )));
     }

@@ -34,8 +34,8 @@ pub struct Cli {
     /// Print less: no progress bars or summaries on stderr (errors still).
     #[arg(long, short, global = true)]
     quiet: bool,
-    /// Print more: each registry request (method, path, status) on stderr. Credentials are
-    /// never printed.
+    /// Print more: each registry request (method, path, status) on stderr, and after an error
+    /// the causes it came from. Credentials are never printed.
     #[arg(long, short, global = true, conflicts_with = "quiet")]
     verbose: bool,
     #[command(subcommand)]
@@ -112,10 +112,26 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            let _ = writeln!(std::io::stderr(), "error: {e}");
+            let _ = std::io::stderr().write_all(render_error(&e, verbose()).as_bytes());
             ExitCode::from(e.exit_code() as u8)
         }
     }
+}
+
+/// The one place errors are printed: `error: MESSAGE` (one line, what docs/exit-codes.md
+/// shows), then with `-v` a `  caused by: CAUSE` line for each error in its source chain whose
+/// text the lines above do not already say (an I/O error's OS code, say).
+fn render_error(e: &dyn std::error::Error, verbose: bool) -> String {
+    let mut text = format!("error: {e}\n");
+    let mut source = e.source().filter(|_| verbose);
+    while let Some(cause) = source {
+        let line = cause.to_string();
+        if !text.contains(&line) {
+            text.push_str(&format!("  caused by: {line}\n"));
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// Prints a schema-tagged JSON report (docs/json.md) on stdout.

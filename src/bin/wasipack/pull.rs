@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use wasipack::oci::{Store, Target};
 use wasipack::report;
 use wasipack::workflow::pull;
-use wasipack::{Error, Result};
+use wasipack::Result;
 
 /// Pull the wasm module of an OCI artifact (CNCF Wasm layout, or the older wasm media types),
 /// checking every digest while it streams. The output is written atomically: nothing is
@@ -27,7 +27,7 @@ pub struct Opts {
 }
 
 pub fn run(opts: Opts) -> Result<u8> {
-    let target = Target::parse(&opts.reference).map_err(Error::Usage)?;
+    let target = Target::parse(&opts.reference)?;
     let store = Store::open(&target, opts.net.options(false, !opts.json)?, false)?;
     let r = pull::pull(&store, &target, &opts.output)?;
     if opts.json {

@@ -6,7 +6,7 @@ use wasipack::oci::remote::BlobOutcome;
 use wasipack::oci::{Store, Target};
 use wasipack::report;
 use wasipack::workflow::push::{self, PushReport};
-use wasipack::{Error, Result};
+use wasipack::Result;
 
 /// Push a module to an OCI registry (or an OCI image layout) with its SBOMs and signatures.
 ///
@@ -65,7 +65,7 @@ enum SbomChoice {
 }
 
 pub fn run(opts: Opts) -> Result<u8> {
-    let target = Target::parse(&opts.reference).map_err(Error::Usage)?;
+    let target = Target::parse(&opts.reference)?;
     let mut remote = opts.net.options(true, !opts.json)?;
     remote.mount_from = opts.mount_from.clone();
     remote.chunk_size = opts.chunk_size.map(|c| c.max(1));

@@ -31,11 +31,11 @@ enum Format {
 pub fn run(opts: Opts) -> Result<u8> {
     let (name, module) = super::inspect_file(&opts.file)?;
     let info = module.go_build_info.as_ref().ok_or_else(|| {
-        Error::Usage(format!(
+        Error::Input(format!(
             "{name}: no Go build info in the data section (not built by Go's gc toolchain; TinyGo does not embed it)"
         ))
     })?;
-    let created = created_now_or_epoch().map_err(Error::Usage)?;
+    let created = created_now_or_epoch()?;
     let file_name = opts
         .file
         .file_name()

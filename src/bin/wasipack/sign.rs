@@ -48,7 +48,7 @@ pub fn annotations(pairs: &[String]) -> Result<BTreeMap<String, String>> {
 }
 
 pub fn run(opts: Opts) -> Result<u8> {
-    let target = Target::parse(&opts.reference).map_err(Error::Usage)?;
+    let target = Target::parse(&opts.reference)?;
     let annotations = annotations(&opts.annotations)?;
     let signer = super::keys::signer(&opts.key)?;
     let store = Store::open(&target, opts.net.options(true, false)?, false)?;

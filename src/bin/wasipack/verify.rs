@@ -50,9 +50,7 @@ fn required(names: &[String]) -> Result<Vec<(String, String)>> {
                 "slsa" => "slsaprovenance1",
                 other => other,
             };
-            payload::predicate_type(kind)
-                .map(|t| (n.clone(), t))
-                .map_err(|e| Error::Usage(e.replace("--type", "--require-attestation")))
+            payload::predicate_type("--require-attestation", kind).map(|t| (n.clone(), t))
         })
         .collect()
 }
@@ -65,7 +63,7 @@ pub fn run(opts: Opts) -> Result<u8> {
     let report = if is_file {
         verify_file(&opts, &key, policy.as_ref())?
     } else {
-        let target = Target::parse(&opts.reference).map_err(Error::Usage)?;
+        let target = Target::parse(&opts.reference)?;
         let store = Store::open(&target, opts.net.options(false, false)?, false)?;
         verify::verify(
             &store,

@@ -1,4 +1,4 @@
-//! What can go wrong in a build besides I/O, a bad module or a policy (those are the crate's
+//! What can go wrong in a build (`crate::build`) besides I/O, a bad module or a policy (those are the crate's
 //! [`Error`](crate::Error) variants). Each renders as the one line the CLI prints after
 //! `error: `; every variant exits 2 ([`Error::exit_code`](crate::Error::exit_code)). A compile
 //! error is [`Error::Compile`](crate::Error::Compile), which passes the compiler's status on.
