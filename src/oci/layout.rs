@@ -132,13 +132,13 @@ impl Layout {
             source,
         })?;
         model::parse_index(&text)
-            .map_err(|e| Error::Usage(format!("{}: not an OCI index: {e}", path.display())))
+            .map_err(|e| Error::Input(format!("{}: not an OCI index: {e}", path.display())))
     }
 
     /// The entries of `index.json` as descriptors.
     pub fn entries(&self) -> Result<Vec<Descriptor>> {
         model::entries(&self.index()?).map_err(|e| {
-            Error::Usage(format!(
+            Error::Input(format!(
                 "{}: not an OCI index: {e}",
                 self.root.join("index.json").display()
             ))

@@ -39,7 +39,7 @@ impl Store {
                         root: path.to_path_buf(),
                     }))
                 } else {
-                    Err(Error::Usage(format!(
+                    Err(Error::Input(format!(
                         "{}: not an OCI image layout (no `oci-layout` file)",
                         path.display()
                     )))
@@ -240,21 +240,21 @@ impl Store {
     /// Reads a manifest and its blobs into memory, ready to store elsewhere.
     pub fn load_artifact(&self, d: &Descriptor, check: bool) -> Result<Artifact> {
         let fetched = self.manifest(&d.digest)?.ok_or_else(|| {
-            Error::Usage(format!("manifest {} is listed but not stored", d.digest))
+            Error::Input(format!("manifest {} is listed but not stored", d.digest))
         })?;
         let manifest = match model::parse_document(&fetched.bytes) {
             Ok(Document::Manifest(m)) if fetched.media_type != INDEX => m,
             Ok(_) => {
-                return Err(Error::Usage(format!(
+                return Err(Error::Input(format!(
                     "{} is an image index; push the manifests it lists one by one",
                     d.digest
                 )))
             }
-            Err(e) => return Err(Error::Usage(format!("manifest {}: {e}", d.digest))),
+            Err(e) => return Err(Error::Input(format!("manifest {}: {e}", d.digest))),
         };
         let mut blobs = Vec::new();
         for desc in model::blobs(&manifest)
-            .map_err(|e| Error::Usage(format!("manifest {}: bad descriptor: {e}", d.digest)))?
+            .map_err(|e| Error::Input(format!("manifest {}: bad descriptor: {e}", d.digest)))?
         {
             let bytes = self.blob_bytes(&desc, check)?;
             blobs.push((desc, bytes));

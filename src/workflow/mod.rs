@@ -10,4 +10,5 @@
 
 pub mod pull;
 pub mod push;
+pub mod source;
 pub mod verify;

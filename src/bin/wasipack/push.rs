@@ -6,6 +6,7 @@ use wasipack::oci::remote::BlobOutcome;
 use wasipack::oci::{Store, Target};
 use wasipack::report;
 use wasipack::workflow::push::{self, PushReport};
+use wasipack::workflow::source;
 use wasipack::Result;
 
 /// Push a module to an OCI registry (or an OCI image layout) with its SBOMs and signatures.
@@ -99,7 +100,7 @@ pub fn run(opts: Opts) -> Result<u8> {
         None => None,
     };
     let check = push::source_check(&target, key.as_ref());
-    let items = push::load_source(&opts.source, &opts.dir, check)?;
+    let items = source::load_source(&opts.source, &opts.dir, check)?;
     let tags = push::plan_tags(&items, &target, &opts.tags)?;
     let store = match early {
         Some(store) => store,
