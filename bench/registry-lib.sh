@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by bench/push.sh and bench/trust.sh (sourced, not run): the large input, a
 # `crane registry serve` on a free loopback port, fresh copies of the module, a clock.
 # Expects REPO and CRANE; sets INPUT (unless set), WORK, HOST, DOCKER_CONFIG.
@@ -23,6 +24,7 @@ for _ in $(seq 100); do
 	grep -q "serving on port" "$WORK/registry.log" 2>/dev/null && break
 	sleep 0.05
 done
+# shellcheck disable=SC2034 # used by the scripts that source this
 HOST=127.0.0.1:$PORT
 export DOCKER_CONFIG=$WORK/docker # no credentials, for every tool
 
