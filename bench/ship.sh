@@ -19,16 +19,18 @@
 # the registry.
 #
 #   cargo build --release && cargo build --release --example post_build && bench/ship.sh
-#   env: BENCH_RUNS (default 5), BENCH_INPUTS (default "hello nethttp"),
+#   env: BENCH_RUNS (default 7), BENCH_INPUTS (default "hello nethttp"),
 #        WASIPACK (default target/release/wasipack), WASIPACK_B (optional: another wasipack
-#        binary timed beside it, for an A/B comparison of two builds)
+#        binary timed beside it, for an A/B comparison of two builds), BENCH_RTT_MS (default
+#        0: the registry as it answers on loopback; else a round trip of this many ms added by
+#        bench/latency-proxy.py, as across a network)
 #
 # Issue 12 measured wasipack at about 0.36x the peers; it must not get worse.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO"
-RUNS=${BENCH_RUNS:-5}
+RUNS=${BENCH_RUNS:-7}
 WASIPACK=${WASIPACK:-$REPO/target/release/wasipack}
 CRANE=$REPO/.tools/bin/crane
 die() {
@@ -48,6 +50,10 @@ wp() {
 wp_b() {
 	"$WASIPACK_B" push "$dir/b/$1" "$HOST/$input/b$1:1" --key "$KEY" >/dev/null 2>&1 ||
 		die "WASIPACK_B push --key failed"
+}
+wp_b_plain() {
+	"$WASIPACK_B" push "$dir/bplain/$1" "$HOST/$input/bplain$1:1" --key "$PLAIN_KEY" >/dev/null 2>&1 ||
+		die "WASIPACK_B push --key (PKCS#8) failed"
 }
 wp_plain() {
 	"$WASIPACK" push "$dir/plain/$1" "$HOST/$input/plain$1:1" --key "$PLAIN_KEY" >/dev/null 2>&1 ||
@@ -70,14 +76,14 @@ peers() {
 }
 
 sides=(wp peers wp_plain)
-[[ -n ${WASIPACK_B:-} ]] && sides+=(wp_b)
+[[ -n ${WASIPACK_B:-} ]] && sides+=(wp_b wp_b_plain)
 for input in ${BENCH_INPUTS:-hello nethttp}; do
 	dir=$WORK/$input
 	TIMES=()
 	echo "$input: packaging $((RUNS + 1)) outputs per side..." >&2
 	module=$(dists "$input" "$dir/setup" 1)
-	for side in wp peer plain b; do
-		[[ $side == b && -z ${WASIPACK_B:-} ]] || dists "$input" "$dir/$side" $((RUNS + 1)) >/dev/null
+	for side in wp peer plain b bplain; do
+		[[ $side == b* && -z ${WASIPACK_B:-} ]] || dists "$input" "$dir/$side" $((RUNS + 1)) >/dev/null
 	done
 	# The provenance predicate for `cosign attest`: the one wasipack writes, read back.
 	"$WASIPACK" push "$dir/setup/0" "$HOST/$input/setup:1" --key "$KEY" >/dev/null 2>&1 || die "setup push failed"
@@ -93,13 +99,14 @@ print(json.dumps(json.loads(base64.b64decode(envelope["payload"]))["predicate"])
 		interleave "$i" "${sides[@]}"
 	done
 	# Every side left a signature and attestations: the last run's tags say so.
-	for repo in wp peer plain b; do
-		[[ $repo == b && -z ${WASIPACK_B:-} ]] && continue
+	for repo in wp peer plain b bplain; do
+		[[ $repo == b* && -z ${WASIPACK_B:-} ]] && continue
 		tags=$("$CRANE" ls "$HOST/$input/$repo$RUNS")
 		[[ $tags == *.sig* && $tags == *.att* ]] || die "$repo$RUNS has no .sig or .att tag: $tags"
 	done
 	labels=("wp:wasipack push dist --key" "peers:oras push + cosign sign + 2x cosign attest"
 		"wp_plain:wasipack push dist --key, same key as PKCS#8")
-	[[ -n ${WASIPACK_B:-} ]] && labels+=("wp_b:WASIPACK_B push dist --key")
-	summary "$input: $module.wasm ($size bytes), $RUNS runs; load before $before, after $(load)" peers "${labels[@]}"
+	[[ -n ${WASIPACK_B:-} ]] && labels+=("wp_b:WASIPACK_B push dist --key"
+		"wp_b_plain:WASIPACK_B push dist --key, PKCS#8")
+	summary "$input: $module.wasm ($size bytes), $RUNS runs, registry round trip ${RTT_MS} ms; load before $before, after $(load)" peers "${labels[@]}"
 done

@@ -17,16 +17,18 @@
 # `build`).
 #
 #   cargo build --release && cargo build --release --example post_build && bench/verify.sh
-#   env: BENCH_RUNS (default 5), BENCH_INPUTS (default "hello nethttp"),
+#   env: BENCH_RUNS (default 15), BENCH_INPUTS (default "hello nethttp"),
 #        WASIPACK (default target/release/wasipack), WASIPACK_B (optional: another wasipack
-#        binary timed beside it, for an A/B comparison of two builds)
+#        binary timed beside it, for an A/B comparison of two builds), BENCH_RTT_MS (default
+#        0: the registry as it answers on loopback; else a round trip of this many ms added by
+#        bench/latency-proxy.py, as across a network)
 #
 # Issue 12 measured wasipack at about 0.17x the peers; it must not get worse.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO"
-RUNS=${BENCH_RUNS:-5}
+RUNS=${BENCH_RUNS:-15}
 WASIPACK=${WASIPACK:-$REPO/target/release/wasipack}
 CRANE=$REPO/.tools/bin/crane
 die() {
@@ -78,5 +80,5 @@ for input in ${BENCH_INPUTS:-hello nethttp}; do
 	labels=("wv:wasipack verify (signature, 2 attestations, policy)"
 		"peers:cosign verify + 2x verify-attestation + oras pull + wasm-tools validate")
 	[[ -n ${WASIPACK_B:-} ]] && labels+=("wv_b:WASIPACK_B verify")
-	summary "$input: $module.wasm ($size bytes), policy $policy, $RUNS runs; load before $before, after $(load)" peers "${labels[@]}"
+	summary "$input: $module.wasm ($size bytes), policy $policy, $RUNS runs, registry round trip ${RTT_MS} ms; load before $before, after $(load)" peers "${labels[@]}"
 done
