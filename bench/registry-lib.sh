@@ -33,10 +33,14 @@ done
 # shellcheck disable=SC2034 # used by the scripts that source this
 HOST=127.0.0.1:$PORT
 RTT_MS=${BENCH_RTT_MS:-0}
-[[ $RTT_MS =~ ^[0-9]+$ ]] || { echo "bench: BENCH_RTT_MS must be a whole number of ms" >&2; exit 1; }
+if [[ ! $RTT_MS =~ ^[0-9]+$ ]]; then
+	echo "bench: BENCH_RTT_MS must be a whole number of ms" >&2
+	exit 1
+fi
 if ((RTT_MS > 0)); then
 	PROXY_PORT=$(free_port)
-	python3 "$REPO/bench/latency-proxy.py" "$PROXY_PORT" "$PORT" "$RTT_MS" >"$WORK/proxy.out" 2>"$WORK/proxy.log" &
+	python3 "$REPO/bench/latency-proxy.py" "$PROXY_PORT" "$PORT" "$RTT_MS" \
+		>"$WORK/proxy.out" 2>"$WORK/proxy.log" &
 	PROXY_PID=$!
 	for _ in $(seq 100); do
 		grep -q listening "$WORK/proxy.out" 2>/dev/null && break
