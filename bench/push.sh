@@ -11,7 +11,8 @@
 #   bench/push.sh
 #   env: BENCH_RUNS (default 7), WASIPACK (default target/release/wasipack)
 #
-# Targets: wasipack push median <= 0.8 x oras push; a re-push of the same artifact <= 0.2 s.
+# Target: a re-push of the same artifact <= 0.2 s. The ratios to `oras push` are for information:
+# the ship step as a whole (bench/ship.sh) is what is held to a target now (issue 12).
 # Each run pushes fresh copies of the module (a unique custom section appended), so neither
 # tool finds its blobs already in the registry.
 set -euo pipefail
@@ -75,7 +76,7 @@ m_wp, m_or, m_re, m_lay = m(wp), m(oras), m(re_), m(lay)
 print(f"wasipack push FILE.wasm     median {m_wp:.3f} s  (min {min(wp):.3f})")
 print(f"wasipack push of a layout   median {m_lay:.3f} s  (min {min(lay):.3f})")
 print(f"oras push FILE.wasm         median {m_or:.3f} s  (min {min(oras):.3f})")
-print(f"ratio wasipack/oras, the file:   {m_wp/m_or:.2f}  (target <= 0.80)")
-print(f"ratio wasipack/oras, the layout: {m_lay/m_or:.2f}  (target <= 0.80)")
+print(f"ratio wasipack/oras, the file:   {m_wp/m_or:.2f}")
+print(f"ratio wasipack/oras, the layout: {m_lay/m_or:.2f}")
 print(f"re-push                     median {m_re:.3f} s  (target <= 0.20)")
 PY

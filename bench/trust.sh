@@ -4,11 +4,14 @@
 # example (examples/hello, 2.6 MB, what the quick start builds) and a large one (net/http's test
 # binary for wasip1, ~20 MB):
 #   1. `wasipack push --key` (artifact + signature + SPDX and SLSA attestations) vs plain
-#      `wasipack push` — target <= 1.2x. Run with an unencrypted PKCS#8 key (what a KMS export
-#      or a CI secret without a password gives) and with cosign's encrypted key (scrypt
-#      N=2^16: its key derivation alone takes ~0.1-0.2 s here, as it does in cosign).
+#      `wasipack push`, for information (bench/ship.sh times the whole ship step against its
+#      peers, and replaces the former 1.2x target). Run with an unencrypted PKCS#8 key (what a
+#      KMS export or a CI secret without a password gives) and with cosign's encrypted key
+#      (scrypt N=2^16: its key derivation alone takes ~0.1-0.2 s here, as it does in cosign).
 #   2. `wasipack verify` (signature + attestation + pull + full validation and policy) vs
-#      `cosign verify` + `cosign verify-attestation` on the same artifact — target <= 0.5x.
+#      `cosign verify` + `cosign verify-attestation` on the same artifact, for information
+#      (bench/verify.sh times verify against all of its peers and replaces the former 0.5x
+#      target).
 #
 #   bench/trust.sh
 #   env: BENCH_RUNS (default 7), WASIPACK (default target/release/wasipack),
@@ -79,9 +82,9 @@ plain, enc, pk, wv, cv = ([float(x) for x in s.split()] for s in sys.argv[2:7])
 m = statistics.median
 print(f"== {name}")
 print(f"push (plain)                       median {m(plain):.3f} s")
-print(f"push --key, unencrypted key        median {m(pk):.3f} s  ratio {m(pk)/m(plain):.2f}  (target <= 1.20)")
-print(f"push --key, cosign encrypted key   median {m(enc):.3f} s  ratio {m(enc)/m(plain):.2f}  (target <= 1.20)")
+print(f"push --key, unencrypted key        median {m(pk):.3f} s  ratio {m(pk)/m(plain):.2f}")
+print(f"push --key, cosign encrypted key   median {m(enc):.3f} s  ratio {m(enc)/m(plain):.2f}")
 print(f"wasipack verify                    median {m(wv):.3f} s")
-print(f"cosign verify + verify-attestation median {m(cv):.3f} s  ratio {m(wv)/m(cv):.2f}  (target <= 0.50)")
+print(f"cosign verify + verify-attestation median {m(cv):.3f} s  ratio {m(wv)/m(cv):.2f}")
 PY
 done
