@@ -1,346 +1,57 @@
-//! One pass over a module or component: the wasmparser validator sees every payload (function
-//! bodies are only queued here, see [`super::validate`]) while we record what a report and a
-//! policy need.
+//! The section walk behind [`super::parse`]: a builder that visits each payload once and
+//! collects imports, exports, memories, tables, sections, producers and the ABI, plus the
+//! toolchain read from the custom sections.
 
-use super::features::{self, FeatureSet, Id};
-use super::modinfo::{self, GoBuildInfo};
-use super::wasi::{self, Capability};
-use super::WasmError;
-use crate::digest::sha256_hex;
-use serde::Serialize;
-use std::collections::BTreeMap;
-use wasmparser::{
-    ComponentExternalKind, ComponentTypeRef, CompositeInnerType, Encoding, ExternalKind,
-    FuncToValidate, FunctionBody, KnownCustom, Parser, Payload, RefType, TypeRef, ValType,
-    ValidPayload, Validator, ValidatorResources, WasmFeatures,
-};
-
-/// Core module or component.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Kind {
-    CoreModule,
-    Component,
-}
-
-/// The application binary interface a module is written for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Abi {
-    /// A WASI preview1 command: exports `_start`.
-    Wasip1Command,
-    /// A WASI preview1 reactor (library): exports `_initialize`.
-    Wasip1Reactor,
-    /// A component importing or exporting `wasi:` interfaces.
-    Wasip2Component,
-    /// A component with no WASI interfaces.
-    Component,
-    /// A `GOOS=js` build: imports from `gojs`, needs Go's `wasm_exec.js`.
-    GoJs,
-    /// A proxy-wasm filter, with the ABI version its `proxy_abi_version_*` export declares.
-    ProxyWasm(&'static str),
-    /// WASI preview0 (`wasi_unstable`).
-    WasiUnstable,
-    Unknown,
-}
-
-impl Abi {
-    /// Every ABI a core module can have (components are `Wasip2Component` or `Component`).
-    pub const CORE: [Abi; 8] = [
-        Abi::Wasip1Command,
-        Abi::Wasip1Reactor,
-        Abi::GoJs,
-        Abi::ProxyWasm("0.1.0"),
-        Abi::ProxyWasm("0.2.0"),
-        Abi::ProxyWasm("0.2.1"),
-        Abi::WasiUnstable,
-        Abi::Unknown,
-    ];
-    /// Every ABI a component can have.
-    pub const COMPONENT: [Abi; 2] = [Abi::Wasip2Component, Abi::Component];
-
-    /// The stable identifier used in policies and JSON.
-    pub fn id(self) -> String {
-        match self {
-            Abi::Wasip1Command => "wasip1-command".into(),
-            Abi::Wasip1Reactor => "wasip1-reactor".into(),
-            Abi::Wasip2Component => "wasip2-component".into(),
-            Abi::Component => "component".into(),
-            Abi::GoJs => "gojs".into(),
-            Abi::ProxyWasm(v) => format!("proxy-wasm-{v}"),
-            Abi::WasiUnstable => "wasi-unstable".into(),
-            Abi::Unknown => "unknown".into(),
-        }
-    }
-
-    /// A human description.
-    pub fn describe(self) -> String {
-        match self {
-            Abi::Wasip1Command => "WASI preview1 command (_start)".into(),
-            Abi::Wasip1Reactor => "WASI preview1 reactor (_initialize)".into(),
-            Abi::Wasip2Component => "WASI preview2 component".into(),
-            Abi::Component => "component (no WASI interfaces)".into(),
-            Abi::GoJs => "GOOS=js module (gojs imports, needs wasm_exec.js; not WASI)".into(),
-            Abi::ProxyWasm(v) => format!("proxy-wasm ABI {v}"),
-            Abi::WasiUnstable => "WASI preview0 (wasi_unstable)".into(),
-            Abi::Unknown => "unknown".into(),
-        }
-    }
-}
-
-impl Serialize for Abi {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.id())
-    }
-}
-
-/// Which compiler made the module.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Toolchain {
-    /// `go`, `tinygo`, the producers section's language or tool, or `unknown`.
-    pub name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub version: Option<String>,
-    /// The `go:buildid` custom section, for Go (gc) builds.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub build_id: Option<String>,
-    /// Every `producers` entry as `(field, name, version)`.
-    pub producers: Vec<Producer>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Producer {
-    pub field: String,
-    pub name: String,
-    pub version: String,
-}
-
-/// A function signature as core value types.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Signature {
-    pub params: Vec<ValType>,
-    pub results: Vec<ValType>,
-}
-
-impl Signature {
-    pub fn text(&self) -> String {
-        let params: Vec<String> = self.params.iter().map(ToString::to_string).collect();
-        let results: Vec<String> = self.results.iter().map(ToString::to_string).collect();
-        wasi::format_signature(
-            params.iter().map(String::as_str),
-            results.iter().map(String::as_str),
-        )
-    }
-}
-
-/// One import. Identical (module, name, kind) imports are folded into one with a `count`.
-#[derive(Debug, Clone, Serialize)]
-pub struct Import {
-    pub module: String,
-    pub name: String,
-    pub kind: &'static str,
-    #[serde(rename = "signature", skip_serializing_if = "Option::is_none")]
-    pub signature_text: Option<String>,
-    #[serde(skip)]
-    pub signature: Option<Signature>,
-    pub capabilities: Vec<Capability>,
-    /// How many times the module declares this import (Go declares `fd_write` twice).
-    pub count: u32,
-    /// Byte offset of the first declaration.
-    pub offset: u64,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Export {
-    pub name: String,
-    pub kind: &'static str,
-    pub offset: u64,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Memory {
-    /// Which core module declares it: 0 in a plain module; in a component, the nested core
-    /// modules are numbered in the order they appear.
-    pub module: u32,
-    /// Its index in that module's memory index space.
-    pub index: u32,
-    pub imported: bool,
-    pub initial_pages: u64,
-    pub maximum_pages: Option<u64>,
-    pub shared: bool,
-    pub memory64: bool,
-    pub page_size: u64,
-    pub offset: u64,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Table {
-    pub imported: bool,
-    pub element_type: String,
-    pub initial: u64,
-    pub maximum: Option<u64>,
-    pub table64: bool,
-    pub offset: u64,
-}
-
-/// A top-level section: standard ones by kind, custom ones by name.
-#[derive(Debug, Clone, Serialize)]
-pub struct Section {
-    pub id: u8,
-    pub kind: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Offset of the section's contents.
-    pub offset: u64,
-    /// Size of the contents in bytes.
-    pub size: u64,
-}
-
-/// Everything `inspect` reports about a module, and what `check` holds against a policy.
-#[derive(Debug, Clone, Serialize)]
-pub struct Inspection {
-    pub kind: Kind,
-    pub size: u64,
-    pub sha256: String,
-    pub abi: Abi,
-    pub abi_description: String,
-    pub toolchain: Toolchain,
-    pub imports: Vec<Import>,
-    /// WASI capability → the import names that grant it.
-    pub capabilities: BTreeMap<Capability, Vec<String>>,
-    pub exports: Vec<Export>,
-    pub memories: Vec<Memory>,
-    pub tables: Vec<Table>,
-    pub start: Option<u32>,
-    /// Features the module uses; `None` when the function bodies were not scanned.
-    pub features: Option<Vec<&'static str>>,
-    pub sections: Vec<Section>,
-    pub go_build_info: Option<GoBuildInfo>,
-    /// The features found so far. Complete only where `features` is set; `check` leaves the
-    /// module-level scan to validation.
-    #[serde(skip)]
-    pub feature_set: FeatureSet,
-}
-
-impl Inspection {
-    /// Adds the features found in the function bodies to the module-level ones and lists them.
-    pub fn record_body_features(&mut self, bodies: FeatureSet) {
-        self.feature_set = self.feature_set.union(bodies);
-        self.features = Some(self.feature_set.names());
-    }
-
-    pub fn export(&self, name: &str) -> Option<&Export> {
-        self.exports.iter().find(|e| e.name == name)
-    }
-}
-
-/// A parsed module whose function bodies still wait for validation or scanning.
-pub struct Parsed<'a> {
-    pub inspection: Inspection,
-    pub functions: Vec<(FuncToValidate<ValidatorResources>, FunctionBody<'a>)>,
-}
-
-/// Reads the kind from the 8-byte header without parsing anything else.
-pub fn peek_kind(bytes: &[u8]) -> Option<Kind> {
-    match bytes.get(..8)? {
-        [0, b'a', b's', b'm', _, _, 0, 0] => Some(Kind::CoreModule),
-        [0, b'a', b's', b'm', _, _, 1, 0] => Some(Kind::Component),
-        _ => None,
-    }
-}
-
-/// Parses and validates everything but function bodies, with `features` enabled.
-pub fn parse(bytes: &[u8], features: WasmFeatures) -> Result<Parsed<'_>, WasmError> {
-    // Hash on the other core while this one parses (the parse is sequential).
-    let (sha256, parsed) = rayon::join(|| sha256_hex(bytes), || parse_sections(bytes, features));
-    let mut parsed = parsed?;
-    parsed.inspection.sha256 = sha256;
-    Ok(parsed)
-}
-
-fn parse_sections(bytes: &[u8], features: WasmFeatures) -> Result<Parsed<'_>, WasmError> {
-    let mut functions = Vec::new();
-    let inspection = parse_streaming(bytes, features, true, |func, body| {
-        functions.push((func, body))
-    })?;
-    Ok(Parsed {
-        inspection,
-        functions,
-    })
-}
-
-/// Like [`parse`], without the hash, handing each function body to `on_function` as soon as
-/// its code-section entry is read, so that bodies can be validated while parsing goes on.
-/// With `scan_features` false the module-level feature uses are not collected (the caller
-/// relies on validation with `features` to enforce them).
-pub fn parse_streaming<'a>(
-    bytes: &'a [u8],
-    features: WasmFeatures,
-    scan_features: bool,
-    mut on_function: impl FnMut(FuncToValidate<ValidatorResources>, FunctionBody<'a>),
-) -> Result<Inspection, WasmError> {
-    let mut validator = Validator::new_with_features(features);
-    let mut b = Builder {
-        scan_features,
-        ..Builder::default()
-    };
-    for payload in Parser::new(0).parse_all(bytes) {
-        let payload = payload?;
-        if let ValidPayload::Func(func, body) = validator.payload(&payload)? {
-            on_function(func, body);
-        }
-        b.payload(&payload)?;
-    }
-    Ok(b.finish(bytes))
-}
+use super::*;
 
 /// Per-core-module state: its types, for import signatures.
 #[derive(Default)]
-struct CoreState {
+pub(super) struct CoreState {
     /// This module's number (see [`Memory::module`]).
-    id: u32,
-    types: Vec<Option<Signature>>,
-    memories: usize,
-    tables: usize,
+    pub(super) id: u32,
+    pub(super) types: Vec<Option<Signature>>,
+    pub(super) memories: usize,
+    pub(super) tables: usize,
 }
 
 #[derive(Default)]
-struct Builder {
+pub(super) struct Builder {
     /// Encodings of the modules and components being parsed, outermost first.
-    stack: Vec<Encoding>,
-    core: Vec<CoreState>,
+    pub(super) stack: Vec<Encoding>,
+    pub(super) core: Vec<CoreState>,
     /// How many core modules have started so far.
-    core_modules: u32,
-    kind: Option<Kind>,
-    imports: Vec<Import>,
-    exports: Vec<Export>,
-    memories: Vec<Memory>,
-    tables: Vec<Table>,
-    start: Option<u32>,
-    sections: Vec<Section>,
-    producers: Vec<Producer>,
-    build_id: Option<String>,
-    name_mentions_tinygo: bool,
-    used: FeatureSet,
+    pub(super) core_modules: u32,
+    pub(super) kind: Option<Kind>,
+    pub(super) imports: Vec<Import>,
+    pub(super) exports: Vec<Export>,
+    pub(super) memories: Vec<Memory>,
+    pub(super) tables: Vec<Table>,
+    pub(super) start: Option<u32>,
+    pub(super) sections: Vec<Section>,
+    pub(super) producers: Vec<Producer>,
+    pub(super) build_id: Option<String>,
+    pub(super) name_mentions_tinygo: bool,
+    pub(super) used: FeatureSet,
     /// The top-level data section's contents (where Go keeps its build info).
-    data: Option<std::ops::Range<u64>>,
+    pub(super) data: Option<std::ops::Range<u64>>,
     /// Whether to find the module-level feature uses (constant expressions, data segments).
     /// `check` validates with the policy's features instead, which already enforces them.
-    scan_features: bool,
+    pub(super) scan_features: bool,
 }
 
 impl Builder {
-    fn const_expr(&mut self, expr: &wasmparser::ConstExpr<'_>) -> Result<(), WasmError> {
+    pub(super) fn const_expr(&mut self, expr: &wasmparser::ConstExpr<'_>) -> Result<(), WasmError> {
         if self.scan_features {
             self.used = self.used.union(features::scan_const_expr(expr)?);
         }
         Ok(())
     }
 
-    fn top(&self) -> bool {
+    pub(super) fn top(&self) -> bool {
         self.stack.len() == 1
     }
 
-    fn payload(&mut self, payload: &Payload<'_>) -> Result<(), WasmError> {
+    pub(super) fn payload(&mut self, payload: &Payload<'_>) -> Result<(), WasmError> {
         if self.top() {
             if let Some((id, range)) = payload.as_section() {
                 self.section(id, range, payload);
@@ -554,7 +265,7 @@ impl Builder {
         Ok(())
     }
 
-    fn section(&mut self, id: u8, range: std::ops::Range<u64>, payload: &Payload<'_>) {
+    pub(super) fn section(&mut self, id: u8, range: std::ops::Range<u64>, payload: &Payload<'_>) {
         let component = self.stack.first() == Some(&Encoding::Component);
         let (kind, name) = match payload {
             Payload::CustomSection(reader) => ("custom", Some(reader.name().to_string())),
@@ -569,7 +280,7 @@ impl Builder {
         });
     }
 
-    fn core_entity(&mut self, ty: &TypeRef, imported: bool, offset: u64) {
+    pub(super) fn core_entity(&mut self, ty: &TypeRef, imported: bool, offset: u64) {
         match ty {
             TypeRef::Memory(m) => self.memory(m, imported, offset),
             TypeRef::Table(t) => self.table(t, imported, offset),
@@ -584,7 +295,7 @@ impl Builder {
         }
     }
 
-    fn core_import(&mut self, module: &str, name: &str, ty: &TypeRef, offset: u64) {
+    pub(super) fn core_import(&mut self, module: &str, name: &str, ty: &TypeRef, offset: u64) {
         let kind = type_ref_kind(ty);
         let signature = match ty {
             TypeRef::Func(idx) | TypeRef::FuncExact(idx) => self
@@ -622,7 +333,7 @@ impl Builder {
         });
     }
 
-    fn memory(&mut self, m: &wasmparser::MemoryType, imported: bool, offset: u64) {
+    pub(super) fn memory(&mut self, m: &wasmparser::MemoryType, imported: bool, offset: u64) {
         if m.memory64 {
             self.used.insert(Id::MEMORY64);
         }
@@ -656,7 +367,7 @@ impl Builder {
         }
     }
 
-    fn table(&mut self, t: &wasmparser::TableType, imported: bool, offset: u64) {
+    pub(super) fn table(&mut self, t: &wasmparser::TableType, imported: bool, offset: u64) {
         if t.table64 {
             self.used.insert(Id::MEMORY64);
         }
@@ -680,7 +391,7 @@ impl Builder {
         }
     }
 
-    fn val_type(&mut self, ty: ValType) {
+    pub(super) fn val_type(&mut self, ty: ValType) {
         match ty {
             ValType::V128 => self.used.insert(Id::SIMD),
             ValType::Ref(r) => self.ref_type(r),
@@ -688,7 +399,7 @@ impl Builder {
         }
     }
 
-    fn ref_type(&mut self, r: RefType) {
+    pub(super) fn ref_type(&mut self, r: RefType) {
         if r == RefType::FUNCREF || r == RefType::EXTERNREF {
             if r == RefType::EXTERNREF {
                 self.used.insert(Id::REFERENCE_TYPES);
@@ -700,7 +411,7 @@ impl Builder {
         }
     }
 
-    fn finish(self, bytes: &[u8]) -> Inspection {
+    pub(super) fn finish(self, bytes: &[u8]) -> Inspection {
         let kind = self.kind.unwrap_or(Kind::CoreModule);
         // The build info never spans two data segments (it has no run of zeros for Go's linker
         // to split at), so one search over the whole section finds it.
@@ -742,7 +453,7 @@ impl Builder {
     }
 }
 
-fn detect_abi(kind: Kind, imports: &[Import], exports: &[Export]) -> Abi {
+pub(super) fn detect_abi(kind: Kind, imports: &[Import], exports: &[Export]) -> Abi {
     let exported = |name: &str| exports.iter().any(|e| e.name == name);
     if kind == Kind::Component {
         let wasi = imports
@@ -779,52 +490,7 @@ fn detect_abi(kind: Kind, imports: &[Import], exports: &[Export]) -> Abi {
     }
 }
 
-/// The toolchain of a module from its top-level custom sections alone, hopping from section to
-/// section without decoding the others: what `push --key` needs for a large module's SBOM.
-pub fn toolchain_quick(bytes: &[u8]) -> Toolchain {
-    let mut producers = Vec::new();
-    let mut build_id = None;
-    if bytes.len() >= 8 {
-        let mut reader = wasmparser::BinaryReader::new(&bytes[8..], 8);
-        while !reader.eof() {
-            let (Ok(id), Ok(size)) = (reader.read_u8(), reader.read_var_u32()) else {
-                break;
-            };
-            let start = reader.original_position();
-            let Ok(data) = reader.read_bytes(size as usize) else {
-                break;
-            };
-            if id != 0 {
-                continue;
-            }
-            let Ok(custom) =
-                wasmparser::CustomSectionReader::new(wasmparser::BinaryReader::new(data, start))
-            else {
-                continue;
-            };
-            match custom.as_known() {
-                KnownCustom::Producers(fields) => {
-                    for field in fields.into_iter().flatten() {
-                        for value in field.values.into_iter().flatten() {
-                            producers.push(Producer {
-                                field: field.name.to_string(),
-                                name: value.name.to_string(),
-                                version: value.version.to_string(),
-                            });
-                        }
-                    }
-                }
-                _ if custom.name() == "go:buildid" => {
-                    build_id = Some(String::from_utf8_lossy(custom.data()).trim().to_string());
-                }
-                _ => {}
-            }
-        }
-    }
-    toolchain(producers, build_id, false)
-}
-
-fn toolchain(
+pub(super) fn toolchain(
     producers: Vec<Producer>,
     build_id: Option<String>,
     name_mentions_tinygo: bool,
@@ -869,7 +535,7 @@ fn toolchain(
     }
 }
 
-fn type_ref_kind(ty: &TypeRef) -> &'static str {
+pub(super) fn type_ref_kind(ty: &TypeRef) -> &'static str {
     match ty {
         TypeRef::Func(_) | TypeRef::FuncExact(_) => "func",
         TypeRef::Table(_) => "table",
@@ -879,7 +545,7 @@ fn type_ref_kind(ty: &TypeRef) -> &'static str {
     }
 }
 
-fn external_kind(kind: ExternalKind) -> &'static str {
+pub(super) fn external_kind(kind: ExternalKind) -> &'static str {
     match kind {
         ExternalKind::Func | ExternalKind::FuncExact => "func",
         ExternalKind::Table => "table",
@@ -889,7 +555,7 @@ fn external_kind(kind: ExternalKind) -> &'static str {
     }
 }
 
-fn component_type_ref_kind(ty: &ComponentTypeRef) -> &'static str {
+pub(super) fn component_type_ref_kind(ty: &ComponentTypeRef) -> &'static str {
     match ty {
         ComponentTypeRef::Module(_) => "module",
         ComponentTypeRef::Func(_) => "func",
@@ -900,7 +566,7 @@ fn component_type_ref_kind(ty: &ComponentTypeRef) -> &'static str {
     }
 }
 
-fn component_external_kind(kind: ComponentExternalKind) -> &'static str {
+pub(super) fn component_external_kind(kind: ComponentExternalKind) -> &'static str {
     match kind {
         ComponentExternalKind::Module => "module",
         ComponentExternalKind::Func => "func",
@@ -908,53 +574,5 @@ fn component_external_kind(kind: ComponentExternalKind) -> &'static str {
         ComponentExternalKind::Type => "type",
         ComponentExternalKind::Instance => "instance",
         ComponentExternalKind::Component => "component",
-    }
-}
-
-/// The name of a section kind by id, in a component or a core module.
-pub fn section_kind(id: u8, component: bool) -> &'static str {
-    if component {
-        component_section_kind(id)
-    } else {
-        core_section_kind(id)
-    }
-}
-
-fn core_section_kind(id: u8) -> &'static str {
-    match id {
-        0 => "custom",
-        1 => "type",
-        2 => "import",
-        3 => "function",
-        4 => "table",
-        5 => "memory",
-        6 => "global",
-        7 => "export",
-        8 => "start",
-        9 => "element",
-        10 => "code",
-        11 => "data",
-        12 => "datacount",
-        13 => "tag",
-        _ => "unknown",
-    }
-}
-
-fn component_section_kind(id: u8) -> &'static str {
-    match id {
-        0 => "custom",
-        1 => "core-module",
-        2 => "core-instance",
-        3 => "core-type",
-        4 => "component",
-        5 => "instance",
-        6 => "alias",
-        7 => "type",
-        8 => "canon",
-        9 => "start",
-        10 => "import",
-        11 => "export",
-        12 => "value",
-        _ => "unknown",
     }
 }
