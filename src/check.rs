@@ -86,14 +86,10 @@ pub fn check_known(
         Err(restricted) => {
             // Invalid under the policy's features: valid with every feature means the policy,
             // not the module, is what it breaks.
-            let parsed = inspect::parse(bytes, FeatureSet::all().to_wasmparser())
+            // The same validator as above, with every feature; then what the module uses.
+            validate::parse_and_validate(bytes, FeatureSet::all().to_wasmparser())
                 .map_err(CheckError::Invalid)?;
-            let bodies =
-                validate::scan_functions(parsed.functions.iter().map(|(_, b)| b).collect())
-                    .map_err(CheckError::Invalid)?;
-            let mut module = parsed.inspection;
-            validate::validate_functions(parsed.functions).map_err(CheckError::Invalid)?;
-            module.record_body_features(bodies);
+            let module = crate::wasm::inspect_module(bytes).map_err(CheckError::Invalid)?;
             let used = module.feature_set;
             (
                 module,

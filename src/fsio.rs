@@ -32,33 +32,6 @@ impl Input {
         }
     }
 
-    /// Maps every page of a mapped file now (`MADV_POPULATE_READ`, Linux 5.14+; elsewhere
-    /// nothing). Called on another thread while this one reads the bytes in order (a hash), it
-    /// takes the page faults off the reader: on a 21 MB module, hashing through a fresh
-    /// mapping took 13.4 ms, and 10.6 ms once the pages were mapped, while mapping them all
-    /// takes 1.7 ms.
-    pub fn populate(&self) {
-        #[cfg(target_os = "linux")]
-        {
-            // An older kernel refuses the advice (EINVAL): the reader faults the pages in
-            // itself, as it would have anyway.
-            let _ = match self {
-                Input::Mapped(m) => m.advise(memmap2::Advice::PopulateRead),
-                Input::Private(m) => m.advise(memmap2::Advice::PopulateRead),
-                Input::Read(_) => Ok(()),
-            };
-        }
-    }
-
-    /// The SHA-256 of the bytes, in hex, with the pages of a mapped file mapped in on another
-    /// thread ([`Input::populate`]) while this one hashes them.
-    pub fn sha256_hex(&self) -> String {
-        std::thread::scope(|s| {
-            s.spawn(|| self.populate());
-            crate::digest::sha256_hex(self)
-        })
-    }
-
     /// The bytes, to change in memory (never in the file); `None` for a shared mapping.
     pub fn as_mut_slice(&mut self) -> Option<&mut [u8]> {
         match self {
@@ -176,28 +149,4 @@ pub fn write_all(file: &mut std::fs::File, bytes: &[u8]) -> std::io::Result<()> 
         );
     }
     file.write_all(bytes)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn populating_a_mapping_leaves_its_bytes_as_they_are() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("m.wasm");
-        let bytes: Vec<u8> = (0..3 << 20).map(|i: u32| (i % 251) as u8).collect();
-        std::fs::write(&path, &bytes).unwrap();
-        for input in [
-            read_input(&path).unwrap(),
-            read_input_private(&path).unwrap(),
-            Input::Read(bytes.clone()),
-        ] {
-            std::thread::scope(|s| {
-                s.spawn(|| input.populate());
-                assert_eq!(&input[..], &bytes[..]);
-            });
-            assert_eq!(input.sha256_hex(), crate::digest::sha256_hex(&bytes));
-        }
-    }
 }

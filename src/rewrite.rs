@@ -273,30 +273,23 @@ impl Pieces {
         Some(len)
     }
 
-    /// Copies the pieces into one buffer, in 1 MiB stripes on every core: for a large module
-    /// the cost is the kernel's first touch of each fresh page, which then runs in parallel.
+    /// Copies the pieces into one buffer, in order.
     fn join(self, input: &[u8]) -> Vec<u8> {
-        use rayon::prelude::*;
-        const STRIPE: usize = 1 << 20;
-        let sources: Vec<&[u8]> = self
+        let len = self
             .0
             .iter()
-            .flat_map(|p| match p {
-                Piece::Input(r) => input[r.clone()].chunks(STRIPE),
-                Piece::New(v) => v.chunks(STRIPE),
+            .map(|p| match p {
+                Piece::Input(r) => r.len(),
+                Piece::New(v) => v.len(),
             })
-            .collect();
-        let mut out = vec![0u8; sources.iter().map(|s| s.len()).sum()];
-        let mut rest = &mut out[..];
-        let mut stripes = Vec::with_capacity(sources.len());
-        for source in sources {
-            let (stripe, tail) = rest.split_at_mut(source.len());
-            stripes.push((stripe, source));
-            rest = tail;
+            .sum();
+        let mut out = Vec::with_capacity(len);
+        for piece in &self.0 {
+            match piece {
+                Piece::Input(r) => out.extend_from_slice(&input[r.clone()]),
+                Piece::New(v) => out.extend_from_slice(v),
+            }
         }
-        stripes
-            .into_par_iter()
-            .for_each(|(stripe, source)| stripe.copy_from_slice(source));
         out
     }
 }

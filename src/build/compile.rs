@@ -10,9 +10,9 @@
 //! in order on its thread: the version question (`go env GOVERSION`, `tinygo version`, skipped
 //! when the last build's stamp names the toolchain behind an unchanged Go build ID), the
 //! compiler, then `go list` when no saved listing serves. Git is asked once, before any of it.
-//! After every module is built, [`publish`](super::publish) writes the output files through
-//! [`at_once`] too, one thread per core ([`dist`](super::dist)). (Packaging's check and rewrite
-//! have parallelism of their own, in `crate::wasm` and `crate::rewrite`.)
+//! After every module is built, [`publish`](super::publish) writes the output files one after
+//! another ([`dist`](super::dist)). (Packaging's check has parallelism of its own, in
+//! `crate::wasm::validate`.)
 //!
 //! What each thread bought, measured against a wasipack that did the same work in sequence
 //! (medians of 15 to 31 interleaved runs of `wasipack build`, 2 cores, Go 1.26 with a warm build
@@ -25,9 +25,9 @@
 //! - `go list` while the compiler runs (first build): 5.8%: removed;
 //! - the toolchain's version asked while the compiler runs: no gain (-0.6%): removed;
 //! - writing the outputs in parallel: 54.5 ms instead of 59.9 ms (-9%) for the post-build
-//!   pipeline of a 20.5 MiB module (`examples/post_build`, whose `bench/build.sh` target of at
-//!   most `wasm-tools validate`'s time it decides), 4.1% on hello with `--force`: kept, just
-//!   under the 10% bar, for that benchmark.
+//!   pipeline of a 20.5 MiB module (`examples/post_build`), 4.1% on hello with `--force`; and
+//!   the rewrite's copy in parallel stripes, 3-10% of that pipeline together with the writes
+//!   (docs/concurrency-audit.md): both under the 10% bar, removed.
 //!
 //! The compiler's standard error goes to the [`Observer`] as it comes (from the module's
 //! thread); its standard output is inherited.

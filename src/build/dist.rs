@@ -23,18 +23,10 @@ impl Stage {
         Ok(())
     }
 
-    /// Stages several files at once, written in parallel (a build's module and its layout
-    /// blob are large; see [`compile`](super::compile) for what that buys), committed in the
-    /// order given.
+    /// Stages several files, committed in the order given.
     pub fn add_all(&mut self, files: &[(PathBuf, &[u8])]) -> Result<()> {
-        for (dest, _) in files {
-            self.mkdirs(dest.parent().expect("outputs have a directory"))?;
-        }
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let written =
-            super::compile::at_once(files, cores, |(dest, bytes)| write_temp(dest, bytes));
-        for ((dest, _), tmp) in files.iter().zip(written) {
-            self.files.push((tmp?, dest.clone()));
+        for (dest, bytes) in files {
+            self.add(dest, bytes)?;
         }
         Ok(())
     }

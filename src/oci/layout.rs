@@ -42,11 +42,10 @@ impl Layout {
             .join(digest.trim_start_matches("sha256:"))
     }
 
-    /// A blob's file, mapped, once its size and SHA-256 match `d` (its pages are mapped on
-    /// another thread while it is hashed, as `push` does for a module).
+    /// A blob's file, mapped, once its size and SHA-256 match `d`.
     pub fn checked_blob(&self, d: &Descriptor) -> Result<crate::fsio::Input> {
         let bytes = self.sized_blob(d)?;
-        self.check_hex(d, &bytes, &bytes.sha256_hex())?;
+        self.check_hex(d, &bytes, &crate::digest::sha256_hex(&bytes))?;
         Ok(bytes)
     }
 

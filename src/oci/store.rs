@@ -48,14 +48,6 @@ impl Store {
         }
     }
 
-    /// Starts connecting and authenticating to a registry in the background (see
-    /// [`Remote::warm_up`]); nothing for a layout.
-    pub fn warm_up(&self) {
-        if let Store::Remote(r) = self {
-            r.warm_up();
-        }
-    }
-
     /// The manifest `target` names; its absence is an error that names it.
     pub fn fetch(&self, target: &Target) -> Result<Fetched> {
         self.manifest(target.selector())?.ok_or_else(|| {

@@ -12,22 +12,6 @@ use wasmparser::{
 
 type Queued<'a> = (FuncToValidate<ValidatorResources>, FunctionBody<'a>);
 
-/// Validates every queued body. On failure returns the error with the lowest offset, so the
-/// report is the same whatever the thread schedule.
-pub fn validate_functions(functions: Vec<Queued<'_>>) -> Result<(), WasmError> {
-    functions
-        .into_par_iter()
-        .map_init(FuncValidatorAllocations::default, |allocs, (func, body)| {
-            let mut validator = func.into_validator(std::mem::take(allocs));
-            let result = validator.validate(&body).map_err(WasmError::from);
-            *allocs = validator.into_allocations();
-            result
-        })
-        .filter_map(Result::err)
-        .min_by_key(|e| e.offset)
-        .map_or(Ok(()), Err)
-}
-
 /// How many function bodies one validation task takes: enough to amortise the task, few
 /// enough that the other core starts while the parser is still in the code section.
 const BATCH: usize = 128;

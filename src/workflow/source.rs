@@ -189,27 +189,21 @@ fn from_module(path: &Path, project_dir: &Path) -> Result<Item> {
             ))
         }
     };
-    // git runs while the module is hashed (or parsed).
-    let (module, sha256, git) = std::thread::scope(|s| {
-        let git = s.spawn(|| crate::build::created_and_annotations(project_dir));
-        let module = component.then(|| {
-            crate::wasm::inspect::parse(
-                bytes,
-                crate::wasm::features::FeatureSet::all().to_wasmparser(),
-            )
-            .map(|p| Some(p.inspection))
-        });
-        let (sha256, framing) = rayon::join(|| input.sha256_hex(), || crate::wasm::framing(bytes));
-        (
-            module.unwrap_or(framing.map(|()| None)),
-            sha256,
-            git.join().expect("git thread"),
+    let module = if component {
+        crate::wasm::inspect::parse(
+            bytes,
+            crate::wasm::features::FeatureSet::all().to_wasmparser(),
         )
-    });
+        .map(|p| Some(p.inspection))
+    } else {
+        crate::wasm::framing(bytes).map(|()| None)
+    };
     let module = module.map_err(|error| Error::Wasm {
         file: file.clone(),
         error,
     })?;
+    let sha256 = crate::digest::sha256_hex(bytes);
+    let git = crate::build::created_and_annotations(project_dir);
     let (created, annotations) = git?;
     let title = path
         .file_name()

@@ -71,15 +71,6 @@ pub fn run(opts: Opts) -> Result<u8> {
     remote.mount_from = opts.mount_from.clone();
     remote.chunk_size = opts.chunk_size.map(|c| c.max(1));
     remote.jobs = opts.jobs.max(1);
-    // A registry is connected to, and its token had, while the module is read and hashed. A
-    // layout is created only once the source has loaded.
-    let early = match target {
-        Target::Registry(_) => Some(Store::open(&target, remote.clone(), true)?),
-        Target::Layout { .. } => None,
-    };
-    if let Some(store) = &early {
-        store.warm_up();
-    }
     // The key file and its password are read before any blob is sent.
     let key = match opts.key.as_deref() {
         Some(path) => {
@@ -102,10 +93,9 @@ pub fn run(opts: Opts) -> Result<u8> {
     let check = push::source_check(&target, key.as_ref());
     let items = source::load_source(&opts.source, &opts.dir, check)?;
     let tags = push::plan_tags(&items, &target, &opts.tags)?;
-    let store = match early {
-        Some(store) => store,
-        None => Store::open(&target, remote, true)?,
-    };
+    // Opened once the source has loaded: a layout target is not created for a source that
+    // does not load.
+    let store = Store::open(&target, remote, true)?;
     let reports = push::publish(&store, &target, &items, &tags, key)?;
     if opts.json {
         #[derive(serde::Serialize)]

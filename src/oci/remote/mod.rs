@@ -100,9 +100,6 @@ struct Inner {
     credential: Option<Credential>,
     /// The `Authorization` header that worked last (basic or a bearer token).
     authorization: Mutex<Option<String>>,
-    /// The connection and authentication [`Remote::warm_up`] started; the first request
-    /// waits for it, so that a failure (a wrong password) is met, and reported, once.
-    warm: Mutex<Option<tokio::task::JoinHandle<Result<()>>>>,
     opts: Options,
 }
 
@@ -152,7 +149,6 @@ impl Remote {
                 reference: reference.clone(),
                 credential,
                 authorization: Mutex::new(None),
-                warm: Mutex::new(None),
                 opts,
             }),
         })
@@ -160,22 +156,6 @@ impl Remote {
 
     pub fn reference(&self) -> &Reference {
         &self.inner.reference
-    }
-
-    /// Connects and authenticates (`GET /v2/`, answering its challenge with the scopes this
-    /// client will ask for) in the background, while the caller does other work: a push
-    /// hashes its module meanwhile. Requests made later start from the open connection and
-    /// the token.
-    pub fn warm_up(&self) {
-        let inner = self.inner.clone();
-        let handle = self.rt.spawn(async move {
-            let url = inner.base.join("v2/").expect("static path");
-            inner
-                .send_now("GET /v2/", || inner.http.get(url.clone()), true)
-                .await
-                .map(drop)
-        });
-        *self.inner.warm.lock().expect("no panic") = Some(handle);
     }
 
     /// Checks that the registry answers `/v2/` with our credentials: what `login` verifies.

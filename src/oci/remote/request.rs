@@ -64,22 +64,6 @@ impl Inner {
         build: impl Fn() -> reqwest::RequestBuilder,
         retry: bool,
     ) -> Result<reqwest::Response> {
-        let warm = self.warm.lock().expect("no panic").take();
-        if let Some(handle) = warm {
-            handle
-                .await
-                .map_err(|e| self.protocol("GET /v2/", e.to_string()))??;
-        }
-        self.send_now(what, build, retry).await
-    }
-
-    /// [`Inner::send`] without waiting for the warm-up.
-    pub(super) async fn send_now(
-        &self,
-        what: &str,
-        build: impl Fn() -> reqwest::RequestBuilder,
-        retry: bool,
-    ) -> Result<reqwest::Response> {
         let mut attempt = 0;
         let mut challenged = false;
         loop {
