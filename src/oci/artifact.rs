@@ -3,6 +3,7 @@
 //! ([`super::model::to_bytes`]).
 
 use super::model;
+pub use super::model::Descriptor;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -24,47 +25,6 @@ pub const SPDX: &str = "application/spdx+json";
 pub const CYCLONEDX: &str = "application/vnd.cyclonedx+json";
 pub const TITLE: &str = "org.opencontainers.image.title";
 pub const CREATED: &str = "org.opencontainers.image.created";
-
-/// An OCI content descriptor.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Descriptor {
-    #[serde(rename = "mediaType")]
-    pub media_type: String,
-    pub digest: String,
-    pub size: u64,
-    #[serde(rename = "artifactType", skip_serializing_if = "Option::is_none")]
-    pub artifact_type: Option<String>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub annotations: BTreeMap<String, String>,
-}
-
-impl Descriptor {
-    pub fn of(media_type: &str, bytes: &[u8]) -> Descriptor {
-        Descriptor {
-            media_type: media_type.to_string(),
-            digest: crate::digest::sha256_digest(bytes),
-            size: bytes.len() as u64,
-            artifact_type: None,
-            annotations: BTreeMap::new(),
-        }
-    }
-
-    /// A descriptor for bytes whose SHA-256 (hex) is already known.
-    pub fn with_sha256(media_type: &str, sha256: &str, size: u64) -> Descriptor {
-        Descriptor {
-            media_type: media_type.to_string(),
-            digest: format!("sha256:{sha256}"),
-            size,
-            artifact_type: None,
-            annotations: BTreeMap::new(),
-        }
-    }
-
-    /// The hex part of the digest.
-    pub fn hex(&self) -> &str {
-        self.digest.trim_start_matches("sha256:")
-    }
-}
 
 /// Blob contents, shared: a module's bytes are held once by the build and its artifact.
 /// `Bytes`, so that a memory-mapped input file is uploaded without being copied.

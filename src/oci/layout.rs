@@ -222,31 +222,6 @@ pub fn stored_subject(root: &Path, digest: &str) -> Option<String> {
     model::subject_digest(&model::parse_manifest(&std::fs::read(path).ok()?).ok()?)
 }
 
-impl<'de> serde::Deserialize<'de> for Descriptor {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        #[derive(serde::Deserialize)]
-        struct Raw {
-            #[serde(rename = "mediaType")]
-            media_type: String,
-            digest: String,
-            size: u64,
-            #[serde(rename = "artifactType", default)]
-            artifact_type: Option<String>,
-            #[serde(default)]
-            annotations: std::collections::BTreeMap<String, String>,
-        }
-        let r = Raw::deserialize(d)?;
-        model::check_digest(&r.digest).map_err(serde::de::Error::custom)?;
-        Ok(Descriptor {
-            media_type: r.media_type,
-            digest: r.digest,
-            size: r.size,
-            artifact_type: r.artifact_type,
-            annotations: r.annotations,
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

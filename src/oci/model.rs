@@ -8,7 +8,6 @@
 //! `HashMap` and fields in declaration order, and the bytes must not depend on either, since
 //! a rebuild must give the same digests.
 
-use super::artifact::Descriptor;
 pub use oci_spec::image::{Descriptor as OciDescriptor, ImageIndex, ImageManifest};
 use oci_spec::image::{
     DescriptorBuilder, Digest, ImageIndexBuilder, ImageManifestBuilder, MediaType,
@@ -17,6 +16,72 @@ use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 
 pub use oci_spec::image::Platform;
+
+/// An OCI content descriptor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Descriptor {
+    #[serde(rename = "mediaType")]
+    pub media_type: String,
+    pub digest: String,
+    pub size: u64,
+    #[serde(rename = "artifactType", skip_serializing_if = "Option::is_none")]
+    pub artifact_type: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+impl Descriptor {
+    pub fn of(media_type: &str, bytes: &[u8]) -> Descriptor {
+        Descriptor {
+            media_type: media_type.to_string(),
+            digest: crate::digest::sha256_digest(bytes),
+            size: bytes.len() as u64,
+            artifact_type: None,
+            annotations: BTreeMap::new(),
+        }
+    }
+
+    /// A descriptor for bytes whose SHA-256 (hex) is already known.
+    pub fn with_sha256(media_type: &str, sha256: &str, size: u64) -> Descriptor {
+        Descriptor {
+            media_type: media_type.to_string(),
+            digest: format!("sha256:{sha256}"),
+            size,
+            artifact_type: None,
+            annotations: BTreeMap::new(),
+        }
+    }
+
+    /// The hex part of the digest.
+    pub fn hex(&self) -> &str {
+        self.digest.trim_start_matches("sha256:")
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Descriptor {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        #[derive(serde::Deserialize)]
+        struct Raw {
+            #[serde(rename = "mediaType")]
+            media_type: String,
+            digest: String,
+            size: u64,
+            #[serde(rename = "artifactType", default)]
+            artifact_type: Option<String>,
+            #[serde(default)]
+            annotations: std::collections::BTreeMap<String, String>,
+        }
+        let r = Raw::deserialize(d)?;
+        check_digest(&r.digest).map_err(serde::de::Error::custom)?;
+        Ok(Descriptor {
+            media_type: r.media_type,
+            digest: r.digest,
+            size: r.size,
+            artifact_type: r.artifact_type,
+            annotations: r.annotations,
+        })
+    }
+}
 
 /// Why a document or a descriptor is not one we can use.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -132,15 +132,6 @@ impl From<ModeArg> for config::Mode {
     }
 }
 
-/// The compiler's messages go to our standard error as they come.
-pub struct CompilerMessages;
-
-impl build::Observer for CompilerMessages {
-    fn compiler_messages(&self, _module: &str, messages: &mut dyn std::io::Read) {
-        let _ = std::io::copy(messages, &mut std::io::stderr());
-    }
-}
-
 pub fn run(opts: Opts) -> Result<u8> {
     let (gh, annotate) = (opts.gh.clone(), opts.github);
     gh.finish(annotate, run_build(opts))
@@ -226,7 +217,7 @@ fn run_build(opts: Opts) -> Result<u8> {
     // Open the key (password and scrypt) before building: a bad key fails before anything
     // is written, and `build` stays all or nothing.
     let signer = opts.sign.as_deref().map(super::keys::signer).transpose()?;
-    match build::build(&plans, &options, &CompilerMessages) {
+    match build::build(&plans, &options, &super::progress::CompilerMessages) {
         Ok(report) => {
             let out = std::path::Path::new(&report.output);
             let mut signed_lines = Vec::new();

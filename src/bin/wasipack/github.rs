@@ -274,7 +274,7 @@ fn keep(
         verify_reproducible: false,
         ..options.clone()
     };
-    match build::build(&plans, &options, &super::build::CompilerMessages) {
+    match build::build(&plans, &options, &super::progress::CompilerMessages) {
         Ok(report) => Some(report),
         Err(build::Failure::Error(e)) => {
             eprintln!("(could not rebuild the rejected module for inspection: {e})");

@@ -1,5 +1,6 @@
-//! The CLI's observer of registry work: progress bars on a terminal, and with `-v` a line for
-//! each request and each change of plan, on stderr.
+//! The CLI's observers: of registry work (progress bars on a terminal, and with `-v` a line for
+//! each request and each change of plan, on stderr), and of the compiler (its messages on
+//! stderr as they come).
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use wasipack::oci::progress::{Observer, Transfer};
@@ -84,5 +85,14 @@ impl Transfer for Bar {
         } else {
             self.0.abandon();
         }
+    }
+}
+
+/// The compiler's messages go to our standard error as they come.
+pub struct CompilerMessages;
+
+impl wasipack::build::Observer for CompilerMessages {
+    fn compiler_messages(&self, _module: &str, messages: &mut dyn std::io::Read) {
+        let _ = std::io::copy(messages, &mut std::io::stderr());
     }
 }
