@@ -6,7 +6,7 @@
 //! [`wasm`] (parse, inspect, validate) → [`policy`] → [`check`] → [`rewrite`] and [`sbom`] →
 //! [`oci`] (artifact, layout, registry transport) → [`sign`] (keys, payloads, signature
 //! checks) → [`build`] and [`workflow`] (push, pull, verify: what a user runs). [`digest`],
-//! [`text`] and [`fsio`] are leaves every stage may use; [`report`] renders results; [`error`]
+//! [`text`], [`json`] and [`fsio`] are leaves every stage may use; [`report`] renders results; [`error`]
 //! gathers the domain errors into the one type the CLI renders. Stages pass small typed values
 //! to each other ([`wasm::inspect::Inspection`], [`check::CheckReport`]); the library never
 //! prints (progress reaches the caller through [`oci::progress::Observer`]); docs/architecture.md
@@ -17,6 +17,7 @@ pub mod check;
 pub mod digest;
 pub mod error;
 pub mod fsio;
+pub mod json;
 pub mod oci;
 pub mod policy;
 pub mod report;

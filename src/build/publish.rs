@@ -85,7 +85,7 @@ pub fn publish(
     };
     stage.add(
         &output.join("report.json"),
-        &crate::report::json_bytes(crate::report::BUILD_SCHEMA, &report),
+        &crate::json::json_bytes(crate::json::BUILD_SCHEMA, &report),
     )?;
     // Referrers staged in this build are not on disk yet: take their subjects from memory.
     let staged: BTreeMap<String, String> = built
