@@ -14,7 +14,7 @@
 mod common;
 
 use common::{decode, wasipack};
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -26,6 +26,7 @@ const BASIC: &str = "Basic YWxpY2U6UzNjcjN0";
 /// One request a stub server received: the path and its `Authorization` header, if any.
 #[derive(Debug, Clone)]
 struct Seen {
+    method: String,
     path: String,
     authorization: Option<String>,
 }
@@ -74,20 +75,29 @@ fn read_request(stream: &TcpStream) -> Option<Seen> {
     let mut reader = BufReader::new(stream);
     let mut line = String::new();
     reader.read_line(&mut line).ok()?;
-    let path = line.split_whitespace().nth(1)?.to_string();
+    let mut words = line.split_whitespace();
+    let method = words.next()?.to_string();
+    let path = words.next()?.to_string();
     let mut authorization = None;
+    let mut length = 0usize;
     loop {
         let mut header = String::new();
         if reader.read_line(&mut header).ok()? == 0 || header.trim().is_empty() {
             break;
         }
         if let Some((name, value)) = header.split_once(':') {
-            if name.trim().eq_ignore_ascii_case("authorization") {
+            let name = name.trim();
+            if name.eq_ignore_ascii_case("authorization") {
                 authorization = Some(value.trim().to_string());
+            } else if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().ok()?;
             }
         }
     }
+    // The body is read and dropped, so that closing the connection does not reset it.
+    std::io::copy(&mut reader.take(length as u64), &mut std::io::sink()).ok()?;
     Some(Seen {
+        method,
         path,
         authorization,
     })
@@ -243,6 +253,56 @@ fn a_redirect_elsewhere_carries_no_authorization() {
             elsewhere.seen()
         );
     }
+}
+
+/// An upload session whose `Location` is on another origin (a storage host): the blob goes
+/// there without the registry's `Authorization`, which stays with the registry.
+#[test]
+fn an_upload_location_elsewhere_gets_no_authorization() {
+    let storage = Stub::start(|_| empty("201 Created", ""));
+    let location = format!("http://127.0.0.1:{}/upload", storage.port);
+    let registry = Stub::start(move |s| {
+        if s.authorization.as_deref() != Some(BASIC) {
+            return empty(
+                "401 Unauthorized",
+                "WWW-Authenticate: Basic realm=\"test\"\r\n",
+            );
+        }
+        match s.method.as_str() {
+            "HEAD" => empty("404 Not Found", ""),
+            "POST" => empty("202 Accepted", &format!("Location: {location}\r\n")),
+            "PUT" => empty("201 Created", ""),
+            _ => empty("404 Not Found", ""),
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let module = dir.path().join("app.wasm");
+    std::fs::write(&module, b"\0asm\x01\0\0\0").unwrap();
+    let (code, out, err) = run_with_stdin(
+        &dir.path().join("docker"),
+        &[
+            "push",
+            module.to_str().unwrap(),
+            &format!("127.0.0.1:{}/o/app:v1", registry.port),
+            "-u",
+            "alice",
+            "--password-stdin",
+        ],
+        PASSWORD,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let uploads = storage.seen();
+    assert!(
+        uploads
+            .iter()
+            .any(|s| s.method == "PUT" && s.path.starts_with("/upload?digest=")),
+        "{uploads:?}"
+    );
+    assert_eq!(storage.authorized().len(), 0, "{uploads:?}");
+    assert!(registry
+        .seen()
+        .iter()
+        .any(|s| s.method == "PUT" && s.path.contains("/manifests/")));
 }
 
 /// References and hosts with userinfo, each command that takes one: exit 2, one line on
