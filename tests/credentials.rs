@@ -4,7 +4,8 @@
 //!   itself was allowed plain HTTP: a loopback registry naming a realm on loopback, or any
 //!   registry with `--insecure`. Elsewhere the challenge is refused, naming the realm, and the
 //!   realm hears nothing.
-//! - A redirect to another host or port carries no `Authorization`.
+//! - A redirect to another host or port, or an upload `Location` on another origin, carries no
+//!   `Authorization`.
 //! - A reference or registry host with `USER:PASSWORD@` or `USER@` in it is refused (exit 2,
 //!   one line) without echoing the password.
 //!
