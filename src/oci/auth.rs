@@ -310,9 +310,139 @@ pub fn parse_challenge(header: &str) -> Option<Challenge> {
     })
 }
 
+/// Whether credentials may go to `realm`, the token endpoint a registry at `registry` (the
+/// URL wasipack talks to it on) named in its challenge. `insecure` is `--insecure`.
+///
+/// The rule: a realm is `https` (any host: the registry named it, and TLS says who answers),
+/// or plain `http` only where the registry itself was allowed plain HTTP: with `--insecure`,
+/// or when the registry is on loopback and so is the realm (nothing leaves the machine). A
+/// realm that carries a username or password, or has another scheme, is refused. `Err` is the
+/// reason, a phrase naming the realm.
+pub fn check_realm(
+    realm: &reqwest::Url,
+    registry: &reqwest::Url,
+    insecure: bool,
+) -> std::result::Result<(), String> {
+    let shown = {
+        let mut u = realm.clone();
+        let _ = u.set_username("");
+        let _ = u.set_password(None);
+        u.to_string()
+    };
+    if !realm.username().is_empty() || realm.password().is_some() {
+        return Err(format!(
+            "token realm `{shown}` carries credentials; refused"
+        ));
+    }
+    match realm.scheme() {
+        "https" => Ok(()),
+        "http" if insecure => Ok(()),
+        "http" if registry.scheme() == "http" && is_loopback(realm) && is_loopback(registry) => {
+            Ok(())
+        }
+        "http" => Err(format!(
+            "token realm `{shown}` is plain HTTP: credentials go only over TLS to a realm not on this machine (pass --insecure to allow it)"
+        )),
+        other => Err(format!(
+            "token realm `{shown}`: scheme `{other}` is neither https nor http"
+        )),
+    }
+}
+
+/// Whether `a` and `b` are the same origin (scheme, host, port): the only place an
+/// `Authorization` for the registry may go besides its token realm.
+pub fn same_origin(a: &reqwest::Url, b: &reqwest::Url) -> bool {
+    a.scheme() == b.scheme()
+        && a.host_str() == b.host_str()
+        && a.port_or_known_default() == b.port_or_known_default()
+}
+
+fn is_loopback(u: &reqwest::Url) -> bool {
+    let Some(host) = u.host_str() else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn url(s: &str) -> reqwest::Url {
+        reqwest::Url::parse(s).unwrap()
+    }
+
+    #[test]
+    fn realms_over_plain_http_only_where_the_registry_may_be_plain() {
+        let remote_tls = url("https://registry.example/");
+        let remote_plain = url("http://registry.example/"); // reached with --insecure
+        let local = url("http://127.0.0.1:5000/");
+        // (realm, registry, insecure, allowed)
+        let cases = [
+            // HTTPS realms: always, on any host.
+            ("https://auth.example/token", &remote_tls, false, true),
+            ("https://auth.example/token", &local, false, true),
+            ("https://auth.example/token", &remote_plain, true, true),
+            // The reported case: an HTTPS registry naming a plain realm.
+            ("http://registry.example/token", &remote_tls, false, false),
+            ("http://auth.example:8080/token", &remote_tls, false, false),
+            ("http://127.0.0.1:5001/token", &remote_tls, false, false),
+            // --insecure allows plain HTTP for this registry, its realm included.
+            ("http://auth.example:8080/token", &remote_tls, true, true),
+            ("http://auth.example:8080/token", &remote_plain, true, true),
+            // A loopback registry: a plain realm on loopback, not elsewhere.
+            ("http://127.0.0.1:5001/token", &local, false, true),
+            ("http://localhost:5001/token", &local, false, true),
+            ("http://[::1]:5001/token", &local, false, true),
+            ("http://auth.example/token", &local, false, false),
+            ("http://0.0.0.0:5001/token", &local, false, false),
+            ("http://auth.example/token", &local, true, true),
+            // Never: other schemes, or credentials in the realm.
+            ("ftp://auth.example/token", &remote_tls, true, false),
+            ("https://u:p@auth.example/token", &remote_tls, false, false),
+        ];
+        for (realm, registry, insecure, allowed) in cases {
+            let verdict = check_realm(&url(realm), registry, insecure);
+            assert_eq!(
+                verdict.is_ok(),
+                allowed,
+                "{realm} from {registry} (insecure {insecure}): {verdict:?}"
+            );
+            if let Err(why) = verdict {
+                assert!(!why.contains("u:p@"), "{why}");
+                assert!(
+                    why.contains("auth.example")
+                        || why.contains("127.0.0.1")
+                        || why.contains("0.0.0.0")
+                        || why.contains("registry.example"),
+                    "{why}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn authorization_stays_on_the_registry_origin() {
+        let base = url("https://registry.example/");
+        assert!(same_origin(
+            &url("https://registry.example:443/v2/x"),
+            &base
+        ));
+        assert!(!same_origin(&url("http://registry.example/v2/x"), &base));
+        assert!(!same_origin(
+            &url("https://registry.example:8443/v2/x"),
+            &base
+        ));
+        assert!(!same_origin(&url("https://storage.example/upload"), &base));
+        let local = url("http://127.0.0.1:5000/");
+        assert!(same_origin(&url("http://127.0.0.1:5000/v2/"), &local));
+        assert!(!same_origin(&url("http://127.0.0.1:5001/v2/"), &local));
+        assert!(!same_origin(&url("http://localhost:5000/v2/"), &local));
+    }
 
     #[test]
     fn challenges_parse_with_commas_inside_quotes() {

@@ -9,6 +9,75 @@ use std::path::PathBuf;
 /// Docker Hub's registry name, used when a reference names none.
 pub const DOCKER_HUB: &str = "docker.io";
 
+/// The one message for a reference or registry host that carries a username or password
+/// (`user:pass@host/...`, `user@host`). It quotes nothing of what was given: the secret would
+/// end up in a terminal, a CI log or a bug report.
+pub const CREDENTIALS_REFUSED: &str = "references cannot carry credentials (`USER:PASSWORD@` or `USER@`): use `wasipack login REGISTRY`, or --username with --password-stdin";
+
+/// Whether `text` carries URL userinfo (`user:pass@host/...` or `user@host`) rather than a
+/// `@DIGEST` selector. The `@` of a digest is followed by `ALGORITHM:ENCODED`, where the
+/// algorithm is lowercase letters and digits and nothing after it holds a `/` or another `@`;
+/// anything else after an `@` (a host, a path, a second `@`) is userinfo.
+pub fn has_userinfo(text: &str) -> bool {
+    let Some((_, after)) = text.split_once('@') else {
+        return false;
+    };
+    let digest_like = match after.split_once(':') {
+        Some((algorithm, encoded)) => {
+            !algorithm.is_empty()
+                && algorithm != "localhost"
+                && algorithm
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+                && !encoded.contains(['/', '@'])
+        }
+        None => false,
+    };
+    !digest_like
+}
+
+/// Checks a registry host as a reference or `login` names it: `host[:port]` or
+/// `[ipv6][:port]`, with no userinfo. A host that carries credentials is refused with
+/// [`CREDENTIALS_REFUSED`], which does not quote it.
+pub fn check_registry(host: &str) -> Result<()> {
+    if host.contains('@') {
+        return Err(Error::Reference(CREDENTIALS_REFUSED.into()));
+    }
+    let (name, port) = match host.strip_prefix('[') {
+        Some(rest) => match rest.split_once(']') {
+            Some((ip, after)) if ip.parse::<std::net::Ipv6Addr>().is_ok() => {
+                match after.strip_prefix(':') {
+                    Some(port) => ("ipv6", Some(port)),
+                    None if after.is_empty() => ("ipv6", None),
+                    None => ("", None),
+                }
+            }
+            _ => ("", None),
+        },
+        None => match host.rsplit_once(':') {
+            Some((h, port)) => (h, Some(port)),
+            None => (host, None),
+        },
+    };
+    let name_ok = !name.is_empty()
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        });
+    let port_ok =
+        port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
+    if !(name_ok && port_ok) {
+        return Err(Error::Reference(format!(
+            "registry `{host}`: expected HOST or HOST:PORT, such as ghcr.io or 127.0.0.1:5000"
+        )));
+    }
+    Ok(())
+}
+
 /// A registry reference.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reference {
@@ -144,9 +213,16 @@ impl Reference {
     /// Parses `[REGISTRY/]REPO[:TAG][@sha256:HEX]` the way docker does: the first component
     /// is a registry when it has a `.` or a `:`, or is `localhost`.
     pub fn parse(text: &str) -> Result<Reference> {
+        // Before anything quotes `text`: a reference with a password in it is refused without
+        // repeating it.
+        if has_userinfo(text) {
+            return Err(Error::Reference(CREDENTIALS_REFUSED.into()));
+        }
         let bad = |why: &str| Error::Reference(format!("reference `{text}`: {why}"));
         let (rest, digest) = match text.split_once('@') {
-            Some((r, d)) => (r, Some(check_digest(d).map_err(|e| bad(&e.to_string()))?)),
+            // The error quotes only the digest: what precedes an `@` may be a username and
+            // password that `has_userinfo` could not tell from a name (`user:pw@host:5000`).
+            Some((r, d)) => (r, Some(check_digest(d)?)),
             None => (text, None),
         };
         let (name, tag) = match rest.rsplit_once(':') {
@@ -166,6 +242,7 @@ impl Reference {
             }
             _ => (DOCKER_HUB.to_string(), name.to_string()),
         };
+        check_registry(&registry).map_err(|e| bad(&e.to_string()))?;
         let repository = if registry == DOCKER_HUB && !repository.contains('/') {
             format!("library/{repository}")
         } else {
@@ -273,6 +350,73 @@ mod tests {
             assert!(matches!(e, Error::Reference(_)), "{text}: {e:?}");
             assert!(e.to_string().contains(needle), "{text}: {e}");
         }
+    }
+
+    #[test]
+    fn userinfo_is_refused_without_being_quoted() {
+        for text in [
+            "alice:S3cr3t@ghcr.io/o/app:v1",
+            "alice@ghcr.io/o/app",
+            "alice:S3cr3t@localhost:5000",
+            "alice:S3cr3t@registry.example",
+            "alice:S3cr3t@registry.example:5000/o/app",
+            "alice:p@ss@ghcr.io/o/app",
+            "alice:S3cr3t@ghcr.io/o/app@sha256:12",
+            "https://alice:S3cr3t@ghcr.io/o/app",
+        ] {
+            assert!(has_userinfo(text), "{text}");
+            let e = Reference::parse(text).unwrap_err().to_string();
+            assert_eq!(e, CREDENTIALS_REFUSED, "{text}");
+            assert!(!e.contains("S3cr3t") && !e.contains("alice"), "{e}");
+        }
+        // `user:pw@host:5000` reads like `name:tag@algorithm:encoded`: refused as a digest,
+        // quoting only what follows the `@`.
+        let e = Reference::parse("alice:S3cr3t@myhost:5000").unwrap_err();
+        assert!(!e.to_string().contains("S3cr3t"), "{e}");
+        for text in [
+            "ghcr.io/o/app",
+            &format!("ghcr.io/o/app@{D}"),
+            &format!("app:v1@{D}"),
+            "x@md5:12",
+        ] {
+            assert!(!has_userinfo(text), "{text}");
+        }
+    }
+
+    #[test]
+    fn registry_hosts_are_host_and_port() {
+        for ok in [
+            "ghcr.io",
+            "127.0.0.1:5000",
+            "localhost",
+            "[::1]:5000",
+            "[::1]",
+            "my_reg.local:443",
+        ] {
+            assert!(check_registry(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "a b.io",
+            "host:",
+            "host:port",
+            "host:123456",
+            "[::1",
+            "[zz]:5",
+            "-a.io",
+            "a..io",
+        ] {
+            let e = check_registry(bad).unwrap_err();
+            assert!(matches!(e, Error::Reference(_)), "{bad}");
+        }
+        let e = check_registry("alice:S3cr3t@ghcr.io")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, CREDENTIALS_REFUSED);
+        assert!(matches!(
+            Reference::parse("a b.io/x/y"),
+            Err(Error::Reference(_))
+        ));
     }
 
     #[test]

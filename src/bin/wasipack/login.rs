@@ -45,11 +45,19 @@ fn registry_ref(registry: &str) -> Result<Reference> {
         .trim_start_matches("https://")
         .trim_start_matches("http://")
         .trim_end_matches('/');
+    // Userinfo first, before any message quotes what was given: `user:pass@host` would be
+    // both echoed and, through the URL, sent as the credential.
+    if registry.contains('@') {
+        return Err(Error::Reference(
+            wasipack::oci::reference::CREDENTIALS_REFUSED.into(),
+        ));
+    }
     if registry.is_empty() || registry.contains('/') {
         return Err(Error::Reference(format!(
             "`{registry}`: give a registry host, such as ghcr.io or 127.0.0.1:5000"
         )));
     }
+    wasipack::oci::reference::check_registry(registry)?;
     Ok(Reference {
         registry: registry.to_string(),
         repository: "wasipack-login-check".into(),

@@ -116,9 +116,12 @@ impl Remote {
             .map_err(|e| Error::registry(format!("cannot start the network runtime: {e}")))?;
         // The system's root certificates take tens of milliseconds to load: only HTTPS
         // registries verified against them get them.
+        super::reference::check_registry(&reference.registry)?;
+        let plain_allowed = opts.insecure || reference.is_loopback();
         let client = |roots: bool| {
             reqwest::Client::builder()
                 .user_agent(concat!("wasipack/", env!("CARGO_PKG_VERSION")))
+                .redirect(request::redirect_policy(plain_allowed))
                 .danger_accept_invalid_certs(opts.insecure)
                 .tls_built_in_root_certs(roots)
                 .connect_timeout(Duration::from_secs(15))

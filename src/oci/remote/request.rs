@@ -67,12 +67,20 @@ impl Inner {
         let mut attempt = 0;
         let mut challenged = false;
         loop {
-            let mut request = build();
+            let (client, request) = build().build_split();
+            let mut request = request.map_err(|e| self.broken(what, describe(&e), e))?;
+            // The registry's credential or token goes to the registry's own origin only, never
+            // to an upload `Location` elsewhere (redirects: see `redirect_policy`).
             let authorization = self.authorization.lock().expect("no panic").clone();
             if let Some(a) = &authorization {
-                request = request.header(AUTHORIZATION, a);
+                if auth::same_origin(request.url(), &self.base) {
+                    let value = reqwest::header::HeaderValue::from_str(a).map_err(|_| {
+                        self.protocol(what, "the authorization is not a valid header".into())
+                    })?;
+                    request.headers_mut().insert(AUTHORIZATION, value);
+                }
             }
-            let result = request.send().await;
+            let result = client.execute(request).await;
             let retryable = match &result {
                 Ok(resp) => {
                     let status = resp.status();
@@ -142,6 +150,15 @@ impl Inner {
             } => {
                 let mut url = Url::parse(&realm)
                     .map_err(|e| self.fail(&format!("token realm `{realm}`: {e}")))?;
+                // Credentials go over TLS, or over plain HTTP only where the registry itself
+                // was allowed it (docs/commands/login.md#where-credentials-go).
+                auth::check_realm(&url, &self.base, self.opts.insecure).map_err(|why| {
+                    Error::from(
+                        RegistryError::new(RegistryErrorKind::Auth, why)
+                            .at(self.place())
+                            .during("token request"),
+                    )
+                })?;
                 let mut scopes = self.scopes();
                 if let Some(s) = scope {
                     if !scopes.contains(&s) {
@@ -235,6 +252,35 @@ impl Inner {
     }
 }
 
+/// How the client follows redirects, said here rather than left to reqwest's default: at most
+/// 10, and never from HTTPS down to plain HTTP unless the registry was allowed plain HTTP
+/// (loopback or `--insecure`). reqwest itself (0.12) drops `Authorization` when a redirect
+/// changes the host or the port, but keeps it across a change of scheme alone; refusing the
+/// downgrade closes that.
+pub(super) fn redirect_policy(plain_allowed: bool) -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(move |attempt| {
+        if attempt.previous().len() >= 10 {
+            return attempt.error("too many redirects (more than 10)");
+        }
+        match redirect_allowed(attempt.url(), plain_allowed) {
+            Ok(()) => attempt.follow(),
+            Err(why) => attempt.error(why),
+        }
+    })
+}
+
+/// Whether a redirect to `next` may be followed (see [`redirect_policy`]).
+pub(super) fn redirect_allowed(next: &Url, plain_allowed: bool) -> std::result::Result<(), String> {
+    match next.scheme() {
+        "https" => Ok(()),
+        "http" if plain_allowed => Ok(()),
+        scheme => Err(format!(
+            "refused a redirect to {scheme}://{}: the registry is reached over TLS (pass --insecure to allow plain HTTP)",
+            next.host_str().unwrap_or("")
+        )),
+    }
+}
+
 /// `Retry-After` in seconds (the HTTP-date form is rare from registries and is ignored).
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     header(headers, "retry-after")?
@@ -257,4 +303,23 @@ pub(super) fn describe(e: &reqwest::Error) -> String {
         source = s.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirects_never_go_down_to_plain_http_from_a_tls_registry() {
+        let https = Url::parse("https://cdn.example/blob?sig=x").unwrap();
+        let http = Url::parse("http://cdn.example/blob?sig=x").unwrap();
+        let ftp = Url::parse("ftp://cdn.example/blob").unwrap();
+        assert!(redirect_allowed(&https, false).is_ok());
+        assert!(redirect_allowed(&https, true).is_ok());
+        assert!(redirect_allowed(&http, true).is_ok());
+        let why = redirect_allowed(&http, false).unwrap_err();
+        assert!(why.contains("http://cdn.example"), "{why}");
+        assert!(!why.contains("sig=x"), "{why}");
+        assert!(redirect_allowed(&ftp, true).is_err());
+    }
 }
