@@ -302,6 +302,23 @@ fn dash_is_stdout_for_strip_and_pull() {
     assert!(!env.path("-").exists());
 }
 
+/// `-o /dev/stdout` (a symlink to the process's stdout, here a pipe) writes to stdout and
+/// leaves the link alone.
+#[cfg(target_os = "linux")]
+#[test]
+fn dev_stdout_is_written_through() {
+    let env = Env::new().with_layout_and_key();
+    let (code, out, err) = env.run(&["pull", "oci-layout:lay:v1", "-o", "/dev/stdout"]);
+    assert_eq!(code, 0, "{err}");
+    let module = std::fs::read(env.path("m.wasm")).unwrap();
+    assert!(
+        out.starts_with(&module),
+        "the module first, then the report"
+    );
+    let meta = std::fs::symlink_metadata("/dev/stdout").unwrap();
+    assert!(meta.file_type().is_symlink(), "/dev/stdout was replaced");
+}
+
 /// A directory is refused with one line and exit 2, and left as it was.
 #[test]
 fn a_directory_is_refused_and_left_alone() {
