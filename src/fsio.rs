@@ -1,7 +1,7 @@
 //! Reading inputs and writing outputs safely.
 
 use crate::error::{Error, Result};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The bytes of an input file: mapped when it is a regular file, read otherwise.
 pub enum Input {
@@ -119,18 +119,203 @@ pub fn parent_dir(path: &Path) -> &Path {
     }
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same directory and a rename, so
-/// that a reader never sees half a file and a failure leaves nothing behind (no fsync: see
-/// `build::dist`).
+/// Where an output path leads, decided from what is there now. Atomic replacement (a
+/// temporary file beside the destination, then a rename) is for regular files only: a device
+/// or a FIFO is opened and written in place, and nothing that is not a regular file we are
+/// replacing is ever unlinked.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Destination {
+    /// Nothing yet, or a regular file: replaced atomically. When the path is a symlink this is
+    /// the file it leads to (the link itself is kept).
+    Replace(PathBuf),
+    /// A FIFO, or a character or block device (`/dev/null`, a terminal): written in place.
+    InPlace(PathBuf),
+    /// `-`, where the caller lets it mean standard output.
+    Stdout,
+}
+
+impl Destination {
+    /// What writing to `path` means. With `dash_is_stdout`, `-` is standard output. A
+    /// directory, a socket or an unresolvable symlink is an error.
+    pub fn of(path: &Path, dash_is_stdout: bool) -> std::io::Result<Destination> {
+        use std::io::{Error as IoError, ErrorKind};
+        if dash_is_stdout && path.as_os_str() == "-" {
+            return Ok(Destination::Stdout);
+        }
+        let link = std::fs::symlink_metadata(path).map(|m| m.file_type().is_symlink());
+        match std::fs::metadata(path) {
+            Ok(meta) if meta.is_file() => Ok(Destination::Replace(if link? {
+                // The kernel's resolution (it also reads /proc/self/fd/N correctly).
+                std::fs::canonicalize(path)?
+            } else {
+                path.to_path_buf()
+            })),
+            Ok(meta) if meta.is_dir() => Err(IoError::from(ErrorKind::IsADirectory)),
+            Ok(meta) if is_device_or_fifo(&meta.file_type()) => {
+                Ok(Destination::InPlace(path.to_path_buf()))
+            }
+            Ok(_) => Err(IoError::new(
+                ErrorKind::InvalidInput,
+                "not a regular file, a device or a FIFO",
+            )),
+            Err(e) if e.kind() == ErrorKind::NotFound => match link {
+                // A dangling symlink: the file is created where it points, as a shell's `>`
+                // would.
+                Ok(true) => Ok(Destination::Replace(dangling_target(path)?)),
+                _ => Ok(Destination::Replace(path.to_path_buf())),
+            },
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Opens a device or FIFO for writing (no create, no truncate: there is nothing to
+    /// truncate).
+    fn open_in_place(path: &Path) -> std::io::Result<std::fs::File> {
+        std::fs::OpenOptions::new().write(true).open(path)
+    }
+}
+
+#[cfg(unix)]
+fn is_device_or_fifo(t: &std::fs::FileType) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    t.is_fifo() || t.is_char_device() || t.is_block_device()
+}
+
+#[cfg(not(unix))]
+fn is_device_or_fifo(_: &std::fs::FileType) -> bool {
+    false
+}
+
+/// The path a chain of symlinks ends at when its last target does not exist yet.
+fn dangling_target(path: &Path) -> std::io::Result<PathBuf> {
+    let mut p = path.to_path_buf();
+    for _ in 0..40 {
+        match std::fs::symlink_metadata(&p) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let target = std::fs::read_link(&p)?;
+                p = parent_dir(&p).join(target);
+            }
+            _ => return Ok(p),
+        }
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::InvalidInput,
+        "too many levels of symbolic links",
+    ))
+}
+
+/// Writes `bytes` to `path`: a regular file (or a new one) through a temporary file in the
+/// same directory and a rename, so that a reader never sees half a file and a failure leaves
+/// nothing behind (no fsync: see `build::dist`); through a symlink to the file it names; and to
+/// a device or a FIFO directly ([`Destination`]).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_to(path, bytes, false, 0o644)
+}
+
+/// [`write_atomic`] for a file only its owner reads (mode 0600 when it is created or
+/// replaced): stored credentials.
+pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_to(path, bytes, false, 0o600)
+}
+
+/// [`write_atomic`] for an output the user named where `-` means standard output.
+pub fn write_output(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_to(path, bytes, true, 0o644)
+}
+
+fn write_to(path: &Path, bytes: &[u8], dash_is_stdout: bool, mode: u32) -> Result<()> {
+    use std::io::Write;
     let fail = |source| Error::Write {
         path: path.to_path_buf(),
         source,
     };
-    let mut tmp = temp_in(parent_dir(path)).map_err(fail)?;
-    write_all(tmp.as_file_mut(), bytes).map_err(fail)?;
-    tmp.persist(path).map_err(|e| fail(e.error))?;
+    match Destination::of(path, dash_is_stdout).map_err(fail)? {
+        Destination::Replace(dest) => {
+            let mut tmp = temp_with_mode(parent_dir(&dest), mode).map_err(fail)?;
+            write_all(tmp.as_file_mut(), bytes).map_err(fail)?;
+            tmp.persist(&dest).map_err(|e| fail(e.error))?;
+        }
+        Destination::InPlace(dest) => {
+            let mut file = Destination::open_in_place(&dest).map_err(fail)?;
+            file.write_all(bytes).map_err(fail)?;
+        }
+        Destination::Stdout => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(bytes)
+                .and_then(|()| out.flush())
+                .map_err(fail)?;
+        }
+    }
     Ok(())
+}
+
+/// An output written in pieces and kept only when [`Staged::commit`] is called: a temporary
+/// file beside a regular destination (renamed over it), or, for a device, a FIFO or stdout, an
+/// anonymous temporary file copied there on commit, so that nothing reaches the reader before
+/// the whole output is known to be good. Dropped uncommitted, it leaves nothing behind.
+pub struct Staged {
+    path: PathBuf,
+    dest: Destination,
+    named: Option<tempfile::NamedTempFile>,
+    anonymous: Option<std::fs::File>,
+}
+
+impl Staged {
+    /// Stages an output for `path` (`-` is stdout when `dash_is_stdout`).
+    pub fn new(path: &Path, dash_is_stdout: bool) -> Result<Staged> {
+        let fail = |source| Error::Write {
+            path: path.to_path_buf(),
+            source,
+        };
+        let dest = Destination::of(path, dash_is_stdout).map_err(fail)?;
+        let (named, anonymous) = match &dest {
+            Destination::Replace(p) => (Some(temp_in(parent_dir(p)).map_err(fail)?), None),
+            _ => (None, Some(tempfile::tempfile().map_err(fail)?)),
+        };
+        Ok(Staged {
+            path: path.to_path_buf(),
+            dest,
+            named,
+            anonymous,
+        })
+    }
+
+    /// The file to write the output into.
+    pub fn file_mut(&mut self) -> &mut std::fs::File {
+        match (&mut self.named, &mut self.anonymous) {
+            (Some(t), _) => t.as_file_mut(),
+            (None, Some(f)) => f,
+            (None, None) => unreachable!("a staged output has a file"),
+        }
+    }
+
+    /// Puts the output in place.
+    pub fn commit(self) -> Result<()> {
+        use std::io::{Seek, Write};
+        let fail = |source| Error::Write {
+            path: self.path.clone(),
+            source,
+        };
+        if let (Some(tmp), Destination::Replace(dest)) = (self.named, &self.dest) {
+            tmp.persist(dest).map_err(|e| fail(e.error))?;
+            return Ok(());
+        }
+        let mut file = self.anonymous.expect("a staged output has a file");
+        file.rewind().map_err(fail)?;
+        match &self.dest {
+            Destination::InPlace(dest) => {
+                let mut out = Destination::open_in_place(dest).map_err(fail)?;
+                std::io::copy(&mut file, &mut out).map_err(fail)?;
+            }
+            _ => {
+                let mut out = std::io::stdout().lock();
+                std::io::copy(&mut file, &mut out)
+                    .and_then(|_| out.flush())
+                    .map_err(fail)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Writes `bytes` to a new, empty file. A large file's blocks are reserved first: on ext4 that
@@ -149,4 +334,71 @@ pub fn write_all(file: &mut std::fs::File, bytes: &[u8]) -> std::io::Result<()> 
         );
     }
     file.write_all(bytes)
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn destinations_by_what_is_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = |n: &str| dir.path().join(n);
+        assert_eq!(
+            Destination::of(&p("new"), false).unwrap(),
+            Destination::Replace(p("new"))
+        );
+        assert_eq!(
+            Destination::of(Path::new("-"), true).unwrap(),
+            Destination::Stdout
+        );
+        assert_eq!(
+            Destination::of(Path::new("-"), false).unwrap(),
+            Destination::Replace("-".into())
+        );
+        assert_eq!(
+            Destination::of(Path::new("/dev/null"), false).unwrap(),
+            Destination::InPlace("/dev/null".into())
+        );
+        // A chain of links whose end does not exist yet: the file is made at the end.
+        std::os::unix::fs::symlink("b", p("a")).unwrap();
+        std::os::unix::fs::symlink("c", p("b")).unwrap();
+        assert_eq!(
+            Destination::of(&p("a"), false).unwrap(),
+            Destination::Replace(p("c"))
+        );
+        std::fs::write(p("c"), b"x").unwrap();
+        assert_eq!(
+            Destination::of(&p("a"), false).unwrap(),
+            Destination::Replace(std::fs::canonicalize(p("c")).unwrap())
+        );
+        // A loop of links, a directory and a socket are refused.
+        std::os::unix::fs::symlink("loop2", p("loop1")).unwrap();
+        std::os::unix::fs::symlink("loop1", p("loop2")).unwrap();
+        assert!(Destination::of(&p("loop1"), false).is_err());
+        assert!(Destination::of(dir.path(), false).is_err());
+        let _socket = std::os::unix::net::UnixListener::bind(p("sock")).unwrap();
+        assert_eq!(
+            Destination::of(&p("sock"), false).unwrap_err().kind(),
+            std::io::ErrorKind::InvalidInput
+        );
+    }
+
+    #[test]
+    fn a_staged_output_dropped_uncommitted_leaves_nothing() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        std::fs::write(&out, b"old").unwrap();
+        let mut staged = Staged::new(&out, false).unwrap();
+        staged.file_mut().write_all(b"half").unwrap();
+        drop(staged);
+        assert_eq!(std::fs::read(&out).unwrap(), b"old");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        let mut staged = Staged::new(&out, false).unwrap();
+        staged.file_mut().write_all(b"new").unwrap();
+        staged.commit().unwrap();
+        assert_eq!(std::fs::read(&out).unwrap(), b"new");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
 }

@@ -1014,6 +1014,13 @@ fn push_with_an_unencrypted_key_signs_as_the_module_uploads_and_a_failed_upload_
         key.to_pkcs8_pem(LineEnding::LF).unwrap().as_bytes(),
     )
     .unwrap();
+    // Kept as a private key is kept (0600): one readable by others gets a warning line.
+    #[cfg(unix)]
+    std::fs::set_permissions(
+        &private,
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
     std::fs::write(
         &public,
         wasipack::sign::keys::public_pem(key.verifying_key()),

@@ -155,21 +155,20 @@ fn read_config() -> Result<Value> {
 fn write_config(config: &Value) -> Result<()> {
     let path = config_path();
     let dir = path.parent().expect("config.json has a directory");
-    std::fs::create_dir_all(dir).map_err(|source| Error::Write {
+    // Created as docker creates it: only its owner enters (0700).
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).map_err(|source| Error::Write {
         path: dir.to_path_buf(),
         source,
     })?;
     let mut text = serde_json::to_vec_pretty(config).expect("JSON serializes");
     text.push(b'\n');
-    // The file holds secrets: 0600, written whole through a temporary file and a rename.
-    let fail = |source| Error::Write {
-        path: path.clone(),
-        source,
-    };
-    let mut tmp = crate::fsio::private_temp_in(dir).map_err(fail)?;
-    std::io::Write::write_all(&mut tmp, &text).map_err(fail)?;
-    tmp.persist(&path).map_err(|e| fail(e.error))?;
-    Ok(())
+    // The file holds secrets: 0600, written whole through a temporary file and a rename; a
+    // symlinked config.json is written through (the link is kept).
+    crate::fsio::write_private(&path, &text)
 }
 
 /// The credential helper configured for `key` (`credHelpers`, else `credsStore`).

@@ -90,6 +90,8 @@ pub struct PrivateKeyFile {
     path: std::path::PathBuf,
     label: String,
     der: Vec<u8>,
+    /// The file's permission bits (Unix).
+    mode: Option<u32>,
 }
 
 /// Reads a private key file's PEM block.
@@ -100,10 +102,20 @@ pub fn load_private(path: &Path) -> Result<PrivateKeyFile> {
     })?;
     let (label, der) = pem_rfc7468::decode_vec(text.trim().as_bytes())
         .map_err(|e| key_error(path, format!("not a PEM key file: {e}")))?;
+    #[cfg(unix)]
+    let mode = {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path)
+            .ok()
+            .map(|m| m.permissions().mode() & 0o7777)
+    };
+    #[cfg(not(unix))]
+    let mode = None;
     Ok(PrivateKeyFile {
         path: path.to_path_buf(),
         label: label.to_string(),
         der,
+        mode,
     })
 }
 
@@ -111,6 +123,12 @@ impl PrivateKeyFile {
     /// Whether opening it needs a password.
     pub fn encrypted(&self) -> bool {
         self.label == ENCRYPTED_LABEL || self.label == OLD_ENCRYPTED_LABEL
+    }
+
+    /// The file's permission bits when its group or others may read it (a private key should
+    /// be 0600, as `generate-key-pair` and cosign write it); `None` when only its owner may.
+    pub fn readable_by_others(&self) -> Option<u32> {
+        self.mode.filter(|m| m & 0o044 != 0)
     }
 
     /// The key; `password` is asked for only when the key is encrypted.

@@ -94,7 +94,8 @@ pub fn wasm_layer(target: &Target, manifest: &ImageManifest) -> Result<Descripto
     }
 }
 
-/// Pulls the module `target` names into `output`.
+/// Pulls the module `target` names into `output` (`-` is standard output; a device or a FIFO
+/// is written in place, and only once every byte has matched its digest).
 pub fn pull(store: &Store, target: &Target, output: &Path) -> Result<PullReport> {
     let (manifest_digest, manifest) = resolve(store, target)?;
     let layer = wasm_layer(target, &manifest)?;
@@ -102,13 +103,13 @@ pub fn pull(store: &Store, target: &Target, output: &Path) -> Result<PullReport>
         path: output.to_path_buf(),
         source,
     };
-    let mut tmp = crate::fsio::temp_in(crate::fsio::parent_dir(output)).map_err(write)?;
+    let mut tmp = crate::fsio::Staged::new(output, true)?;
     // A download cut off halfway (or corrupted on the way) starts again from scratch, twice at
     // most; the registry's own retries cover the request itself.
     let mut attempt = 0;
     loop {
         use std::io::{Seek, Write};
-        let file = tmp.as_file_mut();
+        let file = tmp.file_mut();
         file.set_len(0).map_err(write)?;
         file.rewind().map_err(write)?;
         let mut sink = std::io::BufWriter::with_capacity(1 << 20, file);
@@ -123,7 +124,7 @@ pub fn pull(store: &Store, target: &Target, output: &Path) -> Result<PullReport>
         }
     }
     // Only bytes that matched their digest get here; on any error above, `tmp` is deleted.
-    tmp.persist(output).map_err(|e| write(e.error))?;
+    tmp.commit()?;
     Ok(PullReport {
         reference: target.with_digest(&manifest_digest).to_string(),
         manifest_digest,

@@ -135,23 +135,41 @@ pub fn run(opts: Opts) -> Result<u8> {
                     .unwrap_or_default()
                     .into_encoded_bytes())
             };
-            match wasipack::sign::keys::load_private(key) {
-                Ok(file) if file.encrypted() && std::env::var_os("COSIGN_PASSWORD").is_none() => {
-                    add(
-                        &name,
-                        true,
-                        "encrypted private key; set COSIGN_PASSWORD to check the password too"
-                            .into(),
-                    )
+            let file = match wasipack::sign::keys::load_private(key) {
+                Ok(file) => file,
+                Err(e) => {
+                    add(&name, false, e.to_string());
+                    continue;
                 }
-                Ok(file) => match file.open(password) {
-                    Ok(_) => add(
-                        &name,
-                        true,
-                        "ECDSA P-256 private key; the password opens it".into(),
-                    ),
-                    Err(e) => add(&name, false, e.to_string()),
-                },
+            };
+            // A key others can read is a finding whatever else is true of it.
+            let exposed = file.readable_by_others().map(|mode| {
+                format!(
+                    "; but readable by others (mode {mode:04o}): `chmod 600 {}`",
+                    key.display()
+                )
+            });
+            let ok = exposed.is_none();
+            let exposed = exposed.unwrap_or_default();
+            if file.encrypted() && std::env::var_os("COSIGN_PASSWORD").is_none() {
+                add(
+                    &name,
+                    ok,
+                    format!("encrypted private key; set COSIGN_PASSWORD to check the password too{exposed}"),
+                );
+                continue;
+            }
+            match file.open(password) {
+                Ok(_) if file.encrypted() => add(
+                    &name,
+                    ok,
+                    format!("ECDSA P-256 private key; the password opens it{exposed}"),
+                ),
+                Ok(_) => add(
+                    &name,
+                    ok,
+                    format!("ECDSA P-256 private key, not encrypted (no password needed){exposed}"),
+                ),
                 Err(e) => add(&name, false, e.to_string()),
             }
         }

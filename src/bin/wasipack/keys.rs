@@ -70,6 +70,9 @@ pub fn signer_later(
     impl FnOnce() -> Result<wasipack::sign::KeySigner> + Send + 'static,
 )> {
     let file = keys::load_private(path)?;
+    if let Some(mode) = file.readable_by_others() {
+        eprintln!("{}", exposed_warning(path, mode));
+    }
     let encrypted = file.encrypted();
     let password = if encrypted {
         Some(password(false)?)
@@ -81,6 +84,15 @@ pub fn signer_later(
             file.open(|| Ok(password.unwrap_or_default()))?,
         ))
     }))
+}
+
+/// The one-line warning for a private key file its group or others may read, as cosign warns.
+pub fn exposed_warning(path: &Path, mode: u32) -> String {
+    format!(
+        "warning: {}: the private key is readable by others (mode {mode:04o}); `chmod 600 {}`",
+        path.display(),
+        path.display()
+    )
 }
 
 /// A signer from a private key file.

@@ -16,7 +16,8 @@ use wasipack::Result;
 pub struct Opts {
     /// REGISTRY/REPO[:TAG|@sha256:HEX] or oci-layout:PATH[:TAG|@sha256:HEX].
     reference: String,
-    /// Where to write the module.
+    /// Where to write the module (atomically; a device or FIFO in place). `-` is stdout, and
+    /// the report then goes to stderr.
     #[arg(long, short)]
     output: PathBuf,
     /// Print a wasipack.pull/v1 report as JSON.
@@ -30,7 +31,20 @@ pub fn run(opts: Opts) -> Result<u8> {
     let target = Target::parse(&opts.reference)?;
     let store = Store::open(&target, opts.net.options(false, !opts.json)?, false)?;
     let r = pull::pull(&store, &target, &opts.output)?;
-    if opts.json {
+    if opts.output.as_os_str() == "-" {
+        // The module holds stdout: the report goes to stderr.
+        if opts.json {
+            eprint!(
+                "{}",
+                String::from_utf8_lossy(&wasipack::report::json_bytes(report::PULL_SCHEMA, &r))
+            );
+        } else {
+            eprint!(
+                "{}\n{} bytes ({}) written to stdout\n",
+                r.reference, r.size, r.digest
+            );
+        }
+    } else if opts.json {
         super::print_json(report::PULL_SCHEMA, &r);
     } else {
         super::print(&format!(

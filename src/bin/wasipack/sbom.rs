@@ -1,7 +1,7 @@
 //! `wasipack sbom FILE.wasm`: the Go modules inside any Go-built wasm, as SPDX or CycloneDX.
 
 use std::path::PathBuf;
-use wasipack::fsio::write_atomic;
+use wasipack::fsio::write_output;
 use wasipack::sbom::{created_now_or_epoch, Sbom};
 use wasipack::{Error, Result};
 
@@ -15,7 +15,8 @@ pub struct Opts {
     /// Output format.
     #[arg(long, short, value_enum, default_value = "spdx")]
     format: Format,
-    /// Write to this file (atomically) instead of stdout.
+    /// Write to this file (atomically; a device or FIFO in place) instead of stdout; `-` is
+    /// stdout.
     #[arg(long, short, value_name = "OUT")]
     output: Option<PathBuf>,
 }
@@ -54,7 +55,7 @@ pub fn run(opts: Opts) -> Result<u8> {
     let mut text = serde_json::to_string_pretty(&doc).expect("SBOM serializes");
     text.push('\n');
     match &opts.output {
-        Some(path) => write_atomic(path, text.as_bytes())?,
+        Some(path) => write_output(path, text.as_bytes())?,
         None => super::print(&text),
     }
     Ok(0)

@@ -1,7 +1,7 @@
 //! `wasipack strip FILE -o OUT`: drop custom sections, stamp `producers`.
 
 use std::path::PathBuf;
-use wasipack::fsio::{read_input, write_atomic};
+use wasipack::fsio::{read_input, write_output};
 use wasipack::report;
 use wasipack::rewrite::{rewrite, StripRules};
 use wasipack::{Error, Result};
@@ -13,7 +13,8 @@ use wasipack::{Error, Result};
 pub struct Opts {
     /// The .wasm file.
     file: PathBuf,
-    /// Where to write the result (written to a temporary file, then renamed).
+    /// Where to write the result (written to a temporary file, then renamed; a device or FIFO
+    /// in place). `-` is stdout, and the summary then goes to stderr.
     #[arg(short, long, value_name = "OUT")]
     output: PathBuf,
     /// Keep custom sections matching this glob, whatever else says (repeatable).
@@ -53,9 +54,17 @@ pub fn run(opts: Opts) -> Result<u8> {
         file: name.clone(),
         error,
     })?;
-    write_atomic(&opts.output, &out.bytes)?;
+    write_output(&opts.output, &out.bytes)?;
+    // With `-o -` the module holds stdout: the summary goes to stderr.
+    let print = |text: &str| {
+        if opts.output.as_os_str() == "-" {
+            eprint!("{text}");
+        } else {
+            super::print(text);
+        }
+    };
     if opts.json {
-        super::print(&report::json(report::STRIP_SCHEMA, &name, &out));
+        print(&report::json(report::STRIP_SCHEMA, &name, &out));
     } else {
         let mut text = String::new();
         for s in out.sections.iter().filter(|s| s.action != "copied") {
@@ -70,7 +79,7 @@ pub fn run(opts: Opts) -> Result<u8> {
             out.size_before,
             out.size_after
         ));
-        super::print(&text);
+        print(&text);
     }
     Ok(0)
 }
