@@ -52,11 +52,58 @@ impl Layout {
     /// A blob's file, mapped, once its size matches `d`; its digest is the caller's to check
     /// ([`Layout::check_digest`]).
     pub fn sized_blob(&self, d: &Descriptor) -> Result<crate::fsio::Input> {
-        let bytes = crate::fsio::read_input(&self.blob_path(&d.digest))?;
+        let path = self.blob_path(&d.digest);
+        // Size and kind first: a blob that is a device or a FIFO, or larger than the
+        // descriptor says, is never read.
+        let meta = std::fs::metadata(&path).map_err(|source| Error::Read {
+            path: path.clone(),
+            source,
+        })?;
+        if !meta.is_file() {
+            return Err(self.not_a_file(&d.digest));
+        }
+        if meta.len() != d.size {
+            return Err(self.corrupt(d, meta.len() as usize, None));
+        }
+        let bytes = crate::fsio::read_input(&path)?;
         if bytes.len() as u64 != d.size {
             return Err(self.corrupt(d, bytes.len(), None));
         }
         Ok(bytes)
+    }
+
+    /// The bytes of the manifest (or index) stored as blob `digest`, `None` when it is not
+    /// there. Only a regular file of at most [`model::MAX_MANIFEST`] bytes is read.
+    pub fn manifest_bytes(&self, digest: &str) -> Result<Option<Vec<u8>>> {
+        model::check_digest(digest)
+            .map_err(|e| Error::Input(format!("{}: {e}", self.root.display())))?;
+        let path = self.blob_path(digest);
+        let meta = match std::fs::metadata(&path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(Error::Read { path, source }),
+        };
+        if !meta.is_file() {
+            return Err(self.not_a_file(digest));
+        }
+        if meta.len() > model::MAX_MANIFEST {
+            return Err(Error::Input(format!(
+                "{}: manifest {digest} has {} bytes, more than the {} a manifest may have",
+                self.root.display(),
+                meta.len(),
+                model::MAX_MANIFEST
+            )));
+        }
+        std::fs::read(&path)
+            .map(Some)
+            .map_err(|source| Error::Read { path, source })
+    }
+
+    fn not_a_file(&self, digest: &str) -> Error {
+        Error::Input(format!(
+            "{}: blob {digest} is not a regular file",
+            self.root.display()
+        ))
     }
 
     /// Whether `bytes`, read from this layout's blob `d`, hash to its digest.
@@ -262,5 +309,73 @@ mod tests {
         for (d, _) in &one.blobs {
             assert!(layout.blob_path(&d.digest).exists());
         }
+    }
+
+    fn one_artifact(dir: &Path) -> (Layout, Artifact) {
+        let layout = Layout::create(dir).unwrap();
+        let spec = WasmSpec {
+            title: "a.wasm".into(),
+            os: "wasip1".into(),
+            created: "2024-01-01T00:00:00Z".into(),
+            ..Default::default()
+        };
+        let module = b"\0asm\x01\0\0\0";
+        let a = wasm_artifact(
+            &crate::oci::artifact::Blob::from(module.to_vec()),
+            &crate::digest::sha256_hex(module),
+            &spec,
+        );
+        layout.add(&a, Some("v1")).unwrap();
+        (layout, a)
+    }
+
+    #[test]
+    fn a_manifest_whose_listed_size_is_wrong_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let (layout, a) = one_artifact(dir.path());
+        let store = crate::oci::Store::Layout(layout);
+        for size in [10, 1 << 63] {
+            let mut d = a.descriptor.clone();
+            d.size = size;
+            let e = store.load_artifact(&d, true).unwrap_err();
+            assert!(matches!(e, Error::Integrity(_)), "{e}");
+            assert!(e.to_string().contains(&format!("lists {size}")), "{e}");
+        }
+        assert!(store.load_artifact(&a.descriptor, true).is_ok());
+    }
+
+    #[test]
+    fn a_blob_that_is_not_a_regular_file_is_never_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let (layout, a) = one_artifact(dir.path());
+        let (layer, _) = &a.blobs[1];
+        let path = layout.blob_path(&layer.digest);
+        std::fs::remove_file(&path).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", &path).unwrap();
+        let Err(e) = layout.checked_blob(layer) else {
+            panic!("a blob that is /dev/zero was read")
+        };
+        assert!(e.to_string().contains("is not a regular file"), "{e}");
+        // The manifest, likewise.
+        let mpath = layout.blob_path(&a.descriptor.digest);
+        std::fs::remove_file(&mpath).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", &mpath).unwrap();
+        let e = layout.manifest_bytes(&a.descriptor.digest).unwrap_err();
+        assert!(e.to_string().contains("is not a regular file"), "{e}");
+    }
+
+    #[test]
+    fn a_manifest_over_four_mib_is_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let (layout, a) = one_artifact(dir.path());
+        let mpath = layout.blob_path(&a.descriptor.digest);
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&mpath)
+            .unwrap();
+        f.set_len(model::MAX_MANIFEST + 1).unwrap();
+        let e = layout.manifest_bytes(&a.descriptor.digest).unwrap_err();
+        assert!(e.to_string().contains("more than the"), "{e}");
+        assert!(layout.manifest_bytes("sha256:../../x").is_err());
     }
 }

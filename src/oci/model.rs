@@ -83,6 +83,10 @@ impl<'de> serde::Deserialize<'de> for Descriptor {
     }
 }
 
+/// The largest manifest or index read, from a registry or a layout: the distribution spec
+/// suggests registries accept at least 4 MiB, and nothing we read is near it.
+pub const MAX_MANIFEST: u64 = 4 << 20;
+
 /// Why a document or a descriptor is not one we can use.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]

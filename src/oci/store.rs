@@ -68,11 +68,8 @@ impl Store {
                         None => return Ok(None),
                     }
                 };
-                let path = l.blob_path(&digest);
-                let bytes = match std::fs::read(&path) {
-                    Ok(b) => b,
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-                    Err(source) => return Err(Error::Read { path, source }),
+                let Some(bytes) = l.manifest_bytes(&digest)? else {
+                    return Ok(None);
                 };
                 let actual = crate::digest::sha256_digest(&bytes);
                 if actual != digest {
@@ -234,6 +231,14 @@ impl Store {
         let fetched = self.manifest(&d.digest)?.ok_or_else(|| {
             Error::Input(format!("manifest {} is listed but not stored", d.digest))
         })?;
+        if fetched.bytes.len() as u64 != d.size {
+            return Err(Error::Integrity(format!(
+                "manifest {} has {} bytes; its descriptor lists {}",
+                d.digest,
+                fetched.bytes.len(),
+                d.size
+            )));
+        }
         let manifest = match model::parse_document(&fetched.bytes) {
             Ok(Document::Manifest(m)) if fetched.media_type != INDEX => m,
             Ok(_) => {

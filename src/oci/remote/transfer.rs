@@ -21,11 +21,25 @@ impl Inner {
         let resp = self.expect(resp, &[StatusCode::OK], &what).await?;
         let header_digest = header(resp.headers(), "docker-content-digest").map(str::to_string);
         let content_type = header(resp.headers(), "content-type").map(str::to_string);
-        let bytes = resp
-            .bytes()
+        // Read with a cap: a registry that streams without end is cut off, not buffered.
+        let mut resp = resp;
+        let mut bytes = Vec::new();
+        while let Some(chunk) = resp
+            .chunk()
             .await
             .map_err(|e| self.broken(&what, describe(&e), e))?
-            .to_vec();
+        {
+            if (bytes.len() + chunk.len()) as u64 > crate::oci::model::MAX_MANIFEST {
+                return Err(self.protocol(
+                    &what,
+                    format!(
+                        "the manifest is larger than {} bytes",
+                        crate::oci::model::MAX_MANIFEST
+                    ),
+                ));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
         let digest = crate::digest::sha256_digest(&bytes);
         if reference.starts_with("sha256:") && digest != reference {
             return Err(self.mismatch(&format!(
