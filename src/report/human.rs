@@ -5,7 +5,7 @@
 use super::Style;
 use crate::check::CheckReport;
 use crate::text::printable as p;
-use crate::wasm::inspect::{Inspection, Kind};
+use crate::wasm::inspect::{Inspection, Kind, Warning};
 use std::fmt::Write;
 
 /// The `inspect` report.
@@ -68,6 +68,7 @@ pub fn inspect(m: &Inspection, file: &str, s: Style) -> String {
             t.element_type, t.initial
         );
     }
+    warnings(&mut o, &m.warnings, "  warning     ", s);
 
     let declared: u32 = m.imports.iter().map(|i| i.count).sum();
     let _ = writeln!(
@@ -171,6 +172,7 @@ pub fn check(r: &CheckReport, file: &str, s: Style) -> String {
             m.imports.len(),
             m.size
         );
+        warnings(&mut o, &m.warnings, "  warning: ", s);
         return o;
     }
     let n = r.violations.len();
@@ -182,6 +184,7 @@ pub fn check(r: &CheckReport, file: &str, s: Style) -> String {
         policy,
         m.abi.id()
     );
+    warnings(&mut o, &m.warnings, "  warning: ", s);
     for v in &r.violations {
         let _ = writeln!(o, "  {}[{}] {}", s.red("error"), v.rule, p(&v.message));
         let mut place = Vec::new();
@@ -199,4 +202,17 @@ pub fn check(r: &CheckReport, file: &str, s: Style) -> String {
         }
     }
     o
+}
+
+/// One line per warning, after `lead`: `MESSAGE (at offset 0x..)`.
+pub fn warnings(o: &mut String, warnings: &[Warning], lead: &str, s: Style) {
+    for w in warnings {
+        let _ = writeln!(
+            o,
+            "{}{} {}",
+            s.yellow(lead),
+            p(&w.message),
+            s.dim(&format!("(at offset {:#x})", w.offset))
+        );
+    }
 }

@@ -68,6 +68,7 @@ pub fn run(opts: Opts) -> Result<u8> {
                 s.size_after
             ));
         }
+        report::human::warnings(&mut text, &out.warnings, "warning: ", super::stdout_style());
         text.push_str(&format!(
             "{} -> {}: {} -> {} bytes\n",
             printable(&name),
