@@ -1,12 +1,15 @@
 //! The rewrite stage: drop custom sections by rule and stamp `processed-by: wasipack VERSION`
 //! into the `producers` section. Every other section, standard or custom, is copied byte for
-//! byte (header included), so a rewrite never changes code or data.
+//! byte (header included), so a rewrite never changes code or data. A `producers` section
+//! that does not parse never stops a rewrite: stamping replaces it with a new one, otherwise
+//! it is copied as it is, and either way [`Rewritten::warnings`] says so.
 
 use crate::policy::{BadGlob, Globs};
+use crate::wasm::inspect::{producer_fields, ProducerFields, Warning};
 use crate::wasm::{validate, WasmError};
 use serde::{Deserialize, Serialize};
 use wasm_encoder::{Encode, ProducersField, ProducersSection, Section};
-use wasmparser::{Chunk, KnownCustom, Parser, Payload};
+use wasmparser::{Chunk, Parser, Payload};
 
 /// Which custom sections to drop. Standard sections are never touched.
 #[derive(Debug, Clone)]
@@ -60,7 +63,8 @@ impl StripRules {
 pub struct SectionChange {
     /// `custom:NAME` for custom sections, the kind for standard ones.
     pub section: String,
-    /// `copied`, `removed`, `stamped` (rewritten with our producer entry) or `added`.
+    /// `copied`, `removed`, `stamped` (rewritten with our producer entry), `replaced` (a
+    /// `producers` section that did not parse, replaced by one with only our entry) or `added`.
     #[serde(deserialize_with = "action")]
     pub action: Action,
     /// Whole section size (header included) before and after.
@@ -68,12 +72,12 @@ pub struct SectionChange {
     pub size_after: u64,
 }
 
-/// One of the four actions. (An alias: serde's derive would borrow a literal `&str` field.)
+/// One of the five actions. (An alias: serde's derive would borrow a literal `&str` field.)
 pub type Action = &'static str;
 
 fn action<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Action, D::Error> {
     let text = String::deserialize(d)?;
-    ["copied", "removed", "stamped", "added"]
+    ["copied", "removed", "stamped", "replaced", "added"]
         .into_iter()
         .find(|a| *a == text)
         .ok_or_else(|| serde::de::Error::custom(format!("unknown section action `{text}`")))
@@ -87,6 +91,10 @@ pub struct Rewritten {
     pub size_before: u64,
     pub size_after: u64,
     pub sections: Vec<SectionChange>,
+    /// A `producers` section that did not parse (replaced or copied as it was); absent from
+    /// JSON when there is nothing to say.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<Warning>,
 }
 
 /// Rewrites a core module or component per `rules`, then validates the result with every
@@ -129,6 +137,7 @@ pub fn rewrite_in_place(
 fn plan(bytes: &[u8], rules: &StripRules) -> Result<(Pieces, Rewritten), WasmError> {
     let mut out = Pieces::default();
     let mut sections = Vec::new();
+    let mut warnings = Vec::new();
     let mut stamped = false;
     // Top-level sections only, in order: each one's bytes run from where the previous one
     // ended. The code section and nested modules or components are skipped whole, not walked.
@@ -172,19 +181,34 @@ fn plan(bytes: &[u8], rules: &StripRules) -> Result<(Pieces, Rewritten), WasmErr
         let (section, action, size_after) = match &payload {
             Payload::CustomSection(reader) => {
                 let label = format!("custom:{}", reader.name());
-                if rules.drops(reader.name()) {
-                    (label, "removed", 0)
-                } else if let (true, KnownCustom::Producers(fields)) =
-                    (rules.stamp, reader.as_known())
-                {
-                    stamped = true;
-                    let emitted = producers(Some(fields))?;
-                    let len = emitted.len();
-                    out.add(emitted);
-                    (label, "stamped", len)
-                } else {
-                    out.keep(start..pos);
-                    (label, "copied", whole.len())
+                let parsed = (reader.name() == "producers")
+                    .then(|| producer_fields(reader.data(), reader.data_offset()));
+                match parsed {
+                    _ if rules.drops(reader.name()) => (label, "removed", 0),
+                    Some(parsed) if rules.stamp => {
+                        stamped = true;
+                        let action = match &parsed {
+                            Ok(_) => "stamped",
+                            Err(e) => {
+                                warnings.push(Warning::malformed_producers(
+                                    e,
+                                    "replaced by a new one with only wasipack's entry",
+                                ));
+                                "replaced"
+                            }
+                        };
+                        let emitted = producers(parsed.ok());
+                        let len = emitted.len();
+                        out.add(emitted);
+                        (label, action, len)
+                    }
+                    parsed => {
+                        if let Some(Err(e)) = parsed {
+                            warnings.push(Warning::malformed_producers(&e, "copied unchanged"));
+                        }
+                        out.keep(start..pos);
+                        (label, "copied", whole.len())
+                    }
                 }
             }
             _ => {
@@ -200,7 +224,7 @@ fn plan(bytes: &[u8], rules: &StripRules) -> Result<(Pieces, Rewritten), WasmErr
         });
     }
     if rules.stamp && !stamped {
-        let emitted = producers(None)?;
+        let emitted = producers(None);
         sections.push(SectionChange {
             section: "custom:producers".into(),
             action: "added",
@@ -217,6 +241,7 @@ fn plan(bytes: &[u8], rules: &StripRules) -> Result<(Pieces, Rewritten), WasmErr
             size_after,
             bytes: Vec::new(),
             sections,
+            warnings,
         },
     ))
 }
@@ -294,23 +319,11 @@ impl Pieces {
     }
 }
 
-/// The `producers` section with `processed-by: wasipack VERSION` merged in, following the
-/// tool conventions: fields keep their order, a value of the same name is replaced.
-fn producers(
-    existing: Option<wasmparser::ProducersSectionReader<'_>>,
-) -> Result<Vec<u8>, WasmError> {
-    let mut fields: Vec<(String, Vec<(String, String)>)> = Vec::new();
-    if let Some(reader) = existing {
-        for field in reader {
-            let field = field?;
-            let mut values = Vec::new();
-            for value in field.values {
-                let value = value?;
-                values.push((value.name.to_string(), value.version.to_string()));
-            }
-            fields.push((field.name.to_string(), values));
-        }
-    }
+/// The `producers` section with `processed-by: wasipack VERSION` merged into the `existing`
+/// fields, following the tool conventions: fields keep their order, a value of the same name
+/// is replaced.
+fn producers(existing: Option<ProducerFields>) -> Vec<u8> {
+    let mut fields = existing.unwrap_or_default();
     let ours = (
         "wasipack".to_string(),
         env!("CARGO_PKG_VERSION").to_string(),
@@ -340,7 +353,7 @@ fn producers(
     let mut out = Vec::new();
     out.push(section.id());
     section.encode(&mut out);
-    Ok(out)
+    out
 }
 
 fn section_kind(id: u8, bytes: &[u8]) -> &'static str {
@@ -472,6 +485,39 @@ mod tests {
             0,
             "then the producers custom section"
         );
+    }
+
+    #[test]
+    fn a_malformed_producers_section_is_replaced_when_stamped_and_copied_otherwise() {
+        // `language` with one value whose version string is cut short.
+        let input = module(r#"(module (@custom "producers" "\01\08language\01\02Go\08go1"))"#);
+        let out = rewrite(&input, &StripRules::release()).unwrap();
+        assert_eq!(actions(&out), [("custom:producers", "replaced")]);
+        assert_eq!(out.warnings.len(), 1);
+        assert!(
+            out.warnings[0].message.contains("replaced by a new one"),
+            "{:?}",
+            out.warnings
+        );
+        assert_eq!(
+            out.bytes,
+            rewrite(&module("(module)"), &StripRules::release())
+                .unwrap()
+                .bytes
+        );
+
+        let keep = StripRules::new(&[], &[], false, false).unwrap();
+        let out = rewrite(&input, &keep).unwrap();
+        assert_eq!(actions(&out), [("custom:producers", "copied")]);
+        assert!(out.warnings[0].message.contains("copied unchanged"));
+        assert_eq!(out.bytes, input);
+
+        // The new action reads back from a build report.
+        let change: SectionChange = serde_json::from_value(serde_json::json!({
+            "section": "custom:producers", "action": "replaced", "size_before": 3, "size_after": 9
+        }))
+        .unwrap();
+        assert_eq!(change.action, "replaced");
     }
 
     #[test]

@@ -3,7 +3,14 @@
 //! Decisions (retry or not) are taken on [`RegistryError::kind`], never on the message text;
 //! the one-line text stays what `docs/exit-codes.md` shows.
 
+use crate::text::capped;
 use std::fmt;
+
+/// How much of a registry's error message (and code) is kept for the one-line error: a
+/// registry, or whatever answers in its place, may send a message of any length.
+pub const MESSAGE_CAP: usize = 512;
+/// The same for the distribution-spec error code shown with it (real codes are short words).
+pub const CODE_CAP: usize = 64;
 
 /// What kind of registry failure this is: what a caller decides on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,7 +113,10 @@ impl RegistryError {
 
     /// The error for an answer with an unexpected `status` (`reason`: its reason phrase):
     /// `STATUS REASON (CODE: MESSAGE)` with the distribution-spec error (`errors[0]`) when
-    /// the body has one, else the start of the body on one line.
+    /// the body has one, else the start of the body on one line. The message is cut at
+    /// [`MESSAGE_CAP`] characters and the code shown at [`CODE_CAP`], each with `...` and its
+    /// full length; [`RegistryError::code`] keeps the whole code. Control characters are left
+    /// for the printer to escape (`text::printable`).
     pub fn answer(status: u16, reason: Option<&str>, body: &[u8]) -> RegistryError {
         let spec_error = serde_json::from_slice::<serde_json::Value>(body)
             .ok()
@@ -114,7 +124,12 @@ impl RegistryError {
                 let e = &v["errors"][0];
                 e["code"].as_str().map(|code| {
                     let message = e["message"].as_str().unwrap_or_default();
-                    (code.to_string(), format!("{code}: {message}"))
+                    let shown = format!(
+                        "{}: {}",
+                        capped(code, CODE_CAP),
+                        capped(message, MESSAGE_CAP)
+                    );
+                    (code.to_string(), shown)
                 })
             });
         let (code, detail) = match spec_error {
@@ -288,6 +303,32 @@ mod tests {
                 "{status}"
             );
         }
+    }
+
+    #[test]
+    fn a_registrys_long_message_and_code_are_capped() {
+        let message = "m".repeat(100_000);
+        let code = "C".repeat(1000);
+        let body = serde_json::json!({ "errors": [{ "code": code, "message": message }] });
+        let e = RegistryError::answer(400, Some("Bad Request"), body.to_string().as_bytes());
+        let text = e.to_string();
+        assert_eq!(
+            text,
+            format!(
+                "400 Bad Request ({}... (1000 characters in all): {}... (100000 characters in all))",
+                "C".repeat(CODE_CAP),
+                "m".repeat(MESSAGE_CAP)
+            )
+        );
+        // The whole code is still what the kind and callers see.
+        assert_eq!(e.code(), Some(code.as_str()));
+        // Up to the cap, nothing changes.
+        let body = serde_json::json!({ "errors": [{ "code": "DENIED", "message": "m".repeat(MESSAGE_CAP) }] });
+        let e = RegistryError::answer(403, None, body.to_string().as_bytes());
+        assert_eq!(
+            e.message(),
+            format!("403 (DENIED: {})", "m".repeat(MESSAGE_CAP))
+        );
     }
 
     #[test]

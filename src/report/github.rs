@@ -8,14 +8,32 @@ use crate::build::ModuleReport;
 use crate::check::CheckReport;
 use crate::error::{Error, Result};
 use crate::policy::Origin;
+use crate::text::printable;
 use crate::wasm::inspect::Inspection;
 use std::path::{Component, Path, PathBuf};
 
-/// Escapes a workflow-command message: `%`, CR and LF.
+/// Escapes a workflow-command message: `%`, CR and LF. Text that did not come from us goes
+/// through [`inert`] first (as [`annotations`] and [`error`] do), so that no other control
+/// character (ESC, a bidi override) reaches the log either.
 pub fn escape_data(text: &str) -> String {
     text.replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
+}
+
+/// `text` with every control character but CR and LF written as a visible escape
+/// ([`printable`]): line breaks in a workflow command are [`escape_data`]'s to encode (the
+/// runner shows them as line breaks inside the one annotation).
+fn inert(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut buf = [0u8; 4];
+    for c in text.chars() {
+        match c {
+            '\r' | '\n' => out.push(c),
+            c => out.push_str(&printable(c.encode_utf8(&mut buf))),
+        }
+    }
+    out
 }
 
 /// Escapes a workflow-command property value: as data, plus `:` and `,`.
@@ -30,9 +48,9 @@ pub fn annotations(report: &CheckReport, file: &str) -> String {
     for v in &report.violations {
         let location = match &v.policy_location {
             Some(o) if !o.shipped => {
-                format!("file={},line={}", escape_property(&o.file), o.line)
+                format!("file={},line={}", escape_property(&inert(&o.file)), o.line)
             }
-            _ => format!("file={}", escape_property(file)),
+            _ => format!("file={}", escape_property(&inert(file))),
         };
         let title = escape_property(&format!("wasipack {}", v.rule));
         let mut message = format!("{file}: {}", v.message);
@@ -41,7 +59,7 @@ pub fn annotations(report: &CheckReport, file: &str) -> String {
         }
         out.push_str(&format!(
             "::error {location},title={title}::{}\n",
-            escape_data(&message)
+            escape_data(&inert(&message))
         ));
     }
     out
@@ -51,8 +69,8 @@ pub fn annotations(report: &CheckReport, file: &str) -> String {
 pub fn error(title: &str, message: &str) -> String {
     format!(
         "::error title={}::{}\n",
-        escape_property(title),
-        escape_data(message)
+        escape_property(&inert(title)),
+        escape_data(&inert(message))
     )
 }
 
@@ -287,9 +305,10 @@ pub fn failed_outputs() -> Outputs {
     build_outputs("error")
 }
 
-/// A table cell: `|` escaped, line breaks as spaces.
+/// A table cell: `|` escaped, line breaks as spaces, other control characters as visible
+/// escapes ([`printable`]).
 fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace(['\r', '\n'], " ")
+    printable(&text.replace(['\r', '\n'], " ")).replace('|', "\\|")
 }
 
 /// 1234567 -> `1,234,567`; with `sign`, `+` before what is not negative.
@@ -508,7 +527,8 @@ pub fn failed_summary(command: &str, code: i32) -> String {
 /// layout's own) and how many referrers (SBOMs) went with it.
 pub fn pushed_summary(reference: &str, tag: Option<&str>, referrers: usize) -> String {
     format!(
-        "**Pushed:** `{reference}` (tag `{}`, {referrers} SBOM referrers)\n\n",
+        "**Pushed:** `{}` (tag `{}`, {referrers} SBOM referrers)\n\n",
+        cell(reference),
         cell(tag.unwrap_or("default"))
     )
 }
@@ -526,11 +546,12 @@ pub fn predicate_label(predicate_type: &str) -> String {
 /// The summary line of what a command signed: `signatures` signatures and an attestation per
 /// entry of `attested` (labels, see [`predicate_label`]), on `reference`.
 pub fn signed_summary(signatures: usize, attested: &[String], reference: &str) -> String {
+    let reference = cell(reference);
     let n = attested.len();
     let list = if attested.is_empty() {
         String::new()
     } else {
-        format!(" ({})", attested.join(", "))
+        format!(" ({})", cell(&attested.join(", ")))
     };
     let s = if n == 1 { "" } else { "s" };
     if signatures > 0 {
@@ -570,6 +591,11 @@ mod tests {
         assert_eq!(
             error("wasipack build", "bad\n::error::forged"),
             "::error title=wasipack build::bad%0A::error::forged\n"
+        );
+        // Other control characters never reach the log raw; CR and LF stay escape_data's.
+        assert_eq!(
+            error("t\x1b]0;x\x07", "a\x1b[2J\u{202e}\r\nb"),
+            "::error title=t\\x1b]0;x\\x07::a\\x1b[2J\\u{202e}%0D%0Ab\n"
         );
     }
 

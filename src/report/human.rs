@@ -1,8 +1,11 @@
-//! Plain-text reports for people.
+//! Plain-text reports for people. Every name, version, path and message that came from the
+//! module, the policy or the command line goes through [`p`] (`text::printable`): a module
+//! cannot write to the terminal through its import names, nor forge a line of the report.
 
 use super::Style;
 use crate::check::CheckReport;
-use crate::wasm::inspect::{Inspection, Kind};
+use crate::text::printable as p;
+use crate::wasm::inspect::{Inspection, Kind, Warning};
 use std::fmt::Write;
 
 /// The `inspect` report.
@@ -12,13 +15,13 @@ pub fn inspect(m: &Inspection, file: &str, s: Style) -> String {
         Kind::CoreModule => "core module",
         Kind::Component => "component",
     };
-    let _ = writeln!(o, "{}", s.bold(file));
+    let _ = writeln!(o, "{}", s.bold(&p(file)));
     let _ = writeln!(o, "  kind        {kind}, {} bytes", m.size);
     let _ = writeln!(o, "  sha256      {}", m.sha256);
     let _ = writeln!(o, "  abi         {} ({})", m.abi.id(), m.abi_description);
-    let mut tool = m.toolchain.name.clone();
+    let mut tool = p(&m.toolchain.name).into_owned();
     if let Some(v) = &m.toolchain.version {
-        let _ = write!(tool, " {v}");
+        let _ = write!(tool, " {}", p(v));
     }
     let _ = writeln!(o, "  toolchain   {tool}");
     if let Some(features) = &m.features {
@@ -65,6 +68,7 @@ pub fn inspect(m: &Inspection, file: &str, s: Style) -> String {
             t.element_type, t.initial
         );
     }
+    warnings(&mut o, &m.warnings, "  warning     ", s);
 
     let declared: u32 = m.imports.iter().map(|i| i.count).sum();
     let _ = writeln!(
@@ -80,7 +84,7 @@ pub fn inspect(m: &Inspection, file: &str, s: Style) -> String {
         }
     }
     for module in modules {
-        let _ = writeln!(o, "  {module}");
+        let _ = writeln!(o, "  {}", p(module));
         for i in m.imports.iter().filter(|i| i.module == module) {
             let times = if i.count > 1 {
                 format!(" (x{})", i.count)
@@ -93,9 +97,9 @@ pub fn inspect(m: &Inspection, file: &str, s: Style) -> String {
                 .unwrap_or_else(|| i.kind.to_string());
             let caps: Vec<&str> = i.capabilities.iter().map(|c| c.name()).collect();
             let name = if i.name.is_empty() {
-                "(instance)"
+                "(instance)".into()
             } else {
-                &i.name
+                p(&i.name)
             };
             let _ = writeln!(
                 o,
@@ -109,17 +113,17 @@ pub fn inspect(m: &Inspection, file: &str, s: Style) -> String {
     if !m.capabilities.is_empty() {
         let _ = writeln!(o, "\n{}", s.bold("capabilities"));
         for (cap, names) in &m.capabilities {
-            let _ = writeln!(o, "  {:<17} {}", cap.name(), names.join(", "));
+            let _ = writeln!(o, "  {:<17} {}", cap.name(), p(&names.join(", ")));
         }
     }
     let _ = writeln!(o, "\n{} ({})", s.bold("exports"), m.exports.len());
     for e in &m.exports {
-        let _ = writeln!(o, "  {:<28} {}", e.name, e.kind);
+        let _ = writeln!(o, "  {:<28} {}", p(&e.name), e.kind);
     }
     let _ = writeln!(o, "\n{}", s.bold("sections"));
     for sec in &m.sections {
         let name = match &sec.name {
-            Some(n) => format!("custom \"{n}\""),
+            Some(n) => format!("custom \"{}\"", p(n)),
             None => sec.kind.to_string(),
         };
         let _ = writeln!(
@@ -135,19 +139,19 @@ pub fn inspect(m: &Inspection, file: &str, s: Style) -> String {
             s.bold("go build info"),
             info.deps.len()
         );
-        let _ = writeln!(o, "  path  {}", info.path);
+        let _ = writeln!(o, "  path  {}", p(&info.path));
         if let Some(main) = &info.main {
-            let _ = writeln!(o, "  mod   {} {}", main.path, main.version);
+            let _ = writeln!(o, "  mod   {} {}", p(&main.path), p(&main.version));
         }
         for dep in &info.deps {
-            let _ = write!(o, "  dep   {} {}", dep.path, dep.version);
+            let _ = write!(o, "  dep   {} {}", p(&dep.path), p(&dep.version));
             if let Some(r) = &dep.replace {
-                let _ = write!(o, " => {} {}", r.path, r.version);
+                let _ = write!(o, " => {} {}", p(&r.path), p(&r.version));
             }
             o.push('\n');
         }
         for (k, v) in &info.settings {
-            let _ = writeln!(o, "  build {k}={v}");
+            let _ = writeln!(o, "  build {}={}", p(k), p(v));
         }
     }
     o
@@ -157,16 +161,18 @@ pub fn inspect(m: &Inspection, file: &str, s: Style) -> String {
 pub fn check(r: &CheckReport, file: &str, s: Style) -> String {
     let mut o = String::new();
     let m = &r.module;
+    let (file, policy) = (p(file), p(&r.policy));
     if r.passed {
         let _ = writeln!(
             o,
             "{} {file}: {} passes policy `{}` ({} imports, {} bytes)",
             s.green("PASS"),
             m.abi.id(),
-            r.policy,
+            policy,
             m.imports.len(),
             m.size
         );
+        warnings(&mut o, &m.warnings, "  warning: ", s);
         return o;
     }
     let n = r.violations.len();
@@ -175,24 +181,38 @@ pub fn check(r: &CheckReport, file: &str, s: Style) -> String {
         "{} {file}: {n} violation{} of policy `{}` ({})",
         s.red("FAIL"),
         if n == 1 { "" } else { "s" },
-        r.policy,
+        policy,
         m.abi.id()
     );
+    warnings(&mut o, &m.warnings, "  warning: ", s);
     for v in &r.violations {
-        let _ = writeln!(o, "  {}[{}] {}", s.red("error"), v.rule, v.message);
+        let _ = writeln!(o, "  {}[{}] {}", s.red("error"), v.rule, p(&v.message));
         let mut place = Vec::new();
         if let Some(off) = v.offset {
             place.push(format!("at offset {off:#x}"));
         }
         if let Some(origin) = &v.policy_location {
-            place.push(format!("rule set at {}:{}", origin.file, origin.line));
+            place.push(format!("rule set at {}:{}", p(&origin.file), origin.line));
         }
         if !place.is_empty() {
             let _ = writeln!(o, "    {}", s.dim(&place.join("; ")));
         }
         if let Some(hint) = &v.hint {
-            let _ = writeln!(o, "    {} {hint}", s.yellow("hint:"));
+            let _ = writeln!(o, "    {} {}", s.yellow("hint:"), p(hint));
         }
     }
     o
+}
+
+/// One line per warning, after `lead`: `MESSAGE (at offset 0x..)`.
+pub fn warnings(o: &mut String, warnings: &[Warning], lead: &str, s: Style) {
+    for w in warnings {
+        let _ = writeln!(
+            o,
+            "{}{} {}",
+            s.yellow(lead),
+            p(&w.message),
+            s.dim(&format!("(at offset {:#x})", w.offset))
+        );
+    }
 }

@@ -216,12 +216,13 @@ pub fn run(opts: Opts) -> Result<u8> {
         );
     } else {
         let mut text = String::new();
+        // Details quote tools, files and the environment: escaped, each stays on its line.
         for f in &found {
             text.push_str(&format!(
                 "{} {:<20} {}\n",
                 if f.ok { "ok  " } else { "FAIL" },
-                f.check,
-                f.detail
+                wasipack::text::printable(&f.check),
+                wasipack::text::printable(&f.detail)
             ));
         }
         super::print(&text);

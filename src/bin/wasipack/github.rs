@@ -255,7 +255,10 @@ fn keep(
     let accept = match wasipack::policy::Policy::from_str("accept-any.toml", ACCEPT_ANY) {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("(could not keep the rejected module: {e})");
+            eprintln!(
+                "(could not keep the rejected module: {})",
+                wasipack::text::printable(&e.to_string())
+            );
             return None;
         }
     };
@@ -277,7 +280,10 @@ fn keep(
     match build::build(&plans, &options, &super::progress::CompilerMessages) {
         Ok(report) => Some(report),
         Err(build::Failure::Error(e)) => {
-            eprintln!("(could not rebuild the rejected module for inspection: {e})");
+            eprintln!(
+                "(could not rebuild the rejected module for inspection: {})",
+                wasipack::text::printable(&e.to_string())
+            );
             None
         }
         Err(build::Failure::Rejected(_)) => None,

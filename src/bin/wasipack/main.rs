@@ -22,6 +22,7 @@ mod verify;
 use clap::{Parser, Subcommand};
 use std::io::Write;
 use std::process::ExitCode;
+use wasipack::text::printable;
 
 /// Build Go programs into WebAssembly (WASI) modules you can trust: checked against a policy,
 /// stripped, packaged as OCI artifacts with SBOMs, pushed, signed and verified.
@@ -120,13 +121,16 @@ fn main() -> ExitCode {
 
 /// The one place errors are printed: `error: MESSAGE` (one line, what docs/exit-codes.md
 /// shows), then with `-v` a `  caused by: CAUSE` line for each error in its source chain whose
-/// text the lines above do not already say (an I/O error's OS code, say).
+/// text the lines above do not already say (an I/O error's OS code, say). Each line is one
+/// line whatever the error quotes: control characters (a registry's message, a name from a
+/// module) are written as visible escapes (`text::printable`).
 fn render_error(e: &dyn std::error::Error, verbose: bool) -> String {
-    let mut text = format!("error: {e}\n");
+    let mut text = format!("error: {}\n", printable(&e.to_string()));
     let mut source = e.source().filter(|_| verbose);
     while let Some(cause) = source {
         let line = cause.to_string();
-        if !text.contains(&line) {
+        let line = printable(&line);
+        if !text.contains(line.as_ref()) {
             text.push_str(&format!("  caused by: {line}\n"));
         }
         source = cause.source();

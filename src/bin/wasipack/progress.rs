@@ -25,8 +25,11 @@ impl Terminal {
         }
     }
 
+    /// A `-v` line: what the registry said is escaped (`text::printable`), so it stays one line.
     fn line(&self, text: &str) {
         if self.verbose {
+            let text = wasipack::text::printable(text);
+            let text = text.as_ref();
             // Above the bars, so that they are not torn.
             if self.bars.is_hidden() {
                 eprintln!("{text}");

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use wasipack::fsio::{read_input, write_output};
 use wasipack::report;
 use wasipack::rewrite::{rewrite, StripRules};
+use wasipack::text::printable;
 use wasipack::{Error, Result};
 
 /// Remove custom sections (by default the release profile: `name`, `.debug_*`,
@@ -70,12 +71,17 @@ pub fn run(opts: Opts) -> Result<u8> {
         for s in out.sections.iter().filter(|s| s.action != "copied") {
             text.push_str(&format!(
                 "{:<8} {:<28} {:>9} -> {:>9} bytes\n",
-                s.action, s.section, s.size_before, s.size_after
+                s.action,
+                printable(&s.section),
+                s.size_before,
+                s.size_after
             ));
         }
+        report::human::warnings(&mut text, &out.warnings, "warning: ", super::stdout_style());
         text.push_str(&format!(
-            "{name} -> {}: {} -> {} bytes\n",
-            opts.output.display(),
+            "{} -> {}: {} -> {} bytes\n",
+            printable(&name),
+            printable(&opts.output.display().to_string()),
             out.size_before,
             out.size_after
         ));

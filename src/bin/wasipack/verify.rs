@@ -5,6 +5,7 @@ use wasipack::oci::{Store, Target};
 use wasipack::policy::Policy;
 use wasipack::report;
 use wasipack::sign::{keys, payload};
+use wasipack::text::printable;
 use wasipack::workflow::verify;
 use wasipack::{Error, Result};
 
@@ -77,17 +78,19 @@ pub fn run(opts: Opts) -> Result<u8> {
         super::print_json(report::VERIFY_SCHEMA, &report);
     } else {
         let mut text = String::new();
+        // A step's detail quotes the registry, the module and the policy: escaped, it stays
+        // on its line.
         for s in &report.steps {
             text.push_str(&format!(
                 "{} {:<24} {}\n",
                 if s.passed { "ok  " } else { "FAIL" },
-                s.step,
-                s.detail
+                printable(&s.step),
+                printable(&s.detail)
             ));
         }
         text.push_str(&format!(
             "{}: {}\n",
-            report.reference,
+            printable(&report.reference),
             if report.verified {
                 "verified"
             } else {

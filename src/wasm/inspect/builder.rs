@@ -29,6 +29,8 @@ pub(super) struct Builder {
     pub(super) start: Option<u32>,
     pub(super) sections: Vec<Section>,
     pub(super) producers: Vec<Producer>,
+    /// Custom sections that do not parse, ignored (see [`Warning`]).
+    pub(super) warnings: Vec<Warning>,
     pub(super) build_id: Option<String>,
     pub(super) name_mentions_tinygo: bool,
     pub(super) used: FeatureSet,
@@ -230,19 +232,15 @@ impl Builder {
                 }
             }
             Payload::CustomSection(reader) => match reader.as_known() {
-                KnownCustom::Producers(producers) if self.top() => {
-                    for field in producers {
-                        let field = field?;
-                        for value in field.values {
-                            let value = value?;
-                            self.producers.push(Producer {
-                                field: field.name.to_string(),
-                                name: value.name.to_string(),
-                                version: value.version.to_string(),
-                            });
-                        }
-                    }
-                }
+                // By name, not `KnownCustom::Producers`: a section whose field count does not
+                // parse is not "known" to wasmparser, and must be warned about all the same.
+                _ if self.top() && reader.name() == "producers" => match producers_of(reader) {
+                    Ok(producers) => self.producers.extend(producers),
+                    Err(e) => self.warnings.push(Warning::malformed_producers(
+                        &e,
+                        "ignored; the module is valid without it",
+                    )),
+                },
                 KnownCustom::Name(_) if self.top() => {
                     let data = reader.data();
                     self.name_mentions_tinygo = memchr::memmem::find(data, b"tinygo").is_some();
@@ -448,6 +446,7 @@ impl Builder {
             features: None,
             sections: self.sections,
             go_build_info,
+            warnings: self.warnings,
             feature_set: self.used,
         }
     }

@@ -118,6 +118,68 @@ pub struct Producer {
     pub version: String,
 }
 
+/// The fields of a `producers` section in order, each with its `(name, version)` values.
+pub type ProducerFields = Vec<(String, Vec<(String, String)>)>;
+
+/// Reads a `producers` custom section (its contents, at `offset` in the file): every field and
+/// value, or the first thing that does not parse (a count or string cut short, bytes left over).
+/// A custom section's contents never make a module invalid (wasm-tools, wabt and runtimes
+/// ignore them), so callers turn an error into a [`Warning`], not a refusal.
+pub fn producer_fields(data: &[u8], offset: u64) -> Result<ProducerFields, WasmError> {
+    let reader =
+        wasmparser::ProducersSectionReader::new(wasmparser::BinaryReader::new(data, offset))?;
+    let mut fields = Vec::new();
+    for field in reader {
+        let field = field?;
+        let mut values = Vec::new();
+        for value in field.values {
+            let value = value?;
+            values.push((value.name.to_string(), value.version.to_string()));
+        }
+        fields.push((field.name.to_string(), values));
+    }
+    Ok(fields)
+}
+
+/// [`producer_fields`] as one [`Producer`] per value.
+pub fn producers_of(
+    custom: &wasmparser::CustomSectionReader<'_>,
+) -> Result<Vec<Producer>, WasmError> {
+    let fields = producer_fields(custom.data(), custom.data_offset())?;
+    Ok(fields
+        .into_iter()
+        .flat_map(|(field, values)| {
+            values.into_iter().map(move |(name, version)| Producer {
+                field: field.clone(),
+                name,
+                version,
+            })
+        })
+        .collect())
+}
+
+/// Something about the module worth saying that does not make it invalid: a custom section
+/// whose contents do not parse, which was ignored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Warning {
+    pub message: String,
+    /// Where the trouble is (in a custom section: the offset of the error in its contents).
+    pub offset: u64,
+}
+
+impl Warning {
+    /// The warning for a `producers` section that does not parse, ignored by `what`.
+    pub fn malformed_producers(error: &WasmError, what: &str) -> Warning {
+        Warning {
+            message: format!(
+                "custom section `producers` is malformed ({}): {what}",
+                error.message
+            ),
+            offset: error.offset,
+        }
+    }
+}
+
 /// A function signature as core value types.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Signature {
@@ -219,6 +281,10 @@ pub struct Inspection {
     pub features: Option<Vec<&'static str>>,
     pub sections: Vec<Section>,
     pub go_build_info: Option<GoBuildInfo>,
+    /// What is odd about the module without making it invalid (a malformed `producers`
+    /// section, ignored); absent from JSON when there is nothing to say.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<Warning>,
     /// The features found so far. Complete only where `features` is set; `check` leaves the
     /// module-level scan to validation.
     #[serde(skip)]
@@ -320,19 +386,10 @@ pub fn toolchain_quick(bytes: &[u8]) -> Toolchain {
             else {
                 continue;
             };
-            match custom.as_known() {
-                KnownCustom::Producers(fields) => {
-                    for field in fields.into_iter().flatten() {
-                        for value in field.values.into_iter().flatten() {
-                            producers.push(Producer {
-                                field: field.name.to_string(),
-                                name: value.name.to_string(),
-                                version: value.version.to_string(),
-                            });
-                        }
-                    }
-                }
-                _ if custom.name() == "go:buildid" => {
+            match custom.name() {
+                // A malformed section is ignored, as the full parse does.
+                "producers" => producers.extend(producers_of(&custom).unwrap_or_default()),
+                "go:buildid" => {
                     build_id = Some(String::from_utf8_lossy(custom.data()).trim().to_string());
                 }
                 _ => {}
