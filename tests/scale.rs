@@ -64,3 +64,80 @@ fn check_of_200k_distinct_imports_takes_linear_time() {
         assert_eq!(modules[0].item, if own_modules { "m0" } else { "env" });
     }
 }
+
+/// A layout with one tagged module, an SBOM referring to it and an attestation referring to
+/// the SBOM, each referrer listed `copies` times in `index.json`.
+fn layout_with_duplicate_referrers(root: &std::path::Path, copies: usize) -> [String; 3] {
+    use wasipack::oci::artifact::{self, referrer, wasm_artifact, Blob};
+    use wasipack::oci::Layout;
+    let layout = Layout::create(root).unwrap();
+    let module = b"\0asm\x01\0\0\0";
+    let spec = artifact::WasmSpec {
+        title: "a.wasm".into(),
+        os: "wasip1".into(),
+        created: "2024-01-01T00:00:00Z".into(),
+        ..Default::default()
+    };
+    let a = wasm_artifact(
+        &Blob::from(module.to_vec()),
+        &wasipack::digest::sha256_hex(module),
+        &spec,
+    );
+    layout.add(&a, Some("v1")).unwrap();
+    let sbom = referrer(&a.descriptor, artifact::SPDX, "a.spdx.json", b"{}", "x");
+    layout.add(&sbom, None).unwrap();
+    let att = referrer(&sbom.descriptor, artifact::SPDX, "b.spdx.json", b"{ }", "x");
+    layout.add(&att, None).unwrap();
+    let path = root.join("index.json");
+    let mut index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let manifests = index["manifests"].as_array_mut().unwrap();
+    let entries = manifests.clone();
+    for _ in 1..copies {
+        manifests.extend(entries[1..].iter().cloned());
+    }
+    std::fs::write(&path, serde_json::to_vec(&index).unwrap()).unwrap();
+    [
+        a.descriptor.digest,
+        sbom.descriptor.digest,
+        att.descriptor.digest,
+    ]
+}
+
+#[test]
+fn a_layout_with_10k_duplicate_referrer_entries_loads_and_pushes_quickly() {
+    use wasipack::oci::{Store, Target};
+    use wasipack::workflow::{push, source};
+    let dir = tempfile::tempdir().unwrap();
+    let [module, sbom, att] = layout_with_duplicate_referrers(&dir.path().join("src"), 5_000);
+    let start = Instant::now();
+    let source = format!("oci-layout:{}", dir.path().join("src").display());
+    let items = source::load_source(&source, dir.path(), source::Check::Now).unwrap();
+    assert_eq!(items.len(), 1);
+    let digests: Vec<&str> = items[0]
+        .referrers
+        .iter()
+        .map(|r| r.descriptor.digest.as_str())
+        .collect();
+    // Each referrer once, in the order the walk from the module finds them.
+    assert_eq!(digests, [sbom.as_str(), att.as_str()]);
+    let dst = Target::parse(&format!("oci-layout:{}", dir.path().join("dst").display())).unwrap();
+    let store = Store::open(&dst, Default::default(), true).unwrap();
+    let tags = push::plan_tags(&items, &dst, &[]).unwrap();
+    let reports = push::publish(&store, &dst, &items, &tags, None).unwrap();
+    let took = start.elapsed();
+    eprintln!("10k duplicate referrer entries: load and push {took:?}");
+    assert_eq!(reports[0].tags, ["v1"]);
+    assert_eq!(reports[0].referrers.len(), 2);
+    let Store::Layout(pushed) = store else {
+        unreachable!("a layout target")
+    };
+    let entries: Vec<String> = pushed
+        .entries()
+        .unwrap()
+        .into_iter()
+        .map(|d| d.digest)
+        .collect();
+    assert_eq!(entries, [module, sbom, att]);
+    assert!(took < Duration::from_secs(5), "load and push took {took:?}");
+}
