@@ -8,6 +8,7 @@ use crate::wasm::validate;
 use crate::wasm::wasi::{self, Capability};
 use crate::wasm::WasmError;
 use serde::Serialize;
+use std::collections::HashMap;
 
 /// One way a module breaks its policy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -291,20 +292,33 @@ fn imports(i: &Import, p: &Policy, out: &mut Vec<Violation>) {
 /// One violation per module the policy does not allow, listing its imports (a GOOS=js build
 /// has twenty `gojs` imports; one finding says it better than twenty).
 fn import_modules(m: &Inspection, p: &Policy, out: &mut Vec<Violation>) {
-    let explicitly_allowed = |i: &Import| p.explicitly_allows(&i.module, &i.name);
+    // One pass: each module's imports that no `imports.allow` entry names, in module order,
+    // and the modules in the order of their first refused import. A module matched once is
+    // looked up again, not matched against the globs again.
+    let mut refused_by_module: HashMap<&str, Vec<&Import>> = HashMap::new();
+    let mut module_allowed: HashMap<&str, bool> = HashMap::new();
     let mut modules: Vec<&str> = Vec::new();
     for i in &m.imports {
-        let allowed = p.import_modules.value.is_match(&i.module) || explicitly_allowed(i);
-        if !allowed && !modules.contains(&i.module.as_str()) {
-            modules.push(&i.module);
+        if p.explicitly_allows(&i.module, &i.name) {
+            continue;
         }
+        let module = i.module.as_str();
+        let allowed = *module_allowed
+            .entry(module)
+            .or_insert_with(|| p.import_modules.value.is_match(module));
+        if allowed {
+            continue;
+        }
+        refused_by_module
+            .entry(module)
+            .or_insert_with(|| {
+                modules.push(module);
+                Vec::new()
+            })
+            .push(i);
     }
     for module in modules {
-        let refused: Vec<&Import> = m
-            .imports
-            .iter()
-            .filter(|i| i.module == module && !explicitly_allowed(i))
-            .collect();
+        let refused = &refused_by_module[module];
         let names: Vec<&str> = refused.iter().map(|i| i.name.as_str()).collect();
         let first = refused.first().map(|i| i.offset);
         let what = match names.as_slice() {
@@ -638,5 +652,62 @@ mod tests {
             check_known(&invalid, &policy, Some("x")),
             Err(CheckError::Invalid(_))
         ));
+    }
+
+    #[test]
+    fn imports_fold_and_group_by_module_in_first_seen_order() {
+        let policy = Policy::load("wasip1-default").unwrap();
+        let wasm = wat::parse_str(
+            r#"(module
+                 (import "b" "x" (func))
+                 (import "a" "y" (func))
+                 (import "b" "x" (func))
+                 (import "b" "x" (func (param i32)))
+                 (import "wasi_snapshot_preview1" "proc_exit" (func (param i32)))
+                 (import "a" "z" (func))
+                 (import "b" "w" (func))
+                 (memory (export "memory") 1) (func (export "_start")))"#,
+        )
+        .unwrap();
+        let report = check(&wasm, &policy).unwrap();
+        let imports: Vec<(&str, &str, u32)> = report
+            .module
+            .imports
+            .iter()
+            .map(|i| (i.module.as_str(), i.name.as_str(), i.count))
+            .collect();
+        assert_eq!(
+            imports,
+            [
+                ("b", "x", 2),
+                ("a", "y", 1),
+                ("b", "x", 1),
+                ("wasi_snapshot_preview1", "proc_exit", 1),
+                ("a", "z", 1),
+                ("b", "w", 1),
+            ]
+        );
+        let modules: Vec<(&str, &str, Option<u64>)> = report
+            .violations
+            .iter()
+            .filter(|v| v.rule == "imports.modules")
+            .map(|v| (v.item.as_str(), v.message.as_str(), v.offset))
+            .collect();
+        let offset = |n: usize| Some(report.module.imports[n].offset);
+        assert_eq!(
+            modules,
+            [
+                (
+                    "b",
+                    "imports from module `b` (3 imports: x, x, w), which the policy does not allow",
+                    offset(0)
+                ),
+                (
+                    "a",
+                    "imports from module `a` (2 imports: y, z), which the policy does not allow",
+                    offset(1)
+                ),
+            ]
+        );
     }
 }

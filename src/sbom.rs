@@ -44,16 +44,27 @@ impl Component {
     }
 
     /// `pkg:golang/PATH@VERSION?type=module`, or without a version for a local replacement.
+    /// Each `/`-separated segment of the path (lower-cased, as the golang purl type asks) and
+    /// the version are percent-encoded as the purl specification requires.
     pub fn purl(&self) -> String {
         let c = self.compiled();
-        let path = c.path.to_lowercase();
+        let path = c
+            .path
+            .to_lowercase()
+            .split('/')
+            .map(percent_encode)
+            .collect::<Vec<_>>()
+            .join("/");
         if c.version.is_empty()
             || c.version == "(devel)"
             || self.replace.as_ref().is_some_and(|r| r.version.is_empty())
         {
             format!("pkg:golang/{path}?type=module")
         } else {
-            format!("pkg:golang/{path}@{}?type=module", c.version)
+            format!(
+                "pkg:golang/{path}@{}?type=module",
+                percent_encode(&c.version)
+            )
         }
     }
 
@@ -111,7 +122,8 @@ impl Sbom {
     /// The Go standard library as a component (`pkg:golang/stdlib@1.26.8`, as syft names it).
     fn stdlib(&self) -> Option<(String, String)> {
         let version = self.go_version.as_deref()?.strip_prefix("go")?.to_string();
-        Some((version.clone(), format!("pkg:golang/stdlib@{version}")))
+        let purl = format!("pkg:golang/stdlib@{}", percent_encode(&version));
+        Some((version, purl))
     }
 
     /// A stable unique id for this document: the same inputs give the same id, so that
@@ -281,6 +293,19 @@ impl Sbom {
     }
 }
 
+/// `text` with every byte but the URL unreserved ones (`A-Z a-z 0-9 - . _ ~`) written `%XX`.
+fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// An SPDX id fragment: only `[A-Za-z0-9.-]` (`+incompatible`, `(devel)` and `/` are not).
 fn spdx_id(text: &str) -> String {
     let id: String = text
@@ -415,6 +440,35 @@ mod tests {
         assert_eq!(
             s.cyclonedx()["serialNumber"],
             sample().cyclonedx()["serialNumber"]
+        );
+    }
+
+    #[test]
+    fn purls_percent_encode_odd_paths_and_versions() {
+        let purl = |path: &str, version: &str| {
+            Component {
+                path: path.into(),
+                version: version.into(),
+                sum: None,
+                replace: None,
+            }
+            .purl()
+        };
+        assert_eq!(
+            purl("example.com/Old/Lib", "v2.0.0+incompatible"),
+            "pkg:golang/example.com/old/lib@v2.0.0%2Bincompatible?type=module"
+        );
+        assert_eq!(
+            purl("example.com/a+b/c@d/100%/~user_x", "v0.0.0-20240101000000-abcdef012345"),
+            "pkg:golang/example.com/a%2Bb/c%40d/100%25/~user_x@v0.0.0-20240101000000-abcdef012345?type=module"
+        );
+        assert_eq!(
+            purl("example.com/π", "v1.0.0"),
+            "pkg:golang/example.com/%CF%80@v1.0.0?type=module"
+        );
+        assert_eq!(
+            purl("example.com/x", "(devel)"),
+            "pkg:golang/example.com/x?type=module"
         );
     }
 }

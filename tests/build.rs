@@ -719,3 +719,26 @@ fn tinygo_builds_only_where_tinygo_is_installed() {
     let report: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(report["modules"][0]["abi"], "wasip1-command");
 }
+
+#[test]
+fn an_output_outside_the_project_is_named_on_stderr() {
+    common::require!("go");
+    let p = project();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let out = elsewhere.path().join("out");
+    let (code, _, stderr) = build(p.path(), &["-o", out.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    let absolute = out.canonicalize().unwrap();
+    assert!(
+        stderr.contains(&format!(
+            "wrote out to {} (outside the project)",
+            absolute.display()
+        )),
+        "{stderr}"
+    );
+    assert!(absolute.join("report.json").is_file());
+    // Inside the project (the default dist/): not a word.
+    let (code, _, stderr) = build(p.path(), &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains("outside the project"), "{stderr}");
+}

@@ -242,6 +242,7 @@ mod tests {
             output: out.path().display().to_string(),
             modules: Vec::new(),
             checks: Vec::new(),
+            outside_project: None,
         };
         let prints = BTreeMap::from([("m".to_string(), "f".to_string())]);
         let (c, o) = (cache.path(), out.path());

@@ -130,6 +130,10 @@ pub struct BuildReport {
     /// when the outputs were up to date).
     #[serde(skip)]
     pub checks: Vec<(String, CheckReport)>,
+    /// The output directory, absolute, when it lies outside the project directory (an
+    /// `output` or `--output` that points elsewhere): the CLI says so. Not in report.json.
+    #[serde(skip)]
+    pub outside_project: Option<std::path::PathBuf>,
 }
 
 /// A build that did not produce output.
@@ -149,6 +153,23 @@ impl From<Error> for Failure {
 /// Builds every plan (up to `jobs` at once) and, if all pass their policies, writes the
 /// outputs all or nothing.
 pub fn build(
+    plans: &[Plan],
+    opts: &Options,
+    observer: &dyn Observer,
+) -> std::result::Result<BuildReport, Failure> {
+    let mut report = build_here(plans, opts, observer)?;
+    report.outside_project = outside(&opts.dir, &opts.output);
+    Ok(report)
+}
+
+/// `output`, absolute, when it is not inside `dir`.
+fn outside(dir: &std::path::Path, output: &std::path::Path) -> Option<std::path::PathBuf> {
+    let dir = dir.canonicalize().ok()?;
+    let output = output.canonicalize().ok()?;
+    (!output.starts_with(&dir)).then_some(output)
+}
+
+fn build_here(
     plans: &[Plan],
     opts: &Options,
     observer: &dyn Observer,

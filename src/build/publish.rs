@@ -82,6 +82,7 @@ pub fn publish(
             .iter()
             .map(|b| (b.plan_name.clone(), b.check.clone()))
             .collect(),
+        outside_project: None,
     };
     stage.add(
         &output.join("report.json"),

@@ -238,26 +238,66 @@ pub fn add_to_index(index: &mut ImageIndex, artifact: &Artifact, tag: Option<&st
 /// happens when a tag moves to a new build. `subject_of` gives a manifest's `subject` digest.
 /// Blobs stay: they are content-addressed and harmless, and another tag may share them.
 pub fn prune_orphan_referrers(index: &mut ImageIndex, subject_of: impl Fn(&str) -> Option<String>) {
-    loop {
-        let listed: std::collections::BTreeSet<String> = index
-            .manifests()
-            .iter()
-            .map(|m| m.digest().to_string())
-            .collect();
-        let before = index.manifests().len();
-        let mut manifests = index.manifests().clone();
-        manifests.retain(|m| {
-            let untagged = ref_name(m).is_none();
-            let orphan = || {
-                subject_of(m.digest().as_ref()).is_some_and(|subject| !listed.contains(&subject))
-            };
-            !(untagged && orphan())
-        });
-        index.set_manifests(manifests);
-        if index.manifests().len() == before {
-            return;
+    use std::collections::HashMap;
+    let manifests = index.manifests();
+    // How many entries list each digest (an index may list one twice), and which untagged
+    // entries hang from each subject. Each manifest's subject is read once.
+    let mut listed: HashMap<&str, usize> = HashMap::new();
+    for m in manifests {
+        *listed.entry(m.digest().as_ref()).or_default() += 1;
+    }
+    let mut hanging: HashMap<String, Vec<usize>> = HashMap::new();
+    let mut orphans = Vec::new();
+    for (n, m) in manifests.iter().enumerate() {
+        if ref_name(m).is_some() {
+            continue;
+        }
+        if let Some(subject) = subject_of(m.digest().as_ref()) {
+            if listed.contains_key(subject.as_str()) {
+                hanging.entry(subject).or_default().push(n);
+            } else {
+                orphans.push(n);
+            }
         }
     }
+    // Dropping an orphan can orphan what refers to it: follow until nothing more drops.
+    let mut dropped = vec![false; manifests.len()];
+    while let Some(n) = orphans.pop() {
+        if std::mem::replace(&mut dropped[n], true) {
+            continue;
+        }
+        let digest: &str = manifests[n].digest().as_ref();
+        let left = listed.get_mut(digest).expect("every entry is counted");
+        *left -= 1;
+        if *left == 0 {
+            orphans.extend(hanging.remove(digest).unwrap_or_default());
+        }
+    }
+    if dropped.contains(&true) {
+        let kept = manifests
+            .iter()
+            .zip(&dropped)
+            .filter(|(_, &d)| !d)
+            .map(|(m, _)| m.clone())
+            .collect();
+        index.set_manifests(kept);
+    }
+}
+
+/// The untagged entries of `entries` (a layout's `index.json`) by the `subject` each names,
+/// in index order: every stored manifest is read once.
+pub fn referrers_by_subject(
+    root: &Path,
+    entries: &[Descriptor],
+) -> std::collections::HashMap<String, Vec<Descriptor>> {
+    let mut by_subject: std::collections::HashMap<String, Vec<Descriptor>> =
+        std::collections::HashMap::new();
+    for d in entries.iter().filter(|d| tag_of(d).is_none()) {
+        if let Some(subject) = stored_subject(root, &d.digest) {
+            by_subject.entry(subject).or_default().push(d.clone());
+        }
+    }
+    by_subject
 }
 
 /// The `subject` digest of a manifest stored in the layout at `root`, if it has one.
@@ -377,5 +417,95 @@ mod tests {
         let e = layout.manifest_bytes(&a.descriptor.digest).unwrap_err();
         assert!(e.to_string().contains("more than the"), "{e}");
         assert!(layout.manifest_bytes("sha256:../../x").is_err());
+    }
+
+    /// The fixpoint the pruning computed before it was made linear: the oracle for the test below.
+    fn prune_by_rounds(index: &mut ImageIndex, subject_of: impl Fn(&str) -> Option<String>) {
+        loop {
+            let listed: std::collections::BTreeSet<String> = index
+                .manifests()
+                .iter()
+                .map(|m| m.digest().to_string())
+                .collect();
+            let before = index.manifests().len();
+            let mut manifests = index.manifests().clone();
+            manifests.retain(|m| {
+                let orphan =
+                    || subject_of(m.digest().as_ref()).is_some_and(|s| !listed.contains(&s));
+                !(ref_name(m).is_none() && orphan())
+            });
+            index.set_manifests(manifests);
+            if index.manifests().len() == before {
+                return;
+            }
+        }
+    }
+
+    #[test]
+    fn pruning_drops_the_same_entries_as_rounds_to_a_fixpoint() {
+        use std::collections::BTreeMap;
+        let digest = |n: u32| format!("sha256:{n:064x}");
+        let entry = |n: u32, tag: Option<&str>| Descriptor {
+            media_type: crate::oci::artifact::MANIFEST.into(),
+            digest: digest(n),
+            size: 1,
+            artifact_type: None,
+            annotations: tag
+                .map(|t| BTreeMap::from([(REF_NAME.to_string(), t.to_string())]))
+                .unwrap_or_default(),
+        };
+        // 1 and 2 are tagged; 3 refers to 1, 4 to 3, 5 to 9 (not listed), 6 to 5, 7 to 6
+        // (listed twice), 8 to 2 (listed twice), 10 to 11 which is listed only as 11's
+        // untagged duplicate whose own subject is gone.
+        let subjects: BTreeMap<String, String> = [
+            (3, 1),
+            (4, 3),
+            (5, 9),
+            (6, 5),
+            (7, 6),
+            (8, 2),
+            (10, 11),
+            (11, 12),
+        ]
+        .into_iter()
+        .map(|(a, b)| (digest(a), digest(b)))
+        .collect();
+        let entries = vec![
+            entry(1, Some("v1")),
+            entry(3, None),
+            entry(7, None),
+            entry(5, None),
+            entry(4, None),
+            entry(6, None),
+            entry(7, None),
+            entry(8, None),
+            entry(2, Some("v2")),
+            entry(8, None),
+            entry(10, None),
+            entry(11, None),
+            entry(11, None),
+            entry(13, None),
+        ];
+        let subject_of = |d: &str| subjects.get(d).cloned();
+        let mut fast = model::index(&entries);
+        prune_orphan_referrers(&mut fast, subject_of);
+        let mut rounds = model::index(&entries);
+        prune_by_rounds(&mut rounds, subject_of);
+        let kept = |i: &ImageIndex| -> Vec<String> {
+            i.manifests()
+                .iter()
+                .map(|m| m.digest().to_string())
+                .collect()
+        };
+        assert_eq!(kept(&fast), kept(&rounds));
+        assert_eq!(
+            kept(&fast),
+            [1, 3, 4, 8, 2, 8, 13].map(digest).to_vec(),
+            "the chain from 9 and the one from 12 go, in index order the rest stays"
+        );
+        // Nothing to drop: the index is left as it was.
+        let mut clean = model::index(&entries[..2]);
+        prune_orphan_referrers(&mut clean, subject_of);
+        assert_eq!(kept(&clean), [1, 3].map(digest).to_vec());
     }
 }

@@ -8,7 +8,7 @@ use crate::oci::artifact::{self, wasm_artifact, wasm_spec, Artifact, Blob, Descr
 use crate::oci::layout::{Layout, REF_NAME};
 use crate::oci::reference::Target;
 use crate::oci::store::{self, Store};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 /// One artifact to push with what refers to it.
@@ -248,24 +248,41 @@ fn from_layout(root: &Path, selector: Option<&str>, check: Check) -> Result<Vec<
             None => format!("{}: the layout has no tagged artifact", root.display()),
         }));
     }
+    // Read once for every root: what refers to what, and the cosign tags by artifact (the
+    // `sha256-HEX` before the first dot of `sha256-HEX.sig`).
+    let by_subject = crate::oci::layout::referrers_by_subject(root, &entries);
+    let mut sidecars_of: HashMap<&str, Vec<(String, &Descriptor)>> = HashMap::new();
+    for e in &entries {
+        if let Some(tag) = e.annotations.get(REF_NAME) {
+            if let Some((prefix, _)) = tag.split_once('.') {
+                sidecars_of
+                    .entry(prefix)
+                    .or_default()
+                    .push((tag.clone(), e));
+            }
+        }
+    }
     roots
         .into_iter()
         .map(|d| {
             let artifact = store.load_artifact(d, check == Check::Now)?;
             let mut referrers = Vec::new();
+            // A manifest listed twice is sent once.
+            let mut seen = HashSet::new();
             let mut pending = vec![d.digest.clone()];
             while let Some(subject) = pending.pop() {
-                for r in store.referrers(&subject)? {
+                for r in by_subject.get(&subject).into_iter().flatten() {
+                    if !seen.insert(r.digest.as_str()) {
+                        continue;
+                    }
                     pending.push(r.digest.clone());
-                    referrers.push(store.load_artifact(&r, check == Check::Now)?);
+                    referrers.push(store.load_artifact(r, check == Check::Now)?);
                 }
             }
             let prefix = store::fallback_tag(&d.digest);
             let mut sidecars = Vec::new();
-            for e in &entries {
-                if let Some(tag) = tag_of(e).filter(|t| t.starts_with(&format!("{prefix}."))) {
-                    sidecars.push((tag, store.load_artifact(e, check == Check::Now)?));
-                }
+            for (tag, e) in sidecars_of.get(prefix.as_str()).into_iter().flatten() {
+                sidecars.push((tag.clone(), store.load_artifact(e, check == Check::Now)?));
             }
             let build = build_entry(root, &artifact);
             Ok(Item {

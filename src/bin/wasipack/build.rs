@@ -261,6 +261,16 @@ fn run_build(opts: Opts) -> Result<u8> {
             for line in signed_lines {
                 eprintln!("{line}");
             }
+            if let (Some(dir), false) = (&report.outside_project, super::quiet()) {
+                eprintln!(
+                    "wrote {} to {} (outside the project)",
+                    options.output.file_name().map_or_else(
+                        || dir.display().to_string(),
+                        |n| n.to_string_lossy().into_owned()
+                    ),
+                    dir.display()
+                );
+            }
             opts.gh.built(&report, opts.sarif.as_deref())?;
             Ok(0)
         }

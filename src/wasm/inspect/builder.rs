@@ -3,6 +3,9 @@
 //! toolchain read from the custom sections.
 
 use super::*;
+use std::collections::hash_map::RandomState;
+use std::collections::HashMap;
+use std::hash::BuildHasher;
 
 /// Per-core-module state: its types, for import signatures.
 #[derive(Default)]
@@ -23,6 +26,10 @@ pub(super) struct Builder {
     pub(super) core_modules: u32,
     pub(super) kind: Option<Kind>,
     pub(super) imports: Vec<Import>,
+    /// Where each top-level import sits in `imports`, by a hash of its (module, name, kind):
+    /// folding a duplicate is a lookup, not a scan of every import so far.
+    pub(super) import_index: HashMap<u64, Vec<usize>>,
+    pub(super) import_hasher: RandomState,
     pub(super) exports: Vec<Export>,
     pub(super) memories: Vec<Memory>,
     pub(super) tables: Vec<Table>,
@@ -306,12 +313,21 @@ impl Builder {
         };
         // Fold only true duplicates: the same name declared again with another signature (a
         // hand-written //go:wasmimport beside the standard library's) must stay visible.
-        if let Some(existing) = self.imports.iter_mut().find(|i| {
-            i.module == module && i.name == name && i.kind == kind && i.signature == signature
-        }) {
-            existing.count += 1;
+        let key = self.import_hasher.hash_one((module, name, kind));
+        let same = self.import_index.get(&key).and_then(|at| {
+            at.iter().copied().find(|&n| {
+                let i = &self.imports[n];
+                i.module == module && i.name == name && i.kind == kind && i.signature == signature
+            })
+        });
+        if let Some(n) = same {
+            self.imports[n].count += 1;
             return;
         }
+        self.import_index
+            .entry(key)
+            .or_default()
+            .push(self.imports.len());
         let capabilities = if module == wasi::PREVIEW1 || module == wasi::PREVIEW0 {
             wasi::preview1(name)
                 .map(|f| vec![f.capability])
