@@ -65,6 +65,31 @@ fn check_of_200k_distinct_imports_takes_linear_time() {
     }
 }
 
+#[test]
+fn the_human_inspect_report_of_40k_import_modules_takes_linear_time() {
+    let style = wasipack::report::Style { color: false };
+    let time = |n: usize| {
+        let module = wasipack::wasm::inspect_module(&imports(n, true)).unwrap();
+        let start = Instant::now();
+        let text = wasipack::report::human::inspect(&module, "m.wasm", style);
+        (start.elapsed(), text)
+    };
+    time(10_000);
+    let (t_small, _) = time(10_000);
+    let (t_large, text) = time(40_000);
+    eprintln!("human inspect: 10k import modules {t_small:?}, 40k {t_large:?}");
+    // Quadratic grouping took 15.8 s at 40k in a release build.
+    assert!(
+        t_large < t_small * 12 + Duration::from_millis(200),
+        "10k import modules {t_small:?}, 40k {t_large:?}"
+    );
+    // Each module is listed once, in the order of first appearance, with its import.
+    let first = text.find("\n  m0\n").expect("m0 listed");
+    let last = text.find("\n  m39999\n").expect("m39999 listed");
+    assert!(first < last);
+    assert_eq!(text.matches("\n  m1\n").count(), 1);
+}
+
 /// A layout with one tagged module, an SBOM referring to it and an attestation referring to
 /// the SBOM, each referrer listed `copies` times in `index.json`.
 fn layout_with_duplicate_referrers(root: &std::path::Path, copies: usize) -> [String; 3] {

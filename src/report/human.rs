@@ -77,15 +77,20 @@ pub fn inspect(m: &Inspection, file: &str, s: Style) -> String {
         s.bold("imports"),
         m.imports.len()
     );
-    let mut modules: Vec<&str> = Vec::new();
+    // Grouped by module in the order modules first appear, in one pass: a hostile module
+    // may have hundreds of thousands of distinct import modules.
+    let mut modules: Vec<(&str, Vec<&crate::wasm::inspect::Import>)> = Vec::new();
+    let mut at: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     for i in &m.imports {
-        if !modules.contains(&i.module.as_str()) {
-            modules.push(&i.module);
-        }
+        let k = *at.entry(i.module.as_str()).or_insert_with(|| {
+            modules.push((i.module.as_str(), Vec::new()));
+            modules.len() - 1
+        });
+        modules[k].1.push(i);
     }
-    for module in modules {
+    for (module, imports) in modules {
         let _ = writeln!(o, "  {}", p(module));
-        for i in m.imports.iter().filter(|i| i.module == module) {
+        for i in imports {
             let times = if i.count > 1 {
                 format!(" (x{})", i.count)
             } else {
