@@ -106,3 +106,22 @@ fn usage_input_and_reference_errors_keep_their_one_line_and_exit_code() {
         assert_eq!(stderr.trim_end(), line, "{args:?}");
     }
 }
+
+#[test]
+fn a_chunk_size_under_64_kib_is_refused_before_anything_is_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("m.wasm"), b"\0asm\x01\0\0\0").unwrap();
+    // Port 1 on loopback: a request would fail with a connection error, not this one.
+    for size in ["0", "1", "65535"] {
+        let (code, stdout, stderr) = run_in(
+            dir.path(),
+            &["push", "m.wasm", "127.0.0.1:1/x/y:v1", "--chunk-size", size],
+        );
+        assert_eq!(code, 2, "{size}: {stderr}");
+        assert_eq!(stdout, "");
+        assert_eq!(
+            stderr,
+            format!("error: --chunk-size {size}: chunks must be at least 65536 bytes (64 KiB)\n")
+        );
+    }
+}

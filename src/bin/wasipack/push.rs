@@ -29,7 +29,7 @@ pub struct Opts {
     #[arg(long, value_name = "REPO")]
     mount_from: Vec<String>,
     /// Largest request body; bigger blobs go up in chunks of this size (default: 4 MiB for
-    /// ghcr.io, 64 MiB elsewhere; a 413 answer brings it down to 4 MiB).
+    /// ghcr.io, 64 MiB elsewhere; a 413 answer brings it down to 4 MiB). At least 65536.
     #[arg(long, value_name = "BYTES")]
     chunk_size: Option<usize>,
     /// Blobs uploaded at once.
@@ -69,7 +69,7 @@ pub fn run(opts: Opts) -> Result<u8> {
     let target = Target::parse(&opts.reference)?;
     let mut remote = opts.net.options(true, !opts.json)?;
     remote.mount_from = opts.mount_from.clone();
-    remote.chunk_size = opts.chunk_size.map(|c| c.max(1));
+    remote.chunk_size = opts.chunk_size;
     remote.jobs = opts.jobs.max(1);
     // The key file and its password are read before any blob is sent.
     let key = match opts.key.as_deref() {

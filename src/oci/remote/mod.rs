@@ -24,6 +24,10 @@ use sha2::{Digest, Sha256};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+/// The smallest chunk an upload is split into: a smaller one would send a request per few
+/// bytes (and 0 would never end).
+pub const MIN_CHUNK: usize = 64 << 10;
+
 /// Manifest types we ask for: OCI first, then Docker's (distribution 2.8 only answers an OCI
 /// manifest when `Accept` lists its type).
 pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json";
@@ -107,6 +111,11 @@ impl Remote {
     /// Prepares a client for `reference`'s repository. No request is made yet, except with
     /// `--insecure` for a remote host, where one ping decides between HTTPS and HTTP.
     pub fn connect(reference: &Reference, opts: Options) -> Result<Remote> {
+        if let Some(chunk) = opts.chunk_size.filter(|c| *c < MIN_CHUNK) {
+            return Err(Error::Usage(format!(
+                "--chunk-size {chunk}: chunks must be at least {MIN_CHUNK} bytes (64 KiB)"
+            )));
+        }
         // Multi-threaded (two workers), so that several threads may share one `Remote`:
         // `verify` checks signatures while it downloads the module.
         let rt = tokio::runtime::Builder::new_multi_thread()
