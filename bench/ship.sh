@@ -43,22 +43,14 @@ source "$REPO/bench/registry-lib.sh"
 # shellcheck source=bench/ship-lib.sh
 source "$REPO/bench/ship-lib.sh"
 
-wp() {
-	"$WASIPACK" push "$dir/wp/$1" "$HOST/$input/wp$1:1" --key "$KEY" >/dev/null 2>&1 ||
-		die "wasipack push --key failed"
+# push_with BIN SIDE KEY WHAT N: one `push dist --key` of run N's outputs, to its own repository.
+push_with() {
+	"$1" push "$dir/$2/$5" "$HOST/$input/$2$5:1" --key "$3" >/dev/null 2>&1 || die "$4 failed"
 }
-wp_b() {
-	"$WASIPACK_B" push "$dir/b/$1" "$HOST/$input/b$1:1" --key "$KEY" >/dev/null 2>&1 ||
-		die "WASIPACK_B push --key failed"
-}
-wp_b_plain() {
-	"$WASIPACK_B" push "$dir/bplain/$1" "$HOST/$input/bplain$1:1" --key "$PLAIN_KEY" >/dev/null 2>&1 ||
-		die "WASIPACK_B push --key (PKCS#8) failed"
-}
-wp_plain() {
-	"$WASIPACK" push "$dir/plain/$1" "$HOST/$input/plain$1:1" --key "$PLAIN_KEY" >/dev/null 2>&1 ||
-		die "wasipack push --key (PKCS#8) failed"
-}
+wp() { push_with "$WASIPACK" wp "$KEY" "wasipack push --key" "$1"; }
+wp_plain() { push_with "$WASIPACK" plain "$PLAIN_KEY" "wasipack push --key (PKCS#8)" "$1"; }
+wp_b() { push_with "$WASIPACK_B" b "$KEY" "WASIPACK_B push --key" "$1"; }
+wp_b_plain() { push_with "$WASIPACK_B" bplain "$PLAIN_KEY" "WASIPACK_B push --key (PKCS#8)" "$1"; }
 peers() {
 	local dist=$dir/peer/$1 ref=$HOST/$input/peer$1 digest
 	digest=$(cd "$dist" && "$ORAS" push --plain-http --disable-path-validation \
