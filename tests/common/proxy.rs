@@ -18,6 +18,9 @@ pub enum Action {
     DropResponseMidBody,
     /// Forward, then flip one byte in the middle of the response body.
     CorruptResponseBody,
+    /// Forward, then send the answer one byte per interval (a registry, or a network, that
+    /// dribbles): status line, headers and body alike.
+    Dribble(std::time::Duration),
 }
 
 #[derive(Debug, Clone)]
@@ -299,6 +302,15 @@ fn handle(
         Some(Action::CorruptResponseBody) if resp.len() > body_start => {
             let i = body_start + (resp.len() - body_start) / 2;
             resp[i] ^= 0x01;
+        }
+        Some(Action::Dribble(interval)) => {
+            log(status);
+            // Until the whole answer is out or the client hangs up.
+            for byte in &resp {
+                client.write_all(std::slice::from_ref(byte))?;
+                std::thread::sleep(interval);
+            }
+            return Ok(());
         }
         _ => {}
     }
