@@ -6,6 +6,7 @@
 //! without touching the callers.
 
 pub mod bundle;
+pub mod keyless;
 pub mod keys;
 pub mod payload;
 pub mod provenance;
