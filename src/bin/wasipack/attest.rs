@@ -40,10 +40,7 @@ pub struct Opts {
 pub fn run(opts: Opts) -> Result<u8> {
     let target = Target::parse(&opts.reference)?;
     let predicate_type = payload::predicate_type("--type", &opts.kind)?;
-    let text = std::fs::read(&opts.predicate).map_err(|source| Error::Read {
-        path: opts.predicate.clone(),
-        source,
-    })?;
+    let text = wasipack::fsio::read_limited(&opts.predicate, wasipack::fsio::DOCUMENT_LIMIT)?;
     let predicate: serde_json::Value = serde_json::from_slice(&text)
         .map_err(|e| Error::Input(format!("{}: not JSON: {e}", opts.predicate.display())))?;
     let signer = super::keys::signer(&opts.key)?;

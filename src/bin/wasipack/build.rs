@@ -361,12 +361,11 @@ fn sign_outputs(
         let facts =
             BuildFacts::from_report(&serde_json::to_value(m).expect("serializes"), &annotations);
         let spdx_path = out.join(&m.spdx);
-        let spdx: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(&spdx_path).map_err(|source| Error::Read {
-                path: spdx_path.clone(),
-                source,
-            })?)
-            .map_err(|e| Error::Input(format!("{}: not JSON: {e}", spdx_path.display())))?;
+        let spdx: serde_json::Value = serde_json::from_slice(&wasipack::fsio::read_limited(
+            &spdx_path,
+            wasipack::fsio::DOCUMENT_LIMIT,
+        )?)
+        .map_err(|e| Error::Input(format!("{}: not JSON: {e}", spdx_path.display())))?;
         let signed = wasipack::sign::sign_and_attest(
             &store,
             &target,
