@@ -91,7 +91,7 @@ issuer_binary() {
 	sum=$(sha256sum "$src" | cut -c1-12)
 	out=$BIN/oidc-issuer-$sum
 	if [[ ! -x $out ]]; then
-		GOFLAGS= go build -o "$out.tmp.$$" "$src" || die "go build $src failed"
+		GOFLAGS='' go build -o "$out.tmp.$$" "$src" || die "go build $src failed"
 		mv -f "$out.tmp.$$" "$out"
 	fi
 	echo "$out"
@@ -244,6 +244,7 @@ ENV
 	# With SIGSTORE_STACK_OWNER=PID, everything stops when that process ends (a test binary
 	# that shares one instance among its tests).
 	if [[ -n ${SIGSTORE_STACK_OWNER:-} ]]; then
+		# shellcheck disable=SC2016 # $1..$3 are the inner shell's arguments
 		setsid bash -c 'while kill -0 "$1" 2>/dev/null; do sleep 1; done; exec bash "$2" stop "$3"' \
 			watchdog "$SIGSTORE_STACK_OWNER" "${BASH_SOURCE[0]}" "$DIR" >/dev/null 2>&1 </dev/null &
 		echo $! >"$DIR/watchdog.pid"
