@@ -18,6 +18,12 @@ pub enum Action {
     DropResponseMidBody,
     /// Forward, then flip one byte in the middle of the response body.
     CorruptResponseBody,
+    /// Forward, then send the answer one byte per interval (a registry, or a network, that
+    /// dribbles): status line, headers and body alike.
+    Dribble(std::time::Duration),
+    /// Hold the whole request this long, then forward it: a slow writer whose request lands
+    /// late. [`Proxy::held`] counts the requests it has begun to hold.
+    Delay(std::time::Duration),
 }
 
 #[derive(Debug, Clone)]
@@ -49,6 +55,8 @@ struct State {
     bearer: Option<(String, String)>,
     /// Token requests seen: their `scope` parameters.
     token_scopes: Vec<String>,
+    /// Requests a `Delay` fault has begun to hold.
+    held: usize,
 }
 
 pub struct Proxy {
@@ -101,6 +109,11 @@ impl Proxy {
 
     pub fn log(&self) -> Vec<Logged> {
         self.state.lock().unwrap().log.clone()
+    }
+
+    /// Requests a [`Action::Delay`] fault has begun to hold (their bodies read).
+    pub fn held(&self) -> usize {
+        self.state.lock().unwrap().held
     }
 
     /// Requests that send blob data: POST/PATCH/PUT under `/blobs/uploads`.
@@ -261,6 +274,10 @@ fn handle(
             r#"{"errors":[{"code":"UNAVAILABLE","message":"injected by the test proxy"}]}"#,
         );
     }
+    if let Some(Action::Delay(pause)) = fault {
+        state.lock().unwrap().held += 1;
+        std::thread::sleep(pause);
+    }
     // Forward with `Connection: close`, then read the whole answer.
     let mut up = TcpStream::connect(upstream)?;
     let mut forwarded = String::new();
@@ -299,6 +316,15 @@ fn handle(
         Some(Action::CorruptResponseBody) if resp.len() > body_start => {
             let i = body_start + (resp.len() - body_start) / 2;
             resp[i] ^= 0x01;
+        }
+        Some(Action::Dribble(interval)) => {
+            log(status);
+            // Until the whole answer is out or the client hangs up.
+            for byte in &resp {
+                client.write_all(std::slice::from_ref(byte))?;
+                std::thread::sleep(interval);
+            }
+            return Ok(());
         }
         _ => {}
     }
