@@ -7,6 +7,9 @@
 #   oras       (go install, oras.land/oras)
 #   cosign2    (go install github.com/sigstore/cosign/v2, renamed; the first build takes minutes)
 #   cosign3    (go install github.com/sigstore/cosign/v3, renamed; the first build takes minutes)
+#   actionlint (go install, github.com/rhysd/actionlint: lints .github/workflows and, through
+#               shellcheck when it is on PATH, their run: scripts)
+#   shellcheck (Debian package; only when missing, any version)
 #   skopeo     (Debian package, apt-get; only when missing, any version)
 #   docker-registry (Debian package: distribution 2.8.x; .tools/bin/docker-registry links to
 #               /usr/bin/docker-registry; Debian's own service is disabled where systemd runs)
@@ -22,6 +25,7 @@ CRANE_VERSION=v0.22.1
 ORAS_VERSION=v1.3.6
 COSIGN2_VERSION=v2.6.5
 COSIGN3_VERSION=v3.1.3
+ACTIONLINT_VERSION=v1.7.12
 DOCKER_REGISTRY_SERIES=2.8 # Debian 12's docker-registry is 2.8.2+ds1
 SPDX_TOOLS_VERSION=0.8.5
 CYCLONEDX_LIB_VERSION=11.12.0
@@ -42,7 +46,7 @@ die() {
 	exit 1
 }
 
-# --- Go tools (wazero, crane, oras, cosign2, cosign3) ---------------------------
+# --- Go tools (wazero, crane, oras, cosign2, cosign3, actionlint) ---------------------------
 command -v go >/dev/null 2>&1 || die "'go' not found on PATH (needed for wazero, crane, oras, cosign)"
 # go_tool NAME MODULE PKG VERSION: go install PKG@VERSION as $BIN/NAME unless the
 # binary there was already built from MODULE at VERSION. The build goes to a
@@ -72,6 +76,7 @@ go_tool crane github.com/google/go-containerregistry \
 go_tool oras oras.land/oras oras.land/oras/cmd/oras "$ORAS_VERSION"
 go_tool cosign2 github.com/sigstore/cosign/v2 github.com/sigstore/cosign/v2/cmd/cosign "$COSIGN2_VERSION"
 go_tool cosign3 github.com/sigstore/cosign/v3 github.com/sigstore/cosign/v3/cmd/cosign "$COSIGN3_VERSION"
+go_tool actionlint github.com/rhysd/actionlint github.com/rhysd/actionlint/cmd/actionlint "$ACTIONLINT_VERSION"
 
 # --- wasm-tools -----------------------------------------------------------
 command -v python3 >/dev/null 2>&1 || die "'python3' not found on PATH (needed for wasm-tools)"
@@ -109,6 +114,13 @@ else
 	apt_install skopeo
 	command -v skopeo >/dev/null 2>&1 || die "apt-get installed skopeo, but it is not on PATH"
 	echo "skopeo: installed (apt-get)"
+fi
+if command -v shellcheck >/dev/null 2>&1; then
+	echo "shellcheck: already installed ($(command -v shellcheck))"
+else
+	apt_install shellcheck
+	command -v shellcheck >/dev/null 2>&1 || die "apt-get installed shellcheck, but it is not on PATH"
+	echo "shellcheck: installed (apt-get)"
 fi
 if [[ -x /usr/bin/docker-registry && -x /usr/bin/htpasswd ]]; then
 	echo "docker-registry, htpasswd: already installed (/usr/bin)"
@@ -172,6 +184,8 @@ got=$("$BIN/wasm-tools" --version | awk '{ print $2 }')
 "$BIN/wazero" version >/dev/null 2>&1 || die "$BIN/wazero does not run"
 "$BIN/crane" version >/dev/null 2>&1 || die "$BIN/crane does not run"
 "$BIN/oras" version >/dev/null 2>&1 || die "$BIN/oras does not run"
+"$BIN/actionlint" -version >/dev/null 2>&1 || die "$BIN/actionlint does not run"
+shellcheck --version >/dev/null 2>&1 || die "shellcheck does not run"
 for name in cosign2 cosign3; do
 	"$BIN/$name" version >/dev/null 2>&1 || die "$BIN/$name does not run"
 done
@@ -185,6 +199,7 @@ skopeo_version=$(skopeo --version 2>/dev/null | awk '{ print $3 }') || true
 [[ -n $skopeo_version ]] || die "skopeo does not run"
 [[ $(venv_versions) == "$want" ]] || die "$VENV/bin/python cannot import spdx_tools and cyclonedx ($want)"
 echo "tools ready in $BIN: wazero $WAZERO_VERSION, wasm-tools $got, crane $CRANE_VERSION," \
-	"oras $ORAS_VERSION, cosign2 $COSIGN2_VERSION, cosign3 $COSIGN3_VERSION, skopeo $skopeo_version," \
+	"oras $ORAS_VERSION, cosign2 $COSIGN2_VERSION, cosign3 $COSIGN3_VERSION, actionlint $ACTIONLINT_VERSION," \
+	"shellcheck, skopeo $skopeo_version," \
 	"docker-registry $registry_version, htpasswd"
 echo "venv ready in $VENV: $want"

@@ -42,12 +42,26 @@ impl Input {
     }
 }
 
+/// The most read from an input that is not a regular file (a pipe, process substitution, a
+/// device): such an input has no size to check first, so it is streamed up to this many bytes
+/// and refused beyond them (`/dev/zero` would otherwise grow without bound). A regular file of
+/// any size is mapped.
+pub const STREAM_LIMIT: u64 = 128 << 20;
+
+/// The most read from a small text input: a key, a signature, a policy, `wasipack.toml`, a
+/// credentials file, `go.sum`.
+pub const TEXT_LIMIT: u64 = 16 << 20;
+
+/// The most read from a document read whole into memory: an attestation predicate, an SBOM.
+pub const DOCUMENT_LIMIT: u64 = 128 << 20;
+
 /// Reads a whole input file, refusing directories with a clear message.
 ///
 /// A regular file is memory-mapped rather than copied: copying a 20 MB module into fresh heap
 /// pages costs more than validating a fifth of it (measured with bench/check.sh). The mapping
 /// is private and read-only; as with any mapped input (ripgrep does the same), a file truncated
 /// by another process while we read it would fault, so build outputs are written by rename.
+/// Anything else (a pipe, a device) is streamed up to [`STREAM_LIMIT`] bytes.
 pub fn read_input(path: &Path) -> Result<Input> {
     read(path, false)
 }
@@ -81,9 +95,94 @@ fn read(path: &Path, private: bool) -> Result<Input> {
             Ok(Input::Mapped(map))
         };
     }
-    let mut bytes = Vec::new();
-    std::io::Read::read_to_end(&mut { file }, &mut bytes).map_err(fail)?;
-    Ok(Input::Read(bytes))
+    read_open(file, &meta, STREAM_LIMIT)
+        .map(Input::Read)
+        .map_err(fail)
+}
+
+/// Reads a whole file of at most `limit` bytes: a regular file larger than that is refused
+/// before it is read, anything else (a pipe, a device such as `/dev/zero`) is read up to the
+/// limit and refused beyond it. Every input wasipack reads whole into memory comes through
+/// here or [`read_input`]. The errors are plain I/O errors (kind `FileTooLarge` for the
+/// limit, `IsADirectory` for a directory) so that the stages below [`Error`] can use it.
+pub fn read_bounded(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    let file = std::fs::File::open(path)?;
+    let meta = file.metadata()?;
+    if meta.is_dir() {
+        return Err(std::io::Error::from(std::io::ErrorKind::IsADirectory));
+    }
+    read_open(file, &meta, limit)
+}
+
+/// [`read_bounded`] as UTF-8 text.
+pub fn read_text_bounded(path: &Path, limit: u64) -> std::io::Result<String> {
+    String::from_utf8(read_bounded(path, limit)?)
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"))
+}
+
+/// [`read_bounded`] with the error as the one-line [`Error::Read`] naming the file.
+pub fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>> {
+    read_bounded(path, limit).map_err(|source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// [`read_text_bounded`] with the error as the one-line [`Error::Read`] naming the file.
+pub fn read_text_limited(path: &Path, limit: u64) -> Result<String> {
+    read_text_bounded(path, limit).map_err(|source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn read_open(
+    file: std::fs::File,
+    meta: &std::fs::Metadata,
+    limit: u64,
+) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    if meta.is_file() && meta.len() > limit {
+        return Err(too_large(format!("{} bytes", meta.len()), limit));
+    }
+    let mut bytes = Vec::with_capacity(if meta.is_file() {
+        meta.len() as usize
+    } else {
+        0
+    });
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        let what = if meta.is_file() {
+            "it grew while it was read, and holds more than".to_string()
+        } else {
+            "not a regular file, and it sends more than".to_string()
+        };
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::FileTooLarge,
+            format!("{what} {}, the most read from it", human_size(limit)),
+        ));
+    }
+    Ok(bytes)
+}
+
+fn too_large(size: String, limit: u64) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::FileTooLarge,
+        format!(
+            "{size}, more than the {} read from a file of its kind",
+            human_size(limit)
+        ),
+    )
+}
+
+/// `n` bytes as people read it: `16 MiB`, `512 KiB`, `100 bytes`.
+fn human_size(n: u64) -> String {
+    match n {
+        n if n >= 1 << 30 && n % (1 << 30) == 0 => format!("{} GiB", n >> 30),
+        n if n >= 1 << 20 && n % (1 << 20) == 0 => format!("{} MiB", n >> 20),
+        n if n >= 1 << 10 && n % (1 << 10) == 0 => format!("{} KiB", n >> 10),
+        n => format!("{n} bytes"),
+    }
 }
 
 /// A temporary file in `dir` that will become an ordinary output file (mode 0644 on Unix, not

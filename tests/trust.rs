@@ -437,50 +437,144 @@ fn wrong_passwords_and_bad_keys_are_one_line_errors() {
     assert!(err.contains("COSIGN_PASSWORD"), "{err}");
 }
 
-#[test]
-fn five_concurrent_signers_all_keep_their_signatures() {
-    let t = common::require!("go", "docker-registry", "htpasswd", "cosign2");
-    let registry = t.docker_registry("signer", "pw");
-    let env = Env::new(&t);
-    let host = registry.host();
-    let mut login = wasipack();
-    login
-        .args(["login", &host, "-u", "signer", "--password-stdin"])
+/// Starts `wasipack sign REF --key KEY --json` without waiting for it.
+fn start_sign(env: &Env, reference: &str, key: &str) -> std::process::Child {
+    wasipack()
+        .args(["sign", reference, "--key", key, "--json"])
+        .current_dir(env.dir.path())
         .env("DOCKER_CONFIG", env.docker())
-        .stdin(Stdio::piped())
+        .env("COSIGN_PASSWORD", PASSWORD)
+        .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = login.spawn().unwrap();
-    std::io::Write::write_all(&mut child.stdin.take().unwrap(), b"pw\n").unwrap();
-    let (code, _, err) = decode(child.wait_with_output().unwrap());
-    assert_eq!(code, 0, "{err}");
-    let reference = env.push("hello", &format!("{host}/race/hello:1"));
-    let keys: Vec<(String, String)> = (0..5).map(|i| env.keys(&format!("k{i}"))).collect();
-    let children: Vec<_> = keys
-        .iter()
-        .map(|(key, _)| {
-            wasipack()
-                .args(["sign", &reference, "--key", key, "--json"])
-                .current_dir(env.dir.path())
-                .env("DOCKER_CONFIG", env.docker())
-                .env("COSIGN_PASSWORD", PASSWORD)
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    for c in children {
-        let (code, _, err) = decode(c.wait_with_output().unwrap());
-        assert_eq!(code, 0, "{err}");
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Ten signers with ten keys sign one artifact at once, three times over, on crane's
+/// registry and on distribution 2.8 (tag-only: cosign's `.sig` tag, appended and confirmed)
+/// and on a registry with the referrers API (one Sigstore bundle referrer each). Every
+/// process exits 0 and every key's signature is there afterwards: wasipack verifies each,
+/// and cosign judges one run per registry. About 35 s, most of it the tag-only registries'
+/// confirmation window (1.25 s after the last write of each run).
+#[test]
+fn ten_concurrent_signers_keep_every_signature_on_tag_only_and_referrers_registries() {
+    let t = common::require!(
+        "go",
+        "crane",
+        "docker-registry",
+        "htpasswd",
+        "cosign2",
+        "cosign3"
+    );
+    let env = Env::new(&t);
+    let mut servers = registries(&env);
+    servers.push(t.referrers_registry());
+    let keys: Vec<(String, String)> = (0..10).map(|i| env.keys(&format!("k{i}"))).collect();
+    for (r, server) in servers.iter().enumerate() {
+        let host = server.host();
+        let with_api = r == 2;
+        for run in 0..3 {
+            let reference = env.push("hello", &format!("{host}/race/r{run}:1"));
+            let children: Vec<_> = keys
+                .iter()
+                .map(|(key, _)| start_sign(&env, &reference, key))
+                .collect();
+            for c in children {
+                let (code, out, err) = decode(c.wait_with_output().unwrap());
+                assert_eq!(code, 0, "{host} run {run}: {err}");
+                let signed = json(&out);
+                if with_api {
+                    assert_eq!(signed["tag"], Value::Null, "{out}");
+                    assert_eq!(signed["indexed"], "referrers-api", "{out}");
+                } else {
+                    assert!(signed["tag"].as_str().unwrap().ends_with(".sig"), "{out}");
+                }
+            }
+            for (_, public) in &keys {
+                let (code, out, err) = env.wp(&["verify", &reference, "--key", public]);
+                assert_eq!(code, 0, "{host} run {run}, {public}: {err}{out}");
+            }
+            if run == 0 {
+                let (_, public) = &keys[run];
+                let (code, _, err) = if with_api {
+                    env.cosign3_bundles(&["verify", "--key", public, &reference])
+                } else {
+                    env.cosign(2, &["verify", "--key", public, &reference])
+                };
+                assert_eq!(code, 0, "cosign on {host}, {public}: {err}");
+            }
+        }
+        if !with_api {
+            // Ten layers, one per key, under the one tag.
+            let reference = format!("{host}/race/r2:1");
+            let report = env.wp(&["verify", &reference, "--key", &keys[0].1]).1;
+            assert!(report.contains(" of 10 under "), "{report}");
+        }
     }
-    // Every key's signature is there: wasipack and cosign (which reads the docker config
-    // wasipack's login wrote) both find each one.
-    for (_, public) in &keys {
-        let (code, out, err) = env.wp(&["verify", &reference, "--key", public]);
-        assert_eq!(code, 0, "{public}: {err}{out}");
-        let (code, _, err) = env.cosign(2, &["verify", "--key", public, &reference]);
-        assert_eq!(code, 0, "cosign, {public}: {err}");
+}
+
+/// One signer's `.sig` manifest PUT is held by a proxy while a second signer writes: the
+/// first one read the tag before the second wrote, so its write drops the second one's
+/// layer. Held briefly (0.4 s, inside the window signers watch the tag for), the second
+/// signer sees its layer go and writes it again: both exit 0 and both verify. Held for
+/// 4 s (longer than the window), the second signer has finished and its layer is lost (what
+/// a tag without compare-and-swap allows); the first one's write took longer than the
+/// window, so it exits 2 with one line saying a layer may have been replaced. Never do both
+/// exit 0 with a signature missing. About 10 s.
+#[test]
+fn a_stalled_signature_write_is_restored_or_reported_never_silently_lost() {
+    let t = common::require!("go", "crane");
+    let registry = t.crane_registry();
+    let proxy = Proxy::start(registry.addr);
+    let env = Env::new(&t);
+    let (slow_key, slow_public) = env.keys("slow");
+    let (fast_key, fast_public) = env.keys("fast");
+    for (run, hold_ms) in [(0, 400u64), (1, 4000)] {
+        let direct = env.push("hello", &format!("{}/stall/r{run}:1", registry.host()));
+        let digest = direct.split_once('@').unwrap().1;
+        let through_proxy = format!("{}/stall/r{run}@{digest}", proxy.host());
+        proxy.clear();
+        proxy.inject(Fault {
+            method: "PUT",
+            path_contains: ".sig".into(),
+            action: Action::Delay(std::time::Duration::from_millis(hold_ms)),
+            times: 1,
+        });
+        let held_before = proxy.held();
+        let slow = start_sign(&env, &through_proxy, &slow_key);
+        while proxy.held() == held_before {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let fast = start_sign(&env, &direct, &fast_key);
+        let (fast_code, fast_out, fast_err) = decode(fast.wait_with_output().unwrap());
+        let (slow_code, _, slow_err) = decode(slow.wait_with_output().unwrap());
+        let verifies = |public: &str| env.wp(&["verify", &direct, "--key", public]).0 == 0;
+        let (fast_kept, slow_kept) = (verifies(&fast_public), verifies(&slow_public));
+        // The promise: a signature missing at the end is never met by two exits 0.
+        assert!(
+            (fast_kept && slow_kept) || fast_code != 0 || slow_code != 0,
+            "held {hold_ms} ms: fast exit {fast_code} kept {fast_kept}, slow exit {slow_code} \
+             kept {slow_kept}: {fast_err}{slow_err}"
+        );
+        assert!(slow_kept, "the slow signer's own layer is in the tag");
+        if hold_ms < 1000 {
+            // Within the window: the second signer noticed and wrote again.
+            assert_eq!(fast_code, 0, "{fast_err}");
+            assert_eq!(slow_code, 0, "{slow_err}");
+            assert!(fast_kept && slow_kept);
+            assert_eq!(json(&fast_out)["attempts"], 2, "{fast_out}");
+        } else {
+            // Beyond it: the second signer has finished with its layer in the tag, and the
+            // late writer that dropped it says so.
+            assert_eq!(fast_code, 0, "{fast_err}");
+            assert!(!fast_kept, "the 4 s stall replaced the fast signer's layer");
+            assert_clean_error(slow_code, "", &slow_err, "a stalled write");
+            assert!(
+                slow_err.contains("may have been replaced") && slow_err.contains(".sig"),
+                "{slow_err}"
+            );
+        }
     }
 }
 

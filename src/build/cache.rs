@@ -75,7 +75,8 @@ pub fn read(output: &Path) -> Option<Stamp> {
 }
 
 fn read_in(cache: &Path, output: &Path) -> Option<Stamp> {
-    let bytes = std::fs::read(path_for(cache, output)?).ok()?;
+    let bytes =
+        crate::fsio::read_bounded(&path_for(cache, output)?, crate::fsio::TEXT_LIMIT).ok()?;
     let stamp: Stamp = serde_json::from_slice(&bytes).ok()?;
     let intact = stamp
         .files
@@ -172,9 +173,14 @@ const LISTING_ID: &str = "go-list.buildid";
 /// The `go list` output saved beside `out`, if it was saved for build ID `id`.
 pub(super) fn saved_listing(out: &Path, id: Option<&str>) -> Option<Vec<u8>> {
     let id = id?;
-    let saved = std::fs::read_to_string(out.with_file_name(LISTING_ID)).ok()?;
+    let saved =
+        crate::fsio::read_text_bounded(&out.with_file_name(LISTING_ID), crate::fsio::TEXT_LIMIT)
+            .ok()?;
     (saved == id)
-        .then(|| std::fs::read(out.with_file_name(LISTING)).ok())
+        .then(|| {
+            crate::fsio::read_bounded(&out.with_file_name(LISTING), crate::fsio::DOCUMENT_LIMIT)
+                .ok()
+        })
         .flatten()
 }
 

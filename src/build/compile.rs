@@ -185,10 +185,9 @@ pub(super) fn build_one(plan: &Plan, job: &Job<'_>) -> Result<Unit> {
     let (created, git) = job.meta.clone()?;
     let listing = toolchain::modules_from_go_list(&listed)?;
     let fingerprint = if job.use_cache {
-        let go_sum = listing
-            .go_mod
-            .as_ref()
-            .and_then(|m| std::fs::read(m.with_file_name("go.sum")).ok());
+        let go_sum = listing.go_mod.as_ref().and_then(|m| {
+            crate::fsio::read_bounded(&m.with_file_name("go.sum"), crate::fsio::TEXT_LIMIT).ok()
+        });
         let command = format!("{line:?}");
         cache::fingerprint(
             plan,

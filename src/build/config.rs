@@ -150,7 +150,7 @@ pub struct Config {
 /// Reads `wasipack.toml` from `dir`, if there is one.
 pub fn load(dir: &Path) -> Result<Option<Config>, crate::policy::PolicyError> {
     let path = dir.join("wasipack.toml");
-    let text = match std::fs::read_to_string(&path) {
+    let text = match crate::fsio::read_text_bounded(&path, crate::fsio::TEXT_LIMIT) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => {

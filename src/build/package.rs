@@ -90,7 +90,8 @@ pub fn package_compiled(
     if listing.deps.iter().any(|d| d.compiled_sum().is_none()) {
         // Vendored builds: `go list` has no hashes; go.sum does.
         if let Some(sum) = listing.go_mod.as_ref().map(|m| m.with_file_name("go.sum")) {
-            if let Ok(text) = std::fs::read_to_string(sum) {
+            if let Ok(text) = crate::fsio::read_text_bounded(sum.as_ref(), crate::fsio::TEXT_LIMIT)
+            {
                 listing.fill_sums(&toolchain::parse_go_sum(&text));
             }
         }

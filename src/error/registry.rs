@@ -28,6 +28,11 @@ pub enum RegistryErrorKind {
     Server,
     /// No answer: the connection failed, or broke while the body was read.
     Transport,
+    /// A tag we appended to (`sha256-HEX.sig`, `.att`, the referrers fallback index) could
+    /// not be confirmed to keep what we added: other writers kept replacing it, or our own
+    /// write took longer than other writers watch the tag for, so that it may have replaced
+    /// an entry of theirs. The distribution API has no compare-and-swap on a tag.
+    Unconfirmed,
     /// Anything else: another 4xx (`DIGEST_INVALID`, `MANIFEST_INVALID`, ...), an answer that
     /// does not follow the protocol, or a failure with only a message.
     Protocol,

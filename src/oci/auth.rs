@@ -135,7 +135,7 @@ pub fn config_path() -> PathBuf {
 
 fn read_config() -> Result<Value> {
     let path = config_path();
-    match std::fs::read(&path) {
+    match crate::fsio::read_bounded(&path, crate::fsio::TEXT_LIMIT) {
         Ok(bytes) => {
             let v: Value = serde_json::from_slice(&bytes)
                 .map_err(|e| Error::Input(format!("{}: not valid JSON: {e}", path.display())))?;

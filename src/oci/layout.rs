@@ -94,7 +94,7 @@ impl Layout {
                 model::MAX_MANIFEST
             )));
         }
-        std::fs::read(&path)
+        crate::fsio::read_bounded(&path, model::MAX_MANIFEST)
             .map(Some)
             .map_err(|source| Error::Read { path, source })
     }
@@ -173,10 +173,7 @@ impl Layout {
     /// The parsed `index.json`, every digest in it checked.
     pub fn index(&self) -> Result<ImageIndex> {
         let path = self.root.join("index.json");
-        let text = std::fs::read(&path).map_err(|source| Error::Read {
-            path: path.clone(),
-            source,
-        })?;
+        let text = crate::fsio::read_limited(&path, crate::fsio::DOCUMENT_LIMIT)?;
         model::parse_index(&text)
             .map_err(|e| Error::Input(format!("{}: not an OCI index: {e}", path.display())))
     }
@@ -306,7 +303,10 @@ pub fn stored_subject(root: &Path, digest: &str) -> Option<String> {
     let path = root
         .join("blobs/sha256")
         .join(digest.trim_start_matches("sha256:"));
-    model::subject_digest(&model::parse_manifest(&std::fs::read(path).ok()?).ok()?)
+    model::subject_digest(
+        &model::parse_manifest(&crate::fsio::read_bounded(&path, model::MAX_MANIFEST).ok()?)
+            .ok()?,
+    )
 }
 
 #[cfg(test)]

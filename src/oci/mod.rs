@@ -5,6 +5,7 @@
 
 pub mod artifact;
 pub mod auth;
+pub mod confirm;
 pub mod layout;
 pub mod model;
 pub mod progress;

@@ -2,6 +2,7 @@
 //! that push, pull, sign and verify are written once for both.
 
 use super::artifact::{to_bytes, Artifact, Blob, Descriptor, INDEX, MANIFEST};
+use super::confirm;
 use super::layout::{self, Layout, REF_NAME};
 use super::model::{self, Document, ImageIndex};
 use super::reference::Target;
@@ -169,36 +170,23 @@ impl Store {
         }
     }
 
-    /// Adds `entry` to the `sha256-HEX` fallback index, re-reading after the write and trying
-    /// again when another writer replaced the index in between.
+    /// Adds `entry` to the `sha256-HEX` fallback index, confirmed as [`super::confirm`]
+    /// describes: another writer of the index at the same time cannot drop it unnoticed.
     fn add_to_fallback(&self, subject: &str, entry: &Descriptor) -> Result<()> {
-        let Store::Remote(r) = self else {
-            unreachable!("layouts index referrers in index.json")
-        };
-        let tag = fallback_tag(subject);
-        for _ in 0..8 {
-            let mut index = match r.get_manifest(&tag)? {
-                Some(f) => model::parse_index(&f.bytes).unwrap_or_else(|_| layout::empty_index()),
-                None => layout::empty_index(),
-            };
-            if contains(&index, &entry.digest) {
-                return Ok(());
-            }
-            let mut manifests = index.manifests().clone();
-            manifests.push(model::oci(entry));
-            index.set_manifests(manifests);
-            r.put_manifest(&to_bytes(&index), INDEX, &tag)?;
-            if r.get_manifest(&tag)?
-                .and_then(|f| model::parse_index(&f.bytes).ok())
-                .is_some_and(|v| contains(&v, &entry.digest))
-            {
-                return Ok(());
-            }
+        let doc = FallbackEntry(entry);
+        let prepared = confirm::prepare(self, &fallback_tag(subject), &doc)?;
+        confirm::append(self, &doc, prepared)?;
+        Ok(())
+    }
+
+    /// Whether referrers stored here are indexed by the registry itself (the OCI 1.1
+    /// referrers API), asked about `digest`'s repository: `Some(false)` for a registry
+    /// without the API and for a layout, `None` when the repository does not exist yet.
+    pub fn has_referrers_api(&self, digest: &str) -> Result<Option<bool>> {
+        match self {
+            Store::Remote(r) => r.has_referrers_api(digest),
+            Store::Layout(_) => Ok(Some(false)),
         }
-        Err(Error::registry(format!(
-            "{}: the fallback index {tag} kept changing under us; try again",
-            r.reference()
-        )))
     }
 
     /// Manifests that refer to `digest`: the referrers API, else the fallback index; in a
@@ -269,6 +257,33 @@ impl Store {
 /// The tag that holds the referrers fallback index (and, with `.sig`/`.att`, cosign's).
 pub fn fallback_tag(digest: &str) -> String {
     digest.replacen(':', "-", 1)
+}
+
+/// One referrer to list in the fallback index.
+struct FallbackEntry<'a>(&'a Descriptor);
+
+impl confirm::Appendable for FallbackEntry<'_> {
+    fn holds(&self, current: Option<&[u8]>) -> bool {
+        current
+            .and_then(|b| model::parse_index(b).ok())
+            .is_some_and(|i| contains(&i, &self.0.digest))
+    }
+
+    fn next(&self, _: &Store, current: Option<&[u8]>) -> Result<Artifact> {
+        // A tag that holds something other than an index is replaced by one.
+        let mut index = current
+            .and_then(|b| model::parse_index(b).ok())
+            .unwrap_or_else(layout::empty_index);
+        let mut manifests = index.manifests().clone();
+        manifests.push(model::oci(self.0));
+        index.set_manifests(manifests);
+        let bytes = to_bytes(&index);
+        Ok(Artifact {
+            descriptor: Descriptor::of(INDEX, &bytes),
+            manifest: bytes,
+            blobs: Vec::new(),
+        })
+    }
 }
 
 fn contains(index: &ImageIndex, digest: &str) -> bool {

@@ -265,7 +265,7 @@ impl Doc {
             Some(dir) if Path::new(spec).is_relative() => dir.join(spec),
             _ => PathBuf::from(spec),
         };
-        match std::fs::read_to_string(&path) {
+        match crate::fsio::read_text_bounded(&path, crate::fsio::TEXT_LIMIT) {
             Ok(text) => {
                 let dir = path.parent().map(Path::to_path_buf);
                 Doc::parse(path.display().to_string(), dir, text)

@@ -96,10 +96,7 @@ pub struct PrivateKeyFile {
 
 /// Reads a private key file's PEM block.
 pub fn load_private(path: &Path) -> Result<PrivateKeyFile> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = crate::fsio::read_text_limited(path, crate::fsio::TEXT_LIMIT)?;
     let (label, der) = pem_rfc7468::decode_vec(text.trim().as_bytes())
         .map_err(|e| key_error(path, format!("not a PEM key file: {e}")))?;
     #[cfg(unix)]
@@ -210,10 +207,7 @@ fn decrypt(path: &Path, body: &[u8], password: &[u8]) -> Result<SigningKey> {
 
 /// Reads a public key (`PUBLIC KEY` PEM), or takes the public half of a private key file.
 pub fn read_public(path: &Path) -> Result<VerifyingKey> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = crate::fsio::read_text_limited(path, crate::fsio::TEXT_LIMIT)?;
     VerifyingKey::from_public_key_pem(text.trim())
         .map_err(|e| key_error(path, format!("not a PEM ECDSA P-256 public key: {e}")))
 }

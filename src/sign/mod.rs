@@ -13,14 +13,14 @@ pub mod verify;
 
 use crate::error::{Error, Result};
 use crate::oci::artifact::{to_bytes, Artifact, Blob, Descriptor, MANIFEST};
+use crate::oci::confirm;
 use crate::oci::model;
-use crate::oci::store::{fallback_tag, Store};
+use crate::oci::store::{fallback_tag, Indexed, Store};
 use crate::oci::Target;
 use p256::ecdsa::signature::Signer as _;
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 /// Something that signs bytes: today a key, later a keyless identity.
 pub trait Signer: Sync {
@@ -44,19 +44,37 @@ impl Signer for KeySigner {
     }
 }
 
-/// What `sign` or `attest` stored.
+/// What `sign` or `attest` stored, for one signature or attestation.
 #[derive(Debug, Clone, Serialize)]
 pub struct Signed {
     pub reference: String,
     pub digest: String,
-    /// `sha256-HEX.sig` or `.att`.
-    pub tag: String,
+    /// `sha256-HEX.sig` or `.att`; `None` when it went only to a bundle referrer.
+    pub tag: Option<String>,
+    /// The layer under the tag, or (bundle referrer only) the bundle's digest.
     pub layer_digest: String,
-    /// Layers under that tag now (every signer's).
+    /// Layers under that tag now (every signer's); 0 without a tag.
     pub layers: usize,
-    /// Writes it took (more than one when another signer wrote at the same time).
+    /// Writes of the tag it took (more than one when another signer wrote at the same time).
     pub attempts: usize,
     pub predicate_type: Option<String>,
+    /// The Sigstore bundle referrer's manifest digest, when one was stored.
+    pub referrer: Option<String>,
+    /// How that referrer is found: the registry's referrers API, the fallback index tag,
+    /// or the layout's `index.json`.
+    pub indexed: Option<Indexed>,
+}
+
+impl Signed {
+    /// Where it went, for a human: the tag, or the bundle referrer.
+    pub fn place(&self) -> String {
+        match (&self.tag, &self.referrer) {
+            (Some(tag), Some(r)) => format!("{tag} and the Sigstore bundle referrer {r}"),
+            (Some(tag), None) => tag.clone(),
+            (None, Some(r)) => format!("the Sigstore bundle referrer {r}"),
+            (None, None) => String::new(),
+        }
+    }
 }
 
 /// What is signed, resolved once: the manifest's descriptor (a referrer's `subject`), the
@@ -99,32 +117,120 @@ pub fn resolve(store: &Store, target: &Target) -> Result<Subject> {
     ))
 }
 
-/// How signatures and attestations are stored.
+/// Where signatures and attestations are stored.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Mode {
-    /// Also as Sigstore bundles attached through OCI 1.1 referrers, as cosign v3 does (the
-    /// referrers API, or the fallback index where the registry lacks it).
-    pub referrers: bool,
+pub enum Mode {
+    /// Sigstore bundles as OCI 1.1 referrers where the registry has the referrers API (each
+    /// its own manifest: nothing for concurrent signers to overwrite); cosign v2's `.sig` and
+    /// `.att` tags on a registry without it and in an image layout, since cosign v2 reads
+    /// only those.
+    #[default]
+    Auto,
+    /// Sigstore bundle referrers only, as cosign v3 writes them (listed in the `sha256-HEX`
+    /// fallback index where the registry has no referrers API).
+    Bundles,
+    /// cosign v2's `.sig` and `.att` tags only.
+    Tags,
+    /// Both.
+    Both,
 }
 
-/// Attaches a DSSE bundle over `statement` as a referrer of `subject`.
+/// What a [`Mode`] comes to at one store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Form {
+    pub tags: bool,
+    pub bundles: bool,
+}
+
+impl Form {
+    pub const TAGS: Form = Form {
+        tags: true,
+        bundles: false,
+    };
+    pub const BUNDLES: Form = Form {
+        tags: false,
+        bundles: true,
+    };
+}
+
+impl Mode {
+    /// The form at a store that has the referrers API (`api`) or not.
+    pub fn form(self, api: bool) -> Form {
+        match self {
+            Mode::Auto if api => Form::BUNDLES,
+            Mode::Auto | Mode::Tags => Form::TAGS,
+            Mode::Bundles => Form::BUNDLES,
+            Mode::Both => Form {
+                tags: true,
+                bundles: true,
+            },
+        }
+    }
+
+    /// The form at `store`, asking it (for [`Mode::Auto`] only) whether it has the referrers
+    /// API; `digest` names a manifest of the repository. `None` when the repository does not
+    /// exist yet, so that the registry cannot tell.
+    pub fn resolve(self, store: &Store, digest: &str) -> Result<Option<Form>> {
+        match self {
+            Mode::Auto => Ok(store.has_referrers_api(digest)?.map(|api| self.form(api))),
+            other => Ok(Some(other.form(false))),
+        }
+    }
+
+    /// [`Mode::resolve`] for a subject that is stored (its repository exists).
+    fn at(self, store: &Store, digest: &str) -> Result<Form> {
+        Ok(self.resolve(store, digest)?.unwrap_or(Form::TAGS))
+    }
+}
+
+/// A Sigstore bundle stored as a referrer.
+#[derive(Debug, Clone)]
+pub struct Attached {
+    /// The referrer manifest's digest.
+    pub manifest: String,
+    /// The bundle's own digest (the manifest's one layer).
+    pub bundle: String,
+    /// How it was made findable.
+    pub indexed: Option<Indexed>,
+}
+
+/// Stores `bundle` (a Sigstore bundle about `subject`, whose statement has
+/// `predicate_type`) as a referrer manifest of its own, as cosign v3 does: with the
+/// referrers API nothing is shared with other signers; without it, the manifest is listed in
+/// the `sha256-HEX` fallback index, appended and confirmed as [`crate::oci::confirm`]
+/// describes. Every bundle referrer wasipack writes, key-based or keyless, goes through here.
+pub fn store_bundle(
+    store: &Store,
+    subject: &Descriptor,
+    bundle: &[u8],
+    predicate_type: &str,
+) -> Result<Attached> {
+    let created = crate::sbom::created_now_or_epoch()?;
+    let artifact = bundle::referrer(subject, bundle, predicate_type, &created);
+    store.put_blobs(&artifact.blobs)?;
+    let indexed = store.put_manifest(&artifact, None)?;
+    Ok(Attached {
+        manifest: artifact.descriptor.digest.clone(),
+        bundle: crate::digest::sha256_digest(bundle),
+        indexed,
+    })
+}
+
+/// Attaches a DSSE bundle over `statement`, signed by `signer`, as a referrer of `subject`.
 fn attach_bundle(
     store: &Store,
     subject: &Subject,
     signer: &dyn Signer,
     statement: &[u8],
     predicate_type: &str,
-) -> Result<()> {
+) -> Result<Attached> {
     let signature = signer.sign(&payload::pae(payload::IN_TOTO, statement));
     let bundle = bundle::dsse(statement, &signature, &signer.key_hint());
-    let created = crate::sbom::created_now_or_epoch()?;
-    let artifact = bundle::referrer(&subject.descriptor, &bundle, predicate_type, &created);
-    store.put_blobs(&artifact.blobs)?;
-    store.put_manifest(&artifact, None)?;
-    Ok(())
+    store_bundle(store, &subject.descriptor, &bundle, predicate_type)
 }
 
-/// Signs what `target` names: cosign's simple-signing payload, appended to `sha256-HEX.sig`.
+/// Signs what `target` names: cosign's simple-signing payload appended to `sha256-HEX.sig`,
+/// and/or a Sigstore bundle referrer, as `mode` says.
 pub fn sign(
     store: &Store,
     target: &Target,
@@ -132,7 +238,9 @@ pub fn sign(
     annotations: &BTreeMap<String, String>,
     mode: Mode,
 ) -> Result<Signed> {
-    sign_subject(store, &resolve(store, target)?, signer, annotations, mode)
+    let subject = resolve(store, target)?;
+    let form = mode.at(store, subject.digest())?;
+    sign_subject(store, &subject, signer, annotations, form)
 }
 
 fn sign_subject(
@@ -140,16 +248,27 @@ fn sign_subject(
     subject: &Subject,
     signer: &dyn Signer,
     annotations: &BTreeMap<String, String>,
-    mode: Mode,
+    form: Form,
 ) -> Result<Signed> {
-    if mode.referrers {
+    let attached = if form.bundles {
         let statement = bundle::signature_statement(subject.digest(), annotations);
-        attach_bundle(store, subject, signer, &statement, bundle::COSIGN_SIGN)?;
+        Some(attach_bundle(
+            store,
+            subject,
+            signer,
+            &statement,
+            bundle::COSIGN_SIGN,
+        )?)
+    } else {
+        None
+    };
+    if !form.tags {
+        let attached = attached.expect("a form stores something");
+        return Ok(bundle_only(subject, attached, None));
     }
     let layer = signature_layer(subject, signer, annotations);
-    let (tag, layers, attempts) =
-        append(store, subject.digest(), "sig", std::slice::from_ref(&layer))?;
-    Ok(signed(subject, &tag, &layer.0, layers, attempts, None))
+    let done = append(store, subject.digest(), "sig", std::slice::from_ref(&layer))?;
+    Ok(signed(subject, &done, &layer.0, None, attached))
 }
 
 /// cosign's simple-signing payload for `subject`, signed, as a `.sig` layer.
@@ -168,28 +287,47 @@ fn signature_layer(
     (layer, Blob::from(body))
 }
 
-/// The record of one layer appended under `tag`.
+/// What was stored under a tag: (tag, layers under it now, writes).
+type Appended = (String, usize, usize);
+
+/// The record of one layer appended under a tag (and of its bundle referrer, if any).
 fn signed(
     subject: &Subject,
-    tag: &str,
+    (tag, layers, attempts): &Appended,
     layer: &Descriptor,
-    layers: usize,
-    attempts: usize,
     predicate_type: Option<String>,
+    attached: Option<Attached>,
 ) -> Signed {
     Signed {
         reference: subject.reference.clone(),
         digest: subject.digest().to_string(),
-        tag: tag.to_string(),
+        tag: Some(tag.clone()),
         layer_digest: layer.digest.clone(),
-        layers,
-        attempts,
+        layers: *layers,
+        attempts: *attempts,
         predicate_type,
+        referrer: attached.as_ref().map(|a| a.manifest.clone()),
+        indexed: attached.and_then(|a| a.indexed),
+    }
+}
+
+/// The record of a bundle referrer stored alone.
+fn bundle_only(subject: &Subject, attached: Attached, predicate_type: Option<String>) -> Signed {
+    Signed {
+        reference: subject.reference.clone(),
+        digest: subject.digest().to_string(),
+        tag: None,
+        layer_digest: attached.bundle,
+        layers: 0,
+        attempts: 0,
+        predicate_type,
+        referrer: Some(attached.manifest),
+        indexed: attached.indexed,
     }
 }
 
 /// Attests a predicate about what `target` names: an in-toto Statement in a DSSE envelope,
-/// appended to `sha256-HEX.att`.
+/// appended to `sha256-HEX.att` and/or as a Sigstore bundle referrer, as `mode` says.
 pub fn attest(
     store: &Store,
     target: &Target,
@@ -216,7 +354,9 @@ pub fn attest_all(
     predicates: &[(String, Value)],
     mode: Mode,
 ) -> Result<Vec<Signed>> {
-    attest_subject(store, &resolve(store, target)?, signer, predicates, mode)
+    let subject = resolve(store, target)?;
+    let form = mode.at(store, subject.digest())?;
+    attest_subject(store, &subject, signer, predicates, form)
 }
 
 fn attest_subject(
@@ -224,19 +364,31 @@ fn attest_subject(
     subject: &Subject,
     signer: &dyn Signer,
     predicates: &[(String, Value)],
-    mode: Mode,
+    form: Form,
 ) -> Result<Vec<Signed>> {
     let statements = statements(subject, predicates);
-    if mode.referrers {
+    let mut attached = Vec::new();
+    if form.bundles {
         for ((predicate_type, _), statement) in predicates.iter().zip(&statements) {
-            attach_bundle(store, subject, signer, statement, predicate_type)?;
+            attached.push(attach_bundle(
+                store,
+                subject,
+                signer,
+                statement,
+                predicate_type,
+            )?);
         }
     }
+    if !form.tags {
+        return Ok(attached
+            .into_iter()
+            .zip(predicates)
+            .map(|(a, (t, _))| bundle_only(subject, a, Some(t.clone())))
+            .collect());
+    }
     let layers = attestation_layers(signer, predicates, statements);
-    let (tag, count, attempts) = append(store, subject.digest(), "att", &layers)?;
-    Ok(attested(
-        subject, &tag, &layers, predicates, count, attempts,
-    ))
+    let done = append(store, subject.digest(), "att", &layers)?;
+    Ok(attested(subject, &done, &layers, predicates, attached))
 }
 
 /// An in-toto Statement about `subject` for each predicate.
@@ -274,26 +426,26 @@ fn attestation_layers(
         .collect()
 }
 
-/// The records of attestation layers appended under `tag`.
+/// The records of attestation layers appended under a tag (with their bundle referrers,
+/// when there are some: one per predicate, in order).
 fn attested(
     subject: &Subject,
-    tag: &str,
+    done: &Appended,
     layers: &[(Descriptor, Blob)],
     predicates: &[(String, Value)],
-    count: usize,
-    attempts: usize,
+    attached: Vec<Attached>,
 ) -> Vec<Signed> {
+    let mut attached = attached.into_iter();
     layers
         .iter()
         .zip(predicates)
         .map(|((layer, _), (predicate_type, _))| {
             signed(
                 subject,
-                tag,
+                done,
                 layer,
-                count,
-                attempts,
                 Some(predicate_type.clone()),
+                attached.next(),
             )
         })
         .collect()
@@ -312,7 +464,7 @@ pub fn sign_and_attest(
     sign_and_attest_subject(store, &resolve(store, target)?, signer, sbom, facts, mode)
 }
 
-/// [`sign_and_attest`] for a subject already known: `push --key` signs the manifest it has
+/// [`sign_and_attest`] for a subject already stored: `push --key` signs the manifest it has
 /// just stored without reading it back.
 pub fn sign_and_attest_subject(
     store: &Store,
@@ -322,11 +474,12 @@ pub fn sign_and_attest_subject(
     facts: &provenance::BuildFacts,
     mode: Mode,
 ) -> Result<Vec<Signed>> {
-    if mode.referrers {
+    let form = mode.at(store, subject.digest())?;
+    if form.bundles {
         let predicates = predicates(sbom, facts);
         let no_annotations = &BTreeMap::new();
-        let mut done = vec![sign_subject(store, subject, signer, no_annotations, mode)?];
-        done.extend(attest_subject(store, subject, signer, &predicates, mode)?);
+        let mut done = vec![sign_subject(store, subject, signer, no_annotations, form)?];
+        done.extend(attest_subject(store, subject, signer, &predicates, form)?);
         return Ok(done);
     }
     prepare_sign_and_attest(store, subject, signer, || Ok(sbom), facts)?.commit(store)
@@ -349,14 +502,14 @@ pub struct Pending<'a> {
     predicates: Vec<(String, Value)>,
     signature: (Descriptor, Blob),
     attestations: Vec<(Descriptor, Blob)>,
-    sig: Prepared,
-    att: Prepared,
+    sig: (Sidecar, confirm::Prepared),
+    att: (Sidecar, confirm::Prepared),
 }
 
 /// Signs and attests `subject` (the SBOM `sbom` makes, when there is one, and the SLSA
-/// provenance) and stores the blobs of the `.sig` and `.att` manifests to come; the
-/// manifests now under those tags are read meanwhile. Nothing is tagged: see
-/// [`Pending::commit`]. The subject's manifest need not be stored yet.
+/// provenance) in cosign v2's tag form and stores the blobs of the `.sig` and `.att`
+/// manifests to come; the manifests now under those tags are read meanwhile. Nothing is
+/// tagged: see [`Pending::commit`]. The subject's manifest need not be stored yet.
 pub fn prepare_sign_and_attest<'a>(
     store: &Store,
     subject: &'a Subject,
@@ -365,9 +518,11 @@ pub fn prepare_sign_and_attest<'a>(
     facts: &provenance::BuildFacts,
 ) -> Result<Pending<'a>> {
     let digest = subject.digest();
+    let sig_tag = sidecar_tag(digest, "sig");
+    let att_tag = sidecar_tag(digest, "att");
     std::thread::scope(|s| {
-        let sig = s.spawn(|| read(store, digest, "sig"));
-        let att = s.spawn(|| read(store, digest, "att"));
+        let sig = s.spawn(|| confirm::look(store, &sig_tag));
+        let att = s.spawn(|| confirm::look(store, &att_tag));
         let made = sbom().map(|sbom| {
             let predicates = predicates(sbom, facts);
             let signature = signature_layer(subject, signer, &BTreeMap::new());
@@ -378,14 +533,21 @@ pub fn prepare_sign_and_attest<'a>(
         let sig = sig.join().expect("read thread");
         let att = att.join().expect("read thread");
         let (predicates, signature, attestations) = made?;
-        let layer = signature.clone();
-        let staged = s.spawn(move || stage(store, sig?, std::slice::from_ref(&layer)));
-        let att = stage(store, att?, &attestations);
-        let sig = staged.join().expect("stage thread")?;
+        let sig_doc = Sidecar(vec![signature.clone()]);
+        let att_doc = Sidecar(attestations.clone());
+        let (sig_seen, att_seen) = (sig?, att?);
+        let sig_tag = &sig_tag;
+        let staged = s.spawn(move || {
+            let prepared = confirm::stage(store, sig_tag, &sig_doc, sig_seen);
+            (sig_doc, prepared)
+        });
+        let att = confirm::stage(store, &att_tag, &att_doc, att_seen)?;
+        let (sig_doc, sig) = staged.join().expect("stage thread");
+        let sig = sig?;
         Ok(Pending {
             subject,
-            sig,
-            att: att?,
+            sig: (sig_doc, sig),
+            att: (att_doc, att),
             predicates,
             signature,
             attestations,
@@ -394,8 +556,8 @@ pub fn prepare_sign_and_attest<'a>(
 }
 
 impl Pending<'_> {
-    /// Tags the signature and the attestations, each appended to what is there (see
-    /// [`append`]); both at once.
+    /// Tags the signature and the attestations, each appended to what is there and
+    /// confirmed (see [`crate::oci::confirm`]); both at once.
     pub fn commit(self, store: &Store) -> Result<Vec<Signed>> {
         let Pending {
             subject,
@@ -405,22 +567,18 @@ impl Pending<'_> {
             sig,
             att,
         } = self;
-        let digest = subject.digest();
         let (sig, att) = std::thread::scope(|s| {
-            let sig = s.spawn(|| commit(store, digest, "sig", sig));
-            let att = commit(store, digest, "att", att);
+            let sig = s.spawn(|| commit(store, sig));
+            let att = commit(store, att);
             (sig.join().expect("sign thread"), att)
         });
-        let (tag, layers, attempts) = sig?;
-        let mut done = vec![signed(subject, &tag, &signature.0, layers, attempts, None)];
-        let (tag, count, attempts) = att?;
+        let mut done = vec![signed(subject, &sig?, &signature.0, None, None)];
         done.extend(attested(
             subject,
-            &tag,
+            &att?,
             &attestations,
             &predicates,
-            count,
-            attempts,
+            Vec::new(),
         ));
         Ok(done)
     }
@@ -456,7 +614,11 @@ pub fn sidecar_layers(store: &Store, tag: &str) -> Result<Vec<Descriptor>> {
     let Some(fetched) = store.manifest(tag)? else {
         return Ok(Vec::new());
     };
-    let manifest = model::parse_manifest(&fetched.bytes)
+    layers_of(tag, &fetched.bytes)
+}
+
+fn layers_of(tag: &str, manifest: &[u8]) -> Result<Vec<Descriptor>> {
+    let manifest = model::parse_manifest(manifest)
         .map_err(|e| Error::registry(format!("{tag}: manifest: {e}")))?;
     Ok(manifest
         .layers()
@@ -492,65 +654,42 @@ fn sidecar(layers: &[Descriptor], new: &[(Descriptor, Blob)]) -> Artifact {
     }
 }
 
-/// Layers to append under `sha256-HEX.SUFFIX`, with the manifest read and the blobs of its
-/// next version already stored, but not yet written: see [`append`].
-struct Prepared {
-    tag: String,
-    new: Vec<(Descriptor, Blob)>,
-    /// The manifest to write (None: every new layer was already there).
-    artifact: Option<Artifact>,
-    /// How long reading the manifest and storing the blobs took.
-    took: Duration,
+/// `sha256-HEX.SUFFIX`.
+fn sidecar_tag(subject: &str, suffix: &str) -> String {
+    format!("{}.{suffix}", fallback_tag(subject))
 }
 
-/// Reads the manifest under `sha256-HEX.SUFFIX` and stores the blobs of its version with
-/// `new` appended. Only manifests are left to write, so [`commit`] can run while a large
-/// upload holds the registry's blob store (`crane registry serve` locks it per upload).
-fn prepare(
-    store: &Store,
-    subject: &str,
-    suffix: &str,
-    new: &[(Descriptor, Blob)],
-) -> Result<Prepared> {
-    stage(store, read(store, subject, suffix)?, new)
-}
+/// Layers to append under a `.sig`/`.att` tag.
+struct Sidecar(Vec<(Descriptor, Blob)>);
 
-/// What [`read`] found: the tag, the layers under it, and when reading began.
-type Read = (String, Vec<Descriptor>, std::time::Instant);
+impl confirm::Appendable for Sidecar {
+    fn holds(&self, current: Option<&[u8]>) -> bool {
+        let layers = match current {
+            None => Vec::new(),
+            Some(bytes) => match layers_of("", bytes) {
+                Ok(layers) => layers,
+                Err(_) => return false,
+            },
+        };
+        self.0.iter().all(|(l, _)| present(&layers, l))
+    }
 
-/// The first half of [`prepare`].
-fn read(store: &Store, subject: &str, suffix: &str) -> Result<Read> {
-    let started = std::time::Instant::now();
-    let tag = format!("{}.{suffix}", fallback_tag(subject));
-    let layers = sidecar_layers(store, &tag)?;
-    Ok((tag, layers, started))
-}
-
-/// The second half of [`prepare`]: the next manifest, its blobs stored.
-fn stage(
-    store: &Store,
-    (tag, mut layers, started): Read,
-    new: &[(Descriptor, Blob)],
-) -> Result<Prepared> {
-    let missing: Vec<(Descriptor, Blob)> = new
-        .iter()
-        .filter(|(l, _)| !present(&layers, l))
-        .cloned()
-        .collect();
-    let artifact = if missing.is_empty() {
-        None
-    } else {
+    fn next(&self, store: &Store, current: Option<&[u8]>) -> Result<Artifact> {
+        let mut layers = match current {
+            None => Vec::new(),
+            Some(bytes) => layers_of("the signature tag", bytes)?,
+        };
+        let missing: Vec<(Descriptor, Blob)> = self
+            .0
+            .iter()
+            .filter(|(l, _)| !present(&layers, l))
+            .cloned()
+            .collect();
         layers.extend(missing.iter().map(|(l, _)| l.clone()));
         let artifact = sidecar(&layers, &missing);
         store.put_blobs(&artifact.blobs)?;
-        Some(artifact)
-    };
-    Ok(Prepared {
-        tag,
-        new: new.to_vec(),
-        artifact,
-        took: started.elapsed(),
-    })
+        Ok(artifact)
+    }
 }
 
 fn present(layers: &[Descriptor], l: &Descriptor) -> bool {
@@ -559,146 +698,27 @@ fn present(layers: &[Descriptor], l: &Descriptor) -> bool {
         .any(|x| x.digest == l.digest && x.annotations == l.annotations)
 }
 
-/// Appends `new` layers to the manifest under `sha256-HEX.SUFFIX`. The registry has no
-/// compare-and-swap, so two signers that read the same manifest would each drop the other's
-/// layers (cosign itself loses signatures this way). We write, then read back twice, the
-/// second time after waiting twice as long as our own read-then-write took (so that a writer
-/// who read before our write has written by then). While a layer of ours is missing, another
-/// writer replaced the manifest, and we append again to what it wrote, after a random pause
-/// that keeps signers from moving in step. Returns (tag, layers now, writes).
+/// Appends `new` layers to the manifest under `sha256-HEX.SUFFIX`, confirmed as
+/// [`crate::oci::confirm`] describes (the registry has no compare-and-swap, so two signers
+/// that read the same manifest would each drop the other's layers; cosign v2 itself loses
+/// signatures this way). Returns (tag, layers now, writes).
 fn append(
     store: &Store,
     subject: &str,
     suffix: &str,
     new: &[(Descriptor, Blob)],
-) -> Result<(String, usize, usize)> {
-    commit(
-        store,
-        subject,
-        suffix,
-        prepare(store, subject, suffix, new)?,
-    )
+) -> Result<Appended> {
+    let doc = Sidecar(new.to_vec());
+    let prepared = confirm::prepare(store, &sidecar_tag(subject, suffix), &doc)?;
+    commit(store, (doc, prepared))
 }
 
-/// Writes what [`prepare`] made ready, then re-reads as [`append`] describes; reads and
-/// prepares again as long as another writer replaced the manifest.
-fn commit(
-    store: &Store,
-    subject: &str,
-    suffix: &str,
-    first: Prepared,
-) -> Result<(String, usize, usize)> {
-    let tag = first.tag.clone();
-    let new = first.new.clone();
-    let all_present = |layers: &[Descriptor]| new.iter().all(|(l, _)| present(layers, l));
-    let mut writes = 0;
-    let mut last_error = None;
-    let mut next = Some(first);
-    for round in 0..16u64 {
-        let prepared = match next.take() {
-            Some(p) => p,
-            None => prepare(store, subject, suffix, &new)?,
-        };
-        let started = std::time::Instant::now();
-        if let Some(artifact) = &prepared.artifact {
-            match store.put_manifest(artifact, Some(&tag)) {
-                Ok(_) => writes += 1,
-                Err(e) if round < 15 && another_round(&e) => {
-                    last_error = Some(e.to_string());
-                    std::thread::sleep(Duration::from_millis(20 + jitter(100)));
-                    continue;
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        let took = prepared.took + started.elapsed();
-        let mut stable = all_present(&sidecar_layers(store, &tag)?);
-        if stable {
-            let mut wait = (took * 2).max(Duration::from_millis(3));
-            if round > 0 {
-                wait += Duration::from_millis(jitter(5 + 20 * round));
-            }
-            std::thread::sleep(wait);
-            let now = sidecar_layers(store, &tag)?;
-            stable = all_present(&now);
-            if stable {
-                return Ok((tag, now.len(), writes));
-            }
-        }
-        std::thread::sleep(Duration::from_millis(jitter(20 + 20 * round)));
-    }
-    Err(Error::registry(format!(
-        "{tag}: other writers kept replacing it; our layers were not kept after {writes} writes{}",
-        last_error
-            .map(|e| format!(" (last error: {e})"))
-            .unwrap_or_default()
-    )))
-}
-
-/// Whether a refused write of the `.sig`/`.att` manifest is worth another round of
-/// [`commit`]: what a racing writer causes, or what may pass by itself. Distribution 2.8
-/// rewrites a blob's link file in place when a second writer uploads the same blob, and a
-/// manifest check that reads it half-written answers `DIGEST_INVALID`; 5xx, 429 and
-/// connection errors may pass too. Refused or missing credentials (401, 403), a missing
-/// repository or blob (404) and other refusals would fail the same way again: they end it.
-fn another_round(e: &Error) -> bool {
-    match e {
-        Error::Registry(r) => r.code() == Some("DIGEST_INVALID") || r.retryable(),
-        _ => false,
-    }
-}
-
-fn jitter(max: u64) -> u64 {
-    let mut b = [0u8; 8];
-    getrandom::getrandom(&mut b).expect("the OS random source works");
-    u64::from_le_bytes(b) % max.max(1)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::error::{RegistryError, RegistryErrorKind};
-
-    fn answer(status: u16, code: Option<&str>) -> Error {
-        RegistryError::status(status, code.map(str::to_string), "refused")
-            .at("127.0.0.1:5000/demo/hello")
-            .during("PUT manifest sha256-00.sig")
-            .into()
-    }
-
-    #[test]
-    fn commit_writes_again_after_a_race_or_a_passing_failure() {
-        assert!(another_round(&answer(400, Some("DIGEST_INVALID"))));
-        assert!(another_round(&answer(500, None)));
-        assert!(another_round(&answer(503, Some("UNAVAILABLE"))));
-        assert!(another_round(&answer(429, Some("TOOMANYREQUESTS"))));
-        let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset");
-        assert!(another_round(
-            &RegistryError::transport("error sending request", io).into()
-        ));
-    }
-
-    #[test]
-    fn commit_stops_at_refused_credentials_and_other_refusals() {
-        for (status, code) in [
-            (401, Some("UNAUTHORIZED")),
-            (401, None),
-            (403, Some("DENIED")),
-            (404, Some("NAME_UNKNOWN")),
-            (400, Some("MANIFEST_BLOB_UNKNOWN")),
-            (400, Some("MANIFEST_INVALID")),
-            (413, None),
-        ] {
-            assert!(!another_round(&answer(status, code)), "{status} {code:?}");
-        }
-        let helper = RegistryError::new(RegistryErrorKind::Auth, "helper failed").into();
-        assert!(!another_round(&helper));
-        assert!(!another_round(&Error::registry("not JSON")));
-        assert!(!another_round(&Error::Integrity("mismatch".into())));
-        let io = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "denied");
-        assert!(!another_round(&Error::Write {
-            path: "layout/index.json".into(),
-            source: io,
-        }));
-    }
+/// Writes what was prepared and confirms it.
+fn commit(store: &Store, (doc, prepared): (Sidecar, confirm::Prepared)) -> Result<Appended> {
+    let done = confirm::append(store, &doc, prepared)?;
+    let layers = match &done.manifest {
+        Some(bytes) => layers_of(&done.tag, bytes)?.len(),
+        None => 0,
+    };
+    Ok((done.tag, layers, done.writes))
 }

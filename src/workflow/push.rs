@@ -9,6 +9,7 @@ use crate::oci::artifact::Descriptor;
 use crate::oci::reference::{self, Target};
 use crate::oci::remote::BlobOutcome;
 use crate::oci::store::{Indexed, Store};
+use crate::sign::Mode;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -168,14 +169,30 @@ pub struct SignWith<'a> {
     pub opens_at_once: bool,
     pub open: Box<dyn FnOnce() -> Result<crate::sign::KeySigner> + Send + 'a>,
     pub sbom: SbomKind,
-    pub mode: crate::sign::Mode,
+    pub mode: Mode,
 }
 
 impl SignWith<'_> {
-    /// An unencrypted key, without Sigstore bundles, signs before the upload: the manifest's
-    /// digest is known before anything goes up.
-    fn signs_first(&self) -> bool {
-        self.opens_at_once && !self.mode.referrers
+    /// Whether the signatures may be made before the upload (the manifest's digest is known
+    /// before anything goes up): an unencrypted key, and cosign's tag form, which `Auto`
+    /// comes to on a registry without the referrers API.
+    fn may_sign_first(&self) -> bool {
+        self.opens_at_once && matches!(self.mode, Mode::Tags | Mode::Auto)
+    }
+
+    /// [`SignWith::may_sign_first`], with `Auto` settled by asking `store` whether it has the
+    /// referrers API (a repository that does not exist yet is asked again after the push).
+    fn signs_first(&self, store: &Store, items: &[Item]) -> Result<bool> {
+        if !self.may_sign_first() {
+            return Ok(false);
+        }
+        let Some(first) = items.first() else {
+            return Ok(false);
+        };
+        Ok(self
+            .mode
+            .resolve(store, &first.artifact.descriptor.digest)?
+            == Some(crate::sign::Form::TAGS))
     }
 }
 
@@ -185,7 +202,7 @@ impl SignWith<'_> {
 /// first or where a layout target would store them unchecked.
 pub fn source_check(target: &Target, key: Option<&SignWith>) -> Check {
     match target {
-        Target::Registry(_) if !key.is_some_and(SignWith::signs_first) => Check::WhileUploading,
+        Target::Registry(_) if !key.is_some_and(SignWith::may_sign_first) => Check::WhileUploading,
         _ => Check::Now,
     }
 }
@@ -223,7 +240,7 @@ pub fn publish(
         };
         let pushed = match key {
             None => job.push(&mut checked),
-            Some(key) if key.signs_first() => {
+            Some(key) if key.signs_first(store, items)? => {
                 let signer = (key.open)()?;
                 job.push_signed_first(&signer, key.sbom)
             }

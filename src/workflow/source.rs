@@ -316,8 +316,14 @@ pub fn check_blobs(items: &[Item]) -> Result<()> {
 /// The module's entry in `report.json` beside a `build` output's layout (`dist/oci`), matched
 /// by the wasm layer's digest.
 fn build_entry(root: &Path, artifact: &Artifact) -> Option<serde_json::Value> {
-    let report: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(root.parent()?.join("report.json")).ok()?).ok()?;
+    let report: serde_json::Value = serde_json::from_slice(
+        &crate::fsio::read_bounded(
+            &root.parent()?.join("report.json"),
+            crate::fsio::DOCUMENT_LIMIT,
+        )
+        .ok()?,
+    )
+    .ok()?;
     let layer = artifact
         .blobs
         .iter()

@@ -411,10 +411,7 @@ pub fn verify_file(
         BlobSignature::Base64(p) | BlobSignature::Bundle(p) => p,
     };
     let bytes = crate::fsio::read_input(path)?;
-    let sig_text = std::fs::read_to_string(sig_path).map_err(|source| Error::Read {
-        path: sig_path.to_path_buf(),
-        source,
-    })?;
+    let sig_text = crate::fsio::read_text_limited(sig_path, crate::fsio::TEXT_LIMIT)?;
     let sha256 = sha2::Sha256::digest(&bytes[..]);
     let hex = crate::digest::hex(&sha256);
     let mut report = Report::new(path.display().to_string());

@@ -18,6 +18,9 @@ pub enum Action {
     DropResponseMidBody,
     /// Forward, then flip one byte in the middle of the response body.
     CorruptResponseBody,
+    /// Hold the whole request this long, then forward it: a slow writer whose request lands
+    /// late. [`Proxy::held`] counts the requests it has begun to hold.
+    Delay(std::time::Duration),
 }
 
 #[derive(Debug, Clone)]
@@ -49,6 +52,8 @@ struct State {
     bearer: Option<(String, String)>,
     /// Token requests seen: their `scope` parameters.
     token_scopes: Vec<String>,
+    /// Requests a `Delay` fault has begun to hold.
+    held: usize,
 }
 
 pub struct Proxy {
@@ -101,6 +106,11 @@ impl Proxy {
 
     pub fn log(&self) -> Vec<Logged> {
         self.state.lock().unwrap().log.clone()
+    }
+
+    /// Requests a [`Action::Delay`] fault has begun to hold (their bodies read).
+    pub fn held(&self) -> usize {
+        self.state.lock().unwrap().held
     }
 
     /// Requests that send blob data: POST/PATCH/PUT under `/blobs/uploads`.
@@ -260,6 +270,10 @@ fn handle(
             &extra,
             r#"{"errors":[{"code":"UNAVAILABLE","message":"injected by the test proxy"}]}"#,
         );
+    }
+    if let Some(Action::Delay(pause)) = fault {
+        state.lock().unwrap().held += 1;
+        std::thread::sleep(pause);
     }
     // Forward with `Connection: close`, then read the whole answer.
     let mut up = TcpStream::connect(upstream)?;

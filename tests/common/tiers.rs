@@ -26,10 +26,10 @@
 //!   of testdata/ that tests build; with `flock` on PATH, which keeps concurrent test binaries
 //!   from building the fixtures at once;
 //! - `wazero`, `wasm-tools`, `crane`, `oras`, `cosign2`, `cosign3`, `docker-registry`,
-//!   `htpasswd`: the pinned tools in `.tools/bin` (scripts/install-tools.sh);
+//!   `htpasswd`, `actionlint`: the pinned tools in `.tools/bin` (scripts/install-tools.sh);
 //! - `venv`: `.tools/venv`, the Python with the official SBOM validators (same script; the
 //!   handle's `path("venv")` is its python);
-//! - `skopeo`: `skopeo` on PATH (the same script installs it with apt-get);
+//! - `skopeo`, `shellcheck`: on PATH (the same script installs them with apt-get);
 //! - `tinygo`: `tinygo` on PATH.
 
 use super::repo;
@@ -53,6 +53,7 @@ const PINNED: &[&str] = &[
     "cosign3",
     "docker-registry",
     "htpasswd",
+    "actionlint",
 ];
 
 /// One thing that is missing: what, and how to get it.
@@ -94,8 +95,11 @@ fn locate(name: &str) -> Result<PathBuf, Vec<Missing>> {
             m.what = ".tools/venv".into();
             vec![m]
         }),
-        "skopeo" => on_path("skopeo", "scripts/install-tools.sh installs it with apt-get")
-            .map_err(|m| vec![m]),
+        "skopeo" | "shellcheck" => on_path(
+            name,
+            "scripts/install-tools.sh installs it with apt-get",
+        )
+        .map_err(|m| vec![m]),
         "tinygo" => on_path(
             "tinygo",
             "https://tinygo.org/getting-started/install/; scripts/install-tools.sh does not install it",
@@ -105,7 +109,7 @@ fn locate(name: &str) -> Result<PathBuf, Vec<Missing>> {
             in_repo(format!(".tools/bin/{pinned}")).map_err(|m| vec![m])
         }
         other => panic!(
-            "common::require: unknown need `{other}` (known: go, git, venv, skopeo, tinygo, {})",
+            "common::require: unknown need `{other}` (known: go, git, venv, skopeo, shellcheck, tinygo, {})",
             PINNED.join(", ")
         ),
     }

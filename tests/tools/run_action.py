@@ -13,8 +13,9 @@ It prints one JSON object on stdout:
     {"exit_code": N, "outputs": {...}, "summary": "...", "stdout": "...", "stderr": "...",
      "annotations": [{"command", "properties", "message", "raw"}],
      "skipped_uses": [{"id", "uses", "with", "if", "condition_true"}],
-     "steps": [{"id", "name", "kind", "outcome", "exit_code", "outputs"}],
-     "static_check": {"errors": [...], "warnings": [...]}, "runner_temp": "..."}
+     "steps": [{"id", "name", "kind", "outcome", "exit_code", "outputs", "seconds"}],
+     "path_additions": [...], "static_check": {"errors": [...], "warnings": [...]},
+     "runner_temp": "..."}
 
 and exits with the action's exit code (0 when every step passed), 3 when the static checks fail
 (nothing is run then), 2 on a usage error.
@@ -24,10 +25,12 @@ the action's `outputs:` (the `inputs`, `github`, `steps`, `runner` contexts; lit
 `== != ! && ||`; `always() success() failure() cancelled()`; an `if:` without a status function
 means `success() && (...)`; strings compare ignoring case). Composite steps get no `INPUT_*`
 variables. Each `run:` step runs with `bash --noprofile --norc -eo pipefail` in the workspace,
-with GITHUB_ACTIONS=true, GITHUB_WORKSPACE, RUNNER_TEMP, GITHUB_ACTION_PATH, RUNNER_OS,
-RUNNER_ARCH and fresh GITHUB_OUTPUT, GITHUB_STEP_SUMMARY and GITHUB_PATH files, read after the
-step (outputs as `name=value` lines and `name<<DELIM` blocks). `uses:` steps are not run: they
-are listed in `skipped_uses`.
+with GITHUB_ACTIONS=true, GITHUB_WORKSPACE, RUNNER_TEMP, RUNNER_TOOL_CACHE (the environment's,
+else RUNNER_TEMP/tool-cache), GITHUB_ACTION_PATH, RUNNER_OS, RUNNER_ARCH and fresh GITHUB_OUTPUT,
+GITHUB_STEP_SUMMARY and GITHUB_PATH files, read after the step (outputs as `name=value` lines and
+`name<<DELIM` blocks; GITHUB_PATH lines go before PATH in later steps, and into
+`path_additions`). `seconds` is a step's wall-clock time. `uses:` steps are not run: they are
+listed in `skipped_uses`.
 
 Static checks, made before anything runs (and alone with --check-only):
 - `runs.using` is `composite`, every `run:` step has `shell: bash`, step ids are unique;
@@ -48,6 +51,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 
 try:
     import yaml
@@ -443,7 +447,7 @@ def main():
         action = yaml.safe_load(f)
     errors, warnings = static_check(action)
     result = {"exit_code": None, "outputs": {}, "summary": "", "stdout": "", "stderr": "",
-              "annotations": [], "skipped_uses": [], "steps": [],
+              "annotations": [], "skipped_uses": [], "steps": [], "path_additions": [],
               "static_check": {"errors": errors, "warnings": warnings}, "runner_temp": None}
 
     def finish(code):
@@ -468,10 +472,11 @@ def main():
     os.makedirs(temp, exist_ok=True)
     result["runner_temp"] = temp
     action_path = os.path.dirname(os.path.abspath(args.action))
+    tool_cache = os.environ.get("RUNNER_TOOL_CACHE") or os.path.join(temp, "tool-cache")
     machine = platform.machine().lower()
     runner = {"os": {"darwin": "macOS", "windows": "Windows"}.get(platform.system().lower(), "Linux"),
               "arch": {"x86_64": "X64", "amd64": "X64", "aarch64": "ARM64", "arm64": "ARM64"}.get(machine, machine.upper()),
-              "temp": temp}
+              "temp": temp, "tool_cache": tool_cache}
     env0 = {k: v for k, v in os.environ.items() if not k.startswith("INPUT_")}
     github = {"action_path": action_path, "workspace": workspace,
               "token": env0.get("GITHUB_TOKEN", ""), "repository": env0.get("GITHUB_REPOSITORY", ""),
@@ -516,13 +521,15 @@ def main():
             env["PATH"] = os.pathsep.join(reversed(path_additions)) + os.pathsep + env.get("PATH", "")
         env.update(files)
         env.update({"GITHUB_ACTIONS": "true", "CI": "true", "GITHUB_WORKSPACE": workspace,
-                    "RUNNER_TEMP": temp, "RUNNER_OS": runner["os"], "RUNNER_ARCH": runner["arch"],
+                    "RUNNER_TEMP": temp, "RUNNER_TOOL_CACHE": tool_cache, "RUNNER_OS": runner["os"], "RUNNER_ARCH": runner["arch"],
                     "GITHUB_ACTION_PATH": action_path, "GITHUB_ACTION": sid})
         script = os.path.join(temp, f"step-{index}-{sid}.sh")
         with open(script, "w", encoding="utf-8") as f:
             f.write(step["run"])
+        started = time.monotonic()
         proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", script],
                               cwd=workspace, env=env, stdin=subprocess.DEVNULL, capture_output=True)
+        record["seconds"] = round(time.monotonic() - started, 3)
         stdout_all.append(proc.stdout.decode("utf-8", "replace"))
         stderr_all.append(proc.stderr.decode("utf-8", "replace"))
         code = proc.returncode
@@ -555,6 +562,7 @@ def main():
         except ExprError as e:
             stderr_all.append(f"run_action.py: outputs.{name}: {e}\n")
             exit_code = exit_code or 1
+    result["path_additions"] = path_additions
     result["stdout"] = "".join(stdout_all)
     result["stderr"] = "".join(stderr_all)
     result["summary"] = "".join(summaries)

@@ -24,10 +24,8 @@ pub struct Opts {
     /// spdxjson, cyclonedx, slsaprovenance1, or a predicate type URI.
     #[arg(long = "type", default_value = "spdxjson")]
     kind: String,
-    /// Also attach the attestation as a Sigstore bundle through OCI 1.1 referrers, as cosign
-    /// v3 does.
-    #[arg(long)]
-    referrers: bool,
+    #[command(flatten)]
+    attach: super::sign::Attach,
     /// Print the result as JSON (schemas in docs/json.md).
     #[arg(long)]
     json: bool,
@@ -40,17 +38,12 @@ pub struct Opts {
 pub fn run(opts: Opts) -> Result<u8> {
     let target = Target::parse(&opts.reference)?;
     let predicate_type = payload::predicate_type("--type", &opts.kind)?;
-    let text = std::fs::read(&opts.predicate).map_err(|source| Error::Read {
-        path: opts.predicate.clone(),
-        source,
-    })?;
+    let text = wasipack::fsio::read_limited(&opts.predicate, wasipack::fsio::DOCUMENT_LIMIT)?;
     let predicate: serde_json::Value = serde_json::from_slice(&text)
         .map_err(|e| Error::Input(format!("{}: not JSON: {e}", opts.predicate.display())))?;
     let signer = super::keys::signer(&opts.key)?;
     let store = Store::open(&target, opts.net.options(true, false)?, false)?;
-    let mode = sign::Mode {
-        referrers: opts.referrers,
-    };
+    let mode = opts.attach.mode();
     let signed = sign::attest(&store, &target, &signer, &predicate_type, &predicate, mode)?;
     super::sign::print_signed(&signed, opts.json);
     opts.github.signed(&signed)?;

@@ -59,8 +59,19 @@ pub struct Opts {
     /// provenance with this key (cosign's format); a later `push` of the output carries them.
     #[arg(long, value_name = "KEY")]
     sign: Option<PathBuf>,
-    /// With --sign: also attach them as Sigstore bundles through OCI 1.1 referrers.
-    #[arg(long, requires = "sign")]
+    /// With --sign, where to store them in the layout: `auto` and `tags` (cosign v2's
+    /// `.sig`/`.att` tags, which a later `push` carries), `bundles` (Sigstore bundle
+    /// referrers) or `both`.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "FORM",
+        default_value = "auto",
+        requires = "sign"
+    )]
+    attach: super::sign::AttachArg,
+    /// With --sign: the same as `--attach both`.
+    #[arg(long, requires = "sign", conflicts_with = "attach")]
     referrers: bool,
     /// Also write a SARIF 2.1.0 log of every module's check (one run per module), on success
     /// and when a module breaks its policy.
@@ -222,7 +233,8 @@ fn run_build(opts: Opts) -> Result<u8> {
             let out = std::path::Path::new(&report.output);
             let mut signed_lines = Vec::new();
             if let Some(signer) = signer {
-                let signed = sign_outputs(&report, signer, opts.referrers)?;
+                let mode = super::sign::mode(opts.attach, opts.referrers);
+                let signed = sign_outputs(&report, signer, mode)?;
                 if !opts.json && !super::quiet() {
                     for (name, s) in &signed {
                         let attested: Vec<&str> = s
@@ -231,7 +243,7 @@ fn run_build(opts: Opts) -> Result<u8> {
                             .collect();
                         signed_lines.push(format!(
                             "signed {name}: {} in the layout, attested {}",
-                            s[0].tag,
+                            s[0].place(),
                             attested.join(", ")
                         ));
                     }
@@ -339,7 +351,7 @@ fn write_sarif(
 fn sign_outputs(
     report: &build::BuildReport,
     signer: wasipack::sign::KeySigner,
-    referrers: bool,
+    mode: wasipack::sign::Mode,
 ) -> Result<Vec<(String, Vec<wasipack::sign::Signed>)>> {
     let mut done = Vec::new();
     use wasipack::oci::{Store, Target};
@@ -361,19 +373,18 @@ fn sign_outputs(
         let facts =
             BuildFacts::from_report(&serde_json::to_value(m).expect("serializes"), &annotations);
         let spdx_path = out.join(&m.spdx);
-        let spdx: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(&spdx_path).map_err(|source| Error::Read {
-                path: spdx_path.clone(),
-                source,
-            })?)
-            .map_err(|e| Error::Input(format!("{}: not JSON: {e}", spdx_path.display())))?;
+        let spdx: serde_json::Value = serde_json::from_slice(&wasipack::fsio::read_limited(
+            &spdx_path,
+            wasipack::fsio::DOCUMENT_LIMIT,
+        )?)
+        .map_err(|e| Error::Input(format!("{}: not JSON: {e}", spdx_path.display())))?;
         let signed = wasipack::sign::sign_and_attest(
             &store,
             &target,
             &signer,
             Some((wasipack::sign::payload::SPDX_PREDICATE.into(), spdx)),
             &facts,
-            wasipack::sign::Mode { referrers },
+            mode,
         )?;
         done.push((m.name.clone(), signed));
     }

@@ -113,7 +113,7 @@ pub fn run(opts: Opts) -> Result<u8> {
 
     for key in &opts.keys {
         let name = format!("key {}", key.display());
-        let text = match std::fs::read_to_string(key) {
+        let text = match wasipack::fsio::read_text_bounded(key, wasipack::fsio::TEXT_LIMIT) {
             Ok(t) => t,
             Err(e) => {
                 add(

@@ -50,9 +50,19 @@ impl Net {
 /// The password from stdin, without its trailing newline.
 pub fn read_password_stdin() -> Result<String> {
     let mut text = String::new();
+    // Bounded, like every input read whole: `--password-stdin < /dev/zero` is refused, not
+    // read until memory runs out.
+    let limit = wasipack::fsio::TEXT_LIMIT;
     std::io::stdin()
+        .take(limit + 1)
         .read_to_string(&mut text)
         .map_err(|e| Error::Usage(format!("--password-stdin: cannot read stdin: {e}")))?;
+    if text.len() as u64 > limit {
+        return Err(Error::Usage(format!(
+            "--password-stdin: stdin sends more than {} MiB, the most a password may have",
+            limit >> 20
+        )));
+    }
     let password = text.trim_end_matches(['\n', '\r']).to_string();
     if password.is_empty() {
         return Err(Error::Usage("--password-stdin: stdin was empty".into()));

@@ -60,7 +60,11 @@ pub fn run(opts: Opts) -> Result<u8> {
             } else {
                 let text = match shipped_source(&policy) {
                     Some(text) => text.to_string(),
-                    None => std::fs::read_to_string(&policy).unwrap_or_default(),
+                    None => wasipack::fsio::read_text_bounded(
+                        policy.as_ref(),
+                        wasipack::fsio::TEXT_LIMIT,
+                    )
+                    .unwrap_or_default(),
                 };
                 super::print(&text);
             }

@@ -42,9 +42,19 @@ pub struct Opts {
     /// The SBOM to attest with --key.
     #[arg(long, value_enum, default_value = "spdx", requires = "key")]
     sbom: SbomChoice,
-    /// With --key: also attach the signature and attestations as Sigstore bundles through OCI
-    /// 1.1 referrers, as cosign v3 does.
-    #[arg(long, requires = "key")]
+    /// With --key, where to store the signature and attestations: `auto` (Sigstore bundle
+    /// referrers where the registry has the OCI 1.1 referrers API, cosign v2's `.sig`/`.att`
+    /// tags elsewhere and in a layout), `bundles`, `tags` or `both`.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "FORM",
+        default_value = "auto",
+        requires = "key"
+    )]
+    attach: super::sign::AttachArg,
+    /// With --key: the same as `--attach both`.
+    #[arg(long, requires = "key", conflicts_with = "attach")]
     referrers: bool,
     /// Print a wasipack.push/v1 report as JSON.
     #[arg(long)]
@@ -83,9 +93,7 @@ pub fn run(opts: Opts) -> Result<u8> {
                     SbomChoice::Cyclonedx => push::SbomKind::Cyclonedx,
                     SbomChoice::None => push::SbomKind::None,
                 },
-                mode: wasipack::sign::Mode {
-                    referrers: opts.referrers,
-                },
+                mode: super::sign::mode(opts.attach, opts.referrers),
             })
         }
         None => None,

@@ -22,10 +22,8 @@ pub struct Opts {
     /// An annotation KEY=VALUE for the payload's `optional` section (repeatable).
     #[arg(long = "annotation", short = 'a', value_name = "KEY=VALUE")]
     annotations: Vec<String>,
-    /// Also attach the signature as a Sigstore bundle through OCI 1.1 referrers, as cosign v3
-    /// does (the fallback index where the registry has no referrers API).
-    #[arg(long)]
-    referrers: bool,
+    #[command(flatten)]
+    attach: Attach,
     /// Print the result as JSON (schemas in docs/json.md).
     #[arg(long)]
     json: bool,
@@ -33,6 +31,44 @@ pub struct Opts {
     net: super::net::Net,
     #[command(flatten)]
     github: super::github::Files,
+}
+
+/// Where signatures and attestations go: `--attach`, and `--referrers` (`--attach both`).
+#[derive(clap::Args)]
+pub struct Attach {
+    /// Where to store it: `auto` (Sigstore bundle referrers where the registry has the OCI 1.1
+    /// referrers API, cosign v2's `.sig`/`.att` tags elsewhere and in a layout), `bundles`,
+    /// `tags` (what cosign v2 reads) or `both`.
+    #[arg(long, value_enum, value_name = "FORM", default_value = "auto")]
+    attach: AttachArg,
+    /// The same as `--attach both`.
+    #[arg(long, conflicts_with = "attach")]
+    referrers: bool,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum AttachArg {
+    Auto,
+    Bundles,
+    Tags,
+    Both,
+}
+
+impl Attach {
+    pub fn mode(&self) -> sign::Mode {
+        mode(self.attach, self.referrers)
+    }
+}
+
+/// `--attach FORM` and `--referrers`, as a [`sign::Mode`].
+pub fn mode(attach: AttachArg, referrers: bool) -> sign::Mode {
+    match attach {
+        _ if referrers => sign::Mode::Both,
+        AttachArg::Auto => sign::Mode::Auto,
+        AttachArg::Bundles => sign::Mode::Bundles,
+        AttachArg::Tags => sign::Mode::Tags,
+        AttachArg::Both => sign::Mode::Both,
+    }
 }
 
 pub fn annotations(pairs: &[String]) -> Result<BTreeMap<String, String>> {
@@ -52,10 +88,7 @@ pub fn run(opts: Opts) -> Result<u8> {
     let annotations = annotations(&opts.annotations)?;
     let signer = super::keys::signer(&opts.key)?;
     let store = Store::open(&target, opts.net.options(true, false)?, false)?;
-    let mode = sign::Mode {
-        referrers: opts.referrers,
-    };
-    let signed = sign::sign(&store, &target, &signer, &annotations, mode)?;
+    let signed = sign::sign(&store, &target, &signer, &annotations, opts.attach.mode())?;
     print_signed(&signed, opts.json);
     opts.github.signed(&signed)?;
     Ok(0)
@@ -65,10 +98,11 @@ pub fn print_signed(signed: &sign::Signed, json: bool) {
     if json {
         super::print_json(report::SIGN_SCHEMA, signed);
     } else {
-        super::print(&format!(
-            "{}\n{} now holds {} layer(s)\n",
-            signed.reference, signed.tag, signed.layers
-        ));
+        let text = match &signed.tag {
+            Some(tag) => format!("{tag} now holds {} layer(s)", signed.layers),
+            None => format!("stored as {}", signed.place()),
+        };
+        super::print(&format!("{}\n{text}\n", signed.reference));
     }
 }
 

@@ -287,6 +287,24 @@ impl Remote {
     /// The referrers API's answer for `digest`: `None` when the registry does not have the
     /// API (then the `sha256-HEX` tag holds the fallback index).
     pub fn referrers(&self, digest: &str) -> Result<Option<Vec<Descriptor>>> {
+        Ok(match self.referrers_answer(digest)? {
+            Referrers::Listed(list) => Some(list),
+            Referrers::NoApi | Referrers::NoRepository => None,
+        })
+    }
+
+    /// Whether the registry has the referrers API: `None` when it cannot tell yet, because
+    /// the repository does not exist (go-containerregistry's registry answers a listing in
+    /// an unknown repository with `404 NAME_UNKNOWN`, as any registry would for a manifest).
+    pub fn has_referrers_api(&self, digest: &str) -> Result<Option<bool>> {
+        Ok(match self.referrers_answer(digest)? {
+            Referrers::Listed(_) => Some(true),
+            Referrers::NoApi => Some(false),
+            Referrers::NoRepository => None,
+        })
+    }
+
+    fn referrers_answer(&self, digest: &str) -> Result<Referrers> {
         let inner = self.inner.clone();
         let digest = digest.to_string();
         self.rt.block_on(async move {
@@ -300,7 +318,17 @@ impl Remote {
                 )
                 .await?;
             if resp.status() == StatusCode::NOT_FOUND {
-                return Ok(None);
+                // Distribution 2.8 answers `404 page not found`, crane's registry without the
+                // API `METHOD_UNKNOWN`; only an API that lists referrers says the repository
+                // is unknown.
+                let body = resp.bytes().await.unwrap_or_default();
+                let code = serde_json::from_slice::<serde_json::Value>(&body)
+                    .ok()
+                    .and_then(|v| v["errors"][0]["code"].as_str().map(str::to_string));
+                return Ok(match code.as_deref() {
+                    Some("NAME_UNKNOWN") => Referrers::NoRepository,
+                    _ => Referrers::NoApi,
+                });
             }
             let resp = inner.expect(resp, &[StatusCode::OK], &what).await?;
             let is_index =
@@ -311,11 +339,11 @@ impl Remote {
                 .map_err(|e| inner.broken(&what, e.to_string(), e))?;
             if !is_index {
                 // Something that is not a referrers index (a plain 200 from a proxy, say).
-                return Ok(None);
+                return Ok(Referrers::NoApi);
             }
             let index: serde_json::Value = serde_json::from_slice(&body)
                 .map_err(|e| inner.protocol(&what, format!("not an index: {e}")))?;
-            Ok(Some(
+            Ok(Referrers::Listed(
                 index["manifests"]
                     .as_array()
                     .map(|m| {
@@ -327,6 +355,13 @@ impl Remote {
             ))
         })
     }
+}
+
+/// What `GET /v2/NAME/referrers/DIGEST` said.
+enum Referrers {
+    Listed(Vec<Descriptor>),
+    NoApi,
+    NoRepository,
 }
 
 /// Whether `host` answers HTTPS at all (any status): `--insecure` falls back to HTTP if not.
