@@ -15,7 +15,8 @@
 #               /usr/bin/docker-registry; Debian's own service is disabled where systemd runs)
 #   htpasswd   (Debian package apache2-utils, for `htpasswd -Bbn USER PASS`; linked into .tools/bin)
 #   venv       ($REPO/.tools/venv: spdx-tools and cyclonedx-python-lib[json-validation],
-#               for tests/tools/validate_sbom.py)
+#               for tests/tools/validate_sbom.py; and wasmtime, the component host of
+#               tests/tools/run_component.py)
 set -euo pipefail
 
 WAZERO_VERSION=v1.12.0
@@ -29,6 +30,7 @@ ACTIONLINT_VERSION=v1.7.12
 DOCKER_REGISTRY_SERIES=2.8 # Debian 12's docker-registry is 2.8.2+ds1
 SPDX_TOOLS_VERSION=0.8.5
 CYCLONEDX_LIB_VERSION=11.12.0
+WASMTIME_PY_VERSION=50.0.1 # PyPI wasmtime: the component API (Linker.add_wasip2)
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN=$REPO/.tools/bin
@@ -163,18 +165,19 @@ fi
 venv_versions() {
 	"$VENV/bin/python" - 2>/dev/null <<'PY' || true
 from importlib.metadata import version
-import spdx_tools, cyclonedx, jsonschema, referencing  # noqa: F401 (jsonschema, referencing: [json-validation])
-print(f"spdx-tools={version('spdx-tools')} cyclonedx-python-lib={version('cyclonedx-python-lib')}")
+import spdx_tools, cyclonedx, jsonschema, referencing, wasmtime  # noqa: F401 (jsonschema, referencing: [json-validation])
+print(f"spdx-tools={version('spdx-tools')} cyclonedx-python-lib={version('cyclonedx-python-lib')} wasmtime={version('wasmtime')}")
 PY
 }
-want="spdx-tools=$SPDX_TOOLS_VERSION cyclonedx-python-lib=$CYCLONEDX_LIB_VERSION"
+want="spdx-tools=$SPDX_TOOLS_VERSION cyclonedx-python-lib=$CYCLONEDX_LIB_VERSION wasmtime=$WASMTIME_PY_VERSION"
 if [[ $(venv_versions) == "$want" ]]; then
 	echo "venv packages $want: already installed"
 else
 	"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
 		"spdx-tools==$SPDX_TOOLS_VERSION" \
 		"cyclonedx-python-lib[json-validation]==$CYCLONEDX_LIB_VERSION" \
-		"PyYAML==6.0.4"
+		"PyYAML==6.0.4" \
+		"wasmtime==$WASMTIME_PY_VERSION"
 	echo "venv packages $want: installed (pip)"
 fi
 
@@ -197,7 +200,7 @@ registry_version=$("$BIN/docker-registry" --version 2>/dev/null | awk '{ print $
 	die "$BIN/htpasswd -Bbn does not write a bcrypt entry"
 skopeo_version=$(skopeo --version 2>/dev/null | awk '{ print $3 }') || true
 [[ -n $skopeo_version ]] || die "skopeo does not run"
-[[ $(venv_versions) == "$want" ]] || die "$VENV/bin/python cannot import spdx_tools and cyclonedx ($want)"
+[[ $(venv_versions) == "$want" ]] || die "$VENV/bin/python cannot import spdx_tools, cyclonedx and wasmtime ($want)"
 echo "tools ready in $BIN: wazero $WAZERO_VERSION, wasm-tools $got, crane $CRANE_VERSION," \
 	"oras $ORAS_VERSION, cosign2 $COSIGN2_VERSION, cosign3 $COSIGN3_VERSION, actionlint $ACTIONLINT_VERSION," \
 	"shellcheck, skopeo $skopeo_version," \

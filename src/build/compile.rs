@@ -142,8 +142,20 @@ pub(super) fn build_one(plan: &Plan, job: &Job<'_>) -> Result<Unit> {
     let known = known_toolchain(plan, job.stamp);
     let program = program(plan, job.opts);
     let (out, _tmp) = cache::compile_output(plan, job.dir, job.use_cache)?;
+    let overlay = if plan.go_component() {
+        let package_dir = local_package_dir(plan, job.dir)?;
+        Some(super::component::write_overlay(&package_dir, &out)?)
+    } else {
+        None
+    };
     let line = match plan.toolchain {
-        Toolchain::Go => toolchain::go_build(&program, &plan.settings, &plan.package, &out),
+        Toolchain::Go => toolchain::go_build(
+            &program,
+            &plan.settings,
+            &plan.package,
+            &out,
+            overlay.as_deref(),
+        ),
         Toolchain::Tinygo => {
             toolchain::tinygo_build(&program, &plan.settings, plan.target, &plan.package, &out)
         }
@@ -194,7 +206,17 @@ pub(super) fn build_one(plan: &Plan, job: &Job<'_>) -> Result<Unit> {
             build_id.as_deref(),
             &listed,
             go_sum.as_deref(),
-            &[&version.text, &toolchain_version, &command],
+            &[
+                &version.text,
+                &toolchain_version,
+                &command,
+                // The adapter a component embeds is an input too.
+                if plan.go_component() {
+                    super::component::ADAPTER_SHA256
+                } else {
+                    ""
+                },
+            ],
             &created,
             &git,
         )
@@ -219,6 +241,19 @@ pub(super) fn build_one(plan: &Plan, job: &Job<'_>) -> Result<Unit> {
         Unit::UpToDate(Box::new(compiled))
     } else {
         Unit::Built(Box::new(super::package::package(plan, compiled)?))
+    })
+}
+
+/// The directory of a local package (`.`, `./cmd/x`), absolute: where the overlay of a Go
+/// component adds its generated file.
+fn local_package_dir(plan: &Plan, dir: &Path) -> Result<PathBuf> {
+    let p = &plan.package;
+    let local = p == "." || p.starts_with("./") || p.starts_with("../");
+    let found = local.then(|| dir.join(p).canonicalize().ok()).flatten();
+    found.ok_or_else(|| {
+        Error::Usage(format!(
+            "package `{p}`: --target wasip2 with Go builds a package in the project (`.` or `./...`)"
+        ))
     })
 }
 

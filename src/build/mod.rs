@@ -17,6 +17,7 @@
 
 pub mod cache;
 mod compile;
+pub mod component;
 pub mod config;
 mod dist;
 

@@ -43,6 +43,9 @@ pub(super) fn package(plan: &Plan, c: Compiled) -> Result<Built> {
         .chain(line.args.iter().map(|a| {
             if a == &out_text {
                 format!("{}.wasm", plan.name)
+            } else if a.starts_with("-overlay=") {
+                // In wasipack's cache; its one file is the generated shim.
+                "-overlay=wasipack-overlay.json".to_string()
             } else {
                 a.clone()
             }
@@ -80,6 +83,12 @@ pub fn package_compiled(
     let wasm = match len {
         Some(len) => compiled.into_bytes().slice(..len),
         None => artifact::Blob::from(std::mem::take(&mut rewritten.bytes)),
+    };
+    // Go for wasip2: the stripped reactor becomes a component, which is what is checked and ships.
+    let wasm = if plan.go_component() {
+        artifact::Blob::from(super::component::componentize(&wasm)?)
+    } else {
+        wasm
     };
     let check = check::check(&wasm, &plan.policy).map_err(|error| Error::Check {
         file: plan.name.clone(),

@@ -23,6 +23,11 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Go for wasip2: a reactor turned into a component by wasipack ([`super::component`]).
+    pub fn go_component(&self) -> bool {
+        self.toolchain == Toolchain::Go && self.target == Target::Wasip2
+    }
+
     /// Resolves a module's settings (module over `[build]` over flags' defaults).
     pub fn resolve(settings: Settings, dir: &Path) -> Result<Plan> {
         let package = settings.package.clone().unwrap_or_else(|| ".".into());
@@ -61,6 +66,11 @@ impl Plan {
                 .map_err(|m| Error::Usage(format!("strip rules of `{name}`: {m}")))?
             }
         };
+        if toolchain == Toolchain::Go && target == Target::Wasip2 && mode == Mode::Reactor {
+            return Err(Error::Usage(format!(
+                "module `{name}`: a Go reactor cannot be built for wasip2 yet; build it as a command (mode = \"command\") or with toolchain = \"tinygo\""
+            )));
+        }
         let tag = settings.tag.clone().unwrap_or_else(|| name.clone());
         Ok(Plan {
             name,

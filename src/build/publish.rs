@@ -69,7 +69,7 @@ pub fn publish_as(
             wasm: format!("{}.wasm", b.plan_name),
             sha256: b.check.module.sha256.clone(),
             size_compiled: b.rewrite.size_before,
-            size: b.rewrite.size_after,
+            size: b.wasm.len() as u64,
             sections: b.rewrite.sections.clone(),
             policy: b.check.policy.clone(),
             passed: b.check.passed,

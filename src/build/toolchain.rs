@@ -71,11 +71,11 @@ pub fn check_support(
         return Ok(());
     }
     let at_least = |minor: u32| version.major > 1 || version.minor >= minor;
-    if target == Target::Wasip2 {
-        return Err(BuildError::NoWasip2);
-    }
     if !at_least(21) {
         return Err(BuildError::GoTooOld(version.text.clone()));
+    }
+    if target == Target::Wasip2 && !at_least(24) {
+        return Err(BuildError::Wasip2TooOld(version.text.clone()));
     }
     if mode == Mode::Reactor && !at_least(24) {
         return Err(BuildError::ReactorTooOld(version.text.clone()));
@@ -106,15 +106,25 @@ fn tags_arg(settings: &Settings) -> Option<String> {
 
 /// `go build` for wasip1, reproducible: `-trimpath`, no cgo, no VCS stamp (the revision goes
 /// into the OCI annotations instead, so the binary does not depend on the checkout's state),
-/// the configured tags and ldflags.
-pub fn go_build(go: &str, settings: &Settings, package: &str, out: &Path) -> CommandLine {
+/// the configured tags and ldflags. With `overlay` (a wasip2 component,
+/// [`component`](super::component)), a reactor with the overlay's generated file added.
+pub fn go_build(
+    go: &str,
+    settings: &Settings,
+    package: &str,
+    out: &Path,
+    overlay: Option<&Path>,
+) -> CommandLine {
     let mut args = vec![
         "build".to_string(),
         "-trimpath".to_string(),
         "-buildvcs=false".to_string(),
     ];
-    if settings.mode == Some(Mode::Reactor) {
+    if settings.mode == Some(Mode::Reactor) || overlay.is_some() {
         args.push("-buildmode=c-shared".into());
+    }
+    if let Some(overlay) = overlay {
+        args.push(format!("-overlay={}", overlay.display()));
     }
     output_args(&mut args, settings, package, out);
     CommandLine {
@@ -363,11 +373,12 @@ mod tests {
                 .to_string()
                 .contains("Go 1.24")
         );
+        assert!(check_support(Toolchain::Go, &v, Target::Wasip2, Mode::Command).is_ok());
         assert!(
-            check_support(Toolchain::Go, &v, Target::Wasip2, Mode::Command)
+            check_support(Toolchain::Go, &v123, Target::Wasip2, Mode::Command)
                 .unwrap_err()
                 .to_string()
-                .contains("tinygo")
+                .contains("cannot build wasip2 components")
         );
     }
 
@@ -378,6 +389,7 @@ mod tests {
             &settings(Mode::Reactor),
             "./lib",
             &PathBuf::from("/tmp/x.wasm"),
+            None,
         );
         assert_eq!(
             line.args,
@@ -395,6 +407,26 @@ mod tests {
         );
         assert!(line.env.contains(&("GOOS".into(), "wasip1".into())));
         assert!(line.env.contains(&("CGO_ENABLED".into(), "0".into())));
+        let component = go_build(
+            "go",
+            &Settings::default(),
+            ".",
+            &PathBuf::from("/c/x.wasm"),
+            Some(Path::new("/c/wasipack-overlay.json")),
+        );
+        assert_eq!(
+            component.args,
+            [
+                "build",
+                "-trimpath",
+                "-buildvcs=false",
+                "-buildmode=c-shared",
+                "-overlay=/c/wasipack-overlay.json",
+                "-o",
+                "/c/x.wasm",
+                "."
+            ]
+        );
     }
 
     #[test]

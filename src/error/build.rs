@@ -11,9 +11,12 @@ pub enum BuildError {
     JsTarget,
     #[error("unknown target `{0}` (wasip1 or wasip2)")]
     UnknownTarget(String),
-    /// Go's gc compiler asked for a component.
-    #[error("Go's gc compiler has no wasip2 target; use toolchain = \"tinygo\" for components")]
-    NoWasip2,
+    /// The Go release predates `//go:wasmexport`, which a Go component needs.
+    #[error("{0} cannot build wasip2 components (-buildmode=c-shared and //go:wasmexport need Go 1.24 or newer)")]
+    Wasip2TooOld(String),
+    /// Turning a Go module into a component failed (`--target wasip2`): the reason.
+    #[error("cannot make a component: {0}")]
+    Component(String),
     /// The Go release (as `go env GOVERSION` prints it) predates `GOOS=wasip1`.
     #[error("{0} cannot build GOOS=wasip1 (Go 1.21 or newer is needed)")]
     GoTooOld(String),

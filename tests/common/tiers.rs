@@ -29,6 +29,8 @@
 //!   `htpasswd`, `actionlint`: the pinned tools in `.tools/bin` (scripts/install-tools.sh);
 //! - `venv`: `.tools/venv`, the Python with the official SBOM validators (same script; the
 //!   handle's `path("venv")` is its python);
+//! - `wasmtime`: PyPI's `wasmtime` (the component API) in `.tools/venv` (same script; the
+//!   handle's `path("wasmtime")` is the venv's python), the host that runs components;
 //! - `skopeo`, `shellcheck`: on PATH (the same script installs them with apt-get);
 //! - `tinygo`: `tinygo` on PATH.
 
@@ -95,6 +97,22 @@ fn locate(name: &str) -> Result<PathBuf, Vec<Missing>> {
             m.what = ".tools/venv".into();
             vec![m]
         }),
+        "wasmtime" => {
+            let python = in_repo(".tools/venv/bin/python".into()).map_err(|m| vec![m])?;
+            let installed = std::fs::read_dir(repo().join(".tools/venv/lib"))
+                .into_iter()
+                .flatten()
+                .flatten()
+                .any(|d| d.path().join("site-packages/wasmtime/__init__.py").is_file());
+            if installed {
+                Ok(python)
+            } else {
+                Err(vec![Missing {
+                    what: "wasmtime in .tools/venv".into(),
+                    how: INSTALL,
+                }])
+            }
+        }
         "skopeo" | "shellcheck" => on_path(
             name,
             "scripts/install-tools.sh installs it with apt-get",
@@ -109,7 +127,7 @@ fn locate(name: &str) -> Result<PathBuf, Vec<Missing>> {
             in_repo(format!(".tools/bin/{pinned}")).map_err(|m| vec![m])
         }
         other => panic!(
-            "common::require: unknown need `{other}` (known: go, git, venv, skopeo, shellcheck, tinygo, {})",
+            "common::require: unknown need `{other}` (known: go, git, venv, wasmtime, skopeo, shellcheck, tinygo, {})",
             PINNED.join(", ")
         ),
     }

@@ -85,7 +85,7 @@ pub fn run(opts: Opts) -> Result<u8> {
         None => add(
             "tinygo",
             true,
-            "not installed (needed only for toolchain = \"tinygo\" and wasip2)".into(),
+            "not installed (needed only for toolchain = \"tinygo\")".into(),
         ),
     }
 

@@ -1,0 +1,264 @@
+//! `wasipack build --target wasip2` with Go's own compiler: the component it makes is judged by
+//! wasm-tools and run by a real component host (wasmtime, through PyPI's `wasmtime` and
+//! tests/tools/run_component.py), against the wasip1 build of the same program run by wazero.
+
+mod common;
+
+use common::{copy_tree, repo, Tools};
+use serde_json::Value;
+use std::path::Path;
+
+const EPOCH: &str = "1700000000";
+
+/// A fresh copy of testdata/go-dep (a command using github.com/google/uuid, and `bigheap`).
+fn project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(&repo().join("testdata/go-dep"), dir.path());
+    dir
+}
+
+/// `wasipack build DIR ARGS --json` with a fixed SOURCE_DATE_EPOCH and its own cache.
+fn build(dir: &Path, args: &[&str]) -> (i32, Value, String) {
+    let out = common::wasipack()
+        .arg("build")
+        .arg(dir)
+        .args(args)
+        .arg("--json")
+        .env("SOURCE_DATE_EPOCH", EPOCH)
+        .env("WASIPACK_CACHE", dir.join(".cache"))
+        .output()
+        .unwrap();
+    let (code, stdout, stderr) = common::decode(out);
+    let report = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+    (code, report, stderr)
+}
+
+/// Runs a component's `wasi:cli/run` in wasmtime with `dir` preopened as /data and the
+/// environment variables in `env`: (exit code, stdout, stderr).
+fn run_component(
+    t: &Tools,
+    wasm: &Path,
+    dir: &Path,
+    env: &[(&str, &str)],
+    args: &[&str],
+) -> (i32, String, String) {
+    let script = repo().join("tests/tools/run_component.py");
+    let mut c = t.command("wasmtime");
+    c.arg(script).arg("run").arg(wasm).arg(dir).args(args);
+    let names: Vec<&str> = env.iter().map(|(k, _)| *k).collect();
+    c.env("PASS_ENV", names.join(","));
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    common::decode(c.output().unwrap())
+}
+
+/// The OCI config of the one artifact in `dist/oci` (found through index.json and the manifest).
+fn layout_config(dist: &Path) -> Value {
+    let oci = dist.join("oci");
+    let read = |digest: &str| -> Value {
+        let hex = digest.strip_prefix("sha256:").unwrap();
+        serde_json::from_slice(&std::fs::read(oci.join("blobs/sha256").join(hex)).unwrap()).unwrap()
+    };
+    let index: Value =
+        serde_json::from_slice(&std::fs::read(oci.join("index.json")).unwrap()).unwrap();
+    let wasm_manifest = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| read(m["digest"].as_str().unwrap()))
+        .find(|m| m["config"]["mediaType"] == "application/vnd.wasm.config.v0+json")
+        .expect("a wasm artifact in the layout");
+    read(wasm_manifest["config"]["digest"].as_str().unwrap())
+}
+
+#[test]
+fn a_go_command_built_for_wasip2_is_a_component_that_runs_like_its_wasip1_build() {
+    let t = common::require!("go", "wazero", "wasm-tools", "wasmtime");
+    let p = project();
+    let (p1, p2) = (p.path().join("p1"), p.path().join("p2"));
+    let (code, wasip1, stderr) = build(
+        p.path(),
+        &["--name", "dep", "--output", p1.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(wasip1["modules"][0]["abi"], "wasip1-command");
+    // The target from wasipack.toml, as a user sets it.
+    std::fs::write(
+        p.path().join("wasipack.toml"),
+        "[build]\ntarget = \"wasip2\"\n",
+    )
+    .unwrap();
+    let (code, wasip2, stderr) = build(
+        p.path(),
+        &["--name", "dep", "--output", p2.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let m = &wasip2["modules"][0];
+    assert_eq!(m["abi"], "wasip2-component");
+    assert_eq!(
+        m["policy"], "wasip2-component",
+        "the component policy by default"
+    );
+    assert_eq!(m["passed"], true);
+    let component = p.path().join("p2/dep.wasm");
+    assert_eq!(
+        m["size"].as_u64().unwrap(),
+        std::fs::metadata(&component).unwrap().len(),
+        "the size reported is the component's"
+    );
+    // The recorded command line names the overlay, not wasipack's cache.
+    let command: Vec<&str> = m["command"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert!(
+        command.contains(&"-buildmode=c-shared")
+            && command.contains(&"-overlay=wasipack-overlay.json"),
+        "{command:?}"
+    );
+    // The user's source is untouched: the generated file exists only in the overlay.
+    assert!(!p.path().join("wasipack_component.go").exists());
+
+    // wasm-tools: a valid component whose world exports wasi:cli/run.
+    let (code, _, err) = t.run(
+        "wasm-tools",
+        &["validate", component.to_str().unwrap()],
+        p.path(),
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, wit, err) = t.run(
+        "wasm-tools",
+        &["component", "wit", component.to_str().unwrap()],
+        p.path(),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(wit.contains("export wasi:cli/run@0.2.0;"), "{wit}");
+    assert!(wit.contains("import wasi:filesystem/preopens@"), "{wit}");
+
+    // The OCI config carries the component's world (CNCF: required for wasip2).
+    let config = layout_config(&p.path().join("p2"));
+    assert_eq!(config["os"], "wasip2");
+    assert_eq!(config["component"]["target"], "wasi:cli/command@0.2.0");
+    assert_eq!(
+        config["component"]["exports"],
+        serde_json::json!(["wasi:cli/run@0.2.0"])
+    );
+    let imports = config["component"]["imports"].as_array().unwrap();
+    assert!(
+        imports
+            .iter()
+            .any(|i| i.as_str().unwrap().starts_with("wasi:cli/environment@0.2.")),
+        "{imports:?}"
+    );
+    assert_eq!(layout_config(&p.path().join("p1"))["os"], "wasip1");
+
+    // Both builds run, with arguments, an environment variable and a preopened directory, and
+    // print the same.
+    std::fs::write(p.path().join("x.txt"), "hello from x.txt\n").unwrap();
+    let mount = format!("{}:/data", p.path().display());
+    let (code, core_out, err) = t.run(
+        "wazero",
+        &[
+            "run",
+            "-mount",
+            &mount,
+            "-env",
+            "DEP_FILE=/data/x.txt",
+            p.path().join("p1/dep.wasm").to_str().unwrap(),
+            "a",
+            "b c",
+        ],
+        p.path(),
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, component_out, err) = run_component(
+        &t,
+        &component,
+        p.path(),
+        &[("DEP_FILE", "/data/x.txt")],
+        &["a", "b c"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        core_out.contains("uuid: 5eaa3eea-fd97-5e3a-8d60-66f6d8ef15ad")
+            && core_out.contains("file /data/x.txt: hello from x.txt"),
+        "{core_out}"
+    );
+    assert_eq!(component_out, core_out);
+
+    // A failure inside the component reaches the host as a failure (status 1).
+    let (code, _, err) = run_component(
+        &t,
+        &component,
+        p.path(),
+        &[("DEP_FILE", "/data/missing.txt")],
+        &[],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("wasipack-dep:"), "{err}");
+}
+
+#[test]
+fn a_go_component_is_reproducible_keeps_256_mib_of_live_heap_and_exits_0_or_1() {
+    let t = common::require!("go", "wasmtime");
+    let p = project();
+    let (code, report, stderr) = build(
+        p.path(),
+        &[
+            "--package",
+            "./bigheap",
+            "--target",
+            "wasip2",
+            "--verify-reproducible",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(report["modules"][0]["abi"], "wasip2-component");
+    // Built again in fresh copies (another overlay path), the same bytes.
+    assert_eq!(report["modules"][0]["reproducible"], true);
+    let component = p.path().join("dist/bigheap.wasm");
+    // The program checks every byte itself; the sum it must print: each 1 MiB block holds every
+    // byte value 4096 times.
+    let expected: u64 = 256 * 4096 * (0..256u64).sum::<u64>();
+    let (code, out, err) = run_component(&t, &component, p.path(), &[], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, format!("live 256 MiB, sum {expected}\n"));
+    // os.Exit(3) reaches the host as 1: the adapter only reports ok or error.
+    let (code, out, err) = run_component(&t, &component, p.path(), &[], &["exit", "3"]);
+    assert_eq!((code, out.as_str()), (1, "exiting with 3\n"), "{err}");
+    let (code, _, err) = run_component(&t, &component, p.path(), &[], &["exit", "0"]);
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
+fn a_go_component_needs_a_local_package_and_refuses_to_shadow_a_user_file() {
+    let _t = common::require!("go");
+    let p = project();
+    std::fs::write(p.path().join("wasipack_component.go"), "package main\n").unwrap();
+    let (code, _, stderr) = build(p.path(), &["--target", "wasip2"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.starts_with("error: ") && stderr.contains("wasipack_component.go exists"),
+        "{stderr}"
+    );
+    assert!(!p.path().join("dist").exists(), "nothing written");
+    let (code, _, stderr) = build(
+        p.path(),
+        &[
+            "--target",
+            "wasip2",
+            "--package",
+            "github.com/google/uuid",
+            "--name",
+            "u",
+        ],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("builds a package in the project"),
+        "{stderr}"
+    );
+}
