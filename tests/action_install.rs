@@ -188,22 +188,25 @@ impl Runner {
             sums.push_str(&format!("{hex}  {name}\n"));
         }
         std::fs::write(www.join("SHA256SUMS"), &sums).unwrap();
-        // As the release workflow commits it: a comment, the source's hash, SHA256SUMS.
-        let source = Command::new("bash")
+        // As the release workflow's last job commits it.
+        let committed = Command::new("bash")
             .arg(action.join("scripts/action-install.sh"))
-            .arg("source-hash")
+            .args(["checksums-file", &format!("v{VERSION}")])
+            .arg(www.join("SHA256SUMS"))
             .output()
             .unwrap();
-        assert!(source.status.success(), "{source:?}");
-        let source = String::from_utf8(source.stdout).unwrap();
-        assert_eq!(source.trim().len(), 64, "{source}");
+        assert!(committed.status.success(), "{committed:?}");
+        let committed = String::from_utf8(committed.stdout).unwrap();
+        let source = committed.lines().nth(1).unwrap();
+        assert!(
+            source.starts_with("# source ") && source.len() == "# source ".len() + 64,
+            "{committed}"
+        );
+        assert!(committed.ends_with(&sums), "{committed}");
         std::fs::create_dir_all(action.join("release/checksums")).unwrap();
         std::fs::write(
             action.join(format!("release/checksums/v{VERSION}.sha256")),
-            format!(
-                "# wasipack v{VERSION}: the SHA256SUMS of its GitHub release.\n# source {}\n{sums}",
-                source.trim()
-            ),
+            committed,
         )
         .unwrap();
         let server = FileServer::start(&dir.path().join("www"));
@@ -852,4 +855,44 @@ fn a_tampered_archive_fails_the_whole_action_at_find_and_nothing_runs_after() {
         message.contains(&wasipack::digest::sha256_hex(&bytes)),
         "{message}"
     );
+}
+
+#[test]
+fn the_committed_checksums_file_is_refused_for_a_bad_tag_or_a_sums_file_of_other_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let sums = dir.path().join("SHA256SUMS");
+    let line = format!(
+        "{}  wasipack-v{VERSION}-x86_64-apple-darwin.tar.gz\n",
+        "0f".repeat(32)
+    );
+    let run = |tag: &str, text: &str| {
+        std::fs::write(&sums, text).unwrap();
+        let out = Command::new("bash")
+            .arg(repo().join("scripts/action-install.sh"))
+            .args(["checksums-file", tag])
+            .arg(&sums)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap(),
+            String::from_utf8(out.stdout).unwrap(),
+        )
+    };
+    let (code, good) = run(&format!("v{VERSION}"), &line);
+    assert_eq!(code, 0, "{good}");
+    assert!(good.ends_with(&line), "{good}");
+    for (tag, text, expect) in [
+        ("main", line.clone(), "is not a version tag"),
+        (
+            &format!("v{VERSION}") as &str,
+            format!("{line}<!DOCTYPE html>\n"),
+            "has a line that is not",
+        ),
+        (&format!("v{VERSION}"), String::new(), "missing or empty"),
+    ] {
+        let (code, out) = run(tag, &text);
+        assert_eq!(code, 1, "{out}");
+        assert_eq!(out.lines().count(), 1, "{out}");
+        assert!(out.starts_with("::error ") && out.contains(expect), "{out}");
+    }
 }

@@ -28,6 +28,9 @@ pub enum RegistryErrorKind {
     Server,
     /// No answer: the connection failed, or broke while the body was read.
     Transport,
+    /// A request went past its overall deadline (`--timeout`): not retried, since a registry
+    /// that slow would only multiply the wait.
+    Timeout,
     /// A tag we appended to (`sha256-HEX.sig`, `.att`, the referrers fallback index) could
     /// not be confirmed to keep what we added: other writers kept replacing it, or our own
     /// write took longer than other writers watch the tag for, so that it may have replaced
@@ -157,6 +160,17 @@ impl RegistryError {
             }
         );
         RegistryError::status(status, code, message)
+    }
+
+    /// A request past its deadline: `source` is the transport's own error.
+    pub fn timed_out(
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> RegistryError {
+        RegistryError {
+            source: Some(Box::new(source)),
+            ..RegistryError::new(RegistryErrorKind::Timeout, message)
+        }
     }
 
     /// No answer, or an answer cut off: `source` is the transport's own error.
@@ -356,6 +370,9 @@ mod tests {
         assert!(!digest_invalid.retryable());
         assert!(!RegistryError::other("not JSON").retryable());
         assert!(!RegistryError::new(Auth, "helper failed").retryable());
+        // A request past its deadline is not sent again: the wait would only multiply.
+        let late = std::io::Error::new(std::io::ErrorKind::TimedOut, "deadline");
+        assert!(!RegistryError::timed_out("timed out", late).retryable());
     }
 
     #[test]

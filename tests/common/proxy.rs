@@ -18,6 +18,9 @@ pub enum Action {
     DropResponseMidBody,
     /// Forward, then flip one byte in the middle of the response body.
     CorruptResponseBody,
+    /// Forward, then send the answer one byte per interval (a registry, or a network, that
+    /// dribbles): status line, headers and body alike.
+    Dribble(std::time::Duration),
     /// Hold the whole request this long, then forward it: a slow writer whose request lands
     /// late. [`Proxy::held`] counts the requests it has begun to hold.
     Delay(std::time::Duration),
@@ -313,6 +316,15 @@ fn handle(
         Some(Action::CorruptResponseBody) if resp.len() > body_start => {
             let i = body_start + (resp.len() - body_start) / 2;
             resp[i] ^= 0x01;
+        }
+        Some(Action::Dribble(interval)) => {
+            log(status);
+            // Until the whole answer is out or the client hangs up.
+            for byte in &resp {
+                client.write_all(std::slice::from_ref(byte))?;
+                std::thread::sleep(interval);
+            }
+            return Ok(());
         }
         _ => {}
     }

@@ -90,6 +90,7 @@ pub fn login(opts: LoginOpts) -> Result<u8> {
         Options {
             insecure: opts.insecure,
             credential: Some(credential),
+            timeout: super::timeout()?,
             ..Options::default()
         },
     )?;

@@ -7,6 +7,7 @@ mod completions;
 mod doctor;
 mod github;
 mod inspect;
+mod keyless;
 mod keys;
 mod login;
 mod net;
@@ -39,6 +40,11 @@ pub struct Cli {
     /// the causes it came from. Credentials are never printed.
     #[arg(long, short, global = true, conflicts_with = "quiet")]
     verbose: bool,
+    /// Registry commands: the overall deadline of one request, in seconds, from connecting
+    /// until the answer has been read (a blob gets this plus time for its size at 256 KiB/s).
+    /// Default: WASIPACK_TIMEOUT, else 60.
+    #[arg(long, global = true, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    timeout: Option<u64>,
     #[command(subcommand)]
     command: Command,
 }
@@ -53,6 +59,28 @@ const VERSION: &str = concat!(
 
 static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 static VERBOSE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// `--timeout`, when it was given (0: not given).
+static TIMEOUT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The deadline of one registry request: `--timeout`, else `WASIPACK_TIMEOUT`, else the
+/// library's default.
+pub fn timeout() -> wasipack::Result<std::time::Duration> {
+    let flag = TIMEOUT.load(std::sync::atomic::Ordering::Relaxed);
+    if flag > 0 {
+        return Ok(std::time::Duration::from_secs(flag));
+    }
+    match std::env::var("WASIPACK_TIMEOUT") {
+        Ok(text) => match text.trim().parse::<u64>() {
+            Ok(secs) if secs > 0 => Ok(std::time::Duration::from_secs(secs)),
+            _ => Err(wasipack::Error::Usage(format!(
+                "WASIPACK_TIMEOUT=`{}`: expected a number of seconds, at least 1",
+                printable(&text)
+            ))),
+        },
+        Err(_) => Ok(wasipack::oci::remote::DEFAULT_TIMEOUT),
+    }
+}
 
 /// `-q` was given.
 pub fn quiet() -> bool {
@@ -90,6 +118,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     QUIET.store(cli.quiet, std::sync::atomic::Ordering::Relaxed);
     VERBOSE.store(cli.verbose, std::sync::atomic::Ordering::Relaxed);
+    TIMEOUT.store(
+        cli.timeout.unwrap_or(0),
+        std::sync::atomic::Ordering::Relaxed,
+    );
     let result = match cli.command {
         Command::Build(opts) => build::run(opts),
         Command::Inspect(opts) => inspect::run(opts),

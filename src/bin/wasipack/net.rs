@@ -32,6 +32,7 @@ impl Net {
                 ),
             )),
             push,
+            timeout: super::timeout()?,
             ..Options::default()
         })
     }

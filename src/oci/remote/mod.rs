@@ -56,6 +56,30 @@ pub struct Options {
     pub mount_from: Vec<String>,
     /// Ask for push access (pull access otherwise).
     pub push: bool,
+    /// The overall deadline of one request, from connecting until its answer's body has
+    /// been read: a registry that dribbles a byte every few seconds is cut off here rather
+    /// than kept forever (the read timeout alone never fires). A request that carries a blob
+    /// (its download, an upload or a chunk) gets this plus the time its size takes at
+    /// [`SLOWEST_RATE`] ([`Options::deadline_for`]). A request past its deadline fails with
+    /// [`RegistryErrorKind::Timeout`], which is not retried.
+    pub timeout: Duration,
+}
+
+/// How long a response may send nothing before it is given up.
+pub(super) const READ_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The default of [`Options::timeout`].
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The slowest transfer a blob request is given time for: 256 KiB/s (a 150 MB module may
+/// take ten minutes more than [`Options::timeout`]).
+pub const SLOWEST_RATE: u64 = 256 << 10;
+
+impl Options {
+    /// The deadline of a request that carries `bytes` of blob data.
+    pub fn deadline_for(&self, bytes: u64) -> Duration {
+        self.timeout + Duration::from_millis(bytes.saturating_mul(1000) / SLOWEST_RATE)
+    }
 }
 
 impl Default for Options {
@@ -70,6 +94,7 @@ impl Default for Options {
             observer: Shared::default(),
             mount_from: Vec::new(),
             push: false,
+            timeout: DEFAULT_TIMEOUT,
         }
     }
 }
@@ -134,7 +159,7 @@ impl Remote {
                 .danger_accept_invalid_certs(opts.insecure)
                 .tls_built_in_root_certs(roots)
                 .connect_timeout(Duration::from_secs(15))
-                .read_timeout(Duration::from_secs(120))
+                .read_timeout(READ_TIMEOUT)
                 .build()
                 .map_err(|e| Error::registry(format!("cannot start the HTTP client: {e}")))
         };
@@ -148,7 +173,7 @@ impl Remote {
             reference.registry.clone()
         };
         let plain = reference.is_loopback()
-            || (opts.insecure && !rt.block_on(https_answers(&client(false)?, &host)));
+            || (opts.insecure && !rt.block_on(https_answers(&client(false)?, &host, opts.timeout)));
         let http = client(!plain && !opts.insecure)?;
         let scheme = if plain { "http" } else { "https" };
         let base = Url::parse(&format!("{scheme}://{host}/"))
@@ -365,9 +390,9 @@ enum Referrers {
 }
 
 /// Whether `host` answers HTTPS at all (any status): `--insecure` falls back to HTTP if not.
-pub(super) async fn https_answers(http: &reqwest::Client, host: &str) -> bool {
+pub(super) async fn https_answers(http: &reqwest::Client, host: &str, deadline: Duration) -> bool {
     match Url::parse(&format!("https://{host}/v2/")) {
-        Ok(url) => http.get(url).send().await.is_ok(),
+        Ok(url) => http.get(url).timeout(deadline).send().await.is_ok(),
         Err(_) => false,
     }
 }

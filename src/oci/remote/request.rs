@@ -36,12 +36,22 @@ impl Inner {
             .into()
     }
 
-    /// No answer to `what`, or one cut off while its body was read.
+    /// No answer to `what`, or one cut off while its body was read, or one that took longer
+    /// than its deadline ([`RegistryErrorKind::Timeout`]: see [`Options::timeout`]).
     pub(super) fn broken(&self, what: &str, message: String, e: reqwest::Error) -> Error {
-        RegistryError::transport(message, e)
-            .at(self.place())
-            .during(what)
-            .into()
+        let error = if timed_out(&e) {
+            RegistryError::timed_out(
+                format!(
+                    "timed out: no complete answer within the request's deadline ({} s, more for a blob by its size: --timeout, WASIPACK_TIMEOUT), or no data for {} s",
+                    self.opts.timeout.as_secs_f64(),
+                    READ_TIMEOUT.as_secs()
+                ),
+                e,
+            )
+        } else {
+            RegistryError::transport(message, e)
+        };
+        error.at(self.place()).during(what).into()
     }
 
     pub(super) fn scopes(&self) -> Vec<String> {
@@ -69,6 +79,11 @@ impl Inner {
         loop {
             let (client, request) = build().build_split();
             let mut request = request.map_err(|e| self.broken(what, describe(&e), e))?;
+            // Every request has a deadline: the caller's (a blob's, by its size) or the
+            // default one.
+            if request.timeout().is_none() {
+                *request.timeout_mut() = Some(self.opts.timeout);
+            }
             // The registry's credential or token goes to the registry's own origin only, never
             // to an upload `Location` elsewhere (redirects: see `redirect_policy`).
             let authorization = self.authorization.lock().expect("no panic").clone();
@@ -101,7 +116,11 @@ impl Inner {
                 }
                 Err(e) => {
                     self.opts.observer.no_response(what, &describe(e));
-                    RegistryErrorKind::Transport.retryable()
+                    if timed_out(e) {
+                        RegistryErrorKind::Timeout.retryable()
+                    } else {
+                        RegistryErrorKind::Transport.retryable()
+                    }
                 }
             };
             if !(retry && retryable && attempt < self.opts.retries) {
@@ -176,7 +195,7 @@ impl Inner {
                         if let Some(s) = &service {
                             form.push(("service", s.clone()));
                         }
-                        self.http.post(url).form(&form)
+                        self.http.post(url).timeout(self.opts.timeout).form(&form)
                     }
                     credential => {
                         {
@@ -188,7 +207,7 @@ impl Inner {
                                 q.append_pair("scope", s);
                             }
                         }
-                        let mut r = self.http.get(url);
+                        let mut r = self.http.get(url).timeout(self.opts.timeout);
                         if let Some(h) = credential.as_ref().and_then(|c| c.basic_header()) {
                             r = r.header(AUTHORIZATION, h);
                         }
@@ -244,7 +263,16 @@ impl Inner {
     /// An error for an unexpected answer, quoting the registry's own error code and message.
     pub(super) async fn status_error(&self, resp: reqwest::Response, what: &str) -> Error {
         let status = resp.status();
-        let body = resp.bytes().await.unwrap_or_default();
+        // The start of the body is enough for the error's code and message: a registry that
+        // answers an error with an endless body is not read to its end.
+        let mut resp = resp;
+        let mut body = Vec::new();
+        while let Ok(Some(chunk)) = resp.chunk().await {
+            body.extend_from_slice(&chunk);
+            if body.len() >= ERROR_BODY_CAP {
+                break;
+            }
+        }
         RegistryError::answer(status.as_u16(), status.canonical_reason(), &body)
             .at(self.place())
             .during(what)
@@ -288,6 +316,15 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         .parse::<u64>()
         .ok()
         .map(Duration::from_secs)
+}
+
+/// How much of an error answer's body is read.
+const ERROR_BODY_CAP: usize = 64 << 10;
+
+/// Whether `e` is a request that went past its deadline (or sent nothing for
+/// [`READ_TIMEOUT`]); a connection that could not be made in time is a connection error.
+fn timed_out(e: &reqwest::Error) -> bool {
+    e.is_timeout() && !e.is_connect()
 }
 
 /// A reqwest error in one line, with its cause (reqwest's own text omits it).

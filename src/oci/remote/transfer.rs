@@ -75,7 +75,15 @@ impl Inner {
         let url = self.url(&format!("blobs/{}", d.digest))?;
         let what = format!("GET blob {}", d.digest);
         let resp = self
-            .send(&what, || self.http.get(url.clone()), true)
+            .send(
+                &what,
+                || {
+                    self.http
+                        .get(url.clone())
+                        .timeout(self.opts.deadline_for(d.size))
+                },
+                true,
+            )
             .await?;
         let mut resp = self.expect(resp, &[StatusCode::OK], &what).await?;
         let bar = self.bar(d, "pull");
@@ -246,6 +254,7 @@ impl Inner {
                         self.http
                             .post(url.clone())
                             .header(CONTENT_TYPE, "application/octet-stream")
+                            .timeout(self.opts.deadline_for(body.len() as u64))
                             .body(body.clone())
                     },
                     true,
@@ -314,6 +323,7 @@ impl Inner {
                                 .patch(url.clone())
                                 .header(CONTENT_TYPE, "application/octet-stream")
                                 .header("content-range", format!("{sent}-{}", end - 1))
+                                .timeout(self.opts.deadline_for(piece.len() as u64))
                                 .body(piece.clone())
                         },
                         false,
@@ -369,6 +379,7 @@ impl Inner {
                     self.http
                         .put(url.clone())
                         .header(CONTENT_TYPE, "application/octet-stream")
+                        .timeout(self.opts.deadline_for(rest.len() as u64))
                         .body(rest.clone())
                 },
                 false,
