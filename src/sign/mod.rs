@@ -6,6 +6,7 @@
 //! without touching the callers.
 
 pub mod bundle;
+pub mod keyless;
 pub mod keys;
 pub mod payload;
 pub mod provenance;
@@ -721,4 +722,37 @@ fn commit(store: &Store, (doc, prepared): (Sidecar, confirm::Prepared)) -> Resul
         None => 0,
     };
     Ok((done.tag, layers, done.writes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_is_bundles_with_the_referrers_api_and_tags_without_it() {
+        assert_eq!(Mode::Auto.form(true), Form::BUNDLES);
+        assert_eq!(Mode::Auto.form(false), Form::TAGS);
+        for api in [true, false] {
+            assert_eq!(Mode::Tags.form(api), Form::TAGS);
+            assert_eq!(Mode::Bundles.form(api), Form::BUNDLES);
+            assert_eq!(
+                Mode::Both.form(api),
+                Form {
+                    tags: true,
+                    bundles: true
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn an_image_layout_gets_the_tag_form_by_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::Layout(crate::oci::Layout::create(dir.path()).unwrap());
+        let digest = format!("sha256:{}", "0".repeat(64));
+        assert_eq!(
+            Mode::Auto.resolve(&store, &digest).unwrap(),
+            Some(Form::TAGS)
+        );
+    }
 }

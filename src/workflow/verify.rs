@@ -9,6 +9,7 @@ use crate::oci::store::{fallback_tag, Store};
 use crate::oci::Descriptor;
 use crate::oci::Target;
 use crate::policy::Policy;
+use crate::sign::keyless::{self, IdentityPolicy, KeylessVerifier};
 use crate::sign::payload::{Rejected, Verdict};
 use crate::sign::verify::{check_dsse, check_signature};
 use crate::sign::{bundle, payload, sidecar_layers};
@@ -400,13 +401,32 @@ pub enum BlobSignature<'a> {
     Bundle(&'a Path),
 }
 
+/// Whom a signature must come from: a key's holder, or a keyless identity under a trust root.
+#[derive(Clone, Copy)]
+pub enum Trust<'a> {
+    Key(&'a VerifyingKey),
+    Keyless(&'a KeylessVerifier, &'a IdentityPolicy),
+}
+
 /// Verifies a local file fully offline: its blob signature, then `policy` on its bytes.
 pub fn verify_file(
     path: &Path,
-    key: &VerifyingKey,
+    trust: Trust<'_>,
     signature: BlobSignature,
     policy: Option<&Policy>,
 ) -> Result<Report> {
+    let key = match trust {
+        Trust::Key(key) => key,
+        Trust::Keyless(verifier, identity) => {
+            let BlobSignature::Bundle(bundle_path) = signature else {
+                return Err(Error::Usage(format!(
+                    "{}: a keyless signature is checked from its bundle: pass --bundle FILE, not --signature",
+                    path.display()
+                )));
+            };
+            return verify_file_keyless(path, bundle_path, verifier, identity, policy);
+        }
+    };
     let sig_path = match signature {
         BlobSignature::Base64(p) | BlobSignature::Bundle(p) => p,
     };
@@ -440,20 +460,68 @@ pub fn verify_file(
         Err(Rejected(why)) => why,
     };
     let mut ok = report.step("signature", passed, detail);
+    ok &= file_policy(path, &bytes, &hex, policy, &mut report)?;
+    report.verified = ok;
+    Ok(report)
+}
+
+/// A local file's keyless bundle (`sign-blob --keyless`, `cosign sign-blob`): chain,
+/// timestamps, log inclusion and identity, then `policy` on its bytes.
+fn verify_file_keyless(
+    path: &Path,
+    bundle_path: &Path,
+    verifier: &KeylessVerifier,
+    identity: &IdentityPolicy,
+    policy: Option<&Policy>,
+) -> Result<Report> {
+    let bytes = crate::fsio::read_input(path)?;
+    let bundle = std::fs::read(bundle_path).map_err(|source| Error::Read {
+        path: bundle_path.to_path_buf(),
+        source,
+    })?;
+    let hex = crate::digest::sha256_hex(&bytes);
+    let mut report = Report::new(path.display().to_string());
+    report.digest = Some(format!("sha256:{hex}"));
+    let (passed, detail) = match verifier.verify(keyless::Subject::Blob(&bytes), &bundle, identity)
+    {
+        Ok(v) => (
+            true,
+            format!(
+                "{}: signed by {} ({}), logged",
+                bundle_path.display(),
+                v.identity,
+                v.issuer
+            ),
+        ),
+        Err(Rejected(why)) => (false, format!("{}: {why}", bundle_path.display())),
+    };
+    let mut ok = report.step("signature", passed, detail);
+    ok &= file_policy(path, &bytes, &hex, policy, &mut report)?;
+    report.verified = ok;
+    Ok(report)
+}
+
+/// The policy step of a local file (none without a policy).
+fn file_policy(
+    path: &Path,
+    bytes: &[u8],
+    hex: &str,
+    policy: Option<&Policy>,
+    report: &mut Report,
+) -> Result<bool> {
+    let mut ok = true;
     if let Some(policy) = policy {
         // The file was hashed above: the check does not hash it again.
-        let r = crate::check::check_known(&bytes, policy, Some(&hex)).map_err(|error| {
-            Error::Check {
+        let r =
+            crate::check::check_known(bytes, policy, Some(hex)).map_err(|error| Error::Check {
                 file: path.display().to_string(),
                 error,
-            }
-        })?;
+            })?;
         ok &= report.step(
             "policy",
             r.passed,
             format!("{} violation(s) of `{}`", r.violations.len(), r.policy),
         );
     }
-    report.verified = ok;
-    Ok(report)
+    Ok(ok)
 }
