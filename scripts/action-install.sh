@@ -14,9 +14,13 @@
 #                              `bin` output, whichever way wasipack came.
 #   action-install.sh source-hash
 #                              the SHA-256 of wasipack's source in this tree (Cargo.toml,
-#                              Cargo.lock, build.rs, src/, policies/), which the release workflow
-#                              records in the checksums file: the action installs a release only
-#                              when its own source is that release's (or wasipack-version asks).
+#                              Cargo.lock, build.rs, src/, policies/): the action installs a
+#                              release only when its own source is that release's (or
+#                              wasipack-version asks).
+#   action-install.sh checksums-file vX.Y.Z SHA256SUMS
+#                              prints release/checksums/vX.Y.Z.sha256 as the release workflow
+#                              commits it: a comment, `# source HASH` (source-hash of this
+#                              tree, the tagged commit), then the release's SHA256SUMS.
 #
 # Environment (a runner's): GITHUB_ACTION_PATH, GITHUB_OUTPUT, GITHUB_PATH, RUNNER_OS,
 # RUNNER_ARCH, RUNNER_TOOL_CACHE, RUNNER_TEMP; from the action's inputs: WANT_VERSION
@@ -179,12 +183,26 @@ build_wasipack() {
 	output bin "$bin"
 }
 
+checksums_file() {
+	local tag=$1 sums=$2 hash
+	[[ $tag =~ ^v[0-9]+\.[0-9]+\.[0-9]+$ ]] || fail "checksums-file: \`$tag\` is not a version tag vX.Y.Z"
+	[[ -s $sums ]] || fail "checksums-file: $sums is missing or empty"
+	! grep -Evq '^[0-9a-f]{64}  [*]?wasipack-v[^ /]+$' "$sums" ||
+		fail "checksums-file: $sums has a line that is not \`SHA256  wasipack-ARCHIVE\`"
+	hash=$(source_hash)
+	echo "# wasipack $tag: the SHA256SUMS of its GitHub release, from .github/workflows/release.yml."
+	echo "# source $hash"
+	cat "$sums"
+}
+
+GITHUB_ACTION_PATH=${GITHUB_ACTION_PATH:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 case ${1:-} in
 find) find_wasipack ;;
 build) build_wasipack ;;
-source-hash) GITHUB_ACTION_PATH=${GITHUB_ACTION_PATH:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)} source_hash ;;
+source-hash) source_hash ;;
+checksums-file) checksums_file "${2:-}" "${3:-}" ;;
 *)
-	echo "usage: action-install.sh find|build|source-hash (see the comment at its top)" >&2
+	echo "usage: action-install.sh find|build|source-hash|checksums-file (see the comment at its top)" >&2
 	exit 2
 	;;
 esac

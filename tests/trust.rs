@@ -439,8 +439,13 @@ fn wrong_passwords_and_bad_keys_are_one_line_errors() {
 
 /// Starts `wasipack sign REF --key KEY --json` without waiting for it.
 fn start_sign(env: &Env, reference: &str, key: &str) -> std::process::Child {
+    start_sign_with(env, reference, key, &[])
+}
+
+fn start_sign_with(env: &Env, reference: &str, key: &str, more: &[&str]) -> std::process::Child {
     wasipack()
         .args(["sign", reference, "--key", key, "--json"])
+        .args(more)
         .current_dir(env.dir.path())
         .env("DOCKER_CONFIG", env.docker())
         .env("COSIGN_PASSWORD", PASSWORD)
@@ -512,6 +517,120 @@ fn ten_concurrent_signers_keep_every_signature_on_tag_only_and_referrers_registr
             assert!(report.contains(" of 10 under "), "{report}");
         }
     }
+}
+
+/// Bundle referrers on a registry without the referrers API are listed in the `sha256-HEX`
+/// fallback index, a tag with the same race as `.sig`: ten signers with `--attach bundles` at
+/// once on crane's registry all stay listed, and each verifies. About 5 s.
+#[test]
+fn ten_concurrent_bundle_signers_all_stay_listed_in_the_fallback_index() {
+    let t = common::require!("go", "crane");
+    let registry = t.crane_registry();
+    let env = Env::new(&t);
+    let keys: Vec<(String, String)> = (0..10).map(|i| env.keys(&format!("b{i}"))).collect();
+    let reference = env.push("hello", &format!("{}/race/bundles:1", registry.host()));
+    let children: Vec<_> = keys
+        .iter()
+        .map(|(key, _)| start_sign_with(&env, &reference, key, &["--attach", "bundles"]))
+        .collect();
+    let mut referrers = Vec::new();
+    for c in children {
+        let (code, out, err) = decode(c.wait_with_output().unwrap());
+        assert_eq!(code, 0, "{err}");
+        let signed = json(&out);
+        assert_eq!(signed["tag"], Value::Null, "{out}");
+        assert_eq!(signed["indexed"], "fallback-tag", "{out}");
+        referrers.push(signed["referrer"].as_str().unwrap().to_string());
+    }
+    let digest = reference.split_once('@').unwrap().1;
+    let index = format!(
+        "{}/race/bundles:{}",
+        registry.host(),
+        digest.replace(':', "-")
+    );
+    let (code, out, err) = t.run("crane", &["manifest", &index], env.dir.path());
+    assert_eq!(code, 0, "{err}");
+    let listed: Vec<String> = json(&out)["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["digest"].as_str().unwrap().to_string())
+        .collect();
+    for r in &referrers {
+        assert!(
+            listed.contains(r),
+            "{r} is not in the fallback index: {out}"
+        );
+    }
+    for (_, public) in &keys {
+        let (code, out, err) = env.wp(&["verify", &reference, "--key", public]);
+        assert_eq!(code, 0, "{public}: {err}{out}");
+        assert!(out.contains("Sigstore bundle"), "{out}");
+    }
+}
+
+/// On a registry with the referrers API, `push --key` and `sign` store Sigstore bundle
+/// referrers by default and no `.sig`/`.att` tag (the repository did not exist before the
+/// push, so the push asks again once the artifact is stored); cosign 3 verifies them, and
+/// `--attach tags` still gives cosign 2 its `.sig` tag.
+#[test]
+fn signatures_are_bundle_referrers_by_default_where_the_registry_has_the_api() {
+    let t = common::require!("go", "crane", "cosign2", "cosign3");
+    let registry = t.referrers_registry();
+    let env = Env::new(&t);
+    let (key, public) = env.keys("wp");
+    let (tags_key, tags_public) = env.keys("tags");
+    let fixture = t.go_fixture("hello");
+    let reference = format!("{}/auto/hello:1", registry.host());
+    let out = env.ok(&[
+        "push",
+        fixture.to_str().unwrap(),
+        &reference,
+        "--key",
+        &key,
+        "--json",
+    ]);
+    let signed = json(&out)["pushed"][0]["signed"].clone();
+    let signed = signed.as_array().unwrap();
+    assert_eq!(
+        signed.len(),
+        3,
+        "the signature, the SBOM, the provenance: {out}"
+    );
+    for s in signed {
+        assert_eq!(s["tag"], Value::Null, "{out}");
+        assert_eq!(s["indexed"], "referrers-api", "{out}");
+        assert!(
+            s["referrer"].as_str().unwrap().starts_with("sha256:"),
+            "{out}"
+        );
+    }
+    let (code, tags, err) = t.run(
+        "crane",
+        &["ls", &format!("{}/auto/hello", registry.host())],
+        env.dir.path(),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(tags.trim(), "1", "no .sig or .att tag: {tags}");
+    let (code, out, err) = env.wp(&[
+        "verify",
+        &reference,
+        "--key",
+        &public,
+        "--require-attestation",
+        "spdx,slsa",
+    ]);
+    assert_eq!(code, 0, "{err}{out}");
+    let (code, _, err) = env.cosign3_bundles(&["verify", "--key", &public, &reference]);
+    assert_eq!(code, 0, "cosign3 verify: {err}");
+
+    // The tag form on request (on an artifact without bundles, which cosign would read
+    // first): cosign 2 reads it.
+    let unsigned = env.push("hello", &format!("{}/auto/tags:1", registry.host()));
+    let out = env.ok(&["sign", &unsigned, "--key", &tags_key, "--attach", "tags"]);
+    assert!(out.contains(".sig now holds 1 layer(s)"), "{out}");
+    let (code, _, err) = env.cosign(2, &["verify", "--key", &tags_public, &unsigned]);
+    assert_eq!(code, 0, "cosign2 verify of --attach tags: {err}");
 }
 
 /// One signer's `.sig` manifest PUT is held by a proxy while a second signer writes: the
