@@ -10,6 +10,9 @@
 #   actionlint (go install, github.com/rhysd/actionlint: lints .github/workflows and, through
 #               shellcheck when it is on PATH, their run: scripts)
 #   shellcheck (Debian package; only when missing, any version)
+#   fulcio, rekor-server-posix, timestamp-server (go install; the local Sigstore instance of
+#               scripts/sigstore-stack.sh: Fulcio, Rekor v2 (rekor-tiles, POSIX storage), the
+#               timestamp authority; the first build takes minutes)
 #   skopeo     (Debian package, apt-get; only when missing, any version)
 #   docker-registry (Debian package: distribution 2.8.x; .tools/bin/docker-registry links to
 #               /usr/bin/docker-registry; Debian's own service is disabled where systemd runs)
@@ -27,6 +30,9 @@ ORAS_VERSION=v1.3.6
 COSIGN2_VERSION=v2.6.5
 COSIGN3_VERSION=v3.1.3
 ACTIONLINT_VERSION=v1.7.12
+FULCIO_VERSION=v1.8.8
+REKOR_TILES_VERSION=v2.3.0
+TSA_VERSION=v2.1.3
 DOCKER_REGISTRY_SERIES=2.8 # Debian 12's docker-registry is 2.8.2+ds1
 SPDX_TOOLS_VERSION=0.8.5
 CYCLONEDX_LIB_VERSION=11.12.0
@@ -79,6 +85,14 @@ go_tool oras oras.land/oras oras.land/oras/cmd/oras "$ORAS_VERSION"
 go_tool cosign2 github.com/sigstore/cosign/v2 github.com/sigstore/cosign/v2/cmd/cosign "$COSIGN2_VERSION"
 go_tool cosign3 github.com/sigstore/cosign/v3 github.com/sigstore/cosign/v3/cmd/cosign "$COSIGN3_VERSION"
 go_tool actionlint github.com/rhysd/actionlint github.com/rhysd/actionlint/cmd/actionlint "$ACTIONLINT_VERSION"
+# The local Sigstore instance (scripts/sigstore-stack.sh). WASIPACK_SKIP_SIGSTORE_STACK=1 skips them.
+if [[ ${WASIPACK_SKIP_SIGSTORE_STACK:-} != 1 ]]; then
+	go_tool fulcio github.com/sigstore/fulcio github.com/sigstore/fulcio "$FULCIO_VERSION"
+	go_tool rekor-server-posix github.com/sigstore/rekor-tiles/v2 \
+		github.com/sigstore/rekor-tiles/v2/cmd/rekor-server/posix "$REKOR_TILES_VERSION"
+	go_tool timestamp-server github.com/sigstore/timestamp-authority/v2 \
+		github.com/sigstore/timestamp-authority/v2/cmd/timestamp-server "$TSA_VERSION"
+fi
 
 # --- wasm-tools -----------------------------------------------------------
 command -v python3 >/dev/null 2>&1 || die "'python3' not found on PATH (needed for wasm-tools)"

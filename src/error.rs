@@ -4,9 +4,11 @@
 //! `docs/exit-codes.md`; a test keeps the two in step.
 
 mod build;
+mod keyless;
 mod registry;
 
 pub use build::BuildError;
+pub use keyless::KeylessError;
 pub use registry::{RegistryError, RegistryErrorKind};
 
 use crate::check::CheckError;
@@ -71,6 +73,8 @@ pub enum Error {
     /// A build step failed in a way of its own (a toolchain refused, `go list` failed, ...).
     #[error("{0}")]
     Build(#[from] BuildError),
+    #[error("{0}")]
+    Keyless(#[from] KeylessError),
 }
 
 impl Error {
@@ -158,6 +162,7 @@ mod tests {
             Error::Input("p.json: not JSON".into()),
             Error::Usage("--annotation `a`: expected KEY=VALUE".into()),
             BuildError::GoTooOld("go1.20.14".into()).into(),
+            KeylessError::NoToken.into(),
         ]
     }
 
@@ -180,6 +185,7 @@ mod tests {
             Error::Input(_) => ("Input", "2"),
             Error::Usage(_) => ("Usage", "2"),
             Error::Build(_) => ("Build", "2"),
+            Error::Keyless(_) => ("Keyless", "2"),
         }
     }
 

@@ -155,6 +155,55 @@ fn a_go_command_built_for_wasip2_is_a_component_that_runs_like_its_wasip1_build(
     );
     assert_eq!(layout_config(&p.path().join("p1"))["os"], "wasip1");
 
+    // inspect and check show the world; a policy of the user's checks its WASI imports.
+    let (code, out, err) = common::run_in(p.path(), &["inspect", component.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("  world       wasi:cli/command@0.2.0\n"),
+        "{out}"
+    );
+    let (code, out, err) = common::run_in(
+        p.path(),
+        &[
+            "check",
+            component.to_str().unwrap(),
+            "--policy",
+            "wasip2-component",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("world wasi:cli/command@0.2.0: imports wasi:cli/environment@0.2."),
+        "{out}"
+    );
+    std::fs::write(
+        p.path().join("nofs.toml"),
+        "extends = \"wasip2-component\"\n[imports]\nmodules = [\"wasi:cli/*\", \"wasi:io/*\", \"wasi:clocks/*\", \"wasi:random/*\"]\n",
+    )
+    .unwrap();
+    let out = common::wasipack()
+        .args([
+            "build",
+            ".",
+            "--name",
+            "dep",
+            "--policy",
+            "nofs.toml",
+            "--output",
+            "p3",
+        ])
+        .current_dir(p.path())
+        .env("WASIPACK_CACHE", p.path().join(".cache"))
+        .output()
+        .unwrap();
+    let (code, out, err) = common::decode(out);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains("imports from module `wasi:filesystem/preopens@0.2."),
+        "{out}"
+    );
+    assert!(!p.path().join("p3").exists(), "nothing written");
+
     // Both builds run, with arguments, an environment variable and a preopened directory, and
     // print the same.
     std::fs::write(p.path().join("x.txt"), "hello from x.txt\n").unwrap();

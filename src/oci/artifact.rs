@@ -25,6 +25,12 @@ pub const SPDX: &str = "application/spdx+json";
 pub const CYCLONEDX: &str = "application/vnd.cyclonedx+json";
 pub const TITLE: &str = "org.opencontainers.image.title";
 pub const CREATED: &str = "org.opencontainers.image.created";
+/// What `build` annotates an artifact built from a tree with changes not committed with
+/// (`true`, and the commit the tree started from; it then names no
+/// `org.opencontainers.image.revision`), and the project's path within its repository.
+pub const DIRTY_ANNOTATION: &str = "dev.wasipack.source.dirty";
+pub const BASE_REVISION_ANNOTATION: &str = "dev.wasipack.source.base-revision";
+pub const PATH_ANNOTATION: &str = "dev.wasipack.source.path";
 
 /// Blob contents, shared: a module's bytes are held once by the build and its artifact.
 /// `Bytes`, so that a memory-mapped input file is uploaded without being copied.
@@ -80,26 +86,6 @@ pub struct Component {
     pub target: Option<String>,
 }
 
-/// The WASI world a component's exports say it targets: `wasi:cli/command` for one that exports
-/// `wasi:cli/run`, `wasi:http/proxy` for one that exports `wasi:http/incoming-handler` (at the
-/// export's version); `None` for any other (a library of the user's own world).
-pub fn target_world(exports: &[String]) -> Option<String> {
-    exports.iter().find_map(|e| {
-        let (name, version) = e
-            .split_once('@')
-            .map_or((e.as_str(), None), |(n, v)| (n, Some(v)));
-        let world = match name {
-            "wasi:cli/run" => "wasi:cli/command",
-            "wasi:http/incoming-handler" => "wasi:http/proxy",
-            _ => return None,
-        };
-        Some(match version {
-            Some(v) => format!("{world}@{v}"),
-            None => world.to_string(),
-        })
-    })
-}
-
 /// What `build` and a push of a bare `.wasm` both put in the artifact for `module`: `os` from
 /// its kind (a component is wasip2) and, for a component, its world.
 ///
@@ -118,13 +104,10 @@ pub fn wasm_spec(
         author: None,
         annotations,
         // CNCF layout: `component` is required for wasip2 (exports, imports, target world).
-        component: module.filter(|_| component).map(|module| {
-            let exports: Vec<String> = module.exports.iter().map(|e| e.name.clone()).collect();
-            Component {
-                target: target_world(&exports),
-                exports,
-                imports: module.imports.iter().map(|i| i.module.clone()).collect(),
-            }
+        component: module.filter(|_| component).map(|module| Component {
+            target: module.world.clone(),
+            exports: module.exports.iter().map(|e| e.name.clone()).collect(),
+            imports: module.imports.iter().map(|i| i.module.clone()).collect(),
         }),
     }
 }
@@ -297,26 +280,6 @@ mod tests {
             m["config"]["digest"],
             "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
         );
-    }
-}
-
-#[cfg(test)]
-mod world {
-    use super::*;
-
-    #[test]
-    fn the_target_world_follows_the_wasi_export_and_its_version() {
-        let of = |e: &[&str]| target_world(&e.iter().map(|s| s.to_string()).collect::<Vec<_>>());
-        assert_eq!(
-            of(&["wasi:cli/run@0.2.0"]).as_deref(),
-            Some("wasi:cli/command@0.2.0")
-        );
-        assert_eq!(
-            of(&["x:y/z", "wasi:http/incoming-handler@0.2.3"]).as_deref(),
-            Some("wasi:http/proxy@0.2.3")
-        );
-        assert_eq!(of(&["wasi:cli/run"]).as_deref(), Some("wasi:cli/command"));
-        assert_eq!(of(&["example:calc/ops@1.0.0"]), None);
     }
 }
 

@@ -8,6 +8,14 @@ use crate::text::printable as p;
 use crate::wasm::inspect::{Inspection, Kind, Warning};
 use std::fmt::Write;
 
+/// A component's world and the interfaces it imports, under a `check` verdict.
+fn world(o: &mut String, m: &Inspection) {
+    if let Some(world) = &m.world {
+        let imports: Vec<_> = m.imports.iter().map(|i| p(&i.module)).collect();
+        let _ = writeln!(o, "  world {}: imports {}", p(world), imports.join(", "));
+    }
+}
+
 /// The `inspect` report.
 pub fn inspect(m: &Inspection, file: &str, s: Style) -> String {
     let mut o = String::new();
@@ -19,6 +27,9 @@ pub fn inspect(m: &Inspection, file: &str, s: Style) -> String {
     let _ = writeln!(o, "  kind        {kind}, {} bytes", m.size);
     let _ = writeln!(o, "  sha256      {}", m.sha256);
     let _ = writeln!(o, "  abi         {} ({})", m.abi.id(), m.abi_description);
+    if let Some(world) = &m.world {
+        let _ = writeln!(o, "  world       {}", p(world));
+    }
     let mut tool = p(&m.toolchain.name).into_owned();
     if let Some(v) = &m.toolchain.version {
         let _ = write!(tool, " {}", p(v));
@@ -177,6 +188,7 @@ pub fn check(r: &CheckReport, file: &str, s: Style) -> String {
             m.imports.len(),
             m.size
         );
+        world(&mut o, m);
         warnings(&mut o, &m.warnings, "  warning: ", s);
         return o;
     }
@@ -189,6 +201,7 @@ pub fn check(r: &CheckReport, file: &str, s: Style) -> String {
         policy,
         m.abi.id()
     );
+    world(&mut o, m);
     warnings(&mut o, &m.warnings, "  warning: ", s);
     for v in &r.violations {
         let _ = writeln!(o, "  {}[{}] {}", s.red("error"), v.rule, p(&v.message));

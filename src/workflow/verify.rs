@@ -9,6 +9,7 @@ use crate::oci::store::{fallback_tag, Store};
 use crate::oci::Descriptor;
 use crate::oci::Target;
 use crate::policy::Policy;
+use crate::sign::keyless::{self, IdentityPolicy, KeylessVerifier};
 use crate::sign::payload::{Rejected, Verdict};
 use crate::sign::verify::{check_dsse, check_signature};
 use crate::sign::{bundle, payload, sidecar_layers};
@@ -59,7 +60,7 @@ impl Report {
 pub fn verify(
     store: &Store,
     target: &Target,
-    key: &VerifyingKey,
+    trust: Trust<'_>,
     require: &[(String, String)],
     policy: Option<&Policy>,
 ) -> Result<Report> {
@@ -94,9 +95,17 @@ pub fn verify(
         let trust = s.spawn(|| -> Result<(bool, Report)> {
             let mut r = Report::new(target.to_string());
             let attached = Attached::read(store, &digest, !require.is_empty())?;
-            let mut ok = signatures(store, &digest, key, &attached, &mut r)?;
+            let mut ok = signatures(store, &digest, trust, &attached, &mut r)?;
             for (name, predicate_type) in require {
-                ok &= attestation(store, &digest, key, &attached, name, predicate_type, &mut r)?;
+                ok &= attestation(
+                    store,
+                    &digest,
+                    trust,
+                    &attached,
+                    name,
+                    predicate_type,
+                    &mut r,
+                )?;
             }
             Ok((ok, r))
         });
@@ -146,7 +155,7 @@ fn bundles(
     store: &Store,
     referrers: &[Descriptor],
     digest: &str,
-    key: &VerifyingKey,
+    trust: Trust<'_>,
     predicate_type: &str,
 ) -> Result<Vec<(String, Verdict)>> {
     let mut out = Vec::new();
@@ -173,10 +182,25 @@ fn bundles(
                 .ok_or("referrer layer: the manifest has no layers")?;
             let layer = Descriptor::try_from(layer).map_err(|e| format!("referrer layer: {e}"))?;
             let bytes = store.blob(&layer).map_err(|e| e.to_string())?;
-            match bundle::open(&bytes)? {
-                bundle::Content::Envelope(e) => check_dsse(&e, key, digest, predicate_type),
+            let envelope = match bundle::open(&bytes)? {
+                bundle::Content::Envelope(e) => e,
                 bundle::Content::Message(..) => {
-                    Err("a message-signature bundle cannot sign an image".into())
+                    return Err("a message-signature bundle cannot sign an image".into())
+                }
+            };
+            match trust {
+                Trust::Key(key) => check_dsse(&envelope, key, digest, predicate_type),
+                Trust::Keyless(verifier, identity) => {
+                    verifier.verify(keyless::Subject::Digest(digest), &bytes, identity)?;
+                    let statement: serde_json::Value = serde_json::from_slice(&envelope.body)
+                        .map_err(|e| format!("the statement is not JSON: {e}"))?;
+                    let found = statement["predicateType"].as_str().unwrap_or_default();
+                    if found != predicate_type {
+                        return Err(Rejected(format!(
+                            "its statement's predicate type is `{found}`, not `{predicate_type}`"
+                        )));
+                    }
+                    Ok(())
                 }
             }
         })();
@@ -189,7 +213,7 @@ fn bundles(
 fn signatures(
     store: &Store,
     digest: &str,
-    key: &VerifyingKey,
+    trust: Trust<'_>,
     attached: &Attached,
     report: &mut Report,
 ) -> Result<bool> {
@@ -202,6 +226,11 @@ fn signatures(
                 .get(payload::SIGNATURE_ANNOTATION)
                 .ok_or("the layer has no signature annotation")?;
             let sig = payload::unb64(sig)?;
+            let Trust::Key(key) = trust else {
+                return Err(Rejected::from(
+                    "a key's signature (keyless signatures are read from Sigstore bundle referrers)",
+                ));
+            };
             let body = store.blob(layer).map_err(|e| e.to_string())?;
             check_signature(key, &body, &sig)?;
             let signed = payload::signed_digest(&body)?;
@@ -226,7 +255,13 @@ fn signatures(
             Err(why) => reasons.push(format!("{}: {why}", layer.digest)),
         }
     }
-    let found = bundles(store, &attached.referrers, digest, key, bundle::COSIGN_SIGN)?;
+    let found = bundles(
+        store,
+        &attached.referrers,
+        digest,
+        trust,
+        bundle::COSIGN_SIGN,
+    )?;
     for (referrer, verdict) in &found {
         match verdict {
             Ok(()) => {
@@ -256,7 +291,7 @@ fn signatures(
 fn attestation(
     store: &Store,
     digest: &str,
-    key: &VerifyingKey,
+    trust: Trust<'_>,
     attached: &Attached,
     name: &str,
     predicate_type: &str,
@@ -270,7 +305,12 @@ fn attestation(
             .blob(layer)
             .map_err(|e| Rejected(e.to_string()))
             .and_then(|bytes| payload::open_envelope(&bytes))
-            .and_then(|envelope| check_dsse(&envelope, key, digest, predicate_type));
+            .and_then(|envelope| match trust {
+                Trust::Key(key) => check_dsse(&envelope, key, digest, predicate_type),
+                Trust::Keyless(..) => Err(Rejected::from(
+                    "an .att envelope is a key's (keyless attestations are read from Sigstore bundle referrers)",
+                )),
+            });
         match verdict {
             Ok(()) => {
                 return Ok(report.step(
@@ -282,7 +322,7 @@ fn attestation(
             Err(why) => reasons.push(format!("{}: {why}", layer.digest)),
         }
     }
-    let found = bundles(store, &attached.referrers, digest, key, predicate_type)?;
+    let found = bundles(store, &attached.referrers, digest, trust, predicate_type)?;
     for (referrer, verdict) in &found {
         match verdict {
             Ok(()) => {
@@ -400,13 +440,32 @@ pub enum BlobSignature<'a> {
     Bundle(&'a Path),
 }
 
+/// Whom a signature must come from: a key's holder, or a keyless identity under a trust root.
+#[derive(Clone, Copy)]
+pub enum Trust<'a> {
+    Key(&'a VerifyingKey),
+    Keyless(&'a KeylessVerifier, &'a IdentityPolicy),
+}
+
 /// Verifies a local file fully offline: its blob signature, then `policy` on its bytes.
 pub fn verify_file(
     path: &Path,
-    key: &VerifyingKey,
+    trust: Trust<'_>,
     signature: BlobSignature,
     policy: Option<&Policy>,
 ) -> Result<Report> {
+    let key = match trust {
+        Trust::Key(key) => key,
+        Trust::Keyless(verifier, identity) => {
+            let BlobSignature::Bundle(bundle_path) = signature else {
+                return Err(Error::Usage(format!(
+                    "{}: a keyless signature is checked from its bundle: pass --bundle FILE, not --signature",
+                    path.display()
+                )));
+            };
+            return verify_file_keyless(path, bundle_path, verifier, identity, policy);
+        }
+    };
     let sig_path = match signature {
         BlobSignature::Base64(p) | BlobSignature::Bundle(p) => p,
     };
@@ -440,20 +499,68 @@ pub fn verify_file(
         Err(Rejected(why)) => why,
     };
     let mut ok = report.step("signature", passed, detail);
+    ok &= file_policy(path, &bytes, &hex, policy, &mut report)?;
+    report.verified = ok;
+    Ok(report)
+}
+
+/// A local file's keyless bundle (`sign-blob --keyless`, `cosign sign-blob`): chain,
+/// timestamps, log inclusion and identity, then `policy` on its bytes.
+fn verify_file_keyless(
+    path: &Path,
+    bundle_path: &Path,
+    verifier: &KeylessVerifier,
+    identity: &IdentityPolicy,
+    policy: Option<&Policy>,
+) -> Result<Report> {
+    let bytes = crate::fsio::read_input(path)?;
+    let bundle = std::fs::read(bundle_path).map_err(|source| Error::Read {
+        path: bundle_path.to_path_buf(),
+        source,
+    })?;
+    let hex = crate::digest::sha256_hex(&bytes);
+    let mut report = Report::new(path.display().to_string());
+    report.digest = Some(format!("sha256:{hex}"));
+    let (passed, detail) = match verifier.verify(keyless::Subject::Blob(&bytes), &bundle, identity)
+    {
+        Ok(v) => (
+            true,
+            format!(
+                "{}: signed by {} ({}), logged",
+                bundle_path.display(),
+                v.identity,
+                v.issuer
+            ),
+        ),
+        Err(Rejected(why)) => (false, format!("{}: {why}", bundle_path.display())),
+    };
+    let mut ok = report.step("signature", passed, detail);
+    ok &= file_policy(path, &bytes, &hex, policy, &mut report)?;
+    report.verified = ok;
+    Ok(report)
+}
+
+/// The policy step of a local file (none without a policy).
+fn file_policy(
+    path: &Path,
+    bytes: &[u8],
+    hex: &str,
+    policy: Option<&Policy>,
+    report: &mut Report,
+) -> Result<bool> {
+    let mut ok = true;
     if let Some(policy) = policy {
         // The file was hashed above: the check does not hash it again.
-        let r = crate::check::check_known(&bytes, policy, Some(&hex)).map_err(|error| {
-            Error::Check {
+        let r =
+            crate::check::check_known(bytes, policy, Some(hex)).map_err(|error| Error::Check {
                 file: path.display().to_string(),
                 error,
-            }
-        })?;
+            })?;
         ok &= report.step(
             "policy",
             r.passed,
             format!("{} violation(s) of `{}`", r.violations.len(), r.policy),
         );
     }
-    report.verified = ok;
-    Ok(report)
+    Ok(ok)
 }

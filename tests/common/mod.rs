@@ -4,6 +4,7 @@
 
 pub mod proxy;
 pub mod servers;
+pub mod sigstore;
 pub mod tiers;
 
 pub use tiers::Tools;

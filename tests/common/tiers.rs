@@ -32,7 +32,10 @@
 //! - `wasmtime`: PyPI's `wasmtime` (the component API) in `.tools/venv` (same script; the
 //!   handle's `path("wasmtime")` is the venv's python), the host that runs components;
 //! - `skopeo`, `shellcheck`: on PATH (the same script installs them with apt-get);
-//! - `tinygo`: `tinygo` on PATH.
+//! - `tinygo`: `tinygo` on PATH;
+//! - `sigstore`: the local Sigstore instance of scripts/sigstore-stack.sh (`fulcio`,
+//!   `rekor-server-posix`, `timestamp-server` and `cosign3` in `.tools/bin`, `go` for its OIDC
+//!   issuer, `openssl` and `curl`); `t.sigstore_stack()` starts one (common/sigstore.rs).
 
 use super::repo;
 use std::io::Write;
@@ -56,6 +59,9 @@ const PINNED: &[&str] = &[
     "docker-registry",
     "htpasswd",
     "actionlint",
+    "fulcio",
+    "rekor-server-posix",
+    "timestamp-server",
 ];
 
 /// One thing that is missing: what, and how to get it.
@@ -92,6 +98,7 @@ fn locate(name: &str) -> Result<PathBuf, Vec<Missing>> {
                 (go, flock) => Err([go.err(), flock.err()].into_iter().flatten().collect()),
             }
         }
+        "git" => on_path("git", "git, from your package manager").map_err(|m| vec![m]),
         "venv" => in_repo(".tools/venv/bin/python".into()).map_err(|mut m| {
             m.what = ".tools/venv".into();
             vec![m]
@@ -122,11 +129,29 @@ fn locate(name: &str) -> Result<PathBuf, Vec<Missing>> {
             "https://tinygo.org/getting-started/install/; scripts/install-tools.sh does not install it",
         )
         .map_err(|m| vec![m]),
+        "sigstore" => {
+            let mut missing = Vec::new();
+            for tool in ["fulcio", "rekor-server-posix", "timestamp-server", "cosign3"] {
+                if let Err(m) = in_repo(format!(".tools/bin/{tool}")) {
+                    missing.push(m);
+                }
+            }
+            for program in ["go", "openssl", "curl"] {
+                if let Err(m) = on_path(program, "the Debian package of the same name (go: https://go.dev/dl/)") {
+                    missing.push(m);
+                }
+            }
+            if missing.is_empty() {
+                Ok(repo().join("scripts/sigstore-stack.sh"))
+            } else {
+                Err(missing)
+            }
+        }
         pinned if PINNED.contains(&pinned) => {
             in_repo(format!(".tools/bin/{pinned}")).map_err(|m| vec![m])
         }
         other => panic!(
-            "common::require: unknown need `{other}` (known: go, venv, wasmtime, skopeo, shellcheck, tinygo, {})",
+            "common::require: unknown need `{other}` (known: go, git, venv, wasmtime, skopeo, shellcheck, tinygo, sigstore, {})",
             PINNED.join(", ")
         ),
     }

@@ -7,6 +7,7 @@ mod completions;
 mod doctor;
 mod github;
 mod inspect;
+mod keyless;
 mod keys;
 mod login;
 mod net;

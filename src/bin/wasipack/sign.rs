@@ -16,9 +16,11 @@ use wasipack::{Error, Result};
 pub struct Opts {
     /// REGISTRY/REPO[:TAG|@sha256:HEX] or oci-layout:PATH[:TAG|@sha256:HEX].
     reference: String,
-    /// The private key (cosign's encrypted format, PKCS#8 or SEC1).
-    #[arg(long)]
-    key: PathBuf,
+    /// The private key (cosign's encrypted format, PKCS#8 or SEC1). Or --keyless.
+    #[arg(long, required_unless_present = "keyless")]
+    key: Option<PathBuf>,
+    #[command(flatten)]
+    keyless: super::keyless::Sign,
     /// An annotation KEY=VALUE for the payload's `optional` section (repeatable).
     #[arg(long = "annotation", short = 'a', value_name = "KEY=VALUE")]
     annotations: Vec<String>,
@@ -86,9 +88,20 @@ pub fn annotations(pairs: &[String]) -> Result<BTreeMap<String, String>> {
 pub fn run(opts: Opts) -> Result<u8> {
     let target = Target::parse(&opts.reference)?;
     let annotations = annotations(&opts.annotations)?;
-    let signer = super::keys::signer(&opts.key)?;
-    let store = Store::open(&target, opts.net.options(true, false)?, false)?;
-    let signed = sign::sign(&store, &target, &signer, &annotations, opts.attach.mode())?;
+    let signed = if opts.keyless.keyless {
+        let signer =
+            sign::keyless::KeylessSigner::new(&opts.keyless.instance(), &opts.keyless.token())?;
+        let store = Store::open(&target, opts.net.options(true, false)?, false)?;
+        sign::sign_keyless(&store, &target, &signer, &annotations)?
+    } else {
+        let key = opts
+            .key
+            .as_deref()
+            .expect("clap requires --key without --keyless");
+        let signer = super::keys::signer(key)?;
+        let store = Store::open(&target, opts.net.options(true, false)?, false)?;
+        sign::sign(&store, &target, &signer, &annotations, opts.attach.mode())?
+    };
     print_signed(&signed, opts.json);
     opts.github.signed(&signed)?;
     Ok(0)
@@ -113,9 +126,11 @@ pub struct BlobOpts {
     /// The file to sign.
     file: PathBuf,
     /// The private key to sign with (cosign's encrypted format, PKCS#8 or SEC1; the password
-    /// from COSIGN_PASSWORD or the terminal).
-    #[arg(long)]
-    key: PathBuf,
+    /// from COSIGN_PASSWORD or the terminal). Or --keyless.
+    #[arg(long, required_unless_present = "keyless")]
+    key: Option<PathBuf>,
+    #[command(flatten)]
+    keyless: super::keyless::Sign,
     /// Write the signature here (atomically) as well as to stdout.
     #[arg(long, value_name = "SIG")]
     output_signature: Option<PathBuf>,
@@ -129,7 +144,14 @@ pub struct BlobOpts {
 }
 
 pub fn run_blob(opts: BlobOpts) -> Result<u8> {
-    let signer = super::keys::signer(&opts.key)?;
+    if opts.keyless.keyless {
+        return run_blob_keyless(opts);
+    }
+    let key = opts
+        .key
+        .as_deref()
+        .expect("clap requires --key without --keyless");
+    let signer = super::keys::signer(key)?;
     let bytes = wasipack::fsio::read_input(&opts.file)?;
     let der = signer.sign(&bytes);
     let sig = payload::b64(&der);
@@ -149,6 +171,53 @@ pub fn run_blob(opts: BlobOpts) -> Result<u8> {
                 "signature": sig,
                 "output_signature": opts.output_signature.as_ref().map(|p| p.display().to_string()),
                 "bundle": opts.bundle.as_ref().map(|p| p.display().to_string()),
+            }),
+        );
+    } else {
+        super::print(&format!("{sig}\n"));
+    }
+    Ok(0)
+}
+
+/// `sign-blob --keyless --bundle F`: the bundle is the whole output (its certificate is what a
+/// verifier checks), so it is required; the signature is printed as cosign prints it.
+fn run_blob_keyless(opts: BlobOpts) -> Result<u8> {
+    let Some(bundle_path) = &opts.bundle else {
+        return Err(Error::Usage(
+            "sign-blob --keyless needs --bundle FILE (the bundle carries the certificate and the log entry)".into(),
+        ));
+    };
+    let bytes = wasipack::fsio::read_input(&opts.file)?;
+    let signer = wasipack::sign::keyless::KeylessSigner::new(
+        &opts.keyless.instance(),
+        &opts.keyless.token(),
+    )?;
+    let signed = signer.sign_blob(&bytes)?;
+    let bundle = signed.json;
+    let sig = serde_json::from_slice::<serde_json::Value>(&bundle)
+        .ok()
+        .and_then(|v| {
+            v["messageSignature"]["signature"]
+                .as_str()
+                .map(str::to_string)
+        })
+        .unwrap_or_default();
+    if let Some(path) = &opts.output_signature {
+        wasipack::fsio::write_atomic(path, sig.as_bytes())?;
+    }
+    wasipack::fsio::write_atomic(bundle_path, &bundle)?;
+    let (identity, issuer) = (signed.identity, signed.issuer);
+    if opts.json {
+        super::print_json(
+            "wasipack.sign-blob/v1",
+            &serde_json::json!({
+                "file": opts.file.display().to_string(),
+                "sha256": wasipack::digest::sha256_hex(&bytes),
+                "signature": sig,
+                "output_signature": opts.output_signature.as_ref().map(|p| p.display().to_string()),
+                "bundle": bundle_path.display().to_string(),
+                "identity": identity,
+                "issuer": issuer,
             }),
         );
     } else {

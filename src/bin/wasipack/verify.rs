@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use wasipack::oci::{Store, Target};
 use wasipack::policy::Policy;
 use wasipack::report;
-use wasipack::sign::{keys, payload};
+use wasipack::sign::{keyless, keys, payload};
 use wasipack::text::printable;
 use wasipack::workflow::verify;
 use wasipack::{Error, Result};
@@ -19,9 +19,12 @@ use wasipack::{Error, Result};
 pub struct Opts {
     /// REGISTRY/REPO[:TAG|@sha256:HEX], oci-layout:PATH[:TAG], or a local .wasm file.
     reference: String,
-    /// The public key (PEM).
-    #[arg(long)]
-    key: PathBuf,
+    /// The public key (PEM). Or, for keyless signatures, --certificate-identity and
+    /// --certificate-oidc-issuer.
+    #[arg(long, required_unless_present_any = ["certificate_identity", "certificate_identity_regexp"])]
+    key: Option<PathBuf>,
+    #[command(flatten)]
+    keyless: super::keyless::Verify,
     /// Policy to check the module against (shipped name or file); none when not given.
     #[arg(long)]
     policy: Option<String>,
@@ -57,19 +60,39 @@ fn required(names: &[String]) -> Result<Vec<(String, String)>> {
 }
 
 pub fn run(opts: Opts) -> Result<u8> {
-    let key = keys::read_public(&opts.key)?;
+    let identity = opts.keyless.policy()?;
+    let key = opts.key.as_deref().map(keys::read_public).transpose()?;
+    let keyless = match &identity {
+        Some(identity) => {
+            let root = opts.keyless.instance().trusted_root()?;
+            let what = opts
+                .keyless
+                .trusted_root
+                .as_ref()
+                .map_or("the public-good trust root".to_string(), |p| {
+                    p.display().to_string()
+                });
+            Some((keyless::KeylessVerifier::new(&root, &what)?, identity))
+        }
+        None => None,
+    };
+    let trust = match (&key, &keyless) {
+        (Some(key), _) => verify::Trust::Key(key),
+        (None, Some((verifier, identity))) => verify::Trust::Keyless(verifier, identity),
+        (None, None) => unreachable!("clap requires --key or a certificate identity"),
+    };
     let policy = opts.policy.as_deref().map(Policy::load).transpose()?;
     let is_file = !opts.reference.starts_with("oci-layout:")
         && std::path::Path::new(&opts.reference).is_file();
     let report = if is_file {
-        verify_file(&opts, &key, policy.as_ref())?
+        verify_file(&opts, trust, policy.as_ref())?
     } else {
         let target = Target::parse(&opts.reference)?;
         let store = Store::open(&target, opts.net.options(false, false)?, false)?;
         verify::verify(
             &store,
             &target,
-            &key,
+            trust,
             &required(&opts.require_attestation)?,
             policy.as_ref(),
         )?
@@ -104,7 +127,7 @@ pub fn run(opts: Opts) -> Result<u8> {
 
 fn verify_file(
     opts: &Opts,
-    key: &p256::ecdsa::VerifyingKey,
+    trust: verify::Trust<'_>,
     policy: Option<&Policy>,
 ) -> Result<verify::Report> {
     let path = std::path::Path::new(&opts.reference);
@@ -118,5 +141,5 @@ fn verify_file(
             )))
         }
     };
-    verify::verify_file(path, key, signature, policy)
+    verify::verify_file(path, trust, signature, policy)
 }

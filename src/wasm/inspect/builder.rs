@@ -446,6 +446,9 @@ impl Builder {
             }
         }
         let abi = detect_abi(kind, &self.imports, &self.exports);
+        let world = (kind == Kind::Component)
+            .then(|| super::target_world(self.exports.iter().map(|e| e.name.as_str())))
+            .flatten();
         Inspection {
             kind,
             size: bytes.len() as u64,
@@ -462,6 +465,7 @@ impl Builder {
             features: None,
             sections: self.sections,
             go_build_info,
+            world,
             warnings: self.warnings,
             feature_set: self.used,
         }

@@ -281,6 +281,10 @@ pub struct Inspection {
     pub features: Option<Vec<&'static str>>,
     pub sections: Vec<Section>,
     pub go_build_info: Option<GoBuildInfo>,
+    /// A component's WASI world, as its exports name it ([`target_world`]); absent from JSON
+    /// for a core module or a component of another world.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub world: Option<String>,
     /// What is odd about the module without making it invalid (a malformed `producers`
     /// section, ignored); absent from JSON when there is nothing to say.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -289,6 +293,24 @@ pub struct Inspection {
     /// module-level scan to validation.
     #[serde(skip)]
     pub feature_set: FeatureSet,
+}
+
+/// The WASI world a component's exports say it targets: `wasi:cli/command` for one that exports
+/// `wasi:cli/run`, `wasi:http/proxy` for one that exports `wasi:http/incoming-handler` (at the
+/// export's version); `None` for any other (a library of the user's own world).
+pub fn target_world<'a>(exports: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    exports.into_iter().find_map(|e| {
+        let (name, version) = e.split_once('@').map_or((e, None), |(n, v)| (n, Some(v)));
+        let world = match name {
+            "wasi:cli/run" => "wasi:cli/command",
+            "wasi:http/incoming-handler" => "wasi:http/proxy",
+            _ => return None,
+        };
+        Some(match version {
+            Some(v) => format!("{world}@{v}"),
+            None => world.to_string(),
+        })
+    })
 }
 
 impl Inspection {
@@ -444,5 +466,25 @@ fn component_section_kind(id: u8) -> &'static str {
         11 => "export",
         12 => "value",
         _ => "unknown",
+    }
+}
+
+#[cfg(test)]
+mod world {
+    use super::*;
+
+    #[test]
+    fn the_target_world_follows_the_wasi_export_and_its_version() {
+        let of = |e: &[&str]| target_world(e.iter().copied());
+        assert_eq!(
+            of(&["wasi:cli/run@0.2.0"]).as_deref(),
+            Some("wasi:cli/command@0.2.0")
+        );
+        assert_eq!(
+            of(&["x:y/z", "wasi:http/incoming-handler@0.2.3"]).as_deref(),
+            Some("wasi:http/proxy@0.2.3")
+        );
+        assert_eq!(of(&["wasi:cli/run"]).as_deref(), Some("wasi:cli/command"));
+        assert_eq!(of(&["example:calc/ops@1.0.0"]), None);
     }
 }

@@ -1,0 +1,146 @@
+//! A local Sigstore instance for a test binary: scripts/sigstore-stack.sh started once in a
+//! scratch directory (Fulcio, Rekor v2, the timestamp authority, an OIDC issuer, all on
+//! loopback) and shared by the binary's tests; it stops by itself when the binary exits
+//! (`SIGSTORE_STACK_OWNER`). One instance per binary also because timestamp-server always takes
+//! port 2112.
+
+use super::Tools;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+pub struct Stack {
+    script: PathBuf,
+    dir: PathBuf,
+}
+
+impl Tools {
+    /// The test binary's local Sigstore instance, started on first use (needs `sigstore`).
+    pub fn sigstore_stack(&self) -> &'static Stack {
+        static STACK: OnceLock<Stack> = OnceLock::new();
+        let script = self.path("sigstore");
+        STACK.get_or_init(|| {
+            // Kept (not a TempDir): the instance outlives every test; the watchdog stops it.
+            let dir = tempfile::tempdir().unwrap().keep();
+            let out = Command::new("bash")
+                .arg(&script)
+                .arg("start")
+                .arg(&dir)
+                .env("SIGSTORE_STACK_OWNER", std::process::id().to_string())
+                .output()
+                .expect("bash runs");
+            assert!(
+                out.status.success(),
+                "sigstore-stack.sh start failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            Stack { script, dir }
+        })
+    }
+}
+
+impl Stack {
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn trusted_root(&self) -> PathBuf {
+        self.dir().join("trusted_root.json")
+    }
+
+    pub fn signing_config(&self) -> PathBuf {
+        self.dir().join("signing_config.json")
+    }
+
+    fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir().join(name))
+            .unwrap()
+            .trim()
+            .to_string()
+    }
+
+    /// What a verifier must expect of [`Stack::token`]'s (GitHub workflow) tokens.
+    pub fn identity(&self) -> String {
+        self.read("identity")
+    }
+
+    pub fn issuer(&self) -> String {
+        self.read("issuer")
+    }
+
+    pub fn email_identity(&self) -> String {
+        self.read("email-identity")
+    }
+
+    pub fn email_issuer(&self) -> String {
+        self.read("email-issuer")
+    }
+
+    /// A fresh identity token: `github` (workflow claims) or `email`.
+    pub fn token_of(&self, kind: &str) -> String {
+        let out = Command::new("bash")
+            .arg(&self.script)
+            .args(["token"])
+            .arg(self.dir())
+            .arg(kind)
+            .output()
+            .expect("bash runs");
+        assert!(
+            out.status.success(),
+            "sigstore-stack.sh token: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+
+    /// A GitHub-style token for another audience than `sigstore`, from the Actions endpoint.
+    pub fn token_for_audience(&self, audience: &str) -> String {
+        let env = self.actions_env();
+        let get = |k: &str| env.iter().find(|(n, _)| n == k).unwrap().1.clone();
+        let out = Command::new("curl")
+            .args(["-fsS", "-H"])
+            .arg(format!(
+                "Authorization: Bearer {}",
+                get("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+            ))
+            .arg(format!(
+                "{}&audience={audience}",
+                get("ACTIONS_ID_TOKEN_REQUEST_URL")
+            ))
+            .output()
+            .expect("curl runs");
+        assert!(
+            out.status.success(),
+            "curl: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["value"].as_str().unwrap().to_string()
+    }
+
+    pub fn token(&self) -> String {
+        self.token_of("github")
+    }
+
+    /// `actions.env`'s variables: GitHub Actions' token request, pointed at the issuer.
+    pub fn actions_env(&self) -> Vec<(String, String)> {
+        self.read("actions.env")
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    /// The flags cosign needs to verify against this instance.
+    pub fn cosign_verify_flags(&self) -> Vec<String> {
+        vec![
+            "--trusted-root".into(),
+            self.trusted_root().display().to_string(),
+            "--certificate-identity".into(),
+            self.identity(),
+            "--certificate-oidc-issuer".into(),
+            self.issuer(),
+            "--insecure-ignore-sct".into(),
+        ]
+    }
+}

@@ -1,0 +1,683 @@
+//! Keyless signing and verification against a local Sigstore instance (scripts/sigstore-stack.sh:
+//! Fulcio, Rekor v2, the timestamp authority and an OIDC issuer on 127.0.0.1), judged by the
+//! real cosign v3. Nothing here reaches the internet: every command gets --signing-config or
+//! --trusted-root of the local instance.
+
+mod common;
+
+use common::sigstore::Stack;
+use common::{assert_clean_error, decode, wasipack, Tools};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A wasipack command with no ambient identity of the machine running the tests.
+fn clean(cmd: &mut Command) -> &mut Command {
+    for var in [
+        "SIGSTORE_ID_TOKEN",
+        "GITHUB_ACTIONS",
+        "ACTIONS_ID_TOKEN_REQUEST_URL",
+        "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+        "GITLAB_CI",
+        "BUILDKITE",
+        "CIRCLECI",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+fn wp(args: &[&str], dir: &Path) -> (i32, String, String) {
+    let mut cmd = wasipack();
+    clean(&mut cmd).args(args).current_dir(dir);
+    decode(cmd.output().expect("wasipack runs"))
+}
+
+fn s(p: &Path) -> String {
+    p.display().to_string()
+}
+
+fn blob(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// `cosign3 verify-blob --bundle` with the stack's trust root and the given identity/issuer.
+fn cosign_verify_blob(
+    t: &Tools,
+    stack: &Stack,
+    file: &Path,
+    bundle: &Path,
+    identity: &str,
+    issuer: &str,
+) -> (i32, String, String) {
+    t.run(
+        "cosign3",
+        &[
+            "verify-blob",
+            "--bundle",
+            &s(bundle),
+            "--trusted-root",
+            &s(&stack.trusted_root()),
+            "--certificate-identity",
+            identity,
+            "--certificate-oidc-issuer",
+            issuer,
+            "--insecure-ignore-sct",
+            &s(file),
+        ],
+        stack.dir(),
+    )
+}
+
+fn cosign_sign_blob(t: &Tools, stack: &Stack, file: &Path, bundle: &Path, token: &str) {
+    let (code, out, err) = t.run(
+        "cosign3",
+        &[
+            "sign-blob",
+            "--yes",
+            "--signing-config",
+            &s(&stack.signing_config()),
+            "--trusted-root",
+            &s(&stack.trusted_root()),
+            "--identity-token",
+            token,
+            "--bundle",
+            &s(bundle),
+            &s(file),
+        ],
+        stack.dir(),
+    );
+    assert_eq!(code, 0, "cosign sign-blob: {out}{err}");
+}
+
+/// `wasipack verify FILE --bundle B` with the stack's trust root.
+fn wasipack_verify_blob(
+    stack: &Stack,
+    file: &Path,
+    bundle: &Path,
+    identity: &[&str],
+    trusted_root: &Path,
+) -> (i32, String, String) {
+    let root = s(trusted_root);
+    let mut args = vec![
+        "verify",
+        file.to_str().unwrap(),
+        "--bundle",
+        bundle.to_str().unwrap(),
+        "--trusted-root",
+        &root,
+        "--insecure-ignore-sct",
+    ];
+    args.extend_from_slice(identity);
+    wp(&args, stack.dir())
+}
+
+/// The one `FAIL signature ...` line of a failed verify.
+fn fail_line(out: &str) -> String {
+    let lines: Vec<&str> = out.lines().filter(|l| l.starts_with("FAIL")).collect();
+    assert_eq!(lines.len(), 1, "one failed step expected: {out}");
+    lines[0].to_string()
+}
+
+#[test]
+fn the_local_instance_lets_cosign_sign_keyless_and_verify_what_it_signed() {
+    let t = common::require!("sigstore", "cosign3");
+    let stack: &Stack = t.sigstore_stack();
+    let work = tempfile::tempdir().unwrap();
+    let file = blob(work.path(), "a.txt", "hello\n");
+    let bundle = work.path().join("a.sigstore.json");
+    cosign_sign_blob(&t, stack, &file, &bundle, &stack.token());
+    let (code, out, err) = cosign_verify_blob(
+        &t,
+        stack,
+        &file,
+        &bundle,
+        &stack.identity(),
+        &stack.issuer(),
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    // The email kind of token too.
+    let bundle = work.path().join("a.email.sigstore.json");
+    cosign_sign_blob(&t, stack, &file, &bundle, &stack.token_of("email"));
+    let (code, out, err) = cosign_verify_blob(
+        &t,
+        stack,
+        &file,
+        &bundle,
+        &stack.email_identity(),
+        &stack.email_issuer(),
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    // And cosign refuses another identity: the stack's files say what is expected.
+    let (code, _, _) = cosign_verify_blob(
+        &t,
+        stack,
+        &file,
+        &bundle,
+        &stack.identity(),
+        &stack.issuer(),
+    );
+    assert_ne!(
+        code, 0,
+        "cosign accepted the email signature as the workflow's"
+    );
+}
+
+#[test]
+fn blob_bundles_go_both_ways_between_wasipack_and_cosign_and_a_wrong_signer_is_named() {
+    let t = common::require!("sigstore", "cosign3");
+    let stack: &Stack = t.sigstore_stack();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let file = blob(dir, "module.wasm.txt", "the artifact\n");
+    let identity = stack.identity();
+    let issuer = stack.issuer();
+    let expect = [
+        "--certificate-identity",
+        identity.as_str(),
+        "--certificate-oidc-issuer",
+        issuer.as_str(),
+    ];
+
+    // wasipack signs, cosign verifies.
+    let ours = dir.join("ours.sigstore.json");
+    let token = stack.token();
+    let (code, out, err) = wp(
+        &[
+            "sign-blob",
+            &s(&file),
+            "--keyless",
+            "--identity-token",
+            &token,
+            "--signing-config",
+            &s(&stack.signing_config()),
+            "--bundle",
+            &s(&ours),
+            "--json",
+        ],
+        dir,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["identity"], identity.as_str(), "{out}");
+    assert_eq!(report["issuer"], issuer.as_str(), "{out}");
+    let (code, out, err) = cosign_verify_blob(&t, stack, &file, &ours, &identity, &issuer);
+    assert_eq!(
+        code, 0,
+        "cosign verify-blob of wasipack's bundle: {out}{err}"
+    );
+    // The bundle is v0.3 with a certificate, a Rekor v2 entry and an RFC 3161 timestamp.
+    let b: serde_json::Value = serde_json::from_slice(&std::fs::read(&ours).unwrap()).unwrap();
+    assert_eq!(
+        b["mediaType"],
+        "application/vnd.dev.sigstore.bundle.v0.3+json"
+    );
+    assert!(
+        b["verificationMaterial"]["certificate"]["rawBytes"].is_string(),
+        "{b}"
+    );
+    assert_eq!(
+        b["verificationMaterial"]["tlogEntries"][0]["kindVersion"]["version"], "0.0.2",
+        "{b}"
+    );
+    assert!(
+        b["verificationMaterial"]["timestampVerificationData"]["rfc3161Timestamps"][0].is_object(),
+        "{b}"
+    );
+
+    // wasipack verifies its own and cosign's.
+    let theirs = dir.join("theirs.sigstore.json");
+    cosign_sign_blob(&t, stack, &file, &theirs, &stack.token());
+    for bundle in [&ours, &theirs] {
+        let (code, out, err) =
+            wasipack_verify_blob(stack, &file, bundle, &expect, &stack.trusted_root());
+        assert_eq!(code, 0, "{}: {out}{err}", bundle.display());
+        assert!(out.contains(&format!("signed by {identity}")), "{out}");
+    }
+    // A regexp and the GitHub claims.
+    let (code, out, err) = wasipack_verify_blob(
+        stack,
+        &file,
+        &theirs,
+        &[
+            "--certificate-identity-regexp",
+            "^https://github.com/wasipack/",
+            "--certificate-oidc-issuer-regexp",
+            "^http://127\\.0\\.0\\.1:",
+            "--certificate-github-workflow-repository",
+            "wasipack/example",
+            "--certificate-github-workflow-ref",
+            "refs/heads/main",
+            "--certificate-github-workflow-trigger",
+            "push",
+        ],
+        &stack.trusted_root(),
+    );
+    assert_eq!(code, 0, "{out}{err}");
+
+    // Each mismatch: exit 1, one line naming expected and found.
+    let wrong_identity = [
+        "--certificate-identity",
+        "https://github.com/evil/fork/.github/workflows/x.yml@refs/heads/main",
+        "--certificate-oidc-issuer",
+        issuer.as_str(),
+    ];
+    let (code, out, _) = wasipack_verify_blob(
+        stack,
+        &file,
+        &theirs,
+        &wrong_identity,
+        &stack.trusted_root(),
+    );
+    assert_eq!(code, 1, "{out}");
+    let line = fail_line(&out);
+    assert!(
+        line.contains("certificate identity: expected `https://github.com/evil/fork")
+            && line.contains(&format!("found `{identity}`")),
+        "{line}"
+    );
+
+    let wrong_issuer = [
+        "--certificate-identity",
+        identity.as_str(),
+        "--certificate-oidc-issuer",
+        "https://token.actions.githubusercontent.com",
+    ];
+    let (code, out, _) =
+        wasipack_verify_blob(stack, &file, &theirs, &wrong_issuer, &stack.trusted_root());
+    assert_eq!(code, 1, "{out}");
+    let line = fail_line(&out);
+    assert!(
+        line.contains("OIDC issuer: expected `https://token.actions.githubusercontent.com`")
+            && line.contains(&issuer),
+        "{line}"
+    );
+
+    let mut wrong_repo = expect.to_vec();
+    wrong_repo.extend(["--certificate-github-workflow-repository", "evil/fork"]);
+    let (code, out, _) =
+        wasipack_verify_blob(stack, &file, &theirs, &wrong_repo, &stack.trusted_root());
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        fail_line(&out)
+            .contains("GitHub workflow repository: expected `evil/fork`, found `wasipack/example`"),
+        "{out}"
+    );
+
+    // Tamper: the bundle of another file.
+    let other = blob(dir, "other.txt", "another artifact\n");
+    let (code, out, _) =
+        wasipack_verify_blob(stack, &other, &theirs, &expect, &stack.trusted_root());
+    assert_eq!(code, 1, "{out}");
+    fail_line(&out);
+
+    // Tamper: an altered inclusion proof (one hash of the path flipped; `theirs` is at least the
+    // log's second entry, so its path has a hash).
+    let mut v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&theirs).unwrap()).unwrap();
+    let hash = &mut v["verificationMaterial"]["tlogEntries"][0]["inclusionProof"]["hashes"][0];
+    let mut flipped = hash
+        .as_str()
+        .expect("an inclusion path hash")
+        .to_string()
+        .into_bytes();
+    flipped[0] = if flipped[0] == b'A' { b'B' } else { b'A' };
+    *hash = serde_json::Value::String(String::from_utf8(flipped).unwrap());
+    let altered = dir.join("altered.sigstore.json");
+    std::fs::write(&altered, serde_json::to_vec(&v).unwrap()).unwrap();
+    let (code, out, _) =
+        wasipack_verify_blob(stack, &file, &altered, &expect, &stack.trusted_root());
+    assert_eq!(code, 1, "{out}");
+    fail_line(&out);
+
+    // Tamper: a trusted root without the CA.
+    let mut root: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(stack.trusted_root()).unwrap()).unwrap();
+    root["certificateAuthorities"] = serde_json::json!([]);
+    let no_ca = dir.join("no-ca.json");
+    std::fs::write(&no_ca, serde_json::to_vec(&root).unwrap()).unwrap();
+    let (code, out, _) = wasipack_verify_blob(stack, &file, &theirs, &expect, &no_ca);
+    assert_eq!(code, 1, "{out}");
+    fail_line(&out);
+}
+
+#[test]
+fn sign_blob_keyless_takes_its_token_from_sigstore_id_token_or_github_actions_and_refuses_another_audience(
+) {
+    let t = common::require!("sigstore", "cosign3");
+    let stack: &Stack = t.sigstore_stack();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let file = blob(dir, "f.txt", "signed from the environment\n");
+    let sign = |bundle: &Path, env: &[(String, String)], extra: &[&str]| {
+        let mut cmd = wasipack();
+        clean(&mut cmd)
+            .args([
+                "sign-blob",
+                &s(&file),
+                "--keyless",
+                "--signing-config",
+                &s(&stack.signing_config()),
+                "--bundle",
+                &s(bundle),
+            ])
+            .args(extra)
+            .envs(env.iter().cloned())
+            .current_dir(dir);
+        decode(cmd.output().unwrap())
+    };
+    let from_env = dir.join("env.sigstore.json");
+    let (code, out, err) = sign(
+        &from_env,
+        &[("SIGSTORE_ID_TOKEN".into(), stack.token_of("email"))],
+        &[],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = cosign_verify_blob(
+        &t,
+        stack,
+        &file,
+        &from_env,
+        &stack.email_identity(),
+        &stack.email_issuer(),
+    );
+    assert_eq!(code, 0, "{out}{err}");
+
+    let from_actions = dir.join("actions.sigstore.json");
+    let (code, out, err) = sign(&from_actions, &stack.actions_env(), &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = cosign_verify_blob(
+        &t,
+        stack,
+        &file,
+        &from_actions,
+        &stack.identity(),
+        &stack.issuer(),
+    );
+    assert_eq!(code, 0, "{out}{err}");
+
+    // No token anywhere: one line, exit 2, no bundle.
+    let none = dir.join("none.sigstore.json");
+    let (code, out, err) = sign(&none, &[], &[]);
+    assert_clean_error(code, &out, &err, "no token");
+    assert!(err.contains("needs an OIDC identity token"), "{err}");
+    assert!(!none.exists());
+
+    // A token for another audience: refused before Fulcio is asked.
+    let other = stack.token_for_audience("not-sigstore");
+    let (code, out, err) = sign(&none, &[], &["--identity-token", &other]);
+    assert_clean_error(code, &out, &err, "another audience");
+    assert!(err.contains("not `sigstore`"), "{err}");
+    assert!(!none.exists());
+}
+
+/// cosign3 against the stack: `sign`/`attest` get the signing config and a token, `verify*`
+/// the trust root and the identity.
+fn cosign(
+    t: &Tools,
+    stack: &Stack,
+    dir: &Path,
+    args: &[&str],
+    token: Option<&str>,
+) -> (i32, String, String) {
+    let mut all: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    all.push(format!("--trusted-root={}", s(&stack.trusted_root())));
+    match token {
+        Some(token) => {
+            all.push(format!("--signing-config={}", s(&stack.signing_config())));
+            all.push(format!("--identity-token={token}"));
+            all.push("--yes".into());
+        }
+        None => {
+            all.extend([
+                format!("--certificate-identity={}", stack.identity()),
+                format!("--certificate-oidc-issuer={}", stack.issuer()),
+                "--insecure-ignore-sct".into(),
+            ]);
+        }
+    }
+    let mut cmd = t.command("cosign3");
+    cmd.args(&all)
+        .current_dir(dir)
+        .env("DOCKER_CONFIG", dir.join("docker"))
+        .env("TUF_ROOT", dir.join("tuf"))
+        .stdin(std::process::Stdio::null());
+    decode(cmd.output().unwrap())
+}
+
+#[test]
+fn keyless_sign_and_attest_in_a_registry_are_what_cosign_verifies_and_cosigns_keyless_bundles_verify_in_wasipack(
+) {
+    let t = common::require!("sigstore", "cosign3", "go");
+    let stack: &Stack = t.sigstore_stack();
+    let registry = t.referrers_registry();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let module = t.go_fixture("hello");
+    let sbom = dir.join("sbom.spdx.json");
+    let (code, out, err) = wp(&["sbom", &s(&module), "-o", &s(&sbom)], dir);
+    assert_eq!(code, 0, "{out}{err}");
+    let push = |name: &str| {
+        let (code, out, err) = wp(
+            &[
+                "push",
+                &s(&module),
+                &format!("{}/keyless/{name}:1", registry.host()),
+            ],
+            dir,
+        );
+        assert_eq!(code, 0, "{out}{err}");
+        out.trim().to_string()
+    };
+    let config = s(&stack.signing_config());
+    let identity = stack.identity();
+    let issuer = stack.issuer();
+    let root = s(&stack.trusted_root());
+    let expect = |extra: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = vec![
+            "--certificate-identity".into(),
+            identity.clone(),
+            "--certificate-oidc-issuer".into(),
+            issuer.clone(),
+            "--trusted-root".into(),
+            root.clone(),
+            "--insecure-ignore-sct".into(),
+        ];
+        v.extend(extra.iter().map(|e| e.to_string()));
+        v
+    };
+    let verify = |reference: &str, extra: &[&str]| {
+        let mut args = vec!["verify".to_string(), reference.to_string()];
+        args.extend(expect(extra));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        wp(&args, dir)
+    };
+
+    // wasipack signs and attests keyless; cosign verifies.
+    let ours = push("ours");
+    let token = stack.token();
+    let (code, out, err) = wp(
+        &[
+            "sign",
+            &ours,
+            "--keyless",
+            "--identity-token",
+            &token,
+            "--signing-config",
+            &config,
+        ],
+        dir,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = wp(
+        &[
+            "attest",
+            &ours,
+            "--keyless",
+            "--identity-token",
+            &token,
+            "--signing-config",
+            &config,
+            "--predicate",
+            &s(&sbom),
+            "--type",
+            "spdxjson",
+        ],
+        dir,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = cosign(&t, stack, dir, &["verify", &ours], None);
+    assert_eq!(
+        code, 0,
+        "cosign3 verify of wasipack's keyless signature: {out}{err}"
+    );
+    let (code, out, err) = cosign(
+        &t,
+        stack,
+        dir,
+        &["verify-attestation", "--type", "spdxjson", &ours],
+        None,
+    );
+    assert_eq!(
+        code, 0,
+        "cosign3 verify-attestation of wasipack's keyless SPDX: {out}{err}"
+    );
+    // And wasipack itself, with the attestation required.
+    let (code, out, err) = verify(&ours, &["--require-attestation", "spdx"]);
+    assert_eq!(code, 0, "{out}{err}");
+
+    // cosign signs and attests keyless; wasipack verifies.
+    let theirs = push("theirs");
+    let (code, out, err) = cosign(&t, stack, dir, &["sign", &theirs], Some(&stack.token()));
+    assert_eq!(code, 0, "cosign3 sign: {out}{err}");
+    let (code, out, err) = cosign(
+        &t,
+        stack,
+        dir,
+        &[
+            "attest",
+            "--type",
+            "spdxjson",
+            "--predicate",
+            &s(&sbom),
+            &theirs,
+        ],
+        Some(&stack.token()),
+    );
+    assert_eq!(code, 0, "cosign3 attest: {out}{err}");
+    let (code, out, err) = verify(
+        &theirs,
+        &[
+            "--require-attestation",
+            "spdx",
+            "--certificate-github-workflow-repository",
+            "wasipack/example",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+
+    // A wrong identity, issuer or repository: exit 1, the failure names what did not match.
+    for (flag, value, says) in [
+        (
+            "--certificate-identity",
+            "https://github.com/evil/fork/.github/workflows/x.yml@refs/heads/main",
+            "certificate identity: expected",
+        ),
+        (
+            "--certificate-oidc-issuer",
+            "https://token.actions.githubusercontent.com",
+            "OIDC issuer: expected",
+        ),
+    ] {
+        let mut args: Vec<String> = vec!["verify".into(), theirs.clone()];
+        let mut e = expect(&[]);
+        let at = e.iter().position(|a| a == flag).unwrap();
+        e[at + 1] = value.to_string();
+        args.extend(e);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, out, _) = wp(&args, dir);
+        assert_eq!(code, 1, "{out}");
+        assert!(fail_line(&out).contains(says), "{out}");
+    }
+    let (code, out, _) = verify(
+        &theirs,
+        &["--certificate-github-workflow-repository", "evil/fork"],
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        fail_line(&out).contains("GitHub workflow repository: expected `evil/fork`"),
+        "{out}"
+    );
+    // A key signature is not a keyless one: an unsigned artifact fails.
+    let unsigned = push("unsigned");
+    let (code, out, _) = verify(&unsigned, &[]);
+    assert_eq!(code, 1, "{out}");
+}
+
+#[test]
+fn keyless_sign_and_attest_in_an_image_layout_verify_offline() {
+    let t = common::require!("sigstore", "go");
+    let stack: &Stack = t.sigstore_stack();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let module = t.go_fixture("hello");
+    let sbom = dir.join("sbom.spdx.json");
+    assert_eq!(wp(&["sbom", &s(&module), "-o", &s(&sbom)], dir).0, 0);
+    let layout = format!("oci-layout:{}:hello", s(&dir.join("oci")));
+    let (code, out, err) = wp(&["push", &s(&module), &layout], dir);
+    assert_eq!(code, 0, "{out}{err}");
+    let config = s(&stack.signing_config());
+    let token = stack.token();
+    let (code, out, err) = wp(
+        &[
+            "sign",
+            &layout,
+            "--keyless",
+            "--identity-token",
+            &token,
+            "--signing-config",
+            &config,
+        ],
+        dir,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = wp(
+        &[
+            "attest",
+            &layout,
+            "--keyless",
+            "--identity-token",
+            &token,
+            "--signing-config",
+            &config,
+            "--predicate",
+            &s(&sbom),
+            "--type",
+            "spdxjson",
+        ],
+        dir,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let identity = stack.identity();
+    let issuer = stack.issuer();
+    let root = s(&stack.trusted_root());
+    let (code, out, err) = wp(
+        &[
+            "verify",
+            &layout,
+            "--certificate-identity",
+            &identity,
+            "--certificate-oidc-issuer",
+            &issuer,
+            "--trusted-root",
+            &root,
+            "--insecure-ignore-sct",
+            "--require-attestation",
+            "spdx",
+        ],
+        dir,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("ok   signature"), "{out}");
+}
