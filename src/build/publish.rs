@@ -72,6 +72,7 @@ pub fn publish(
             reproducible: reproducible.get(&b.plan_name).copied(),
             command: b.command.clone(),
             env: b.env.clone(),
+            embedded: b.embedded.clone(),
         });
     }
     stage.add_all(&files)?;
