@@ -3,8 +3,11 @@
 //! runner's environment (RUNNER_OS, RUNNER_ARCH, RUNNER_TOOL_CACHE, RUNNER_TEMP, GITHUB_OUTPUT,
 //! GITHUB_PATH, ...), against a release layout (an archive of this build's wasipack for this
 //! machine, decoys for the other platforms) served by a real HTTP server on 127.0.0.1, with the
-//! checksums committed in a copy of the action's tree. Also: the workflows pass actionlint, the
-//! install script passes shellcheck, and every third-party action is pinned by commit SHA.
+//! checksums committed in a copy of the action's tree; the whole action run from such a copy;
+//! the hand install of the README (SHA256SUMS signed keyless by `wasipack sign-blob` against a
+//! local Sigstore instance, checked by cosign and wasipack, then `sha256sum -c`). Also: the
+//! workflows pass actionlint, the install script passes shellcheck, and every third-party action
+//! is pinned by commit SHA.
 
 mod common;
 
@@ -895,4 +898,124 @@ fn the_committed_checksums_file_is_refused_for_a_bad_tag_or_a_sums_file_of_other
         assert_eq!(out.lines().count(), 1, "{out}");
         assert!(out.starts_with("::error ") && out.contains(expect), "{out}");
     }
+}
+
+/// curl's download of `url` into `dir/name`, as a person installing by hand would.
+fn download(url: &str, dir: &Path, name: &str) -> PathBuf {
+    let to = dir.join(name);
+    let status = Command::new("curl")
+        .args(["-fsSL", "-o"])
+        .arg(&to)
+        .arg(url)
+        .status()
+        .unwrap();
+    assert!(status.success(), "curl {url}");
+    to
+}
+
+#[test]
+fn by_hand_the_signed_sha256sums_is_verified_keyless_then_the_archive_against_it() {
+    let t = common::require!("sigstore", "cosign3");
+    let stack = t.sigstore_stack();
+    let runner = Runner::new();
+    let release = runner.path("www").join(format!("v{VERSION}"));
+    // The release workflow's signing step: `wasipack sign-blob --keyless --bundle B SHA256SUMS`
+    // with the job's identity token (here the local instance's Actions endpoint, and its
+    // signing config instead of the public-good instance's).
+    let mut sign = common::wasipack();
+    for var in ["SIGSTORE_ID_TOKEN", "GITHUB_ACTIONS"] {
+        sign.env_remove(var);
+    }
+    let out = sign
+        .args([
+            "sign-blob",
+            "--keyless",
+            "--bundle",
+            "SHA256SUMS.sigstore.json",
+        ])
+        .arg("--signing-config")
+        .arg(stack.signing_config())
+        .arg("SHA256SUMS")
+        .envs(stack.actions_env())
+        .current_dir(&release)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "sign-blob --keyless: {out:?}");
+
+    // By hand: download the three files, check the bundle against the release identity, then
+    // the archive against SHA256SUMS (the README's Install section, with the local trust root).
+    let (os, arch) = this_runner();
+    let archive = archive_name(os, arch);
+    let hand = tempfile::tempdir().unwrap();
+    let base = format!("{}/v{VERSION}", runner.server.url());
+    for name in ["SHA256SUMS", "SHA256SUMS.sigstore.json", archive.as_str()] {
+        download(&format!("{base}/{name}"), hand.path(), name);
+    }
+    let (identity, issuer) = (stack.identity(), stack.issuer());
+    let check = |identity: &str| {
+        let cosign = t
+            .command("cosign3")
+            .args([
+                "verify-blob",
+                "SHA256SUMS",
+                "--bundle",
+                "SHA256SUMS.sigstore.json",
+            ])
+            .args(["--certificate-identity", identity])
+            .args(["--certificate-oidc-issuer", &issuer])
+            .arg("--trusted-root")
+            .arg(stack.trusted_root())
+            .arg("--insecure-ignore-sct")
+            .current_dir(hand.path())
+            .output()
+            .unwrap();
+        let ours = common::wasipack()
+            .args([
+                "verify",
+                "SHA256SUMS",
+                "--bundle",
+                "SHA256SUMS.sigstore.json",
+            ])
+            .args(["--certificate-identity", identity])
+            .args(["--certificate-oidc-issuer", &issuer])
+            .arg("--trusted-root")
+            .arg(stack.trusted_root())
+            .arg("--insecure-ignore-sct")
+            .current_dir(hand.path())
+            .output()
+            .unwrap();
+        (cosign.status.success(), ours.status.success())
+    };
+    let sums = |dir: &Path| {
+        let out = Command::new("sha256sum")
+            .args(["-c", "--ignore-missing", "SHA256SUMS"])
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    assert_eq!(check(&identity), (true, true), "cosign, wasipack");
+    let (ok, out) = sums(hand.path());
+    assert!(ok && out.contains(&format!("{archive}: OK")), "{out}");
+
+    // Another workflow's identity (a fork's, say) is refused by both.
+    let fork = identity.replacen("https://github.com/", "https://github.com/fork-", 1);
+    assert_ne!(fork, identity);
+    assert_eq!(check(&fork), (false, false), "a fork's identity");
+    // One byte of the archive changed: sha256sum names it.
+    let path = hand.path().join(&archive);
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[0] ^= 0x01;
+    std::fs::write(&path, &bytes).unwrap();
+    let (ok, out) = sums(hand.path());
+    assert!(!ok && out.contains(&format!("{archive}: FAILED")), "{out}");
+    // SHA256SUMS changed (another digest for the archive): the bundle no longer matches it.
+    let text = std::fs::read_to_string(hand.path().join("SHA256SUMS")).unwrap();
+    let forged = text.replacen(&runner.digest, &wasipack::digest::sha256_hex(&bytes), 1);
+    assert_ne!(forged, text);
+    std::fs::write(hand.path().join("SHA256SUMS"), forged).unwrap();
+    assert_eq!(check(&identity), (false, false), "a forged SHA256SUMS");
 }

@@ -99,7 +99,7 @@ pub(super) fn compile_all(
     stamp: Option<&Stamp>,
     observer: &dyn Observer,
 ) -> (Vec<Result<Unit>>, Meta) {
-    let meta = super::git::created_and_annotations(&opts.dir);
+    let meta = super::git::created_and_annotations_for(&opts.dir, Some(&opts.output));
     let job = Job {
         opts,
         dir: &opts.dir,

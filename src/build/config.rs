@@ -2,18 +2,18 @@
 //! keys are errors with file and line, as in policy files.
 
 use super::BuildError;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Toolchain {
     Go,
     Tinygo,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Target {
     Wasip1,
@@ -29,7 +29,7 @@ impl Target {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Mode {
     /// A program with `_start` (go build's default).
@@ -39,7 +39,7 @@ pub enum Mode {
 }
 
 /// TinyGo's own knobs.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct TinygoOptions {
     /// `-opt`: none, 0, 1, 2, s, z.
@@ -53,7 +53,7 @@ pub struct TinygoOptions {
 }
 
 /// Which custom sections to strip (see `wasipack strip`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct StripOptions {
     pub keep: Option<Vec<String>>,
@@ -64,23 +64,36 @@ pub struct StripOptions {
 
 /// Settings one module can have; `[build]` gives defaults, `[[module]]` entries override.
 /// (One struct for both: serde's `flatten` would silently disable `deny_unknown_fields`.)
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Settings {
     /// Output name: `dist/NAME.wasm`. Defaults to the package's last path element.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// The Go package, e.g. `.` or `./cmd/server`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub package: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub toolchain: Option<Toolchain>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mode: Option<Mode>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ldflags: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub policy: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub repository: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tag: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub annotations: Option<BTreeMap<String, String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub strip: Option<StripOptions>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tinygo: Option<TinygoOptions>,
 }
 

@@ -79,6 +79,8 @@ pub struct Built {
     pub command: Vec<String>,
     pub env: BTreeMap<String, String>,
     pub toolchain_version: String,
+    /// The plan's settings, resolved (see [`ModuleReport::settings`]).
+    pub settings: config::Settings,
     pub wasm: artifact::Blob,
     pub rewrite: Rewritten,
     pub check: CheckReport,
@@ -127,6 +129,17 @@ pub struct ModuleReport {
     /// with version, purl and SHA-256 (also in the SBOMs and the provenance). Absent when none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub embedded: Vec<crate::sbom::Embedded>,
+    /// The variables of wasipack's own environment that change what Go builds
+    /// ([`toolchain::INHERITED_ENV`]) and `SOURCE_DATE_EPOCH`, as they were set.
+    #[serde(default)]
+    pub build_env: BTreeMap<String, String>,
+    /// The module's settings as resolved (name, package, toolchain, target, mode, tags,
+    /// ldflags, policy, strip rules, tag, annotations): what a rebuild builds with.
+    #[serde(default)]
+    pub settings: config::Settings,
+    /// Each output file (`NAME.wasm`, `NAME.spdx.json`, `NAME.cdx.json`) and its digest.
+    #[serde(default)]
+    pub digests: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -174,6 +187,17 @@ fn outside(dir: &std::path::Path, output: &std::path::Path) -> Option<std::path:
     let dir = dir.canonicalize().ok()?;
     let output = output.canonicalize().ok()?;
     (!output.starts_with(&dir)).then_some(output)
+}
+
+/// The output directory as `report.json` records it: relative to the project directory when
+/// inside it (`dist`), else as given.
+fn recorded_output(dir: &std::path::Path, output: &std::path::Path) -> String {
+    let absolute = |p: &std::path::Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    match absolute(output).strip_prefix(absolute(dir)) {
+        Ok(rel) if rel.as_os_str().is_empty() => ".".into(),
+        Ok(rel) => rel.display().to_string(),
+        Err(_) => output.display().to_string(),
+    }
 }
 
 fn build_here(
@@ -231,7 +255,8 @@ fn build_here(
             reproducible.insert(plan.name.clone(), true);
         }
     }
-    let report = publish(&built, &opts.output, &reproducible)?;
+    let recorded = recorded_output(&opts.dir, &opts.output);
+    let report = publish::publish_as(&built, &opts.output, &recorded, &reproducible)?;
     let fingerprints: Option<BTreeMap<String, String>> = built
         .iter()
         .map(|b| Some((b.plan_name.clone(), b.fingerprint.clone()?)))

@@ -155,6 +155,12 @@ pub fn package_compiled(
         command: Vec::new(),
         env: BTreeMap::new(),
         toolchain_version: go_version.to_string(),
+        settings: super::config::Settings {
+            name: Some(plan.name.clone()),
+            package: Some(plan.package.clone()),
+            tag: Some(plan.tag.clone()),
+            ..plan.settings.clone()
+        },
         wasm,
         rewrite: rewritten,
         check,

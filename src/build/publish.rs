@@ -16,6 +16,18 @@ pub fn publish(
     output: &Path,
     reproducible: &BTreeMap<String, bool>,
 ) -> Result<BuildReport> {
+    publish_as(built, output, &output.display().to_string(), reproducible)
+}
+
+/// [`publish`], with `report.json` naming the output directory `recorded` (a build records it
+/// relative to the project directory, so that the file does not depend on where the checkout
+/// sits); the report returned names it as given.
+pub fn publish_as(
+    built: &[Built],
+    output: &Path,
+    recorded: &str,
+    reproducible: &BTreeMap<String, bool>,
+) -> Result<BuildReport> {
     let mut stage = dist::Stage::default();
     let layout_root = output.join("oci");
     let mut index = Layout::index_or_empty(&layout_root)?;
@@ -73,6 +85,16 @@ pub fn publish(
             command: b.command.clone(),
             env: b.env.clone(),
             embedded: b.embedded.clone(),
+            build_env: super::toolchain::inherited_env(),
+            settings: b.settings.clone(),
+            digests: [
+                (format!("{}.wasm", b.plan_name), &b.wasm[..]),
+                (format!("{}.spdx.json", b.plan_name), &b.spdx[..]),
+                (format!("{}.cdx.json", b.plan_name), &b.cyclonedx[..]),
+            ]
+            .into_iter()
+            .map(|(name, bytes)| (name, crate::digest::sha256_digest(bytes)))
+            .collect(),
         });
     }
     stage.add_all(&files)?;
@@ -85,9 +107,15 @@ pub fn publish(
             .collect(),
         outside_project: None,
     };
+    let written = BuildReport {
+        output: recorded.to_string(),
+        modules: report.modules.clone(),
+        checks: Vec::new(),
+        outside_project: None,
+    };
     stage.add(
         &output.join("report.json"),
-        &crate::json::json_bytes(crate::json::BUILD_SCHEMA, &report),
+        &crate::json::json_bytes(crate::json::BUILD_SCHEMA, &written),
     )?;
     // Referrers staged in this build are not on disk yet: take their subjects from memory.
     let staged: BTreeMap<String, String> = built

@@ -134,6 +134,30 @@ pub fn go_build(
     }
 }
 
+/// Variables of wasipack's environment that the compiler inherits and that change what it
+/// builds, recorded with every build (with `SOURCE_DATE_EPOCH`, which changes the artifact's
+/// creation time) so that a rebuild can set them again.
+pub const INHERITED_ENV: [&str; 5] = [
+    "GOFLAGS",
+    "GOEXPERIMENT",
+    "GOWASM",
+    "GOTOOLCHAIN",
+    "SOURCE_DATE_EPOCH",
+];
+
+/// The [`INHERITED_ENV`] variables set (and not empty) now.
+pub fn inherited_env() -> BTreeMap<String, String> {
+    INHERITED_ENV
+        .iter()
+        .filter_map(|k| {
+            Some((
+                k.to_string(),
+                std::env::var(k).ok().filter(|v| !v.is_empty())?,
+            ))
+        })
+        .collect()
+}
+
 fn go_env() -> Vec<(String, String)> {
     vec![
         ("GOOS".into(), "wasip1".into()),

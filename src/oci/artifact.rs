@@ -25,6 +25,12 @@ pub const SPDX: &str = "application/spdx+json";
 pub const CYCLONEDX: &str = "application/vnd.cyclonedx+json";
 pub const TITLE: &str = "org.opencontainers.image.title";
 pub const CREATED: &str = "org.opencontainers.image.created";
+/// What `build` annotates an artifact built from a tree with changes not committed with
+/// (`true`, and the commit the tree started from; it then names no
+/// `org.opencontainers.image.revision`), and the project's path within its repository.
+pub const DIRTY_ANNOTATION: &str = "dev.wasipack.source.dirty";
+pub const BASE_REVISION_ANNOTATION: &str = "dev.wasipack.source.base-revision";
+pub const PATH_ANNOTATION: &str = "dev.wasipack.source.path";
 
 /// Blob contents, shared: a module's bytes are held once by the build and its artifact.
 /// `Bytes`, so that a memory-mapped input file is uploaded without being copied.

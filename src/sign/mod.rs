@@ -724,6 +724,50 @@ fn commit(store: &Store, (doc, prepared): (Sidecar, confirm::Prepared)) -> Resul
     Ok((done.tag, layers, done.writes))
 }
 
+/// Keyless `sign`, as cosign v3 signs keyless: a DSSE bundle (certificate, Rekor entry,
+/// timestamp) over the cosign signature statement, stored as a Sigstore bundle referrer of
+/// what `target` names (listed in the fallback index where the registry has no referrers API,
+/// in `index.json` in a layout). cosign v2's `.sig` tag has no place for a Rekor v2 entry.
+pub fn sign_keyless(
+    store: &Store,
+    target: &Target,
+    signer: &keyless::KeylessSigner,
+    annotations: &BTreeMap<String, String>,
+) -> Result<Signed> {
+    let subject = resolve(store, target)?;
+    let statement = bundle::signature_statement(subject.digest(), annotations);
+    let signed = signer.sign_statement(&statement)?;
+    let attached = store_bundle(
+        store,
+        &subject.descriptor,
+        &signed.json,
+        bundle::COSIGN_SIGN,
+    )?;
+    Ok(bundle_only(&subject, attached, None))
+}
+
+/// Keyless attestations: one DSSE bundle referrer per predicate, as cosign v3's `attest`.
+pub fn attest_keyless(
+    store: &Store,
+    target: &Target,
+    signer: &keyless::KeylessSigner,
+    predicates: &[(String, Value)],
+) -> Result<Vec<Signed>> {
+    let subject = resolve(store, target)?;
+    let statements = statements(&subject, predicates);
+    let mut out = Vec::new();
+    for ((predicate_type, _), statement) in predicates.iter().zip(&statements) {
+        let signed = signer.sign_statement(statement)?;
+        let attached = store_bundle(store, &subject.descriptor, &signed.json, predicate_type)?;
+        out.push(bundle_only(
+            &subject,
+            attached,
+            Some(predicate_type.clone()),
+        ));
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -60,7 +60,7 @@ impl Report {
 pub fn verify(
     store: &Store,
     target: &Target,
-    key: &VerifyingKey,
+    trust: Trust<'_>,
     require: &[(String, String)],
     policy: Option<&Policy>,
 ) -> Result<Report> {
@@ -95,9 +95,17 @@ pub fn verify(
         let trust = s.spawn(|| -> Result<(bool, Report)> {
             let mut r = Report::new(target.to_string());
             let attached = Attached::read(store, &digest, !require.is_empty())?;
-            let mut ok = signatures(store, &digest, key, &attached, &mut r)?;
+            let mut ok = signatures(store, &digest, trust, &attached, &mut r)?;
             for (name, predicate_type) in require {
-                ok &= attestation(store, &digest, key, &attached, name, predicate_type, &mut r)?;
+                ok &= attestation(
+                    store,
+                    &digest,
+                    trust,
+                    &attached,
+                    name,
+                    predicate_type,
+                    &mut r,
+                )?;
             }
             Ok((ok, r))
         });
@@ -147,7 +155,7 @@ fn bundles(
     store: &Store,
     referrers: &[Descriptor],
     digest: &str,
-    key: &VerifyingKey,
+    trust: Trust<'_>,
     predicate_type: &str,
 ) -> Result<Vec<(String, Verdict)>> {
     let mut out = Vec::new();
@@ -174,10 +182,25 @@ fn bundles(
                 .ok_or("referrer layer: the manifest has no layers")?;
             let layer = Descriptor::try_from(layer).map_err(|e| format!("referrer layer: {e}"))?;
             let bytes = store.blob(&layer).map_err(|e| e.to_string())?;
-            match bundle::open(&bytes)? {
-                bundle::Content::Envelope(e) => check_dsse(&e, key, digest, predicate_type),
+            let envelope = match bundle::open(&bytes)? {
+                bundle::Content::Envelope(e) => e,
                 bundle::Content::Message(..) => {
-                    Err("a message-signature bundle cannot sign an image".into())
+                    return Err("a message-signature bundle cannot sign an image".into())
+                }
+            };
+            match trust {
+                Trust::Key(key) => check_dsse(&envelope, key, digest, predicate_type),
+                Trust::Keyless(verifier, identity) => {
+                    verifier.verify(keyless::Subject::Digest(digest), &bytes, identity)?;
+                    let statement: serde_json::Value = serde_json::from_slice(&envelope.body)
+                        .map_err(|e| format!("the statement is not JSON: {e}"))?;
+                    let found = statement["predicateType"].as_str().unwrap_or_default();
+                    if found != predicate_type {
+                        return Err(Rejected(format!(
+                            "its statement's predicate type is `{found}`, not `{predicate_type}`"
+                        )));
+                    }
+                    Ok(())
                 }
             }
         })();
@@ -190,7 +213,7 @@ fn bundles(
 fn signatures(
     store: &Store,
     digest: &str,
-    key: &VerifyingKey,
+    trust: Trust<'_>,
     attached: &Attached,
     report: &mut Report,
 ) -> Result<bool> {
@@ -203,6 +226,11 @@ fn signatures(
                 .get(payload::SIGNATURE_ANNOTATION)
                 .ok_or("the layer has no signature annotation")?;
             let sig = payload::unb64(sig)?;
+            let Trust::Key(key) = trust else {
+                return Err(Rejected::from(
+                    "a key's signature (keyless signatures are read from Sigstore bundle referrers)",
+                ));
+            };
             let body = store.blob(layer).map_err(|e| e.to_string())?;
             check_signature(key, &body, &sig)?;
             let signed = payload::signed_digest(&body)?;
@@ -227,7 +255,13 @@ fn signatures(
             Err(why) => reasons.push(format!("{}: {why}", layer.digest)),
         }
     }
-    let found = bundles(store, &attached.referrers, digest, key, bundle::COSIGN_SIGN)?;
+    let found = bundles(
+        store,
+        &attached.referrers,
+        digest,
+        trust,
+        bundle::COSIGN_SIGN,
+    )?;
     for (referrer, verdict) in &found {
         match verdict {
             Ok(()) => {
@@ -257,7 +291,7 @@ fn signatures(
 fn attestation(
     store: &Store,
     digest: &str,
-    key: &VerifyingKey,
+    trust: Trust<'_>,
     attached: &Attached,
     name: &str,
     predicate_type: &str,
@@ -271,7 +305,12 @@ fn attestation(
             .blob(layer)
             .map_err(|e| Rejected(e.to_string()))
             .and_then(|bytes| payload::open_envelope(&bytes))
-            .and_then(|envelope| check_dsse(&envelope, key, digest, predicate_type));
+            .and_then(|envelope| match trust {
+                Trust::Key(key) => check_dsse(&envelope, key, digest, predicate_type),
+                Trust::Keyless(..) => Err(Rejected::from(
+                    "an .att envelope is a key's (keyless attestations are read from Sigstore bundle referrers)",
+                )),
+            });
         match verdict {
             Ok(()) => {
                 return Ok(report.step(
@@ -283,7 +322,7 @@ fn attestation(
             Err(why) => reasons.push(format!("{}: {why}", layer.digest)),
         }
     }
-    let found = bundles(store, &attached.referrers, digest, key, predicate_type)?;
+    let found = bundles(store, &attached.referrers, digest, trust, predicate_type)?;
     for (referrer, verdict) in &found {
         match verdict {
             Ok(()) => {

@@ -98,6 +98,7 @@ fn locate(name: &str) -> Result<PathBuf, Vec<Missing>> {
                 (go, flock) => Err([go.err(), flock.err()].into_iter().flatten().collect()),
             }
         }
+        "git" => on_path("git", "git, from your package manager").map_err(|m| vec![m]),
         "venv" => in_repo(".tools/venv/bin/python".into()).map_err(|mut m| {
             m.what = ".tools/venv".into();
             vec![m]
@@ -150,7 +151,7 @@ fn locate(name: &str) -> Result<PathBuf, Vec<Missing>> {
             in_repo(format!(".tools/bin/{pinned}")).map_err(|m| vec![m])
         }
         other => panic!(
-            "common::require: unknown need `{other}` (known: go, venv, wasmtime, skopeo, shellcheck, tinygo, sigstore, {})",
+            "common::require: unknown need `{other}` (known: go, git, venv, wasmtime, skopeo, shellcheck, tinygo, sigstore, {})",
             PINNED.join(", ")
         ),
     }

@@ -87,18 +87,12 @@ pub fn run(opts: Opts) -> Result<u8> {
     let report = if is_file {
         verify_file(&opts, trust, policy.as_ref())?
     } else {
-        let verify::Trust::Key(key) = trust else {
-            return Err(Error::Usage(format!(
-                "{}: keyless verification of a registry or layout artifact is not supported yet; verify a blob with --bundle",
-                opts.reference
-            )));
-        };
         let target = Target::parse(&opts.reference)?;
         let store = Store::open(&target, opts.net.options(false, false)?, false)?;
         verify::verify(
             &store,
             &target,
-            key,
+            trust,
             &required(&opts.require_attestation)?,
             policy.as_ref(),
         )?
