@@ -199,7 +199,11 @@ pub fn private_temp_in(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
 
 fn temp_with_mode(dir: &Path, mode: u32) -> std::io::Result<tempfile::NamedTempFile> {
     let mut builder = tempfile::Builder::new();
-    builder.prefix(".wasipack-");
+    // `.wasipack-PID-`, in a directory the interrupt handler knows: Ctrl-C or SIGTERM removes
+    // this process's temporary files (`interrupt::clean_up`).
+    let prefix = crate::interrupt::temp_prefix();
+    builder.prefix(&prefix);
+    crate::interrupt::temp_dir(dir);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -114,7 +114,28 @@ enum Command {
     Man(completions::ManOpts),
 }
 
+/// On SIGINT or SIGTERM: undo what the interrupted work leaves (this process's temporary
+/// files, empty directories made for outputs, the compiler's process group: see
+/// `wasipack::interrupt`), then exit as a shell reports a process killed by the signal, 128
+/// plus its number (130, 143). The handler is a thread of its own reading signal-hook's
+/// self-pipe, not code in the signal's context, so it may take locks and remove files.
+#[cfg(unix)]
+fn clean_up_on_interrupt() {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
+        return; // Without the handler the signals keep their default: still an exit.
+    };
+    std::thread::spawn(move || {
+        if let Some(signal) = signals.forever().next() {
+            wasipack::interrupt::clean_up();
+            std::process::exit(128 + signal);
+        }
+    });
+}
+
 fn main() -> ExitCode {
+    #[cfg(unix)]
+    clean_up_on_interrupt();
     let cli = Cli::parse();
     QUIET.store(cli.quiet, std::sync::atomic::Ordering::Relaxed);
     VERBOSE.store(cli.verbose, std::sync::atomic::Ordering::Relaxed);
