@@ -746,6 +746,33 @@ pub fn sign_keyless(
     Ok(bundle_only(&subject, attached, None))
 }
 
+/// What `push --keyless` does after the artifact is stored: the keyless signature, then the
+/// SBOM (when there is one) and the SLSA provenance attestations, each a bundle referrer.
+pub fn sign_and_attest_keyless(
+    store: &Store,
+    subject: &Subject,
+    signer: &keyless::KeylessSigner,
+    sbom: Option<(String, Value)>,
+    facts: &provenance::BuildFacts,
+) -> Result<Vec<Signed>> {
+    let statement = bundle::signature_statement(subject.digest(), &BTreeMap::new());
+    let signed = signer.sign_statement(&statement)?;
+    let attached = store_bundle(
+        store,
+        &subject.descriptor,
+        &signed.json,
+        bundle::COSIGN_SIGN,
+    )?;
+    let mut done = vec![bundle_only(subject, attached, None)];
+    done.extend(attest_keyless_subject(
+        store,
+        subject,
+        signer,
+        &predicates(sbom, facts),
+    )?);
+    Ok(done)
+}
+
 /// Keyless attestations: one DSSE bundle referrer per predicate, as cosign v3's `attest`.
 pub fn attest_keyless(
     store: &Store,
@@ -753,17 +780,21 @@ pub fn attest_keyless(
     signer: &keyless::KeylessSigner,
     predicates: &[(String, Value)],
 ) -> Result<Vec<Signed>> {
-    let subject = resolve(store, target)?;
-    let statements = statements(&subject, predicates);
+    attest_keyless_subject(store, &resolve(store, target)?, signer, predicates)
+}
+
+fn attest_keyless_subject(
+    store: &Store,
+    subject: &Subject,
+    signer: &keyless::KeylessSigner,
+    predicates: &[(String, Value)],
+) -> Result<Vec<Signed>> {
+    let statements = statements(subject, predicates);
     let mut out = Vec::new();
     for ((predicate_type, _), statement) in predicates.iter().zip(&statements) {
         let signed = signer.sign_statement(statement)?;
         let attached = store_bundle(store, &subject.descriptor, &signed.json, predicate_type)?;
-        out.push(bundle_only(
-            &subject,
-            attached,
-            Some(predicate_type.clone()),
-        ));
+        out.push(bundle_only(subject, attached, Some(predicate_type.clone())));
     }
     Ok(out)
 }
