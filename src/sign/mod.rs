@@ -755,22 +755,14 @@ pub fn sign_and_attest_keyless(
     sbom: Option<(String, Value)>,
     facts: &provenance::BuildFacts,
 ) -> Result<Vec<Signed>> {
-    let statement = bundle::signature_statement(subject.digest(), &BTreeMap::new());
-    let signed = signer.sign_statement(&statement)?;
-    let attached = store_bundle(
-        store,
-        &subject.descriptor,
-        &signed.json,
-        bundle::COSIGN_SIGN,
-    )?;
-    let mut done = vec![bundle_only(subject, attached, None)];
-    done.extend(attest_keyless_subject(
-        store,
-        subject,
-        signer,
-        &predicates(sbom, facts),
-    )?);
-    Ok(done)
+    let mut predicates = predicates(sbom, facts);
+    let mut statements = statements(subject, &predicates);
+    predicates.insert(0, (bundle::COSIGN_SIGN.to_string(), Value::Null));
+    statements.insert(
+        0,
+        bundle::signature_statement(subject.digest(), &BTreeMap::new()),
+    );
+    store_keyless(store, subject, signer, &predicates, &statements)
 }
 
 /// Keyless attestations: one DSSE bundle referrer per predicate, as cosign v3's `attest`.
@@ -790,11 +782,24 @@ fn attest_keyless_subject(
     predicates: &[(String, Value)],
 ) -> Result<Vec<Signed>> {
     let statements = statements(subject, predicates);
+    store_keyless(store, subject, signer, predicates, &statements)
+}
+
+/// Signs `statements` at once and stores each bundle as a referrer; an entry of `predicates`
+/// of the cosign signature's type is recorded as the signature.
+fn store_keyless(
+    store: &Store,
+    subject: &Subject,
+    signer: &keyless::KeylessSigner,
+    predicates: &[(String, Value)],
+    statements: &[Vec<u8>],
+) -> Result<Vec<Signed>> {
+    let signed = signer.sign_statements(statements)?;
     let mut out = Vec::new();
-    for ((predicate_type, _), statement) in predicates.iter().zip(&statements) {
-        let signed = signer.sign_statement(statement)?;
+    for ((predicate_type, _), signed) in predicates.iter().zip(signed) {
         let attached = store_bundle(store, &subject.descriptor, &signed.json, predicate_type)?;
-        out.push(bundle_only(subject, attached, Some(predicate_type.clone())));
+        let recorded = (predicate_type != bundle::COSIGN_SIGN).then(|| predicate_type.clone());
+        out.push(bundle_only(subject, attached, recorded));
     }
     Ok(out)
 }
