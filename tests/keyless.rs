@@ -681,3 +681,96 @@ fn keyless_sign_and_attest_in_an_image_layout_verify_offline() {
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("ok   signature"), "{out}");
 }
+
+#[test]
+fn push_keyless_with_the_github_actions_token_signs_and_attests_sbom_and_provenance_for_cosign() {
+    let t = common::require!("sigstore", "cosign3", "go");
+    let stack: &Stack = t.sigstore_stack();
+    let registry = t.referrers_registry();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let module = t.go_fixture("hello");
+    let reference = format!("{}/keyless/pushed:1", registry.host());
+    let mut cmd = wasipack();
+    clean(&mut cmd)
+        .args([
+            "push",
+            &s(&module),
+            &reference,
+            "--keyless",
+            "--signing-config",
+            &s(&stack.signing_config()),
+            "--json",
+        ])
+        .envs(stack.actions_env())
+        .current_dir(dir);
+    let (code, out, err) = decode(cmd.output().unwrap());
+    assert_eq!(code, 0, "{out}{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let signed = report["pushed"][0]["signed"].as_array().unwrap();
+    assert_eq!(signed.len(), 3, "a signature and two attestations: {out}");
+    assert!(
+        signed
+            .iter()
+            .all(|s| s["referrer"].is_string() && s["tag"].is_null()),
+        "{out}"
+    );
+    let by_digest = report["pushed"][0]["reference"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (code, out, err) = cosign(&t, stack, dir, &["verify", &by_digest], None);
+    assert_eq!(code, 0, "cosign3 verify: {out}{err}");
+    for kind in ["spdxjson", "slsaprovenance1"] {
+        let (code, out, err) = cosign(
+            &t,
+            stack,
+            dir,
+            &["verify-attestation", "--type", kind, &by_digest],
+            None,
+        );
+        assert_eq!(
+            code, 0,
+            "cosign3 verify-attestation --type {kind}: {out}{err}"
+        );
+    }
+    let (code, out, err) = wp(
+        &[
+            "verify",
+            &by_digest,
+            "--certificate-identity",
+            &stack.identity(),
+            "--certificate-oidc-issuer",
+            &stack.issuer(),
+            "--trusted-root",
+            &s(&stack.trusted_root()),
+            "--insecure-ignore-sct",
+            "--require-attestation",
+            "spdx,slsa",
+            "--certificate-github-workflow-ref",
+            "refs/heads/main",
+        ],
+        dir,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+
+    // Without a token, nothing is pushed: one line, exit 2, the repository has no such tag.
+    let reference = format!("{}/keyless/untokened:1", registry.host());
+    let (code, out, err) = wp(
+        &[
+            "push",
+            &s(&module),
+            &reference,
+            "--keyless",
+            "--signing-config",
+            &s(&stack.signing_config()),
+        ],
+        dir,
+    );
+    assert_clean_error(code, &out, &err, "push --keyless without a token");
+    let (code, _, _) = wp(
+        &["pull", &reference, "-o", &s(&dir.join("pulled.wasm"))],
+        dir,
+    );
+    assert_ne!(code, 0, "nothing was pushed");
+}

@@ -752,6 +752,25 @@ pub fn sign_keyless(
     Ok(bundle_only(&subject, attached, None))
 }
 
+/// What `push --keyless` does after the artifact is stored: the keyless signature, then the
+/// SBOM (when there is one) and the SLSA provenance attestations, each a bundle referrer.
+pub fn sign_and_attest_keyless(
+    store: &Store,
+    subject: &Subject,
+    signer: &keyless::KeylessSigner,
+    sbom: Option<(String, Value)>,
+    facts: &provenance::BuildFacts,
+) -> Result<Vec<Signed>> {
+    let mut predicates = predicates(sbom, facts);
+    let mut statements = statements(subject, &predicates);
+    predicates.insert(0, (bundle::COSIGN_SIGN.to_string(), Value::Null));
+    statements.insert(
+        0,
+        bundle::signature_statement(subject.digest(), &BTreeMap::new()),
+    );
+    store_keyless(store, subject, signer, &predicates, &statements)
+}
+
 /// Keyless attestations: one DSSE bundle referrer per predicate, as cosign v3's `attest`.
 pub fn attest_keyless(
     store: &Store,
@@ -759,17 +778,34 @@ pub fn attest_keyless(
     signer: &keyless::KeylessSigner,
     predicates: &[(String, Value)],
 ) -> Result<Vec<Signed>> {
-    let subject = resolve(store, target)?;
-    let statements = statements(&subject, predicates);
+    attest_keyless_subject(store, &resolve(store, target)?, signer, predicates)
+}
+
+fn attest_keyless_subject(
+    store: &Store,
+    subject: &Subject,
+    signer: &keyless::KeylessSigner,
+    predicates: &[(String, Value)],
+) -> Result<Vec<Signed>> {
+    let statements = statements(subject, predicates);
+    store_keyless(store, subject, signer, predicates, &statements)
+}
+
+/// Signs `statements` at once and stores each bundle as a referrer; an entry of `predicates`
+/// of the cosign signature's type is recorded as the signature.
+fn store_keyless(
+    store: &Store,
+    subject: &Subject,
+    signer: &keyless::KeylessSigner,
+    predicates: &[(String, Value)],
+    statements: &[Vec<u8>],
+) -> Result<Vec<Signed>> {
+    let signed = signer.sign_statements(statements)?;
     let mut out = Vec::new();
-    for ((predicate_type, _), statement) in predicates.iter().zip(&statements) {
-        let signed = signer.sign_statement(statement)?;
+    for ((predicate_type, _), signed) in predicates.iter().zip(signed) {
         let attached = store_bundle(store, &subject.descriptor, &signed.json, predicate_type)?;
-        out.push(bundle_only(
-            &subject,
-            attached,
-            Some(predicate_type.clone()),
-        ));
+        let recorded = (predicate_type != bundle::COSIGN_SIGN).then(|| predicate_type.clone());
+        out.push(bundle_only(subject, attached, recorded));
     }
     Ok(out)
 }
