@@ -585,29 +585,35 @@ impl Pending<'_> {
     }
 }
 
-/// Adds the layers of a `.sig`/`.att` manifest from elsewhere (a pushed layout) to the one
-/// under the same tag here, keeping the signatures already there.
-pub fn merge_sidecar(store: &Store, tag: &str, from: &Artifact) -> Result<usize> {
-    let (subject, suffix) = tag
-        .rsplit_once('.')
-        .map(|(s, x)| (s.replacen('-', ":", 1), x))
-        .ok_or_else(|| Error::Input(format!("`{tag}` is not a sha256-HEX.sig or .att tag")))?;
-    let manifest = model::parse_manifest(&from.manifest)
-        .map_err(|e| Error::Input(format!("{tag}: manifest: {e}")))?;
-    let mut layers = Vec::new();
-    for l in manifest.layers() {
-        let d = Descriptor::try_from(l)
-            .map_err(|e| Error::Input(format!("{tag}: bad layer descriptor: {e}")))?;
-        let bytes = from
-            .blobs
-            .iter()
-            .find(|(b, _)| b.digest == d.digest)
-            .map(|(_, b)| b.clone())
-            .ok_or_else(|| Error::Input(format!("{tag}: layer {} is missing", d.digest)))?;
-        layers.push((d, bytes));
+/// What merging `.sig`/`.att` manifests from elsewhere (a pushed layout) into the tags of the
+/// same names takes: per tag, the layers to append, keeping the signatures already there.
+/// [`Store::put_referrers`] appends them, confirmed with the referrers.
+pub fn sidecar_merges(
+    sidecars: &[(String, Artifact)],
+) -> Result<Vec<(String, Box<dyn confirm::Appendable + Send + Sync>)>> {
+    let mut merges: Vec<(String, Box<dyn confirm::Appendable + Send + Sync>)> = Vec::new();
+    for (tag, from) in sidecars {
+        let (subject, suffix) = tag
+            .rsplit_once('.')
+            .map(|(s, x)| (s.replacen('-', ":", 1), x))
+            .ok_or_else(|| Error::Input(format!("`{tag}` is not a sha256-HEX.sig or .att tag")))?;
+        let manifest = model::parse_manifest(&from.manifest)
+            .map_err(|e| Error::Input(format!("{tag}: manifest: {e}")))?;
+        let mut layers = Vec::new();
+        for l in manifest.layers() {
+            let d = Descriptor::try_from(l)
+                .map_err(|e| Error::Input(format!("{tag}: bad layer descriptor: {e}")))?;
+            let bytes = from
+                .blobs
+                .iter()
+                .find(|(b, _)| b.digest == d.digest)
+                .map(|(_, b)| b.clone())
+                .ok_or_else(|| Error::Input(format!("{tag}: layer {} is missing", d.digest)))?;
+            layers.push((d, bytes));
+        }
+        merges.push((sidecar_tag(&subject, suffix), Box::new(Sidecar(layers))));
     }
-    let (_, count, _) = append(store, &subject, suffix, &layers)?;
-    Ok(count)
+    Ok(merges)
 }
 
 /// The layers of the manifest under `tag`, or none.
@@ -755,22 +761,14 @@ pub fn sign_and_attest_keyless(
     sbom: Option<(String, Value)>,
     facts: &provenance::BuildFacts,
 ) -> Result<Vec<Signed>> {
-    let statement = bundle::signature_statement(subject.digest(), &BTreeMap::new());
-    let signed = signer.sign_statement(&statement)?;
-    let attached = store_bundle(
-        store,
-        &subject.descriptor,
-        &signed.json,
-        bundle::COSIGN_SIGN,
-    )?;
-    let mut done = vec![bundle_only(subject, attached, None)];
-    done.extend(attest_keyless_subject(
-        store,
-        subject,
-        signer,
-        &predicates(sbom, facts),
-    )?);
-    Ok(done)
+    let mut predicates = predicates(sbom, facts);
+    let mut statements = statements(subject, &predicates);
+    predicates.insert(0, (bundle::COSIGN_SIGN.to_string(), Value::Null));
+    statements.insert(
+        0,
+        bundle::signature_statement(subject.digest(), &BTreeMap::new()),
+    );
+    store_keyless(store, subject, signer, &predicates, &statements)
 }
 
 /// Keyless attestations: one DSSE bundle referrer per predicate, as cosign v3's `attest`.
@@ -790,11 +788,24 @@ fn attest_keyless_subject(
     predicates: &[(String, Value)],
 ) -> Result<Vec<Signed>> {
     let statements = statements(subject, predicates);
+    store_keyless(store, subject, signer, predicates, &statements)
+}
+
+/// Signs `statements` at once and stores each bundle as a referrer; an entry of `predicates`
+/// of the cosign signature's type is recorded as the signature.
+fn store_keyless(
+    store: &Store,
+    subject: &Subject,
+    signer: &keyless::KeylessSigner,
+    predicates: &[(String, Value)],
+    statements: &[Vec<u8>],
+) -> Result<Vec<Signed>> {
+    let signed = signer.sign_statements(statements)?;
     let mut out = Vec::new();
-    for ((predicate_type, _), statement) in predicates.iter().zip(&statements) {
-        let signed = signer.sign_statement(statement)?;
+    for ((predicate_type, _), signed) in predicates.iter().zip(signed) {
         let attached = store_bundle(store, &subject.descriptor, &signed.json, predicate_type)?;
-        out.push(bundle_only(subject, attached, Some(predicate_type.clone())));
+        let recorded = (predicate_type != bundle::COSIGN_SIGN).then(|| predicate_type.clone());
+        out.push(bundle_only(subject, attached, recorded));
     }
     Ok(out)
 }
