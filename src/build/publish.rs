@@ -84,7 +84,7 @@ pub fn publish_as(
             reproducible: reproducible.get(&b.plan_name).copied(),
             command: b.command.clone(),
             env: b.env.clone(),
-            build_env: super::toolchain::inherited_env(),
+            build_env: b.build_env.clone(),
             settings: b.settings.clone(),
             digests: [
                 (format!("{}.wasm", b.plan_name), &b.wasm[..]),
