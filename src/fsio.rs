@@ -48,6 +48,12 @@ impl Input {
 /// any size is mapped.
 pub const STREAM_LIMIT: u64 = 128 << 20;
 
+/// Regular files this large or larger are mapped; smaller ones are read. Mapping pays off for
+/// modules (megabytes); a layout's small blobs (signatures, SBOMs, manifests) are read, so that
+/// a layout with 100k referrers holds no map per blob (the kernel allows about 65k maps to a
+/// process).
+pub const MAP_AT_LEAST: u64 = 1 << 20;
+
 /// The most read from a small text input: a key, a signature, a policy, `wasipack.toml`, a
 /// credentials file, `go.sum`.
 pub const TEXT_LIMIT: u64 = 16 << 20;
@@ -60,8 +66,9 @@ pub const DOCUMENT_LIMIT: u64 = 128 << 20;
 /// A regular file is memory-mapped rather than copied: copying a 20 MB module into fresh heap
 /// pages costs more than validating a fifth of it (measured with bench/check.sh). The mapping
 /// is private and read-only; as with any mapped input (ripgrep does the same), a file truncated
-/// by another process while we read it would fault, so build outputs are written by rename.
-/// Anything else (a pipe, a device) is streamed up to [`STREAM_LIMIT`] bytes.
+/// by another process while we read it would fault (SIGBUS), so build outputs are written by
+/// rename, and the CLI turns that fault into the one line "a file changed while it was read".
+/// A file under [`MAP_AT_LEAST`] bytes is read, not mapped. Anything else (a pipe, a device) is streamed up to [`STREAM_LIMIT`] bytes.
 pub fn read_input(path: &Path) -> Result<Input> {
     read(path, false)
 }
@@ -83,7 +90,7 @@ fn read(path: &Path, private: bool) -> Result<Input> {
     if meta.is_dir() {
         return Err(fail(std::io::Error::from(std::io::ErrorKind::IsADirectory)));
     }
-    if meta.is_file() && meta.len() > 0 {
+    if meta.is_file() && meta.len() >= MAP_AT_LEAST {
         // SAFETY: the map is read-only and private; see the note above on concurrent truncation.
         let options = memmap2::MmapOptions::new();
         return if private {
@@ -199,7 +206,11 @@ pub fn private_temp_in(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
 
 fn temp_with_mode(dir: &Path, mode: u32) -> std::io::Result<tempfile::NamedTempFile> {
     let mut builder = tempfile::Builder::new();
-    builder.prefix(".wasipack-");
+    // `.wasipack-PID-`, in a directory the interrupt handler knows: Ctrl-C or SIGTERM removes
+    // this process's temporary files (`interrupt::clean_up`).
+    let prefix = crate::interrupt::temp_prefix();
+    builder.prefix(&prefix);
+    crate::interrupt::temp_dir(dir);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -481,6 +492,42 @@ mod tests {
             Destination::of(&p("sock"), false).unwrap_err().kind(),
             std::io::ErrorKind::InvalidInput
         );
+    }
+
+    /// A layout with 100k referrers once aborted when the maps ran out (one per blob held):
+    /// small inputs are read, so holding a thousand of them adds no map.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn small_inputs_held_at_once_take_no_memory_map_each() {
+        let dir = tempfile::tempdir().unwrap();
+        let maps = || {
+            std::fs::read_to_string("/proc/self/maps")
+                .unwrap()
+                .lines()
+                .count()
+        };
+        for i in 0..1000 {
+            std::fs::write(dir.path().join(i.to_string()), vec![7u8; 4096]).unwrap();
+        }
+        let before = maps();
+        let held: Vec<Input> = (0..1000)
+            .map(|i| read_input(&dir.path().join(i.to_string())).unwrap())
+            .collect();
+        assert!(held.iter().all(|b| b.len() == 4096 && b[0] == 7));
+        // Other tests of this binary map and unmap meanwhile: allow them some.
+        assert!(
+            maps() < before + 200,
+            "{} maps before, {} after",
+            before,
+            maps()
+        );
+        // A large input is still mapped.
+        let big = dir.path().join("big");
+        std::fs::File::create(&big)
+            .unwrap()
+            .set_len(MAP_AT_LEAST)
+            .unwrap();
+        assert!(matches!(read_input(&big).unwrap(), Input::Mapped(_)));
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod check;
 pub mod digest;
 pub mod error;
 pub mod fsio;
+pub mod interrupt;
 pub mod json;
 pub mod oci;
 pub mod policy;

@@ -81,6 +81,19 @@ impl Component {
     }
 }
 
+/// A binary that was not compiled from Go source but is built into the artifact (the wasip1
+/// adapter of a Go component): listed with its version, purl and digest.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Embedded {
+    /// The file it is, e.g. `wasi_snapshot_preview1.reactor.wasm`.
+    pub name: String,
+    pub version: String,
+    /// Where it comes from, e.g. `pkg:cargo/wasi-preview1-component-adapter-provider@50.0.1`.
+    pub purl: String,
+    /// SHA-256 of its bytes, hex.
+    pub sha256: String,
+}
+
 /// What an SBOM describes.
 #[derive(Debug, Clone)]
 pub struct Sbom {
@@ -96,6 +109,8 @@ pub struct Sbom {
     pub go_version: Option<String>,
     /// RFC 3339 creation time (pinned by SOURCE_DATE_EPOCH for reproducible documents).
     pub created: String,
+    /// Binaries built into the artifact besides the Go code.
+    pub embedded: Vec<Embedded>,
 }
 
 impl Sbom {
@@ -116,6 +131,7 @@ impl Sbom {
             deps,
             go_version,
             created,
+            embedded: Vec::new(),
         }
     }
 
@@ -224,6 +240,31 @@ impl Sbom {
                 "relatedSpdxElement": "SPDXRef-Package-stdlib",
             }));
         }
+        for e in &self.embedded {
+            let id = unique_id(
+                &mut ids,
+                &format!(
+                    "SPDXRef-Package-{}-{}",
+                    spdx_id(&e.name),
+                    spdx_id(&e.version)
+                ),
+            );
+            packages.push(json!({
+                "SPDXID": id,
+                "name": e.name,
+                "versionInfo": e.version,
+                "downloadLocation": "NOASSERTION",
+                "filesAnalyzed": false,
+                "primaryPackagePurpose": "LIBRARY",
+                "checksums": [{ "algorithm": "SHA256", "checksumValue": e.sha256 }],
+                "externalRefs": [{ "referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl", "referenceLocator": e.purl }],
+            }));
+            relationships.push(json!({
+                "spdxElementId": "SPDXRef-Artifact",
+                "relationshipType": "CONTAINS",
+                "relatedSpdxElement": id,
+            }));
+        }
         json!({
             "spdxVersion": "SPDX-2.3",
             "dataLicense": "CC0-1.0",
@@ -271,6 +312,19 @@ impl Sbom {
         if let Some((version, purl)) = self.stdlib() {
             components.push(json!({ "type": "library", "bom-ref": purl, "name": "stdlib", "version": version, "purl": purl }));
             depends.push(purl);
+        }
+        for e in &self.embedded {
+            let bom_ref = unique_id(&mut refs, &e.purl);
+            components.push(json!({
+                "type": "library",
+                "bom-ref": bom_ref,
+                "name": e.name,
+                "version": e.version,
+                "purl": e.purl,
+                "hashes": [{ "alg": "SHA-256", "content": e.sha256 }],
+                "scope": "required",
+            }));
+            depends.push(bom_ref);
         }
         json!({
             "bomFormat": "CycloneDX",

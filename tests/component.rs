@@ -74,7 +74,7 @@ fn layout_config(dist: &Path) -> Value {
 
 #[test]
 fn a_go_command_built_for_wasip2_is_a_component_that_runs_like_its_wasip1_build() {
-    let t = common::require!("go", "wazero", "wasm-tools", "wasmtime");
+    let t = common::require!("go", "wazero", "wasm-tools", "wasmtime", "venv");
     let p = project();
     let (p1, p2) = (p.path().join("p1"), p.path().join("p2"));
     let (code, wasip1, stderr) = build(
@@ -121,6 +121,34 @@ fn a_go_command_built_for_wasip2_is_a_component_that_runs_like_its_wasip1_build(
     );
     // The user's source is untouched: the generated file exists only in the overlay.
     assert!(!p.path().join("wasipack_component.go").exists());
+
+    // The SBOMs (valid by the official validators) and the report list the adapter with its
+    // version and digest.
+    let adapter = serde_json::json!({
+        "name": "wasi_snapshot_preview1.reactor.wasm",
+        "version": "50.0.1",
+        "purl": "pkg:cargo/wasi-preview1-component-adapter-provider@50.0.1",
+        "sha256": "6d52112df28f0caee9018f911f279f94f848230b2f0ed02138290363e925671f",
+    });
+    assert_eq!(m["embedded"], serde_json::json!([adapter]));
+    assert!(wasip1["modules"][0].get("embedded").is_none());
+    for (format, file) in [("spdx", "dep.spdx.json"), ("cyclonedx", "dep.cdx.json")] {
+        let validator = repo().join("tests/tools/validate_sbom.py");
+        let path = p2.join(file);
+        let (code, out, err) = t.run(
+            "venv",
+            &[validator.to_str().unwrap(), format, path.to_str().unwrap()],
+            p.path(),
+        );
+        assert_eq!(code, 0, "{format}: {out}{err}");
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.contains("pkg:cargo/wasi-preview1-component-adapter-provider@50.0.1")
+                && text.contains(adapter["sha256"].as_str().unwrap())
+                && text.contains("pkg:golang/github.com/google/uuid@"),
+            "{format}: {text}"
+        );
+    }
 
     // wasm-tools: a valid component whose world exports wasi:cli/run.
     let (code, _, err) = t.run(

@@ -411,3 +411,366 @@ fn sign_blob_keyless_takes_its_token_from_sigstore_id_token_or_github_actions_an
     assert!(err.contains("not `sigstore`"), "{err}");
     assert!(!none.exists());
 }
+
+/// cosign3 against the stack: `sign`/`attest` get the signing config and a token, `verify*`
+/// the trust root and the identity.
+fn cosign(
+    t: &Tools,
+    stack: &Stack,
+    dir: &Path,
+    args: &[&str],
+    token: Option<&str>,
+) -> (i32, String, String) {
+    let mut all: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    all.push(format!("--trusted-root={}", s(&stack.trusted_root())));
+    match token {
+        Some(token) => {
+            all.push(format!("--signing-config={}", s(&stack.signing_config())));
+            all.push(format!("--identity-token={token}"));
+            all.push("--yes".into());
+        }
+        None => {
+            all.extend([
+                format!("--certificate-identity={}", stack.identity()),
+                format!("--certificate-oidc-issuer={}", stack.issuer()),
+                "--insecure-ignore-sct".into(),
+            ]);
+        }
+    }
+    let mut cmd = t.command("cosign3");
+    cmd.args(&all)
+        .current_dir(dir)
+        .env("DOCKER_CONFIG", dir.join("docker"))
+        .env("TUF_ROOT", dir.join("tuf"))
+        .stdin(std::process::Stdio::null());
+    decode(cmd.output().unwrap())
+}
+
+#[test]
+fn keyless_sign_and_attest_in_a_registry_are_what_cosign_verifies_and_cosigns_keyless_bundles_verify_in_wasipack(
+) {
+    let t = common::require!("sigstore", "cosign3", "go");
+    let stack: &Stack = t.sigstore_stack();
+    let registry = t.referrers_registry();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let module = t.go_fixture("hello");
+    let sbom = dir.join("sbom.spdx.json");
+    let (code, out, err) = wp(&["sbom", &s(&module), "-o", &s(&sbom)], dir);
+    assert_eq!(code, 0, "{out}{err}");
+    let push = |name: &str| {
+        let (code, out, err) = wp(
+            &[
+                "push",
+                &s(&module),
+                &format!("{}/keyless/{name}:1", registry.host()),
+            ],
+            dir,
+        );
+        assert_eq!(code, 0, "{out}{err}");
+        out.trim().to_string()
+    };
+    let config = s(&stack.signing_config());
+    let identity = stack.identity();
+    let issuer = stack.issuer();
+    let root = s(&stack.trusted_root());
+    let expect = |extra: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = vec![
+            "--certificate-identity".into(),
+            identity.clone(),
+            "--certificate-oidc-issuer".into(),
+            issuer.clone(),
+            "--trusted-root".into(),
+            root.clone(),
+            "--insecure-ignore-sct".into(),
+        ];
+        v.extend(extra.iter().map(|e| e.to_string()));
+        v
+    };
+    let verify = |reference: &str, extra: &[&str]| {
+        let mut args = vec!["verify".to_string(), reference.to_string()];
+        args.extend(expect(extra));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        wp(&args, dir)
+    };
+
+    // wasipack signs and attests keyless; cosign verifies.
+    let ours = push("ours");
+    let token = stack.token();
+    let (code, out, err) = wp(
+        &[
+            "sign",
+            &ours,
+            "--keyless",
+            "--identity-token",
+            &token,
+            "--signing-config",
+            &config,
+        ],
+        dir,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = wp(
+        &[
+            "attest",
+            &ours,
+            "--keyless",
+            "--identity-token",
+            &token,
+            "--signing-config",
+            &config,
+            "--predicate",
+            &s(&sbom),
+            "--type",
+            "spdxjson",
+        ],
+        dir,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = cosign(&t, stack, dir, &["verify", &ours], None);
+    assert_eq!(
+        code, 0,
+        "cosign3 verify of wasipack's keyless signature: {out}{err}"
+    );
+    let (code, out, err) = cosign(
+        &t,
+        stack,
+        dir,
+        &["verify-attestation", "--type", "spdxjson", &ours],
+        None,
+    );
+    assert_eq!(
+        code, 0,
+        "cosign3 verify-attestation of wasipack's keyless SPDX: {out}{err}"
+    );
+    // And wasipack itself, with the attestation required.
+    let (code, out, err) = verify(&ours, &["--require-attestation", "spdx"]);
+    assert_eq!(code, 0, "{out}{err}");
+
+    // cosign signs and attests keyless; wasipack verifies.
+    let theirs = push("theirs");
+    let (code, out, err) = cosign(&t, stack, dir, &["sign", &theirs], Some(&stack.token()));
+    assert_eq!(code, 0, "cosign3 sign: {out}{err}");
+    let (code, out, err) = cosign(
+        &t,
+        stack,
+        dir,
+        &[
+            "attest",
+            "--type",
+            "spdxjson",
+            "--predicate",
+            &s(&sbom),
+            &theirs,
+        ],
+        Some(&stack.token()),
+    );
+    assert_eq!(code, 0, "cosign3 attest: {out}{err}");
+    let (code, out, err) = verify(
+        &theirs,
+        &[
+            "--require-attestation",
+            "spdx",
+            "--certificate-github-workflow-repository",
+            "wasipack/example",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+
+    // A wrong identity, issuer or repository: exit 1, the failure names what did not match.
+    for (flag, value, says) in [
+        (
+            "--certificate-identity",
+            "https://github.com/evil/fork/.github/workflows/x.yml@refs/heads/main",
+            "certificate identity: expected",
+        ),
+        (
+            "--certificate-oidc-issuer",
+            "https://token.actions.githubusercontent.com",
+            "OIDC issuer: expected",
+        ),
+    ] {
+        let mut args: Vec<String> = vec!["verify".into(), theirs.clone()];
+        let mut e = expect(&[]);
+        let at = e.iter().position(|a| a == flag).unwrap();
+        e[at + 1] = value.to_string();
+        args.extend(e);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, out, _) = wp(&args, dir);
+        assert_eq!(code, 1, "{out}");
+        assert!(fail_line(&out).contains(says), "{out}");
+    }
+    let (code, out, _) = verify(
+        &theirs,
+        &["--certificate-github-workflow-repository", "evil/fork"],
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        fail_line(&out).contains("GitHub workflow repository: expected `evil/fork`"),
+        "{out}"
+    );
+    // A key signature is not a keyless one: an unsigned artifact fails.
+    let unsigned = push("unsigned");
+    let (code, out, _) = verify(&unsigned, &[]);
+    assert_eq!(code, 1, "{out}");
+}
+
+#[test]
+fn keyless_sign_and_attest_in_an_image_layout_verify_offline() {
+    let t = common::require!("sigstore", "go");
+    let stack: &Stack = t.sigstore_stack();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let module = t.go_fixture("hello");
+    let sbom = dir.join("sbom.spdx.json");
+    assert_eq!(wp(&["sbom", &s(&module), "-o", &s(&sbom)], dir).0, 0);
+    let layout = format!("oci-layout:{}:hello", s(&dir.join("oci")));
+    let (code, out, err) = wp(&["push", &s(&module), &layout], dir);
+    assert_eq!(code, 0, "{out}{err}");
+    let config = s(&stack.signing_config());
+    let token = stack.token();
+    let (code, out, err) = wp(
+        &[
+            "sign",
+            &layout,
+            "--keyless",
+            "--identity-token",
+            &token,
+            "--signing-config",
+            &config,
+        ],
+        dir,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = wp(
+        &[
+            "attest",
+            &layout,
+            "--keyless",
+            "--identity-token",
+            &token,
+            "--signing-config",
+            &config,
+            "--predicate",
+            &s(&sbom),
+            "--type",
+            "spdxjson",
+        ],
+        dir,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let identity = stack.identity();
+    let issuer = stack.issuer();
+    let root = s(&stack.trusted_root());
+    let (code, out, err) = wp(
+        &[
+            "verify",
+            &layout,
+            "--certificate-identity",
+            &identity,
+            "--certificate-oidc-issuer",
+            &issuer,
+            "--trusted-root",
+            &root,
+            "--insecure-ignore-sct",
+            "--require-attestation",
+            "spdx",
+        ],
+        dir,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("ok   signature"), "{out}");
+}
+
+#[test]
+fn push_keyless_with_the_github_actions_token_signs_and_attests_sbom_and_provenance_for_cosign() {
+    let t = common::require!("sigstore", "cosign3", "go");
+    let stack: &Stack = t.sigstore_stack();
+    let registry = t.referrers_registry();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let module = t.go_fixture("hello");
+    let reference = format!("{}/keyless/pushed:1", registry.host());
+    let mut cmd = wasipack();
+    clean(&mut cmd)
+        .args([
+            "push",
+            &s(&module),
+            &reference,
+            "--keyless",
+            "--signing-config",
+            &s(&stack.signing_config()),
+            "--json",
+        ])
+        .envs(stack.actions_env())
+        .current_dir(dir);
+    let (code, out, err) = decode(cmd.output().unwrap());
+    assert_eq!(code, 0, "{out}{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let signed = report["pushed"][0]["signed"].as_array().unwrap();
+    assert_eq!(signed.len(), 3, "a signature and two attestations: {out}");
+    assert!(
+        signed
+            .iter()
+            .all(|s| s["referrer"].is_string() && s["tag"].is_null()),
+        "{out}"
+    );
+    let by_digest = report["pushed"][0]["reference"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (code, out, err) = cosign(&t, stack, dir, &["verify", &by_digest], None);
+    assert_eq!(code, 0, "cosign3 verify: {out}{err}");
+    for kind in ["spdxjson", "slsaprovenance1"] {
+        let (code, out, err) = cosign(
+            &t,
+            stack,
+            dir,
+            &["verify-attestation", "--type", kind, &by_digest],
+            None,
+        );
+        assert_eq!(
+            code, 0,
+            "cosign3 verify-attestation --type {kind}: {out}{err}"
+        );
+    }
+    let (code, out, err) = wp(
+        &[
+            "verify",
+            &by_digest,
+            "--certificate-identity",
+            &stack.identity(),
+            "--certificate-oidc-issuer",
+            &stack.issuer(),
+            "--trusted-root",
+            &s(&stack.trusted_root()),
+            "--insecure-ignore-sct",
+            "--require-attestation",
+            "spdx,slsa",
+            "--certificate-github-workflow-ref",
+            "refs/heads/main",
+        ],
+        dir,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+
+    // Without a token, nothing is pushed: one line, exit 2, the repository has no such tag.
+    let reference = format!("{}/keyless/untokened:1", registry.host());
+    let (code, out, err) = wp(
+        &[
+            "push",
+            &s(&module),
+            &reference,
+            "--keyless",
+            "--signing-config",
+            &s(&stack.signing_config()),
+        ],
+        dir,
+    );
+    assert_clean_error(code, &out, &err, "push --keyless without a token");
+    let (code, _, _) = wp(
+        &["pull", &reference, "-o", &s(&dir.join("pulled.wasm"))],
+        dir,
+    );
+    assert_ne!(code, 0, "nothing was pushed");
+}

@@ -217,3 +217,71 @@ fn a_module_from_a_pipe_is_still_read() {
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("\"size\": 8"), "{stdout}");
 }
+
+/// A mapped input truncated by another process while it is read (issue 13, item 9) once
+/// killed wasipack with SIGBUS and no message: now one line, exit 2. The input is a sparse
+/// 512 MiB module (one custom section; it costs no disk) so that hashing it takes long enough
+/// to truncate it midway; it is truncated as soon as it is mapped.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_module_truncated_while_it_is_read_is_one_line_not_a_crash() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.wasm");
+    let size: u64 = 512 << 20;
+    let mut file = std::fs::File::create(&path).unwrap();
+    // Header, then a custom section named "x" that fills the rest of the file.
+    let payload = size - 8 - 1 - 5;
+    let mut leb = Vec::new();
+    let mut n = payload;
+    for _ in 0..5 {
+        let byte = (n & 0x7f) as u8;
+        n >>= 7;
+        leb.push(byte | 0x80);
+    }
+    *leb.last_mut().unwrap() &= 0x7f;
+    file.write_all(b"\0asm\x01\0\0\0\0").unwrap();
+    file.write_all(&leb).unwrap();
+    file.write_all(b"\x01x").unwrap();
+    file.set_len(size).unwrap();
+    drop(file);
+    let mut child = common::wasipack()
+        .args(["inspect", "big.wasm"])
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let maps = format!("/proc/{}/maps", child.id());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        if std::fs::read_to_string(&maps).is_ok_and(|m| m.contains("big.wasm")) {
+            break;
+        }
+        assert!(child.try_wait().unwrap().is_none(), "ended before the map");
+        assert!(std::time::Instant::now() < deadline, "never mapped");
+        std::thread::yield_now();
+    }
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(4096)
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let code = out
+        .status
+        .code()
+        .unwrap_or_else(|| panic!("killed by a signal: {:?} {stderr}", out.status));
+    if code == 0 {
+        // The read finished before the truncation took effect: nothing to see this time.
+        eprintln!("inspect finished before the file was truncated");
+        return;
+    }
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(
+        stderr,
+        "error: an input file changed while it was read (another process truncated it)\n"
+    );
+}

@@ -331,16 +331,24 @@ fn detect(plan: &Plan, job: &Job<'_>) -> Result<(GoVersion, String)> {
 
 /// Runs the compiler, its standard error handed to the observer as it comes; a compile error
 /// keeps its status.
+///
+/// The compiler leads a process group of its own, recorded in [`crate::interrupt`]: when
+/// wasipack is interrupted (SIGINT, or a SIGTERM sent to wasipack alone), the whole group (`go
+/// build` and the compile and link steps it runs) is stopped rather than left running.
 fn compile(line: &CommandLine, plan: &Plan, job: &Job<'_>) -> Result<()> {
-    let mut child = line
-        .command(job.dir)
+    let mut command = line.command(job.dir);
+    command
         .stdout(std::process::Stdio::inherit())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .map_err(|e| BuildError::Spawn {
-            program: line.program.clone(),
-            message: crate::text::io_message(&e),
-        })?;
+        .stderr(std::process::Stdio::piped());
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    let mut child = command.spawn().map_err(|e| BuildError::Spawn {
+        program: line.program.clone(),
+        message: crate::text::io_message(&e),
+    })?;
+    let group = child.id();
+    crate::interrupt::child_group(group);
+    let _done = Finally(move || crate::interrupt::child_group_done(group));
     if let Some(mut messages) = child.stderr.take() {
         job.observer.compiler_messages(&plan.name, &mut messages);
         // Whatever the observer left: the compiler must not block on a full pipe.
@@ -373,6 +381,15 @@ fn go_build_id(wasm: &Path) -> Option<String> {
         }
     }
     None
+}
+
+/// Runs its closure when dropped (on every way out of a scope).
+struct Finally<F: FnMut()>(F);
+
+impl<F: FnMut()> Drop for Finally<F> {
+    fn drop(&mut self) {
+        (self.0)()
+    }
 }
 
 #[cfg(test)]

@@ -27,6 +27,16 @@ pub const ADAPTER_CRATE: &str = "wasi-preview1-component-adapter-provider";
 pub const ADAPTER_VERSION: &str = "50.0.1";
 /// The adapter's SHA-256 (a unit test holds [`ADAPTER`] to it).
 pub const ADAPTER_SHA256: &str = "6d52112df28f0caee9018f911f279f94f848230b2f0ed02138290363e925671f";
+/// The adapter as the SBOM, the report and the provenance list it.
+pub fn adapter() -> crate::sbom::Embedded {
+    crate::sbom::Embedded {
+        name: "wasi_snapshot_preview1.reactor.wasm".into(),
+        version: ADAPTER_VERSION.into(),
+        purl: format!("pkg:cargo/{ADAPTER_CRATE}@{ADAPTER_VERSION}"),
+        sha256: ADAPTER_SHA256.into(),
+    }
+}
+
 /// The interface a command component exports, and the world it targets.
 pub const RUN_INTERFACE: &str = "wasi:cli/run@0.2.0";
 pub const COMMAND_WORLD: &str = "wasi:cli/command@0.2.0";

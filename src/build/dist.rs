@@ -46,6 +46,7 @@ impl Stage {
                 path: m.clone(),
                 source,
             })?;
+            crate::interrupt::created_dir(&m);
             self.created_dirs.push(m);
         }
         Ok(())

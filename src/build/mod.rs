@@ -100,6 +100,8 @@ pub struct Built {
     pub fingerprint: Option<String>,
     /// The Go build ID and the toolchain behind it, for the next build's stamp.
     pub toolchain_record: Option<cache::Toolchain>,
+    /// Binaries built in besides the Go code (a component's adapter).
+    pub embedded: Vec<crate::sbom::Embedded>,
 }
 
 /// What a build produced, for `dist/report.json` and `--json`.
@@ -129,6 +131,10 @@ pub struct ModuleReport {
     /// set for it: what the SLSA provenance records.
     pub command: Vec<String>,
     pub env: BTreeMap<String, String>,
+    /// Binaries built into the module besides the Go code: a Go component's wasip1 adapter,
+    /// with version, purl and SHA-256 (also in the SBOMs and the provenance). Absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub embedded: Vec<crate::sbom::Embedded>,
     /// The variables of wasipack's own environment that change what Go builds
     /// ([`toolchain::INHERITED_ENV`]) and `SOURCE_DATE_EPOCH`, as they were set.
     #[serde(default)]

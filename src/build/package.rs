@@ -93,10 +93,14 @@ pub fn package_compiled(
         None => artifact::Blob::from(std::mem::take(&mut rewritten.bytes)),
     };
     // Go for wasip2: the stripped reactor becomes a component, which is what is checked and ships.
-    let wasm = if plan.go_component() {
-        artifact::Blob::from(super::component::componentize(&wasm)?)
+    let (wasm, embedded) = if plan.go_component() {
+        let component = super::component::componentize(&wasm)?;
+        (
+            artifact::Blob::from(component),
+            vec![super::component::adapter()],
+        )
     } else {
-        wasm
+        (wasm, Vec::new())
     };
     let check = check::check(&wasm, &plan.policy).map_err(|error| Error::Check {
         file: plan.name.clone(),
@@ -121,6 +125,7 @@ pub fn package_compiled(
         deps,
         go_version: Some(go_version.to_string()),
         created: created.to_string(),
+        embedded: embedded.clone(),
     };
     let spdx = pretty(&sbom.spdx());
     let cyclonedx = pretty(&sbom.cyclonedx());
@@ -176,6 +181,7 @@ pub fn package_compiled(
         tag: plan.tag.clone(),
         fingerprint: None,
         toolchain_record: None,
+        embedded,
     })
 }
 

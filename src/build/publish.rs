@@ -84,6 +84,7 @@ pub fn publish_as(
             reproducible: reproducible.get(&b.plan_name).copied(),
             command: b.command.clone(),
             env: b.env.clone(),
+            embedded: b.embedded.clone(),
             build_env: b.build_env.clone(),
             settings: b.settings.clone(),
             digests: [

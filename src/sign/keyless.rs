@@ -189,6 +189,32 @@ impl KeylessSigner {
         signed(&bundle)
     }
 
+    /// DSSE bundles over several statements at once: each its own key, certificate, log
+    /// entry and timestamp, requested concurrently (most of the time is waiting for Fulcio and
+    /// for the log's next checkpoint). In the order given.
+    pub fn sign_statements(&self, statements: &[Vec<u8>]) -> Result<Vec<SignedBundle>> {
+        let bundles = self.rt.block_on(async {
+            let mut set = tokio::task::JoinSet::new();
+            for (index, statement) in statements.iter().enumerate() {
+                let signer = self.signer.clone();
+                let statement = statement.clone();
+                set.spawn(async move { (index, signer.sign_raw_statement(&statement).await) });
+            }
+            let mut out: Vec<Option<_>> = statements.iter().map(|_| None).collect();
+            while let Some(joined) = set.join_next().await {
+                let (index, result) = joined.map_err(|e| {
+                    KeylessError::Service(format!("a signing task failed: {}", one_line(e)))
+                })?;
+                out[index] = Some(result.map_err(|e| KeylessError::Service(one_line(e)))?);
+            }
+            Ok::<_, KeylessError>(out)
+        })?;
+        bundles
+            .iter()
+            .map(|b| signed(b.as_ref().expect("every task answered")))
+            .collect()
+    }
+
     /// A DSSE bundle over an in-toto statement (a cosign v3 image signature or attestation).
     pub fn sign_statement(&self, statement: &[u8]) -> Result<SignedBundle> {
         let bundle = self

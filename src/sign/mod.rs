@@ -724,6 +724,86 @@ fn commit(store: &Store, (doc, prepared): (Sidecar, confirm::Prepared)) -> Resul
     Ok((done.tag, layers, done.writes))
 }
 
+/// Keyless `sign`, as cosign v3 signs keyless: a DSSE bundle (certificate, Rekor entry,
+/// timestamp) over the cosign signature statement, stored as a Sigstore bundle referrer of
+/// what `target` names (listed in the fallback index where the registry has no referrers API,
+/// in `index.json` in a layout). cosign v2's `.sig` tag has no place for a Rekor v2 entry.
+pub fn sign_keyless(
+    store: &Store,
+    target: &Target,
+    signer: &keyless::KeylessSigner,
+    annotations: &BTreeMap<String, String>,
+) -> Result<Signed> {
+    let subject = resolve(store, target)?;
+    let statement = bundle::signature_statement(subject.digest(), annotations);
+    let signed = signer.sign_statement(&statement)?;
+    let attached = store_bundle(
+        store,
+        &subject.descriptor,
+        &signed.json,
+        bundle::COSIGN_SIGN,
+    )?;
+    Ok(bundle_only(&subject, attached, None))
+}
+
+/// What `push --keyless` does after the artifact is stored: the keyless signature, then the
+/// SBOM (when there is one) and the SLSA provenance attestations, each a bundle referrer.
+pub fn sign_and_attest_keyless(
+    store: &Store,
+    subject: &Subject,
+    signer: &keyless::KeylessSigner,
+    sbom: Option<(String, Value)>,
+    facts: &provenance::BuildFacts,
+) -> Result<Vec<Signed>> {
+    let mut predicates = predicates(sbom, facts);
+    let mut statements = statements(subject, &predicates);
+    predicates.insert(0, (bundle::COSIGN_SIGN.to_string(), Value::Null));
+    statements.insert(
+        0,
+        bundle::signature_statement(subject.digest(), &BTreeMap::new()),
+    );
+    store_keyless(store, subject, signer, &predicates, &statements)
+}
+
+/// Keyless attestations: one DSSE bundle referrer per predicate, as cosign v3's `attest`.
+pub fn attest_keyless(
+    store: &Store,
+    target: &Target,
+    signer: &keyless::KeylessSigner,
+    predicates: &[(String, Value)],
+) -> Result<Vec<Signed>> {
+    attest_keyless_subject(store, &resolve(store, target)?, signer, predicates)
+}
+
+fn attest_keyless_subject(
+    store: &Store,
+    subject: &Subject,
+    signer: &keyless::KeylessSigner,
+    predicates: &[(String, Value)],
+) -> Result<Vec<Signed>> {
+    let statements = statements(subject, predicates);
+    store_keyless(store, subject, signer, predicates, &statements)
+}
+
+/// Signs `statements` at once and stores each bundle as a referrer; an entry of `predicates`
+/// of the cosign signature's type is recorded as the signature.
+fn store_keyless(
+    store: &Store,
+    subject: &Subject,
+    signer: &keyless::KeylessSigner,
+    predicates: &[(String, Value)],
+    statements: &[Vec<u8>],
+) -> Result<Vec<Signed>> {
+    let signed = signer.sign_statements(statements)?;
+    let mut out = Vec::new();
+    for ((predicate_type, _), signed) in predicates.iter().zip(signed) {
+        let attached = store_bundle(store, &subject.descriptor, &signed.json, predicate_type)?;
+        let recorded = (predicate_type != bundle::COSIGN_SIGN).then(|| predicate_type.clone());
+        out.push(bundle_only(subject, attached, recorded));
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -21,6 +21,8 @@ pub struct BuildFacts {
     pub revision: Option<String>,
     /// The artifact's creation time.
     pub created: Option<String>,
+    /// Binaries built in besides the source (a Go component's adapter).
+    pub embedded: Vec<crate::sbom::Embedded>,
     /// Built from a tree with changes not committed: `revision` is then `None` and
     /// `base_revision` the commit the tree started from.
     pub dirty: bool,
@@ -46,6 +48,7 @@ impl BuildFacts {
             package: s("package"),
             command: serde_json::from_value(module["command"].clone()).unwrap_or_default(),
             env: serde_json::from_value(module["env"].clone()).unwrap_or_default(),
+            embedded: serde_json::from_value(module["embedded"].clone()).unwrap_or_default(),
             configuration: module.get("settings").filter(|s| s.is_object()).cloned(),
             build_env: serde_json::from_value(module["build_env"].clone()).unwrap_or_default(),
             outputs: serde_json::from_value(module["digests"].clone()).unwrap_or_default(),
@@ -82,6 +85,13 @@ pub fn predicate(facts: &BuildFacts) -> Value {
             d["annotations"] = json!({ "dirty": true, "baseRevision": facts.base_revision });
         }
         dependencies.push(d);
+    }
+    for e in &facts.embedded {
+        dependencies.push(json!({
+            "uri": e.purl,
+            "name": e.name,
+            "digest": { "sha256": e.sha256 },
+        }));
     }
     let github = env("GITHUB_ACTIONS").is_some();
     let server = env("GITHUB_SERVER_URL").unwrap_or_else(|| "https://github.com".into());
@@ -208,6 +218,31 @@ impl Recorded {
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_components_adapter_is_a_resolved_dependency_with_its_digest() {
+        let module = json!({
+            "toolchain": "go",
+            "command": ["go", "build"],
+            "embedded": [{
+                "name": "wasi_snapshot_preview1.reactor.wasm",
+                "version": "50.0.1",
+                "purl": "pkg:cargo/wasi-preview1-component-adapter-provider@50.0.1",
+                "sha256": "6d52",
+            }],
+        });
+        let p = predicate(&BuildFacts::from_report(&module, &BTreeMap::new()));
+        assert_eq!(
+            p["buildDefinition"]["resolvedDependencies"],
+            json!([{
+                "uri": "pkg:cargo/wasi-preview1-component-adapter-provider@50.0.1",
+                "name": "wasi_snapshot_preview1.reactor.wasm",
+                "digest": { "sha256": "6d52" },
+            }])
+        );
+        let plain = predicate(&BuildFacts::from_report(&json!({}), &BTreeMap::new()));
+        assert_eq!(plain["buildDefinition"]["resolvedDependencies"], json!([]));
+    }
+
     fn facts() -> BuildFacts {
         BuildFacts {
             toolchain: "go".into(),
@@ -222,6 +257,7 @@ mod tests {
             base_revision: None,
             path: Some("examples/hello".into()),
             configuration: Some(json!({ "name": "hello", "package": "." })),
+            embedded: Vec::new(),
             build_env: [
                 ("SOURCE_DATE_EPOCH".to_string(), "1700000000".to_string()),
                 ("GOFLAGS".to_string(), "-mod=mod".to_string()),

@@ -170,6 +170,10 @@ pub struct SignWith<'a> {
     pub open: Box<dyn FnOnce() -> Result<crate::sign::KeySigner> + Send + 'a>,
     pub sbom: SbomKind,
     pub mode: Mode,
+    /// Keyless instead (`push --keyless`): the signer, its token and instance already
+    /// resolved (so the ordering rule's "the key has opened" holds before anything is sent);
+    /// `open` is then not called, and everything goes to Sigstore bundle referrers.
+    pub keyless: Option<&'a crate::sign::keyless::KeylessSigner>,
 }
 
 impl SignWith<'_> {
@@ -177,7 +181,7 @@ impl SignWith<'_> {
     /// before anything goes up): an unencrypted key, and cosign's tag form, which `Auto`
     /// comes to on a registry without the referrers API.
     fn may_sign_first(&self) -> bool {
-        self.opens_at_once && matches!(self.mode, Mode::Tags | Mode::Auto)
+        self.keyless.is_none() && self.opens_at_once && matches!(self.mode, Mode::Tags | Mode::Auto)
     }
 
     /// [`SignWith::may_sign_first`], with `Auto` settled by asking `store` whether it has the
@@ -240,6 +244,11 @@ pub fn publish(
         };
         let pushed = match key {
             None => job.push(&mut checked),
+            Some(SignWith {
+                keyless: Some(signer),
+                sbom,
+                ..
+            }) => job.push_then_sign_keyless(signer, sbom, &mut checked),
             Some(key) if key.signs_first(store, items)? => {
                 let signer = (key.open)()?;
                 job.push_signed_first(&signer, key.sbom)
@@ -315,6 +324,29 @@ impl Job<'_> {
                 Ok(report)
             })
             .collect()
+    }
+
+    /// Keyless: the signer was ready before anything was sent; the blobs and manifests go up
+    /// (tags after the digest check), then the signature and the attestations (SBOM, SLSA
+    /// provenance) are signed, logged and stored as bundle referrers.
+    fn push_then_sign_keyless(
+        &self,
+        signer: &crate::sign::keyless::KeylessSigner,
+        sbom: SbomKind,
+        checked: &mut dyn FnMut() -> Result<()>,
+    ) -> Result<Vec<PushReport>> {
+        let mut pushed = self.push(checked)?;
+        for (item, report) in self.items.iter().zip(pushed.iter_mut()) {
+            let subject = crate::sign::Subject::of(self.target, item.artifact.descriptor.clone());
+            report.signed = crate::sign::sign_and_attest_keyless(
+                self.store,
+                &subject,
+                signer,
+                item.sbom_of(sbom)?,
+                &item.build_facts(),
+            )?;
+        }
+        Ok(pushed)
     }
 
     /// A key that takes a while to open (scrypt), or Sigstore bundles: the key opens and the
@@ -414,6 +446,7 @@ mod tests {
             open: Box::new(|| Err(Error::Key("k.key: wrong password".into()))),
             sbom: SbomKind::Spdx,
             mode: Default::default(),
+            keyless: None,
         }
     }
 

@@ -20,7 +20,7 @@ use std::process::Command;
 
 /// How to rebuild.
 pub struct Options<'a> {
-    /// Whose provenance to trust. Keyless identities are a seam for now: only a key is taken.
+    /// Whose provenance to trust: a key, or a keyless identity (the CLI takes a key for now).
     pub trust: Trust<'a>,
     /// The `go` program.
     pub go: String,
@@ -65,17 +65,9 @@ pub fn rebuild(
     opts: &Options<'_>,
     observer: &dyn build::Observer,
 ) -> Result<Report> {
-    let key = match opts.trust {
-        Trust::Key(key) => key,
-        Trust::Keyless(..) => {
-            return Err(Error::Usage(
-                "rebuild: keyless provenance is not supported yet; pass --key".into(),
-            ))
-        }
-    };
     let (digest, manifest) = pull::resolve(store, target)?;
     let reference = target.with_digest(&digest).to_string();
-    let statement = verified_statement(store, &digest, key, SLSA_V1)?
+    let statement = verified_statement(store, &digest, opts.trust, SLSA_V1)?
         .map_err(|why| RebuildError::NoProvenance {
             reference: reference.clone(),
             why,

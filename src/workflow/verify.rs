@@ -61,11 +61,11 @@ impl Report {
 pub fn verify(
     store: &Store,
     target: &Target,
-    key: &VerifyingKey,
+    trust: Trust<'_>,
     require: &[(String, String)],
     policy: Option<&Policy>,
 ) -> Result<Report> {
-    verify_with(store, target, key, require, &BTreeMap::new(), policy)
+    verify_with(store, target, trust, require, &BTreeMap::new(), policy)
 }
 
 /// [`verify`], where the required attestations named in `other_keys` must be signed by that
@@ -73,7 +73,7 @@ pub fn verify(
 pub fn verify_with(
     store: &Store,
     target: &Target,
-    key: &VerifyingKey,
+    trust: Trust<'_>,
     require: &[(String, String)],
     other_keys: &BTreeMap<String, VerifyingKey>,
     policy: Option<&Policy>,
@@ -109,10 +109,21 @@ pub fn verify_with(
         let trust = s.spawn(|| -> Result<(bool, Report)> {
             let mut r = Report::new(target.to_string());
             let attached = Attached::read(store, &digest, !require.is_empty())?;
-            let mut ok = signatures(store, &digest, key, &attached, &mut r)?;
+            let mut ok = signatures(store, &digest, trust, &attached, &mut r)?;
             for (name, predicate_type) in require {
-                let key = other_keys.get(name).unwrap_or(key);
-                ok &= attestation(store, &digest, key, &attached, name, predicate_type, &mut r)?;
+                let trust = match other_keys.get(name) {
+                    Some(key) => Trust::Key(key),
+                    None => trust,
+                };
+                ok &= attestation(
+                    store,
+                    &digest,
+                    trust,
+                    &attached,
+                    name,
+                    predicate_type,
+                    &mut r,
+                )?;
             }
             Ok((ok, r))
         });
@@ -162,7 +173,7 @@ fn bundles(
     store: &Store,
     referrers: &[Descriptor],
     digest: &str,
-    key: &VerifyingKey,
+    trust: Trust<'_>,
     predicate_type: &str,
 ) -> Result<Vec<(String, Verdict<Vec<u8>>)>> {
     let mut out = Vec::new();
@@ -189,12 +200,27 @@ fn bundles(
                 .ok_or("referrer layer: the manifest has no layers")?;
             let layer = Descriptor::try_from(layer).map_err(|e| format!("referrer layer: {e}"))?;
             let bytes = store.blob(&layer).map_err(|e| e.to_string())?;
-            match bundle::open(&bytes)? {
-                bundle::Content::Envelope(e) => {
-                    check_dsse(&e, key, digest, predicate_type).map(|()| e.body)
-                }
+            let envelope = match bundle::open(&bytes)? {
+                bundle::Content::Envelope(e) => e,
                 bundle::Content::Message(..) => {
-                    Err("a message-signature bundle cannot sign an image".into())
+                    return Err("a message-signature bundle cannot sign an image".into())
+                }
+            };
+            match trust {
+                Trust::Key(key) => {
+                    check_dsse(&envelope, key, digest, predicate_type).map(|()| envelope.body)
+                }
+                Trust::Keyless(verifier, identity) => {
+                    verifier.verify(keyless::Subject::Digest(digest), &bytes, identity)?;
+                    let statement: serde_json::Value = serde_json::from_slice(&envelope.body)
+                        .map_err(|e| format!("the statement is not JSON: {e}"))?;
+                    let found = statement["predicateType"].as_str().unwrap_or_default();
+                    if found != predicate_type {
+                        return Err(Rejected(format!(
+                            "its statement's predicate type is `{found}`, not `{predicate_type}`"
+                        )));
+                    }
+                    Ok(envelope.body)
                 }
             }
         })();
@@ -207,7 +233,7 @@ fn bundles(
 fn signatures(
     store: &Store,
     digest: &str,
-    key: &VerifyingKey,
+    trust: Trust<'_>,
     attached: &Attached,
     report: &mut Report,
 ) -> Result<bool> {
@@ -220,6 +246,11 @@ fn signatures(
                 .get(payload::SIGNATURE_ANNOTATION)
                 .ok_or("the layer has no signature annotation")?;
             let sig = payload::unb64(sig)?;
+            let Trust::Key(key) = trust else {
+                return Err(Rejected::from(
+                    "a key's signature (keyless signatures are read from Sigstore bundle referrers)",
+                ));
+            };
             let body = store.blob(layer).map_err(|e| e.to_string())?;
             check_signature(key, &body, &sig)?;
             let signed = payload::signed_digest(&body)?;
@@ -244,7 +275,13 @@ fn signatures(
             Err(why) => reasons.push(format!("{}: {why}", layer.digest)),
         }
     }
-    let found = bundles(store, &attached.referrers, digest, key, bundle::COSIGN_SIGN)?;
+    let found = bundles(
+        store,
+        &attached.referrers,
+        digest,
+        trust,
+        bundle::COSIGN_SIGN,
+    )?;
     for (referrer, verdict) in &found {
         match verdict {
             Ok(_) => {
@@ -274,7 +311,7 @@ fn signatures(
 fn attestation(
     store: &Store,
     digest: &str,
-    key: &VerifyingKey,
+    trust: Trust<'_>,
     attached: &Attached,
     name: &str,
     predicate_type: &str,
@@ -282,7 +319,7 @@ fn attestation(
 ) -> Result<bool> {
     let step = format!("attestation {name}");
     Ok(
-        match find_attestation(store, digest, key, attached, predicate_type)? {
+        match find_attestation(store, digest, trust, attached, predicate_type)? {
             Ok((found, statement)) if predicate_type == VERIFICATION_SUMMARY => {
                 // A summary counts only when it says the check passed.
                 match statement["predicate"]["verificationResult"].as_str() {
@@ -308,7 +345,7 @@ pub const VERIFICATION_SUMMARY: &str = "https://slsa.dev/verification_summary/v1
 fn find_attestation(
     store: &Store,
     digest: &str,
-    key: &VerifyingKey,
+    trust: Trust<'_>,
     attached: &Attached,
     predicate_type: &str,
 ) -> Result<std::result::Result<(String, serde_json::Value), String>> {
@@ -320,8 +357,13 @@ fn find_attestation(
             .blob(layer)
             .map_err(|e| Rejected(e.to_string()))
             .and_then(|bytes| payload::open_envelope(&bytes))
-            .and_then(|envelope| {
-                check_dsse(&envelope, key, digest, predicate_type).map(|()| envelope.body)
+            .and_then(|envelope| match trust {
+                Trust::Key(key) => {
+                    check_dsse(&envelope, key, digest, predicate_type).map(|()| envelope.body)
+                }
+                Trust::Keyless(..) => Err(Rejected::from(
+                    "an .att envelope is a key's (keyless attestations are read from Sigstore bundle referrers)",
+                )),
             });
         match verdict {
             Ok(body) => {
@@ -333,7 +375,7 @@ fn find_attestation(
             Err(why) => reasons.push(format!("{}: {why}", layer.digest)),
         }
     }
-    let found = bundles(store, &attached.referrers, digest, key, predicate_type)?;
+    let found = bundles(store, &attached.referrers, digest, trust, predicate_type)?;
     for (referrer, verdict) in &found {
         match verdict {
             Ok(body) => {
@@ -362,11 +404,11 @@ fn find_attestation(
 pub fn verified_statement(
     store: &Store,
     digest: &str,
-    key: &VerifyingKey,
+    trust: Trust<'_>,
     predicate_type: &str,
 ) -> Result<std::result::Result<(String, serde_json::Value), String>> {
     let attached = Attached::read(store, digest, true)?;
-    find_attestation(store, digest, key, &attached, predicate_type)
+    find_attestation(store, digest, trust, &attached, predicate_type)
 }
 
 /// The config, the module (digest-checked) and the policy on its bytes.

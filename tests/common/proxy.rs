@@ -21,9 +21,10 @@ pub enum Action {
     /// Forward, then send the answer one byte per interval (a registry, or a network, that
     /// dribbles): status line, headers and body alike.
     Dribble(std::time::Duration),
-    /// Hold the whole request this long, then forward it: a slow writer whose request lands
-    /// late. [`Proxy::held`] counts the requests it has begun to hold.
-    Delay(std::time::Duration),
+    /// Hold the whole request until [`Proxy::release`] (at most a minute), then forward it:
+    /// a slow writer whose request lands late. [`Proxy::held`] counts the requests it has
+    /// begun to hold.
+    Hold,
 }
 
 #[derive(Debug, Clone)]
@@ -55,8 +56,9 @@ struct State {
     bearer: Option<(String, String)>,
     /// Token requests seen: their `scope` parameters.
     token_scopes: Vec<String>,
-    /// Requests a `Delay` fault has begun to hold.
+    /// Requests a `Hold` fault has begun to hold, and whether they may go on.
     held: usize,
+    released: bool,
 }
 
 pub struct Proxy {
@@ -105,15 +107,21 @@ impl Proxy {
         let mut s = self.state.lock().unwrap();
         s.faults.clear();
         s.log.clear();
+        s.released = false;
     }
 
     pub fn log(&self) -> Vec<Logged> {
         self.state.lock().unwrap().log.clone()
     }
 
-    /// Requests a [`Action::Delay`] fault has begun to hold (their bodies read).
+    /// Requests a [`Action::Hold`] fault has begun to hold (their bodies read).
     pub fn held(&self) -> usize {
         self.state.lock().unwrap().held
+    }
+
+    /// Lets the requests a [`Action::Hold`] fault holds go on.
+    pub fn release(&self) {
+        self.state.lock().unwrap().released = true;
     }
 
     /// Requests that send blob data: POST/PATCH/PUT under `/blobs/uploads`.
@@ -274,9 +282,12 @@ fn handle(
             r#"{"errors":[{"code":"UNAVAILABLE","message":"injected by the test proxy"}]}"#,
         );
     }
-    if let Some(Action::Delay(pause)) = fault {
+    if let Some(Action::Hold) = fault {
         state.lock().unwrap().held += 1;
-        std::thread::sleep(pause);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !state.lock().unwrap().released && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
     }
     // Forward with `Connection: close`, then read the whole answer.
     let mut up = TcpStream::connect(upstream)?;

@@ -116,7 +116,57 @@ enum Command {
     Man(completions::ManOpts),
 }
 
+/// On SIGINT or SIGTERM: undo what the interrupted work leaves (this process's temporary
+/// files, empty directories made for outputs, the compiler's process group: see
+/// `wasipack::interrupt`), then exit as a shell reports a process killed by the signal, 128
+/// plus its number (130, 143). The handler is a thread of its own reading signal-hook's
+/// self-pipe, not code in the signal's context, so it may take locks and remove files.
+#[cfg(unix)]
+fn clean_up_on_interrupt() {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
+        return; // Without the handler the signals keep their default: still an exit.
+    };
+    std::thread::spawn(move || {
+        if let Some(signal) = signals.forever().next() {
+            wasipack::interrupt::clean_up();
+            std::process::exit(128 + signal);
+        }
+    });
+}
+
+/// A mapped input (`fsio::read_input`) truncated by another process while wasipack reads it
+/// faults with SIGBUS, which would kill the process without a word. The handler runs in the
+/// signal's context, so it only does what is safe there: one line on stderr, then `_exit(2)`.
+#[cfg(unix)]
+fn one_line_on_sigbus() {
+    const LINE: &[u8] =
+        b"error: an input file changed while it was read (another process truncated it)\n";
+    // SAFETY: the action only calls write(2) and _exit(2), both async-signal-safe; it never
+    // returns, so the faulting access is not retried.
+    let _ = unsafe {
+        signal_hook::low_level::register(signal_hook::consts::SIGBUS, || {
+            let _ = write_stderr_raw(LINE);
+            signal_hook::low_level::exit(2);
+        })
+    };
+}
+
+/// write(2) to stderr, without locks or allocation (safe in a signal handler): a `File` over
+/// fd 2, never closed.
+#[cfg(unix)]
+fn write_stderr_raw(bytes: &[u8]) -> std::io::Result<usize> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: fd 2 stays open for the life of the process; ManuallyDrop never closes it.
+    let mut file = std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(2) });
+    std::io::Write::write(&mut *file, bytes)
+}
+
 fn main() -> ExitCode {
+    #[cfg(unix)]
+    clean_up_on_interrupt();
+    #[cfg(unix)]
+    one_line_on_sigbus();
     let cli = Cli::parse();
     QUIET.store(cli.quiet, std::sync::atomic::Ordering::Relaxed);
     VERBOSE.store(cli.verbose, std::sync::atomic::Ordering::Relaxed);

@@ -39,8 +39,10 @@ pub struct Opts {
     /// format; the password from COSIGN_PASSWORD or the terminal).
     #[arg(long)]
     key: Option<PathBuf>,
-    /// The SBOM to attest with --key.
-    #[arg(long, value_enum, default_value = "spdx", requires = "key")]
+    #[command(flatten)]
+    keyless: super::keyless::Sign,
+    /// The SBOM to attest with --key or --keyless.
+    #[arg(long, value_enum, default_value = "spdx")]
     sbom: SbomChoice,
     /// With --key, where to store the signature and attestations: `auto` (Sigstore bundle
     /// referrers where the registry has the OCI 1.1 referrers API, cosign v2's `.sig`/`.att`
@@ -81,19 +83,41 @@ pub fn run(opts: Opts) -> Result<u8> {
     remote.mount_from = opts.mount_from.clone();
     remote.chunk_size = opts.chunk_size;
     remote.jobs = opts.jobs.max(1);
-    // The key file and its password are read before any blob is sent.
+    // The key file and its password are read before any blob is sent; so are the keyless
+    // identity token and the instance's signing config.
+    let sbom = match opts.sbom {
+        SbomChoice::Spdx => push::SbomKind::Spdx,
+        SbomChoice::Cyclonedx => push::SbomKind::Cyclonedx,
+        SbomChoice::None => push::SbomKind::None,
+    };
+    let keyless = if opts.keyless.keyless {
+        Some(wasipack::sign::keyless::KeylessSigner::new(
+            &opts.keyless.instance(),
+            &opts.keyless.token(),
+        )?)
+    } else {
+        None
+    };
     let key = match opts.key.as_deref() {
+        None if keyless.is_some() => Some(push::SignWith {
+            opens_at_once: false,
+            open: Box::new(|| {
+                Err(wasipack::Error::Usage(
+                    "push --keyless signs without a key".into(),
+                ))
+            }),
+            sbom,
+            mode: wasipack::sign::Mode::Bundles,
+            keyless: keyless.as_ref(),
+        }),
         Some(path) => {
             let (encrypted, open) = super::keys::signer_later(path)?;
             Some(push::SignWith {
                 opens_at_once: !encrypted,
                 open: Box::new(open),
-                sbom: match opts.sbom {
-                    SbomChoice::Spdx => push::SbomKind::Spdx,
-                    SbomChoice::Cyclonedx => push::SbomKind::Cyclonedx,
-                    SbomChoice::None => push::SbomKind::None,
-                },
+                sbom,
                 mode: super::sign::mode(opts.attach, opts.referrers),
+                keyless: None,
             })
         }
         None => None,

@@ -16,9 +16,11 @@ use wasipack::{Error, Result};
 pub struct Opts {
     /// REGISTRY/REPO[:TAG|@sha256:HEX] or oci-layout:PATH[:TAG|@sha256:HEX].
     reference: String,
-    /// The private key (cosign's encrypted format, PKCS#8 or SEC1).
-    #[arg(long)]
-    key: PathBuf,
+    /// The private key (cosign's encrypted format, PKCS#8 or SEC1). Or --keyless.
+    #[arg(long, required_unless_present = "keyless")]
+    key: Option<PathBuf>,
+    #[command(flatten)]
+    keyless: super::keyless::Sign,
     /// An annotation KEY=VALUE for the payload's `optional` section (repeatable).
     #[arg(long = "annotation", short = 'a', value_name = "KEY=VALUE")]
     annotations: Vec<String>,
@@ -86,9 +88,20 @@ pub fn annotations(pairs: &[String]) -> Result<BTreeMap<String, String>> {
 pub fn run(opts: Opts) -> Result<u8> {
     let target = Target::parse(&opts.reference)?;
     let annotations = annotations(&opts.annotations)?;
-    let signer = super::keys::signer(&opts.key)?;
-    let store = Store::open(&target, opts.net.options(true, false)?, false)?;
-    let signed = sign::sign(&store, &target, &signer, &annotations, opts.attach.mode())?;
+    let signed = if opts.keyless.keyless {
+        let signer =
+            sign::keyless::KeylessSigner::new(&opts.keyless.instance(), &opts.keyless.token())?;
+        let store = Store::open(&target, opts.net.options(true, false)?, false)?;
+        sign::sign_keyless(&store, &target, &signer, &annotations)?
+    } else {
+        let key = opts
+            .key
+            .as_deref()
+            .expect("clap requires --key without --keyless");
+        let signer = super::keys::signer(key)?;
+        let store = Store::open(&target, opts.net.options(true, false)?, false)?;
+        sign::sign(&store, &target, &signer, &annotations, opts.attach.mode())?
+    };
     print_signed(&signed, opts.json);
     opts.github.signed(&signed)?;
     Ok(0)

@@ -93,20 +93,14 @@ pub fn run(opts: Opts) -> Result<u8> {
     let report = if is_file {
         verify_file(&opts, trust, policy.as_ref())?
     } else {
-        let verify::Trust::Key(key) = trust else {
-            return Err(Error::Usage(format!(
-                "{}: keyless verification of a registry or layout artifact is not supported yet; verify a blob with --bundle",
-                opts.reference
-            )));
-        };
         let required = required(&opts.require_attestation)?;
-        let other_keys = rebuild_key(&opts, &required, key)?;
+        let other_keys = rebuild_key(&opts, &required, key.as_ref())?;
         let target = Target::parse(&opts.reference)?;
         let store = Store::open(&target, opts.net.options(false, false)?, false)?;
         verify::verify_with(
             &store,
             &target,
-            key,
+            trust,
             &required,
             &other_keys,
             policy.as_ref(),
@@ -145,7 +139,7 @@ pub fn run(opts: Opts) -> Result<u8> {
 fn rebuild_key(
     opts: &Opts,
     required: &[(String, String)],
-    key: &p256::ecdsa::VerifyingKey,
+    key: Option<&p256::ecdsa::VerifyingKey>,
 ) -> Result<std::collections::BTreeMap<String, p256::ecdsa::VerifyingKey>> {
     let wanted = required.iter().any(|(n, _)| n == "rebuild");
     match (&opts.rebuild_key, wanted) {
@@ -158,7 +152,7 @@ fn rebuild_key(
         )),
         (Some(path), true) => {
             let rebuilder = keys::read_public(path)?;
-            if &rebuilder == key {
+            if Some(&rebuilder) == key {
                 return Err(Error::Usage(format!(
                     "{}: --rebuild-key is the builder's --key; a rebuild counts only when someone else signed it",
                     path.display()
