@@ -1016,3 +1016,42 @@ fn an_output_value_with_newlines_and_commands_stays_one_output() {
     );
     assert!(!text.lines().any(|l| l.starts_with("::")), "{text}");
 }
+
+#[test]
+fn sign_keyless_signs_with_the_jobs_oidc_token_and_verify_accepts_the_workflow_identity() {
+    let t = common::require!("go", "crane", "venv", "sigstore");
+    let stack = t.sigstore_stack();
+    let registry = t.crane_registry();
+    let dir = workspace();
+    let push = format!("{}/owner/keyless:1", registry.host());
+    let config = stack.signing_config().display().to_string();
+    let env = stack.actions_env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let result = run_action(
+        &t,
+        dir.path(),
+        &[
+            ("working-directory", "hello"),
+            ("push", &push),
+            ("sign", "keyless"),
+            ("signing-config", &config),
+        ],
+        &env,
+    );
+    assert_eq!(result["exit_code"], 0, "{}", dump(&result));
+    let reference = output(&result, "ref").to_string();
+    let (code, out, err) = common::run(&[
+        "verify",
+        &reference,
+        "--certificate-identity",
+        &stack.identity(),
+        "--certificate-oidc-issuer",
+        &stack.issuer(),
+        "--trusted-root",
+        &stack.trusted_root().display().to_string(),
+        "--insecure-ignore-sct",
+        "--require-attestation",
+        "spdx,slsa",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+}

@@ -339,3 +339,163 @@ fn a_go_component_needs_a_local_package_and_refuses_to_shadow_a_user_file() {
         "{stderr}"
     );
 }
+
+/// Calls `func` of the component's export `export` (`-`: a top-level function) in wasmtime.
+fn invoke(
+    t: &Tools,
+    wasm: &Path,
+    export: &str,
+    func: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> String {
+    let script = repo().join("tests/tools/run_component.py");
+    let mut c = t.command("wasmtime");
+    c.arg(script)
+        .arg("invoke")
+        .arg(wasm)
+        .arg(export)
+        .arg(func)
+        .args(args);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let (code, out, err) = common::decode(c.output().unwrap());
+    assert_eq!(code, 0, "{func}: {err}");
+    out
+}
+
+#[test]
+fn a_go_reactor_exports_the_functions_of_the_users_wit_world_to_a_host() {
+    let t = common::require!("go", "wasm-tools", "wasmtime");
+    let p = project();
+    // The keys in wasipack.toml, as a user writes them.
+    std::fs::write(
+        p.path().join("wasipack.toml"),
+        "[build]\ntarget = \"wasip2\"\nmode = \"reactor\"\npackage = \"./calc\"\nwit = \"calc/wit\"\nworld = \"calc\"\n",
+    )
+    .unwrap();
+    let (code, report, stderr) = build(p.path(), &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let m = &report["modules"][0];
+    assert_eq!(
+        (m["abi"].as_str(), m["passed"].as_bool()),
+        (Some("wasip2-component"), Some(true))
+    );
+    let wasm = p.path().join("dist/calc.wasm");
+    let (code, wit, err) = t.run(
+        "wasm-tools",
+        &["component", "wit", wasm.to_str().unwrap()],
+        p.path(),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        wit.contains("export example:calc/ops@1.0.0;")
+            && wit.contains("export version: func() -> u32;")
+            && !wit.contains("wasi:cli/run"),
+        "{wit}"
+    );
+    assert_eq!(
+        layout_config(&p.path().join("dist"))["component"]["target"],
+        "example:calc/calc@1.0.0"
+    );
+
+    let ops = "example:calc/ops@1.0.0";
+    assert_eq!(invoke(&t, &wasm, ops, "add", &["40", "2"], &[]), "42\n");
+    assert_eq!(invoke(&t, &wasm, "-", "version", &[], &[]), "7\n");
+    assert_eq!(
+        invoke(&t, &wasm, ops, "greet", &["world"], &[]),
+        "'hello, world'\n"
+    );
+    // Eight calls with a 100 KB argument each: the arguments come through cabi_realloc.
+    let long = invoke(
+        &t,
+        &wasm,
+        ops,
+        "greet",
+        &["ab"],
+        &[("CALLS", "8"), ("ARG_REPEAT", "50000")],
+    );
+    assert_eq!(long.len(), "'hello, '\n".len() + 100_000, "{}", &long[..40]);
+}
+
+#[test]
+fn a_wit_world_needs_both_keys_a_reactor_and_wasip2() {
+    let _t = common::require!("go");
+    let p = project();
+    for (args, says) in [
+        (
+            vec![
+                "--target",
+                "wasip2",
+                "--mode",
+                "reactor",
+                "--package",
+                "./calc",
+                "--wit",
+                "calc/wit",
+            ],
+            "go together",
+        ),
+        (
+            vec![
+                "--target",
+                "wasip2",
+                "--mode",
+                "reactor",
+                "--package",
+                "./calc",
+            ],
+            "give --wit DIR --world NAME",
+        ),
+        (
+            vec![
+                "--target",
+                "wasip2",
+                "--package",
+                "./calc",
+                "--wit",
+                "calc/wit",
+                "--world",
+                "calc",
+            ],
+            "add --mode reactor",
+        ),
+        (
+            vec![
+                "--mode",
+                "reactor",
+                "--package",
+                "./calc",
+                "--wit",
+                "calc/wit",
+                "--world",
+                "calc",
+            ],
+            "is for --target wasip2",
+        ),
+        (
+            vec![
+                "--target",
+                "wasip2",
+                "--mode",
+                "reactor",
+                "--package",
+                "./calc",
+                "--wit",
+                "calc/wit",
+                "--world",
+                "nope",
+            ],
+            "cannot make a component",
+        ),
+    ] {
+        let (code, _, stderr) = build(p.path(), &args);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(
+            stderr.starts_with("error: ") && stderr.lines().count() == 1 && stderr.contains(says),
+            "{args:?}: {stderr}"
+        );
+        assert!(!p.path().join("dist").exists(), "{args:?}: nothing written");
+    }
+}

@@ -151,7 +151,11 @@ pub(super) fn build_one(plan: &Plan, job: &Job<'_>) -> Result<Unit> {
     let (out, _tmp) = cache::compile_output(plan, job.dir, job.use_cache)?;
     let overlay = if plan.go_component() {
         let package_dir = local_package_dir(plan, job.dir)?;
-        Some(super::component::write_overlay(&package_dir, &out)?)
+        Some(super::component::write_overlay(
+            &package_dir,
+            &out,
+            plan.wit.is_none(),
+        )?)
     } else {
         None
     };
@@ -211,6 +215,12 @@ pub(super) fn build_one(plan: &Plan, job: &Job<'_>) -> Result<Unit> {
             crate::fsio::read_bounded(&m.with_file_name("go.sum"), crate::fsio::TEXT_LIMIT).ok()
         });
         let command = format!("{line:?}");
+        // A user's WIT world is an input of the component.
+        let wit = plan
+            .wit
+            .as_ref()
+            .map(|(dir, _)| files_digest(dir))
+            .unwrap_or_default();
         cache::fingerprint(
             plan,
             build_id.as_deref(),
@@ -226,6 +236,7 @@ pub(super) fn build_one(plan: &Plan, job: &Job<'_>) -> Result<Unit> {
                 } else {
                     ""
                 },
+                &wit,
             ],
             &created,
             &git,
@@ -253,6 +264,35 @@ pub(super) fn build_one(plan: &Plan, job: &Job<'_>) -> Result<Unit> {
     } else {
         Unit::Built(Box::new(super::package::package(plan, compiled)?))
     })
+}
+
+/// A digest of every file under `dir` (paths and contents, in order); empty when it cannot be
+/// read, which the build itself then reports.
+fn files_digest(dir: &Path) -> String {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let path = e.path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(dir, &mut files);
+    files.sort();
+    let mut all = Vec::new();
+    for f in files {
+        all.extend_from_slice(f.as_os_str().as_encoded_bytes());
+        all.push(0);
+        all.extend_from_slice(&std::fs::read(&f).unwrap_or_default());
+        all.push(0);
+    }
+    crate::digest::sha256_hex(&all)
 }
 
 /// The directory of a local package (`.`, `./cmd/x`), absolute: where the overlay of a Go

@@ -95,6 +95,13 @@ pub struct Settings {
     pub strip: Option<StripOptions>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tinygo: Option<TinygoOptions>,
+    /// A directory of WIT files (relative to the project) with the world a wasip2 reactor
+    /// exports; with `world`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wit: Option<String>,
+    /// The world in `wit` the component exports (`calc`, or `example:calc/calc@1.0.0`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub world: Option<String>,
 }
 
 impl Settings {
@@ -121,6 +128,8 @@ impl Settings {
             },
             strip: self.strip.clone().or_else(|| base.strip.clone()),
             tinygo: self.tinygo.clone().or_else(|| base.tinygo.clone()),
+            wit: self.wit.clone().or_else(|| base.wit.clone()),
+            world: self.world.clone().or_else(|| base.world.clone()),
         }
     }
 

@@ -93,14 +93,15 @@ pub fn package_compiled(
         None => artifact::Blob::from(std::mem::take(&mut rewritten.bytes)),
     };
     // Go for wasip2: the stripped reactor becomes a component, which is what is checked and ships.
-    let (wasm, embedded) = if plan.go_component() {
-        let component = super::component::componentize(&wasm)?;
+    let (wasm, embedded, user_world) = if plan.go_component() {
+        let (component, world) = super::component::componentize(&wasm, plan.wit.as_ref())?;
         (
             artifact::Blob::from(component),
             vec![super::component::adapter()],
+            world,
         )
     } else {
-        (wasm, Vec::new())
+        (wasm, Vec::new(), None)
     };
     let check = check::check(&wasm, &plan.policy).map_err(|error| Error::Check {
         file: plan.name.clone(),
@@ -132,13 +133,18 @@ pub fn package_compiled(
 
     let mut annotations = git.clone();
     annotations.extend(plan.settings.annotations.clone().unwrap_or_default());
-    let spec = artifact::wasm_spec(
+    let mut spec = artifact::wasm_spec(
         &format!("{}.wasm", plan.name),
         check.module.kind == crate::wasm::inspect::Kind::Component,
         Some(&check.module),
         created,
         annotations,
     );
+    // The world the user named (Go or TinyGo), when the exports do not name a WASI one.
+    let named = user_world.or_else(|| plan.settings.world.clone().filter(|_| plan.wit.is_some()));
+    if let (Some(c), Some(world)) = (spec.component.as_mut(), named) {
+        c.target.get_or_insert(world);
+    }
     let artifact = wasm_artifact(&wasm, &sha256, &spec);
     let referrers = vec![
         artifact::referrer(

@@ -20,6 +20,8 @@ pub struct Plan {
     pub policy: Policy,
     pub strip: StripRules,
     pub tag: String,
+    /// The user's WIT directory (absolute) and world, for a wasip2 reactor.
+    pub wit: Option<(std::path::PathBuf, String)>,
 }
 
 impl Plan {
@@ -66,10 +68,34 @@ impl Plan {
                 .map_err(|m| Error::Usage(format!("strip rules of `{name}`: {m}")))?
             }
         };
-        if toolchain == Toolchain::Go && target == Target::Wasip2 && mode == Mode::Reactor {
+        let wit = match (&settings.wit, &settings.world) {
+            (None, None) => None,
+            (Some(w), Some(world)) => Some((dir.join(w), world.clone())),
+            _ => {
+                return Err(Error::Usage(format!(
+                    "module `{name}`: `wit` and `world` (--wit DIR --world NAME) go together"
+                )))
+            }
+        };
+        if wit.is_some() && target != Target::Wasip2 {
             return Err(Error::Usage(format!(
-                "module `{name}`: a Go reactor cannot be built for wasip2 yet; build it as a command (mode = \"command\") or with toolchain = \"tinygo\""
+                "module `{name}`: a WIT world (--wit, --world) is for --target wasip2"
             )));
+        }
+        if toolchain == Toolchain::Go && target == Target::Wasip2 {
+            match (mode, &wit) {
+                (Mode::Reactor, None) => {
+                    return Err(Error::Usage(format!(
+                        "module `{name}`: a Go reactor for wasip2 exports a WIT world: give --wit DIR --world NAME"
+                    )))
+                }
+                (Mode::Command, Some(_)) => {
+                    return Err(Error::Usage(format!(
+                        "module `{name}`: a WIT world of your own is exported by a reactor: add --mode reactor (a command exports wasi:cli/run)"
+                    )))
+                }
+                _ => {}
+            }
         }
         let tag = settings.tag.clone().unwrap_or_else(|| name.clone());
         Ok(Plan {
@@ -82,6 +108,7 @@ impl Plan {
             policy,
             strip,
             tag,
+            wit,
         })
     }
 }

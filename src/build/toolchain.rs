@@ -193,6 +193,10 @@ pub fn tinygo_build(
     if no_debug == Some(true) {
         args.push("-no-debug".into());
     }
+    if let (Some(wit), Some(world)) = (&settings.wit, &settings.world) {
+        args.push(format!("-wit-package={wit}"));
+        args.push(format!("-wit-world={world}"));
+    }
     output_args(&mut args, settings, package, out);
     CommandLine {
         program: tinygo.to_string(),
@@ -473,6 +477,23 @@ mod tests {
             &PathBuf::from("o.wasm"),
         );
         assert!(reactor.args.contains(&"-buildmode=c-shared".to_string()));
+        let mut with_world = settings(Mode::Reactor);
+        with_world.wit = Some("wit".into());
+        with_world.world = Some("calc".into());
+        let line = tinygo_build(
+            "tinygo",
+            &with_world,
+            Target::Wasip2,
+            ".",
+            &PathBuf::from("o.wasm"),
+        );
+        assert!(
+            line.args
+                .windows(2)
+                .any(|w| w == ["-wit-package=wit", "-wit-world=calc"]),
+            "{:?}",
+            line.args
+        );
     }
 
     #[test]

@@ -140,125 +140,180 @@ pub struct Appended {
 /// describes, starting from `prepared`. In an image layout (one writer at a time) it writes
 /// and reads back once.
 pub fn append(store: &Store, doc: &dyn Appendable, prepared: Prepared) -> Result<Appended> {
+    Ok(append_all(store, vec![(doc, prepared)])?.remove(0))
+}
+
+/// [`append`] for several tags at once, on one thread: each is written in turn, and all are
+/// watched together, so that their watch windows overlap instead of adding up.
+pub fn append_all(store: &Store, jobs: Vec<(&dyn Appendable, Prepared)>) -> Result<Vec<Appended>> {
     let started = Instant::now();
-    let tag = prepared.tag.clone();
     let remote = matches!(store, Store::Remote(_));
-    let mut fastest = prepared.seen.took();
-    let mut prepared = prepared;
-    let mut writes = 0;
-    let mut round = 0u64;
-    let mut slowest_write: Option<Duration> = None;
-    let mut last_error = None;
+    let mut jobs: Vec<Job> = jobs
+        .into_iter()
+        .map(|(doc, prepared)| Job {
+            doc,
+            fastest: prepared.seen.took(),
+            tag: prepared.tag.clone(),
+            prepared,
+            writes: 0,
+            round: 0,
+            slowest_write: None,
+            last_error: None,
+            done: false,
+        })
+        .collect();
     loop {
-        if started.elapsed() > DEADLINE || writes >= MAX_WRITES {
+        let mut pending = false;
+        let mut writing = false;
+        let mut next_poll = POLL;
+        for job in jobs.iter_mut().filter(|j| !j.done) {
+            if started.elapsed() > DEADLINE || job.writes >= MAX_WRITES {
+                return Err(job.kept_replacing(store, started));
+            }
+            if job.prepared.next.is_some() {
+                job.write(store, remote)?;
+                pending = true;
+                writing = true;
+                continue;
+            }
+            // Our entries are under the tag.
+            if job.writes == 0 || !remote {
+                job.done = true;
+                continue;
+            }
+            pending = true;
+            job.fastest = job.fastest.min(job.prepared.seen.took());
+            let windows = Windows::for_read_time(job.fastest);
+            let since = job.prepared.seen.received;
+            let now = look(store, &job.tag)?;
+            if now.digest() != job.prepared.seen.digest() {
+                job.fastest = job.fastest.min(now.took());
+                job.prepared = stage(store, &job.tag, job.doc, now)?;
+                if job.prepared.next.is_some() {
+                    // Another writer dropped ours: pause a little, so that writers that
+                    // noticed together do not write together again.
+                    let round = job.round.min(10);
+                    std::thread::sleep(Duration::from_millis(jitter(20 + 20 * round)));
+                }
+                continue;
+            }
+            if now.sent >= since + windows.watch {
+                job.done = true;
+                continue;
+            }
+            next_poll =
+                next_poll.min((since + windows.watch).saturating_duration_since(Instant::now()));
+        }
+        if !pending {
+            break;
+        }
+        if !writing {
+            std::thread::sleep(next_poll);
+        }
+    }
+    let mut done = Vec::new();
+    for job in jobs {
+        if let Some(took) = job.slowest_write {
+            let windows = Windows::for_read_time(job.fastest);
             return Err(unconfirmed(
                 store,
-                &tag,
+                &job.tag,
                 format!(
-                    "other writers kept replacing it; our entries were not kept after {writes} \
-                     writes in {:.1} s{}",
-                    started.elapsed().as_secs_f64(),
-                    last_error
-                        .map(|e| format!(" (last error: {e})"))
-                        .unwrap_or_default()
+                    "our write took {:.1} s from reading the tag to the registry's answer, \
+                     longer than the {:.1} s other writers are sure to watch it for: an entry \
+                     another writer added meanwhile may have been replaced (ours is in the tag; \
+                     check the others, or store signatures as referrers, which have no such \
+                     race)",
+                    took.as_secs_f64(),
+                    windows.guard.as_secs_f64(),
                 ),
             ));
         }
-        if let Some(artifact) = &prepared.next {
-            // The window: one read right before the write. A tag that moved since the
-            // version was made is merged again first.
-            let before = if remote {
-                let before = look(store, &tag)?;
-                fastest = fastest.min(before.took());
-                if before.digest() != prepared.seen.digest() {
-                    prepared = stage(store, &tag, doc, before)?;
-                    continue;
-                }
-                before.sent
-            } else {
-                Instant::now()
-            };
-            round += 1;
-            match store.put_manifest(artifact, Some(&tag)) {
-                Ok(_) => writes += 1,
-                Err(e) if another_round(&e) => {
-                    last_error = Some(e.to_string());
-                    writes += 1; // it may have landed
-                    std::thread::sleep(Duration::from_millis(20 + jitter(100)));
-                    prepared = prepare(store, &tag, doc)?;
-                    continue;
-                }
-                Err(e) => return Err(e),
-            }
-            let took = before.elapsed();
-            if took > Windows::for_read_time(fastest).guard {
-                slowest_write = Some(slowest_write.map_or(took, |s| s.max(took)));
-            }
-            prepared = prepare(store, &tag, doc)?;
-            if !remote && prepared.next.is_some() {
-                return Err(unconfirmed(
-                    store,
-                    &tag,
-                    "our entries are missing right after our write".into(),
-                ));
-            }
-            continue;
-        }
-        // Our entries are under the tag.
-        if writes == 0 || !remote {
-            break;
-        }
-        fastest = fastest.min(prepared.seen.took());
-        match watch(store, &tag, &prepared.seen, Windows::for_read_time(fastest))? {
-            None => break,
-            Some(seen) => {
-                fastest = fastest.min(seen.took());
-                prepared = stage(store, &tag, doc, seen)?;
-                if prepared.next.is_some() {
-                    // Another writer dropped ours: pause a little, so that writers that
-                    // noticed together do not write together again.
-                    std::thread::sleep(Duration::from_millis(jitter(20 + 20 * round.min(10))));
-                }
-            }
-        }
+        done.push(Appended {
+            tag: job.tag,
+            manifest: job.prepared.seen.manifest.map(|f| f.bytes),
+            writes: job.writes,
+        });
     }
-    if let Some(took) = slowest_write {
-        let windows = Windows::for_read_time(fastest);
-        return Err(unconfirmed(
-            store,
-            &tag,
-            format!(
-                "our write took {:.1} s from reading the tag to the registry's answer, longer \
-                 than the {:.1} s other writers are sure to watch it for: an entry another \
-                 writer added meanwhile may have been replaced (ours is in the tag; check the others, or \
-                 store signatures as referrers, which have no such race)",
-                took.as_secs_f64(),
-                windows.guard.as_secs_f64(),
-            ),
-        ));
-    }
-    Ok(Appended {
-        tag,
-        manifest: prepared.seen.manifest.map(|f| f.bytes),
-        writes,
-    })
+    Ok(done)
 }
 
-/// Reads the tag every [`POLL`] until it has held what `seen` found for `windows.watch`
-/// (counted from the answer to `seen` to the request of the last read): `None` then, or what
-/// it holds as soon as that changes.
-fn watch(store: &Store, tag: &str, seen: &Seen, windows: Windows) -> Result<Option<Seen>> {
-    let since = seen.received;
-    loop {
-        let wait = (since + windows.watch).saturating_duration_since(Instant::now());
-        std::thread::sleep(wait.min(POLL));
-        let now = look(store, tag)?;
-        if now.digest() != seen.digest() {
-            return Ok(Some(now));
+/// One tag [`append_all`] appends to.
+struct Job<'a> {
+    doc: &'a dyn Appendable,
+    tag: String,
+    prepared: Prepared,
+    /// The fastest read of the tag so far.
+    fastest: Duration,
+    writes: usize,
+    round: u64,
+    slowest_write: Option<Duration>,
+    last_error: Option<String>,
+    done: bool,
+}
+
+impl Job<'_> {
+    /// Writes the prepared next version, in the shortest window: one read right before the
+    /// write (a tag that moved since the version was made is merged again first, without a
+    /// write), then the write, then a read of what it left.
+    fn write(&mut self, store: &Store, remote: bool) -> Result<()> {
+        let Some(artifact) = &self.prepared.next else {
+            return Ok(());
+        };
+        let tag = &self.tag;
+        let before = if remote {
+            let before = look(store, tag)?;
+            self.fastest = self.fastest.min(before.took());
+            if before.digest() != self.prepared.seen.digest() {
+                self.prepared = stage(store, tag, self.doc, before)?;
+                return Ok(());
+            }
+            before.sent
+        } else {
+            Instant::now()
+        };
+        self.round += 1;
+        match store.put_manifest(artifact, Some(tag)) {
+            Ok(_) => self.writes += 1,
+            Err(e) if another_round(&e) => {
+                self.last_error = Some(e.to_string());
+                self.writes += 1; // it may have landed
+                std::thread::sleep(Duration::from_millis(20 + jitter(100)));
+                self.prepared = prepare(store, tag, self.doc)?;
+                return Ok(());
+            }
+            Err(e) => return Err(e),
         }
-        if now.sent >= since + windows.watch {
-            return Ok(None);
+        let took = before.elapsed();
+        if took > Windows::for_read_time(self.fastest).guard {
+            self.slowest_write = Some(self.slowest_write.map_or(took, |s| s.max(took)));
         }
+        self.prepared = prepare(store, tag, self.doc)?;
+        if !remote && self.prepared.next.is_some() {
+            return Err(unconfirmed(
+                store,
+                tag,
+                "our entries are missing right after our write".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    fn kept_replacing(&self, store: &Store, started: Instant) -> Error {
+        unconfirmed(
+            store,
+            &self.tag,
+            format!(
+                "other writers kept replacing it; our entries were not kept after {} writes in \
+                 {:.1} s{}",
+                self.writes,
+                started.elapsed().as_secs_f64(),
+                self.last_error
+                    .as_ref()
+                    .map(|e| format!(" (last error: {e})"))
+                    .unwrap_or_default()
+            ),
+        )
     }
 }
 

@@ -162,7 +162,7 @@ impl Store {
                     None => Ok(None),
                     Some(_) if has_api => Ok(Some(Indexed::ReferrersApi)),
                     Some(subject) => {
-                        self.add_to_fallback(&subject, &referrer_descriptor(a))?;
+                        self.add_to_fallback(&subject, vec![referrer_descriptor(a)])?;
                         Ok(Some(Indexed::FallbackTag))
                     }
                 }
@@ -172,10 +172,72 @@ impl Store {
 
     /// Adds `entry` to the `sha256-HEX` fallback index, confirmed as [`super::confirm`]
     /// describes: another writer of the index at the same time cannot drop it unnoticed.
-    fn add_to_fallback(&self, subject: &str, entry: &Descriptor) -> Result<()> {
-        let doc = FallbackEntry(entry);
+    fn add_to_fallback(&self, subject: &str, entries: Vec<Descriptor>) -> Result<()> {
+        let doc = FallbackEntries(entries);
         let prepared = confirm::prepare(self, &fallback_tag(subject), &doc)?;
         confirm::append(self, &doc, prepared)?;
+        Ok(())
+    }
+
+    /// [`Store::put_manifest`] for several referrers, untagged: where the registry has no
+    /// referrers API, those of one subject are added to its fallback index in one append.
+    /// `also` are more tags to append to (`push` merging `.sig`/`.att`): all of them are
+    /// confirmed together ([`confirm::append_all`]), so that their watch windows overlap.
+    pub fn put_referrers(
+        &self,
+        artifacts: &[Artifact],
+        also: &[(String, Box<dyn confirm::Appendable + Send + Sync>)],
+    ) -> Result<Vec<Option<Indexed>>> {
+        let Store::Remote(r) = self else {
+            let indexed = artifacts
+                .iter()
+                .map(|a| self.put_manifest(a, None))
+                .collect::<Result<Vec<_>>>()?;
+            self.append_all(Vec::new(), also)?;
+            return Ok(indexed);
+        };
+        let mut indexed = Vec::new();
+        let mut fallback: Vec<(String, Vec<Descriptor>)> = Vec::new();
+        for a in artifacts {
+            let subject = model::parse_manifest(&a.manifest)
+                .ok()
+                .and_then(|m| model::subject_digest(&m));
+            let has_api =
+                r.put_manifest(&a.manifest, &a.descriptor.media_type, &a.descriptor.digest)?;
+            indexed.push(match subject {
+                None => None,
+                Some(_) if has_api => Some(Indexed::ReferrersApi),
+                Some(subject) => {
+                    let entry = referrer_descriptor(a);
+                    match fallback.iter_mut().find(|(s, _)| *s == subject) {
+                        Some((_, entries)) => entries.push(entry),
+                        None => fallback.push((subject, vec![entry])),
+                    }
+                    Some(Indexed::FallbackTag)
+                }
+            });
+        }
+        let fallback: Vec<(String, FallbackEntries)> = fallback
+            .into_iter()
+            .map(|(subject, entries)| (fallback_tag(&subject), FallbackEntries(entries)))
+            .collect();
+        self.append_all(fallback, also)?;
+        Ok(indexed)
+    }
+
+    fn append_all(
+        &self,
+        fallback: Vec<(String, FallbackEntries)>,
+        also: &[(String, Box<dyn confirm::Appendable + Send + Sync>)],
+    ) -> Result<()> {
+        let mut jobs: Vec<(&dyn confirm::Appendable, confirm::Prepared)> = Vec::new();
+        for (tag, doc) in &fallback {
+            jobs.push((doc, confirm::prepare(self, tag, doc)?));
+        }
+        for (tag, doc) in also {
+            jobs.push((doc.as_ref(), confirm::prepare(self, tag, doc.as_ref())?));
+        }
+        confirm::append_all(self, jobs)?;
         Ok(())
     }
 
@@ -259,14 +321,14 @@ pub fn fallback_tag(digest: &str) -> String {
     digest.replacen(':', "-", 1)
 }
 
-/// One referrer to list in the fallback index.
-struct FallbackEntry<'a>(&'a Descriptor);
+/// Referrers to list in the fallback index.
+struct FallbackEntries(Vec<Descriptor>);
 
-impl confirm::Appendable for FallbackEntry<'_> {
+impl confirm::Appendable for FallbackEntries {
     fn holds(&self, current: Option<&[u8]>) -> bool {
         current
             .and_then(|b| model::parse_index(b).ok())
-            .is_some_and(|i| contains(&i, &self.0.digest))
+            .is_some_and(|i| self.0.iter().all(|e| contains(&i, &e.digest)))
     }
 
     fn next(&self, _: &Store, current: Option<&[u8]>) -> Result<Artifact> {
@@ -275,7 +337,11 @@ impl confirm::Appendable for FallbackEntry<'_> {
             .and_then(|b| model::parse_index(b).ok())
             .unwrap_or_else(layout::empty_index);
         let mut manifests = index.manifests().clone();
-        manifests.push(model::oci(self.0));
+        for e in &self.0 {
+            if !manifests.iter().any(|m| m.digest().as_ref() == e.digest) {
+                manifests.push(model::oci(e));
+            }
+        }
         index.set_manifests(manifests);
         let bytes = to_bytes(&index);
         Ok(Artifact {

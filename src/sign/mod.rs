@@ -585,29 +585,35 @@ impl Pending<'_> {
     }
 }
 
-/// Adds the layers of a `.sig`/`.att` manifest from elsewhere (a pushed layout) to the one
-/// under the same tag here, keeping the signatures already there.
-pub fn merge_sidecar(store: &Store, tag: &str, from: &Artifact) -> Result<usize> {
-    let (subject, suffix) = tag
-        .rsplit_once('.')
-        .map(|(s, x)| (s.replacen('-', ":", 1), x))
-        .ok_or_else(|| Error::Input(format!("`{tag}` is not a sha256-HEX.sig or .att tag")))?;
-    let manifest = model::parse_manifest(&from.manifest)
-        .map_err(|e| Error::Input(format!("{tag}: manifest: {e}")))?;
-    let mut layers = Vec::new();
-    for l in manifest.layers() {
-        let d = Descriptor::try_from(l)
-            .map_err(|e| Error::Input(format!("{tag}: bad layer descriptor: {e}")))?;
-        let bytes = from
-            .blobs
-            .iter()
-            .find(|(b, _)| b.digest == d.digest)
-            .map(|(_, b)| b.clone())
-            .ok_or_else(|| Error::Input(format!("{tag}: layer {} is missing", d.digest)))?;
-        layers.push((d, bytes));
+/// What merging `.sig`/`.att` manifests from elsewhere (a pushed layout) into the tags of the
+/// same names takes: per tag, the layers to append, keeping the signatures already there.
+/// [`Store::put_referrers`] appends them, confirmed with the referrers.
+pub fn sidecar_merges(
+    sidecars: &[(String, Artifact)],
+) -> Result<Vec<(String, Box<dyn confirm::Appendable + Send + Sync>)>> {
+    let mut merges: Vec<(String, Box<dyn confirm::Appendable + Send + Sync>)> = Vec::new();
+    for (tag, from) in sidecars {
+        let (subject, suffix) = tag
+            .rsplit_once('.')
+            .map(|(s, x)| (s.replacen('-', ":", 1), x))
+            .ok_or_else(|| Error::Input(format!("`{tag}` is not a sha256-HEX.sig or .att tag")))?;
+        let manifest = model::parse_manifest(&from.manifest)
+            .map_err(|e| Error::Input(format!("{tag}: manifest: {e}")))?;
+        let mut layers = Vec::new();
+        for l in manifest.layers() {
+            let d = Descriptor::try_from(l)
+                .map_err(|e| Error::Input(format!("{tag}: bad layer descriptor: {e}")))?;
+            let bytes = from
+                .blobs
+                .iter()
+                .find(|(b, _)| b.digest == d.digest)
+                .map(|(_, b)| b.clone())
+                .ok_or_else(|| Error::Input(format!("{tag}: layer {} is missing", d.digest)))?;
+            layers.push((d, bytes));
+        }
+        merges.push((sidecar_tag(&subject, suffix), Box::new(Sidecar(layers))));
     }
-    let (_, count, _) = append(store, &subject, suffix, &layers)?;
-    Ok(count)
+    Ok(merges)
 }
 
 /// The layers of the manifest under `tag`, or none.

@@ -78,21 +78,21 @@ pub fn push_gated(
     for tag in tags {
         store.put_manifest(&item.artifact, Some(tag))?;
     }
-    let mut referrers = Vec::new();
-    for r in &item.referrers {
-        let indexed = store.put_manifest(r, None)?;
-        referrers.push(ReferrerReport {
+    // Signatures and attestations join those already there instead of replacing them; the
+    // `.sig` and `.att` tags are confirmed together with the fallback index.
+    let merges = crate::sign::sidecar_merges(&item.sidecars)?;
+    let indexed = store.put_referrers(&item.referrers, &merges)?;
+    let referrers = item
+        .referrers
+        .iter()
+        .zip(indexed)
+        .map(|(r, indexed)| ReferrerReport {
             digest: r.descriptor.digest.clone(),
             artifact_type: r.descriptor.artifact_type.clone(),
             indexed,
-        });
-    }
-    let mut sidecars = Vec::new();
-    // Signatures and attestations join those already there instead of replacing them.
-    for (tag, a) in &item.sidecars {
-        crate::sign::merge_sidecar(store, tag, a)?;
-        sidecars.push(tag.clone());
-    }
+        })
+        .collect();
+    let sidecars = item.sidecars.iter().map(|(tag, _)| tag.clone()).collect();
     let bytes_uploaded = blobs
         .iter()
         .filter(|b| b.outcome == BlobOutcome::Uploaded)

@@ -10,7 +10,9 @@
                                                      calls FUNC of the exported instance EXPORT
                                                      (or the top-level function FUNC when EXPORT
                                                      is "-") with integer or string arguments and
-                                                     prints its result with repr()
+                                                     prints its result with repr(); $CALLS
+                                                     calls it that many times, $ARG_REPEAT
+                                                     repeats the last argument
 """
 import os
 import sys
@@ -68,8 +70,13 @@ def invoke(path, export, name, args):
     store, instance = instantiate(path, wasi)
     f = func(store, instance, export, name)
     params = [int(a) if a.lstrip("-").isdigit() else a for a in args]
-    result = f(store, *params)
-    f.post_return(store)
+    if os.environ.get("ARG_REPEAT"):
+        # The last argument repeated: a long string, to pass more than one call's worth of
+        # arguments through the guest's allocator.
+        params[-1] = params[-1] * int(os.environ["ARG_REPEAT"])
+    for _ in range(int(os.environ.get("CALLS", "1"))):
+        result = f(store, *params)
+        f.post_return(store)
     print(repr(result))
     return 0
 

@@ -30,6 +30,12 @@ pub struct Opts {
     target: Option<TargetArg>,
     #[arg(long, value_enum)]
     mode: Option<ModeArg>,
+    /// A directory of WIT files with the world a wasip2 reactor exports (with --world).
+    #[arg(long, value_name = "DIR")]
+    wit: Option<String>,
+    /// The world in --wit that the component exports.
+    #[arg(long, value_name = "NAME")]
+    world: Option<String>,
     /// Build tags (comma-separated or repeated).
     #[arg(long, value_delimiter = ',')]
     tags: Vec<String>,
@@ -164,6 +170,8 @@ fn run_build(opts: Opts) -> Result<u8> {
         ldflags: opts.ldflags.clone(),
         policy: opts.policy.clone(),
         tag: opts.tag.clone(),
+        wit: opts.wit.clone(),
+        world: opts.world.clone(),
         ..Default::default()
     };
     if !opts.annotations.is_empty() {
