@@ -144,18 +144,30 @@ impl Layout {
     /// Stores an artifact's blobs and manifest, then lists it in `index.json`: under `tag`
     /// (moving the tag off any other manifest), or untagged for referrers.
     pub fn add(&self, artifact: &Artifact, tag: Option<&str>) -> Result<Descriptor> {
+        let mut entries = self.add_all(&[(artifact, tag)])?;
+        Ok(entries.pop().expect("one entry per artifact"))
+    }
+
+    /// [`Layout::add`] for many artifacts: `index.json` is read, pruned and replaced once,
+    /// whatever their number. They are listed as adding them one after the other lists them
+    /// ([`add_all_to_index`]); orphans are pruned once, from the result, so a referrer whose
+    /// subject loses its tag and gets another within the batch stays. Returns their entries,
+    /// in order.
+    pub fn add_all(&self, artifacts: &[(&Artifact, Option<&str>)]) -> Result<Vec<Descriptor>> {
         // `index.json` is read, changed and replaced: one writer at a time in this process.
         static WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
         let _one = WRITER.lock().unwrap_or_else(|e| e.into_inner());
-        for (descriptor, bytes) in &artifact.blobs {
-            self.put_blob(descriptor, bytes)?;
+        for (artifact, _) in artifacts {
+            for (descriptor, bytes) in &artifact.blobs {
+                self.put_blob(descriptor, bytes)?;
+            }
+            self.put_blob(&artifact.descriptor, &artifact.manifest)?;
         }
-        self.put_blob(&artifact.descriptor, &artifact.manifest)?;
         let mut index = self.index()?;
-        let entry = add_to_index(&mut index, artifact, tag);
+        let entries = add_all_to_index(&mut index, artifacts);
         prune_orphan_referrers(&mut index, |d| stored_subject(&self.root, d));
-        write_atomic(&self.root.join("index.json"), &to_bytes(&index))?;
-        Ok(entry)
+        write_index(&self.root.join("index.json"), &to_bytes(&index))?;
+        Ok(entries)
     }
 
     /// The parsed `index.json`, or an empty index when the layout does not exist yet.
@@ -216,19 +228,65 @@ pub const LAYOUT_MARKER: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
 /// Lists an artifact in `index`: under `tag` (moving the tag off any other manifest), or
 /// untagged for referrers. Returns the entry.
 pub fn add_to_index(index: &mut ImageIndex, artifact: &Artifact, tag: Option<&str>) -> Descriptor {
-    let mut entry = artifact.descriptor.clone();
-    if let Some(tag) = tag {
-        entry.annotations.insert(REF_NAME.into(), tag.into());
+    let mut entries = add_all_to_index(index, &[(artifact, tag)]);
+    entries.pop().expect("one entry per artifact")
+}
+
+/// [`add_to_index`] for many artifacts in one pass over `index`, with the result of adding
+/// them one after the other: an entry listed again (same digest and tag) moves to the end,
+/// a tag ends on the last artifact given it. Returns the entries, in the order given.
+pub fn add_all_to_index(
+    index: &mut ImageIndex,
+    artifacts: &[(&Artifact, Option<&str>)],
+) -> Vec<Descriptor> {
+    use std::collections::{HashMap, HashSet};
+    let entries: Vec<Descriptor> = artifacts
+        .iter()
+        .map(|(artifact, tag)| {
+            let mut entry = artifact.descriptor.clone();
+            if let Some(tag) = tag {
+                entry.annotations.insert(REF_NAME.into(), tag.to_string());
+            }
+            entry
+        })
+        .collect();
+    // The last addition of each (digest, tag), and of each tag, is the one that stays.
+    let mut last_same: HashMap<(&str, Option<&str>), usize> = HashMap::new();
+    let mut last_tag: HashMap<&str, usize> = HashMap::new();
+    for (n, (artifact, tag)) in artifacts.iter().enumerate() {
+        last_same.insert((artifact.descriptor.digest.as_str(), *tag), n);
+        if let Some(tag) = tag {
+            last_tag.insert(tag, n);
+        }
     }
+    let tags: HashSet<&str> = last_tag.keys().copied().collect();
     let mut manifests = index.manifests().clone();
     manifests.retain(|m| {
-        let same = m.digest().as_ref() == entry.digest && ref_name(m) == tag;
-        let tag_moves = tag.is_some() && ref_name(m) == tag;
+        let same = last_same.contains_key(&(m.digest().as_ref(), ref_name(m)));
+        let tag_moves = ref_name(m).is_some_and(|t| tags.contains(t));
         !same && !tag_moves
     });
-    manifests.push(model::oci(&entry));
+    for (n, (entry, (artifact, tag))) in entries.iter().zip(artifacts).enumerate() {
+        let kept = last_same[&(artifact.descriptor.digest.as_str(), *tag)] == n
+            && tag.is_none_or(|t| last_tag[t] == n);
+        if kept {
+            manifests.push(model::oci(entry));
+        }
+    }
     index.set_manifests(manifests);
-    entry
+    entries
+}
+
+#[cfg(test)]
+thread_local! {
+    /// How many times this thread replaced an `index.json`.
+    pub static INDEX_WRITES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+fn write_index(path: &Path, bytes: &[u8]) -> Result<()> {
+    #[cfg(test)]
+    INDEX_WRITES.with(|n| n.set(n.get() + 1));
+    write_atomic(path, bytes)
 }
 
 /// Drops untagged referrers (SBOMs, later signatures) whose subject is no longer listed, as
@@ -507,5 +565,105 @@ mod tests {
         let mut clean = model::index(&entries[..2]);
         prune_orphan_referrers(&mut clean, subject_of);
         assert_eq!(kept(&clean), [1, 3].map(digest).to_vec());
+    }
+
+    #[test]
+    fn two_thousand_referrers_are_listed_with_one_write_of_index_json() {
+        let dir = tempfile::tempdir().unwrap();
+        let (layout, a) = one_artifact(dir.path());
+        let referrers: Vec<Artifact> = (0..2000)
+            .map(|n| {
+                let doc = format!("{{\"n\":{n}}}");
+                referrer(&a.descriptor, SPDX, "a.spdx.json", doc.as_bytes(), "x")
+            })
+            .collect();
+        let store = crate::oci::Store::Layout(layout.clone());
+        let blobs: Vec<_> = referrers.iter().flat_map(|r| r.blobs.clone()).collect();
+        store.put_blobs(&blobs).unwrap();
+        let before = INDEX_WRITES.with(|n| n.get());
+        let indexed = store.put_referrers(&referrers, &[]).unwrap();
+        assert_eq!(INDEX_WRITES.with(|n| n.get()) - before, 1);
+        assert_eq!(indexed.len(), 2000);
+        let entries = layout.entries().unwrap();
+        assert_eq!(
+            entries.len(),
+            2001,
+            "the tagged manifest and every referrer"
+        );
+        let listed: std::collections::HashSet<&str> =
+            entries.iter().map(|d| d.digest.as_str()).collect();
+        for r in &referrers {
+            assert!(listed.contains(r.descriptor.digest.as_str()));
+        }
+        // Again: nothing is listed twice.
+        store.put_referrers(&referrers, &[]).unwrap();
+        assert_eq!(layout.entries().unwrap().len(), 2001);
+    }
+
+    /// `add_to_index` as it was before batches: the oracle for the test below.
+    fn add_one_by_retain(index: &mut ImageIndex, artifact: &Artifact, tag: Option<&str>) {
+        let mut entry = artifact.descriptor.clone();
+        if let Some(tag) = tag {
+            entry.annotations.insert(REF_NAME.into(), tag.into());
+        }
+        let mut manifests = index.manifests().clone();
+        manifests.retain(|m| {
+            let same = m.digest().as_ref() == entry.digest && ref_name(m) == tag;
+            let tag_moves = tag.is_some() && ref_name(m) == tag;
+            !same && !tag_moves
+        });
+        manifests.push(model::oci(&entry));
+        index.set_manifests(manifests);
+    }
+
+    #[test]
+    fn adding_many_at_once_lists_what_adding_one_by_one_lists() {
+        let spec = WasmSpec {
+            title: "a.wasm".into(),
+            os: "wasip1".into(),
+            created: "2024-01-01T00:00:00Z".into(),
+            ..Default::default()
+        };
+        let module = |n: u8| {
+            let bytes = vec![0, b'a', b's', b'm', 1, 0, 0, 0, 0, 1, n];
+            wasm_artifact(
+                &crate::oci::artifact::Blob::from(bytes.clone()),
+                &crate::digest::sha256_hex(&bytes),
+                &spec,
+            )
+        };
+        let (m1, m2, m3) = (module(1), module(2), module(3));
+        let r1 = referrer(&m1.descriptor, SPDX, "a.spdx.json", b"{}", "x");
+        let r2 = referrer(&m2.descriptor, SPDX, "a.spdx.json", b"{}", "x");
+        // Tags that move within the batch and off what was there, entries listed again.
+        let first: Vec<(&Artifact, Option<&str>)> = vec![(&m1, Some("v1")), (&m3, Some("old"))];
+        let batch: Vec<(&Artifact, Option<&str>)> = vec![
+            (&r1, None),
+            (&m2, Some("v1")),
+            (&m1, Some("v1")),
+            (&r2, None),
+            (&r1, None),
+            (&m2, Some("v2")),
+            (&m3, None),
+            (&m2, Some("old")),
+        ];
+        let listing = |i: &ImageIndex| -> Vec<(String, Option<String>)> {
+            model::entries(i)
+                .unwrap()
+                .iter()
+                .map(|d| (d.digest.clone(), tag_of(d).map(String::from)))
+                .collect()
+        };
+        let mut one = empty_index();
+        for (a, t) in first.iter().chain(&batch) {
+            add_one_by_retain(&mut one, a, *t);
+        }
+        let mut many = empty_index();
+        add_all_to_index(&mut many, &first);
+        let entries = add_all_to_index(&mut many, &batch);
+        assert_eq!(listing(&many), listing(&one));
+        assert_eq!(entries.len(), batch.len());
+        assert_eq!(tag_of(&entries[1]), Some("v1"));
+        assert_eq!(listing(&one).len(), 6, "{:?}", listing(&one));
     }
 }

@@ -188,13 +188,33 @@ impl Store {
         artifacts: &[Artifact],
         also: &[(String, Box<dyn confirm::Appendable + Send + Sync>)],
     ) -> Result<Vec<Option<Indexed>>> {
-        let Store::Remote(r) = self else {
-            let indexed = artifacts
-                .iter()
-                .map(|a| self.put_manifest(a, None))
-                .collect::<Result<Vec<_>>>()?;
-            self.append_all(Vec::new(), also)?;
-            return Ok(indexed);
+        let r = match self {
+            Store::Remote(r) => r,
+            Store::Layout(l) => {
+                // Blobs are stored already; `index.json` is replaced once for all of them.
+                let bytes_only: Vec<Artifact> = artifacts
+                    .iter()
+                    .map(|a| Artifact {
+                        manifest: a.manifest.clone(),
+                        descriptor: a.descriptor.clone(),
+                        blobs: Vec::new(),
+                    })
+                    .collect();
+                let batch: Vec<(&Artifact, Option<&str>)> =
+                    bytes_only.iter().map(|a| (a, None)).collect();
+                l.add_all(&batch)?;
+                let indexed = artifacts
+                    .iter()
+                    .map(|a| {
+                        model::parse_manifest(&a.manifest)
+                            .ok()
+                            .and_then(|m| model::subject_digest(&m))
+                            .map(|_| Indexed::LayoutIndex)
+                    })
+                    .collect();
+                self.append_all(Vec::new(), also)?;
+                return Ok(indexed);
+            }
         };
         let mut indexed = Vec::new();
         let mut fallback: Vec<(String, Vec<Descriptor>)> = Vec::new();
