@@ -52,6 +52,9 @@ impl Layout {
     /// A blob's file, mapped, once its size matches `d`; its digest is the caller's to check
     /// ([`Layout::check_digest`]).
     pub fn sized_blob(&self, d: &Descriptor) -> Result<crate::fsio::Input> {
+        // A digest that is not `sha256:` and 64 hex digits could name a path elsewhere.
+        model::check_digest(&d.digest)
+            .map_err(|e| Error::Input(format!("{}: {e}", self.root.display())))?;
         let path = self.blob_path(&d.digest);
         // Size and kind first: a blob that is a device or a FIFO, or larger than the
         // descriptor says, is never read.
@@ -62,6 +65,7 @@ impl Layout {
         if !meta.is_file() {
             return Err(self.not_a_file(&d.digest));
         }
+        self.check_inside(&path, &d.digest)?;
         if meta.len() != d.size {
             return Err(self.corrupt(d, meta.len() as usize, None));
         }
@@ -86,6 +90,7 @@ impl Layout {
         if !meta.is_file() {
             return Err(self.not_a_file(digest));
         }
+        self.check_inside(&path, digest)?;
         if meta.len() > model::MAX_MANIFEST {
             return Err(Error::Input(format!(
                 "{}: manifest {digest} has {} bytes, more than the {} a manifest may have",
@@ -97,6 +102,34 @@ impl Layout {
         crate::fsio::read_bounded(&path, model::MAX_MANIFEST)
             .map(Some)
             .map_err(|source| Error::Read { path, source })
+    }
+
+    /// A blob that is a symbolic link is read only when it leads to a file inside the
+    /// layout: one leading out would make the layout an oracle (size, digest) for any
+    /// readable file.
+    fn check_inside(&self, path: &Path, digest: &str) -> Result<()> {
+        let link = std::fs::symlink_metadata(path).map_err(|source| Error::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        if !link.file_type().is_symlink() {
+            return Ok(());
+        }
+        let inside = match (
+            std::fs::canonicalize(path),
+            std::fs::canonicalize(&self.root),
+        ) {
+            (Ok(target), Ok(root)) => target.starts_with(root),
+            _ => false,
+        };
+        if inside {
+            Ok(())
+        } else {
+            Err(Error::Input(format!(
+                "{}: blob {digest} is a symbolic link that leads out of the layout",
+                self.root.display()
+            )))
+        }
     }
 
     fn not_a_file(&self, digest: &str) -> Error {
@@ -357,14 +390,12 @@ pub fn referrers_by_subject(
 
 /// The `subject` digest of a manifest stored in the layout at `root`, if it has one.
 pub fn stored_subject(root: &Path, digest: &str) -> Option<String> {
-    model::check_digest(digest).ok()?;
-    let path = root
-        .join("blobs/sha256")
-        .join(digest.trim_start_matches("sha256:"));
-    model::subject_digest(
-        &model::parse_manifest(&crate::fsio::read_bounded(&path, model::MAX_MANIFEST).ok()?)
-            .ok()?,
-    )
+    // Through the checks of `manifest_bytes`: a FIFO or a link out of the layout is not read.
+    let layout = Layout {
+        root: root.to_path_buf(),
+    };
+    let bytes = layout.manifest_bytes(digest).ok()??;
+    model::subject_digest(&model::parse_manifest(&bytes).ok()?)
 }
 
 #[cfg(test)]
