@@ -56,10 +56,12 @@ impl Report {
 }
 
 /// Verifies the artifact `target` names. Registry and I/O errors are errors; everything that
-/// is the artifact's fault is a failed step in the report.
+/// is the artifact's fault is a failed step in the report. `platform` chooses an image
+/// index's entry ([`pull::follow`]): that manifest is what is verified.
 pub fn verify(
     store: &Store,
     target: &Target,
+    platform: Option<&str>,
     trust: Trust<'_>,
     require: &[(String, String)],
     policy: Option<&Policy>,
@@ -78,7 +80,7 @@ pub fn verify(
         }
         Err(e) => return Err(e),
     };
-    let (digest, manifest) = match pull::follow(store, target, fetched) {
+    let (digest, manifest) = match pull::follow(store, target, fetched, platform) {
         Ok(r) => r,
         Err(e @ (Error::Registry(_) | Error::Integrity(_))) => {
             report.step("resolve", false, e.to_string());
