@@ -5,10 +5,12 @@
 
 mod build;
 mod keyless;
+mod rebuild;
 mod registry;
 
 pub use build::BuildError;
 pub use keyless::KeylessError;
+pub use rebuild::RebuildError;
 pub use registry::{RegistryError, RegistryErrorKind};
 
 use crate::check::CheckError;
@@ -75,6 +77,9 @@ pub enum Error {
     Build(#[from] BuildError),
     #[error("{0}")]
     Keyless(#[from] KeylessError),
+    /// `rebuild` could not judge: no provenance, an unreachable source, another toolchain.
+    #[error("{0}")]
+    Rebuild(#[from] RebuildError),
 }
 
 impl Error {
@@ -163,6 +168,12 @@ mod tests {
             Error::Usage("--annotation `a`: expected KEY=VALUE".into()),
             BuildError::GoTooOld("go1.20.14".into()).into(),
             KeylessError::NoToken.into(),
+            RebuildError::Toolchain {
+                program: "go".into(),
+                needed: "go1.26.8".into(),
+                found: "go1.26.7".into(),
+            }
+            .into(),
         ]
     }
 
@@ -186,6 +197,7 @@ mod tests {
             Error::Usage(_) => ("Usage", "2"),
             Error::Build(_) => ("Build", "2"),
             Error::Keyless(_) => ("Keyless", "2"),
+            Error::Rebuild(_) => ("Rebuild", "2"),
         }
     }
 

@@ -14,6 +14,7 @@ pub const PULL_SCHEMA: &str = "wasipack.pull/v1";
 pub const LOGIN_SCHEMA: &str = "wasipack.login/v1";
 pub const SIGN_SCHEMA: &str = "wasipack.sign/v1";
 pub const VERIFY_SCHEMA: &str = "wasipack.verify/v1";
+pub const REBUILD_SCHEMA: &str = "wasipack.rebuild/v1";
 pub const KEYS_SCHEMA: &str = "wasipack.keys/v1";
 
 /// Wraps a value with its schema id and the input file name.

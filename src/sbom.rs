@@ -416,14 +416,19 @@ impl From<TimeError> for String {
 /// The creation time to stamp: `SOURCE_DATE_EPOCH` when set (an error if it is not a number),
 /// else now.
 pub fn created_now_or_epoch() -> Result<String, TimeError> {
-    match std::env::var("SOURCE_DATE_EPOCH") {
-        Ok(v) => v
+    created_at(std::env::var("SOURCE_DATE_EPOCH").ok())
+}
+
+/// [`created_now_or_epoch`] with `epoch` standing for `SOURCE_DATE_EPOCH`.
+pub fn created_at(epoch: Option<String>) -> Result<String, TimeError> {
+    match epoch {
+        Some(v) => v
             .trim()
             .parse::<i64>()
             .ok()
             .and_then(rfc3339)
             .ok_or(TimeError::SourceDateEpoch(v)),
-        Err(_) => {
+        None => {
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_err(|e| TimeError::Clock(e.to_string()))?;

@@ -742,3 +742,46 @@ fn an_output_outside_the_project_is_named_on_stderr() {
     assert_eq!(code, 0, "{stderr}");
     assert!(!stderr.contains("outside the project"), "{stderr}");
 }
+
+/// `dist/` outputs go where their paths lead, as every other output does (issue 13, item 2
+/// rule): a symlinked `dist/NAME.wasm` is written through (the link is kept) and the
+/// symlinked report lands in the file it names.
+#[test]
+fn dist_outputs_that_are_symlinks_are_written_through() {
+    let _t = common::require!("go");
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("hello");
+    copy_tree(&repo().join("examples/hello"), &project);
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir_all(project.join("dist")).unwrap();
+    std::fs::create_dir(&elsewhere).unwrap();
+    std::fs::write(elsewhere.join("hello.wasm"), b"old").unwrap();
+    std::os::unix::fs::symlink(
+        elsewhere.join("hello.wasm"),
+        project.join("dist/hello.wasm"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(
+        elsewhere.join("report.json"),
+        project.join("dist/report.json"),
+    )
+    .unwrap();
+    let (code, _, err) = build(&project, &[]);
+    assert_eq!(code, 0, "{err}");
+    for name in ["hello.wasm", "report.json"] {
+        let link = project.join("dist").join(name);
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink(),
+            "{name}: the link is kept"
+        );
+    }
+    let module = std::fs::read(elsewhere.join("hello.wasm")).unwrap();
+    assert!(
+        module.starts_with(b"\0asm"),
+        "the module went through the link"
+    );
+    json(&elsewhere.join("report.json"));
+}

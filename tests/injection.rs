@@ -348,3 +348,34 @@ fn doctor_lines_quote_hostile_paths_and_settings_escaped() {
         "{stdout}"
     );
 }
+
+/// Success lines escape what they did not write, as errors do (issue 13, item 5): a `pull -o`
+/// path and a pushed layout's reference carrying ESC and CR reach the terminal as `\x1b` and
+/// `\r`, never raw. (`policy show` prints a file that loaded: TOML allows no control
+/// character in it but a tab.)
+#[test]
+fn success_lines_of_push_and_pull_escape_control_characters() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("m.wasm"), b"\0asm\x01\0\0\0").unwrap();
+    let layout = "lay\x1b]0;TITLE\x07out";
+    let (code, stdout, stderr) =
+        common::run_in(d, &["push", "m.wasm", &format!("oci-layout:{layout}:v1")]);
+    assert_eq!(code, 0, "{stderr}");
+    let out = "out\x1b[2J\rFAKE LINE: PASS.wasm";
+    let (code, pulled, stderr) =
+        common::run_in(d, &["pull", &format!("oci-layout:{layout}:v1"), "-o", out]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(d.join(out).exists());
+    for text in [&stdout, &stderr, &pulled] {
+        assert!(
+            !text.contains('\x1b') && !text.contains('\r') && !text.contains('\x07'),
+            "raw control characters in {text:?}"
+        );
+    }
+    assert!(stdout.contains("lay\\x1b]0;TITLE\\x07out"), "{stdout}");
+    assert!(
+        pulled.contains("out\\x1b[2J\\rFAKE LINE: PASS.wasm"),
+        "{pulled}"
+    );
+}

@@ -331,6 +331,21 @@ fn blob_bundles_go_both_ways_between_wasipack_and_cosign_and_a_wrong_signer_is_n
     assert_eq!(code, 1, "{out}");
     fail_line(&out);
 
+    // Tamper: no timestamp. Rekor v2 entries carry no time of their own, so without the TSA's
+    // the certificate's validity cannot be checked at the time of signing.
+    let mut v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&theirs).unwrap()).unwrap();
+    v["verificationMaterial"]
+        .as_object_mut()
+        .unwrap()
+        .remove("timestampVerificationData");
+    let untimed = dir.join("untimed.sigstore.json");
+    std::fs::write(&untimed, serde_json::to_vec(&v).unwrap()).unwrap();
+    let (code, out, _) =
+        wasipack_verify_blob(stack, &file, &untimed, &expect, &stack.trusted_root());
+    assert_eq!(code, 1, "{out}");
+    fail_line(&out);
+
     // Tamper: a trusted root without the CA.
     let mut root: serde_json::Value =
         serde_json::from_slice(&std::fs::read(stack.trusted_root()).unwrap()).unwrap();

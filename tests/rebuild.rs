@@ -108,3 +108,389 @@ fn two_clones_in_differently_named_directories_as_different_users_give_identical
         assert!(a == b, "{name} differs between the two clones");
     }
 }
+
+const PASSWORD: &str = "rebuild-test";
+
+/// wasipack in `dir`, with the key password and a cache of its own.
+fn wp(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    decode(
+        wasipack()
+            .args(args)
+            .current_dir(dir)
+            .env("COSIGN_PASSWORD", PASSWORD)
+            .env("SOURCE_DATE_EPOCH", EPOCH)
+            .env("WASIPACK_CACHE", dir.join("cache"))
+            .env("DOCKER_CONFIG", dir.join("docker"))
+            .output()
+            .unwrap(),
+    )
+}
+
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let (code, out, err) = wp(dir, args);
+    assert_eq!(code, 0, "wasipack {args:?}: {err}{out}");
+    out
+}
+
+fn keys(dir: &Path, prefix: &str) -> (String, String) {
+    ok(dir, &["generate-key-pair", "--output-key-prefix", prefix]);
+    (
+        dir.join(format!("{prefix}.key")).display().to_string(),
+        dir.join(format!("{prefix}.pub")).display().to_string(),
+    )
+}
+
+/// cosign 3, offline: no transparency log, an empty trusted root.
+fn cosign3(t: &Tools, dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let mut cmd = t.command("cosign3");
+    cmd.args(args)
+        .arg("--insecure-ignore-tlog=true")
+        .arg(format!(
+            "--trusted-root={}",
+            repo()
+                .join("testdata/cosign/trusted-root-empty.json")
+                .display()
+        ))
+        .current_dir(dir)
+        .env("DOCKER_CONFIG", dir.join("docker"))
+        .env("TUF_ROOT", dir.join("tuf"))
+        .env("SIGSTORE_NO_CACHE", "1");
+    decode(cmd.output().unwrap())
+}
+
+fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+#[test]
+fn a_pushed_module_is_rebuilt_from_a_file_clone_and_its_summary_verifies_with_cosign_and_verify() {
+    let t = common::require!("go", "git", "crane", "cosign3");
+    let registry = t.crane_registry();
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path();
+    let origin = origin(dir, "example.com/hello", true);
+    let builder = dir.join("builder-checkout");
+    git(
+        dir,
+        &[
+            "clone",
+            "-q",
+            origin.to_str().unwrap(),
+            builder.to_str().unwrap(),
+        ],
+    );
+    let (builder_key, builder_pub) = keys(dir, "builder");
+    let (rebuilder_key, rebuilder_pub) = keys(dir, "rebuilder");
+    ok(dir, &["build", builder.to_str().unwrap()]);
+    let reference = format!("{}/rebuild/hello:1", registry.host());
+    let dist = builder.join("dist");
+    ok(
+        dir,
+        &[
+            "push",
+            dist.to_str().unwrap(),
+            &reference,
+            "--key",
+            &builder_key,
+        ],
+    );
+
+    let file_url = format!("file://{}", origin.display());
+    let out = ok(
+        dir,
+        &[
+            "rebuild",
+            &reference,
+            "--key",
+            &builder_pub,
+            "--source",
+            &file_url,
+            "--sign",
+            &rebuilder_key,
+            "--json",
+        ],
+    );
+    let report = json(&out);
+    assert_eq!(report["schema"], "wasipack.rebuild/v1");
+    assert_eq!(report["reproduced"], true, "{out}");
+    assert_eq!(report["commit"], git(&origin, &["rev-parse", "HEAD"]));
+    assert!(report["outputs"].as_array().unwrap().len() >= 4, "{out}");
+    assert!(!report["summary"].as_array().unwrap().is_empty(), "{out}");
+
+    // cosign judges the summary, signed by the rebuilder.
+    let (code, out, err) = cosign3(
+        &t,
+        dir,
+        &[
+            "verify-attestation",
+            "--type",
+            "https://slsa.dev/verification_summary/v1",
+            "--key",
+            &rebuilder_pub,
+            &reference,
+        ],
+    );
+    assert_eq!(code, 0, "cosign3 verify-attestation: {err}{out}");
+    // A consumer requires it, from a key other than the builder's.
+    let (code, out, err) = wp(
+        dir,
+        &[
+            "verify",
+            &reference,
+            "--key",
+            &builder_pub,
+            "--require-attestation",
+            "slsa,rebuild",
+            "--rebuild-key",
+            &rebuilder_pub,
+        ],
+    );
+    assert_eq!(code, 0, "{err}{out}");
+    assert!(out.contains("attestation rebuild"), "{out}");
+    // The builder's own key does not count as someone else's rebuild.
+    let (code, _, err) = wp(
+        dir,
+        &[
+            "verify",
+            &reference,
+            "--key",
+            &builder_pub,
+            "--require-attestation",
+            "rebuild",
+            "--rebuild-key",
+            &builder_pub,
+        ],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("--rebuild-key is the builder's --key"),
+        "{err}"
+    );
+    // Nor does a summary signed by another key than the one required.
+    let (_, other_pub) = keys(dir, "other");
+    let (code, out, _) = wp(
+        dir,
+        &[
+            "verify",
+            &reference,
+            "--key",
+            &builder_pub,
+            "--require-attestation",
+            "rebuild",
+            "--rebuild-key",
+            &other_pub,
+        ],
+    );
+    assert_eq!(code, 1, "{out}");
+}
+
+#[test]
+fn a_dirty_tree_is_not_reproduced_and_another_go_release_cannot_judge() {
+    let _t = common::require!("go", "git");
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path();
+    let origin = origin(dir, "example.com/hello", true);
+    let builder = dir.join("builder-checkout");
+    git(
+        dir,
+        &[
+            "clone",
+            "-q",
+            origin.to_str().unwrap(),
+            builder.to_str().unwrap(),
+        ],
+    );
+    let (builder_key, builder_pub) = keys(dir, "builder");
+    let (rebuilder_key, rebuilder_pub) = keys(dir, "rebuilder");
+    // A change not committed: the provenance says dirty and names no commit as the source.
+    let main = builder.join("main.go");
+    let text = std::fs::read_to_string(&main).unwrap();
+    std::fs::write(
+        &main,
+        text.replacen("fmt.Print", "fmt.Print(\"dirty \");fmt.Print", 1),
+    )
+    .unwrap();
+    ok(
+        dir,
+        &["build", builder.to_str().unwrap(), "--sign", &builder_key],
+    );
+    let layout = format!("oci-layout:{}:hello", builder.join("dist/oci").display());
+    let (code, out, err) = wp(
+        dir,
+        &[
+            "rebuild",
+            &layout,
+            "--key",
+            &builder_pub,
+            "--sign",
+            &rebuilder_key,
+            "--json",
+        ],
+    );
+    assert_eq!(code, 1, "{err}{out}");
+    let report = json(&out);
+    assert_eq!(report["reproduced"], false);
+    assert_eq!(report["dirty"], true);
+    let difference = report["difference"].as_str().unwrap();
+    assert!(
+        difference.starts_with("hello.wasm: ") && difference.contains("section"),
+        "{difference}"
+    );
+    assert!(report["summary"].as_array().unwrap().is_empty());
+    // No summary was attached: a consumer who requires one is refused.
+    let (code, out, _) = wp(
+        dir,
+        &[
+            "verify",
+            &layout,
+            "--key",
+            &builder_pub,
+            "--require-attestation",
+            "rebuild",
+            "--rebuild-key",
+            &rebuilder_pub,
+        ],
+    );
+    assert_eq!(code, 1, "{out}");
+
+    // A provenance (signed with a test key) that records another Go release: exit 2 naming it.
+    let (forger_key, forger_pub) = keys(dir, "forger");
+    let predicate = serde_json::json!({
+        "buildDefinition": {
+            "externalParameters": {
+                "source": origin.display().to_string(),
+                "revision": git(&origin, &["rev-parse", "HEAD"]),
+                "path": ".",
+                "package": ".",
+                "configuration": {"name": "hello", "package": ".", "tag": "hello"},
+            },
+            "internalParameters": {"toolchain": {"name": "go", "version": "go1.21.13"}},
+        },
+    });
+    let file = dir.join("forged.json");
+    std::fs::write(&file, predicate.to_string()).unwrap();
+    ok(
+        dir,
+        &[
+            "attest",
+            &layout,
+            "--key",
+            &forger_key,
+            "--type",
+            "slsaprovenance1",
+            "--predicate",
+            file.to_str().unwrap(),
+        ],
+    );
+    let (code, out, err) = wp(dir, &["rebuild", &layout, "--key", &forger_pub]);
+    common::assert_clean_error(code, &out, &err, "another Go release");
+    assert!(err.contains("built with go1.21.13"), "{err}");
+    // No provenance that the key verifies: exit 2 too.
+    let (code, out, err) = wp(dir, &["rebuild", &layout, "--key", &rebuilder_pub]);
+    common::assert_clean_error(code, &out, &err, "no provenance");
+    assert!(err.contains("no SLSA provenance"), "{err}");
+}
+
+#[test]
+fn a_module_altered_after_its_build_is_not_reproduced_and_gets_no_summary() {
+    use base64::Engine;
+    let _t = common::require!("go", "git");
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path();
+    let origin = origin(dir, "example.com/hello", true);
+    let builder = dir.join("builder-checkout");
+    git(
+        dir,
+        &[
+            "clone",
+            "-q",
+            origin.to_str().unwrap(),
+            builder.to_str().unwrap(),
+        ],
+    );
+    let (builder_key, builder_pub) = keys(dir, "builder");
+    let (rebuilder_key, _) = keys(dir, "rebuilder");
+    ok(
+        dir,
+        &["build", builder.to_str().unwrap(), "--sign", &builder_key],
+    );
+    // The genuine provenance, as the build signed it.
+    let oci = builder.join("dist/oci");
+    let index = json(&std::fs::read_to_string(oci.join("index.json")).unwrap());
+    let blob = |digest: &str| {
+        std::fs::read(
+            oci.join("blobs/sha256")
+                .join(digest.trim_start_matches("sha256:")),
+        )
+        .unwrap()
+    };
+    let att = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| {
+            m["annotations"]["org.opencontainers.image.ref.name"]
+                .as_str()
+                .is_some_and(|t| t.ends_with(".att"))
+        })
+        .unwrap();
+    let att: serde_json::Value =
+        serde_json::from_slice(&blob(att["digest"].as_str().unwrap())).unwrap();
+    let layer = att["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["annotations"]["predicateType"] == "https://slsa.dev/provenance/v1")
+        .unwrap();
+    let envelope: serde_json::Value =
+        serde_json::from_slice(&blob(layer["digest"].as_str().unwrap())).unwrap();
+    let statement: serde_json::Value = serde_json::from_slice(
+        &base64::engine::general_purpose::STANDARD
+            .decode(envelope["payload"].as_str().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    let predicate = dir.join("provenance.json");
+    std::fs::write(&predicate, statement["predicate"].to_string()).unwrap();
+    // The module altered after the build (a custom section appended), then shipped and attested
+    // with that same provenance.
+    let mut module = std::fs::read(builder.join("dist/hello.wasm")).unwrap();
+    module.extend_from_slice(&[0, 6, 5, b'e', b'x', b't', b'r', b'a']);
+    let altered = dir.join("hello.wasm");
+    std::fs::write(&altered, &module).unwrap();
+    let layout = format!("oci-layout:{}:hello", dir.join("shipped").display());
+    ok(dir, &["push", altered.to_str().unwrap(), &layout]);
+    ok(
+        dir,
+        &[
+            "attest",
+            &layout,
+            "--key",
+            &builder_key,
+            "--type",
+            "slsaprovenance1",
+            "--predicate",
+            predicate.to_str().unwrap(),
+        ],
+    );
+    let (code, out, err) = wp(
+        dir,
+        &[
+            "rebuild",
+            &layout,
+            "--key",
+            &builder_pub,
+            "--sign",
+            &rebuilder_key,
+            "--json",
+        ],
+    );
+    assert_eq!(code, 1, "{err}{out}");
+    let report = json(&out);
+    assert_eq!(report["reproduced"], false);
+    assert_eq!(
+        report["difference"], "hello.wasm: custom section `extra` (in one only)",
+        "{out}"
+    );
+    assert!(report["summary"].as_array().unwrap().is_empty());
+}

@@ -89,6 +89,8 @@ pub(super) struct Compiled {
     pub git: BTreeMap<String, String>,
     pub build_id: Option<String>,
     pub fingerprint: Option<String>,
+    /// [`toolchain::inherited_env`] for this build.
+    pub build_env: BTreeMap<String, String>,
 }
 
 /// Compiles (and, unless up to date, packages) every plan, up to `opts.jobs` at once; returns
@@ -99,7 +101,12 @@ pub(super) fn compile_all(
     stamp: Option<&Stamp>,
     observer: &dyn Observer,
 ) -> (Vec<Result<Unit>>, Meta) {
-    let meta = super::git::created_and_annotations_for(&opts.dir, Some(&opts.output));
+    let epoch = opts
+        .env
+        .iter()
+        .find(|(k, _)| k == "SOURCE_DATE_EPOCH")
+        .map(|(_, v)| v.as_str());
+    let meta = super::git::created_and_annotations_for(&opts.dir, Some(&opts.output), epoch);
     let job = Job {
         opts,
         dir: &opts.dir,
@@ -164,7 +171,10 @@ pub(super) fn build_one(plan: &Plan, job: &Job<'_>) -> Result<Unit> {
             toolchain::tinygo_build(&program, &plan.settings, plan.target, &plan.package, &out)
         }
     };
-    let list = toolchain::go_list(&job.opts.go, &plan.settings, &plan.package);
+    let mut line = line;
+    let mut list = toolchain::go_list(&job.opts.go, &plan.settings, &plan.package);
+    line.env.extend(job.opts.env.iter().cloned());
+    list.env.extend(job.opts.env.iter().cloned());
     // The toolchain is asked its version first, unless the stamp names it (checked below).
     let detected = match known {
         None => Some(detect_supported(plan, job)?),
@@ -247,6 +257,7 @@ pub(super) fn build_one(plan: &Plan, job: &Job<'_>) -> Result<Unit> {
         git,
         build_id,
         fingerprint,
+        build_env: toolchain::inherited_env(&job.opts.env),
     };
     Ok(if up_to_date {
         Unit::UpToDate(Box::new(compiled))
@@ -330,7 +341,7 @@ fn detect(plan: &Plan, job: &Job<'_>) -> Result<(GoVersion, String)> {
     let line = CommandLine {
         program: program(plan, job.opts),
         args,
-        env: vec![],
+        env: job.opts.env.clone(),
     };
     let out = toolchain::output(&line, job.dir).map_err(|source| BuildError::ToolchainMissing {
         source: Box::new(source),

@@ -7,19 +7,41 @@
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
 
+/// One staged output.
+enum Staged {
+    /// A temporary file to rename over a regular file (or where none is yet).
+    Temp(tempfile::NamedTempFile, PathBuf),
+    /// Bytes for a device or a FIFO, written in place on commit.
+    InPlace(Vec<u8>, PathBuf),
+}
+
 #[derive(Default)]
 pub struct Stage {
-    files: Vec<(tempfile::NamedTempFile, PathBuf)>,
+    files: Vec<Staged>,
     created_dirs: Vec<PathBuf>,
     committed: bool,
 }
 
 impl Stage {
-    /// Stages `bytes` for `dest`.
+    /// Stages `bytes` for `dest`, which is written where it leads as every output is
+    /// (`fsio::Destination`): a symlink is followed to the file it names (the link is kept), a
+    /// device or FIFO is written in place on commit, a directory or a socket is refused.
     pub fn add(&mut self, dest: &Path, bytes: &[u8]) -> Result<()> {
         self.mkdirs(dest.parent().expect("outputs have a directory"))?;
-        let tmp = write_temp(dest, bytes)?;
-        self.files.push((tmp, dest.to_path_buf()));
+        let fail = |source| Error::Write {
+            path: dest.to_path_buf(),
+            source,
+        };
+        match crate::fsio::Destination::of(dest, false).map_err(fail)? {
+            crate::fsio::Destination::Replace(target) => {
+                let tmp = write_temp(&target, bytes)?;
+                self.files.push(Staged::Temp(tmp, target));
+            }
+            crate::fsio::Destination::InPlace(target) => {
+                self.files.push(Staged::InPlace(bytes.to_vec(), target));
+            }
+            crate::fsio::Destination::Stdout => unreachable!("`-` is a file name here"),
+        }
         Ok(())
     }
 
@@ -54,11 +76,25 @@ impl Stage {
 
     /// Renames every staged file into place, in the order staged.
     pub fn commit(mut self) -> Result<()> {
-        for (tmp, dest) in std::mem::take(&mut self.files) {
-            tmp.persist(&dest).map_err(|e| Error::Write {
-                path: dest.clone(),
-                source: e.error,
-            })?;
+        for staged in std::mem::take(&mut self.files) {
+            match staged {
+                Staged::Temp(tmp, dest) => {
+                    tmp.persist(&dest).map_err(|e| Error::Write {
+                        path: dest.clone(),
+                        source: e.error,
+                    })?;
+                }
+                Staged::InPlace(bytes, dest) => {
+                    std::fs::OpenOptions::new()
+                        .write(true)
+                        .open(&dest)
+                        .and_then(|mut f| std::io::Write::write_all(&mut f, &bytes))
+                        .map_err(|source| Error::Write {
+                            path: dest.clone(),
+                            source,
+                        })?;
+                }
+            }
         }
         self.committed = true;
         Ok(())

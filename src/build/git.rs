@@ -49,14 +49,16 @@ pub const VERSION: &str = "org.opencontainers.image.version";
 pub fn created_and_annotations(
     dir: &Path,
 ) -> Result<(String, BTreeMap<String, String>), BuildError> {
-    created_and_annotations_for(dir, None)
+    created_and_annotations_for(dir, None, None)
 }
 
 /// [`created_and_annotations`], where changes under `output` (the build's own outputs) do not
-/// make the tree dirty.
+/// make the tree dirty, and `epoch` (a rebuild's recorded `SOURCE_DATE_EPOCH`) stands for the
+/// variable when given.
 pub fn created_and_annotations_for(
     dir: &Path,
     output: Option<&Path>,
+    epoch: Option<&str>,
 ) -> Result<(String, BTreeMap<String, String>), BuildError> {
     let mut a = BTreeMap::new();
     let mut commit_time = None;
@@ -90,9 +92,12 @@ pub fn created_and_annotations_for(
             a.insert(REVISION.into(), rev);
         }
     }
+    let epoch = epoch
+        .map(str::to_string)
+        .or_else(|| std::env::var("SOURCE_DATE_EPOCH").ok());
     let created = match commit_time.and_then(sbom::rfc3339) {
-        Some(s) if std::env::var_os("SOURCE_DATE_EPOCH").is_none() => s,
-        _ => sbom::created_now_or_epoch().map_err(|e| BuildError::CreationTime(e.to_string()))?,
+        Some(s) if epoch.is_none() => s,
+        _ => sbom::created_at(epoch).map_err(|e| BuildError::CreationTime(e.to_string()))?,
     };
     Ok((created, a))
 }

@@ -67,6 +67,10 @@ pub struct Options {
     /// The `go` and `tinygo` programs (`go`/`tinygo` on PATH unless set).
     pub go: String,
     pub tinygo: String,
+    /// Variables of [`toolchain::INHERITED_ENV`] set for this build as if they were in
+    /// wasipack's environment (over it): what `rebuild` sets from a provenance. Empty for a
+    /// plain build.
+    pub env: Vec<(String, String)>,
 }
 
 /// One built module, in memory.
@@ -81,6 +85,8 @@ pub struct Built {
     pub toolchain_version: String,
     /// The plan's settings, resolved (see [`ModuleReport::settings`]).
     pub settings: config::Settings,
+    /// See [`ModuleReport::build_env`].
+    pub build_env: BTreeMap<String, String>,
     pub wasm: artifact::Blob,
     pub rewrite: Rewritten,
     pub check: CheckReport,

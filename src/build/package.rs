@@ -26,6 +26,7 @@ pub(super) fn package(plan: &Plan, c: Compiled) -> Result<Built> {
         git,
         build_id,
         fingerprint,
+        build_env,
     } = c;
     let compiled = crate::fsio::read_input_private(&out)?;
     let mut built = package_compiled(plan, compiled, listing, &version.text, &created, &git)?;
@@ -51,7 +52,14 @@ pub(super) fn package(plan: &Plan, c: Compiled) -> Result<Built> {
             }
         }))
         .collect();
-    built.env = line.env.iter().cloned().collect();
+    // What wasipack set itself: the variables a build inherits (and a rebuild sets) apart.
+    built.env = line
+        .env
+        .iter()
+        .filter(|(k, _)| !toolchain::INHERITED_ENV.contains(&k.as_str()))
+        .cloned()
+        .collect();
+    built.build_env = build_env;
     built.toolchain_version = toolchain_version;
     Ok(built)
 }
@@ -167,6 +175,7 @@ pub fn package_compiled(
             tag: Some(plan.tag.clone()),
             ..plan.settings.clone()
         },
+        build_env: toolchain::inherited_env(&[]),
         wasm,
         rewrite: rewritten,
         check,

@@ -113,7 +113,7 @@ pub fn publish_as(
             command: b.command.clone(),
             env: b.env.clone(),
             embedded: b.embedded.clone(),
-            build_env: super::toolchain::inherited_env(),
+            build_env: b.build_env.clone(),
             settings: b.settings.clone(),
             index_digest: b
                 .index

@@ -145,17 +145,19 @@ pub const INHERITED_ENV: [&str; 5] = [
     "SOURCE_DATE_EPOCH",
 ];
 
-/// The [`INHERITED_ENV`] variables set (and not empty) now.
-pub fn inherited_env() -> BTreeMap<String, String> {
-    INHERITED_ENV
+/// The [`INHERITED_ENV`] variables set (and not empty) now, `over` the environment.
+pub fn inherited_env(over: &[(String, String)]) -> BTreeMap<String, String> {
+    let mut env: BTreeMap<String, String> = INHERITED_ENV
         .iter()
-        .filter_map(|k| {
-            Some((
-                k.to_string(),
-                std::env::var(k).ok().filter(|v| !v.is_empty())?,
-            ))
-        })
-        .collect()
+        .filter_map(|k| Some((k.to_string(), std::env::var(k).ok()?)))
+        .collect();
+    env.extend(
+        over.iter()
+            .filter(|(k, _)| INHERITED_ENV.contains(&k.as_str()))
+            .cloned(),
+    );
+    env.retain(|_, v| !v.is_empty());
+    env
 }
 
 fn go_env() -> Vec<(String, String)> {

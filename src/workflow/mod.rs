@@ -10,5 +10,6 @@
 
 pub mod pull;
 pub mod push;
+pub mod rebuild;
 pub mod source;
 pub mod verify;

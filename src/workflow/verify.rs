@@ -16,6 +16,7 @@ use crate::sign::{bundle, payload, sidecar_layers};
 use p256::ecdsa::VerifyingKey;
 use serde::Serialize;
 use sha2::Digest;
+use std::collections::BTreeMap;
 use std::path::Path;
 
 #[derive(Debug, Clone, Serialize)]
@@ -66,6 +67,19 @@ pub fn verify(
     require: &[(String, String)],
     policy: Option<&Policy>,
 ) -> Result<Report> {
+    verify_with(store, target, trust, require, &BTreeMap::new(), policy)
+}
+
+/// [`verify`], where the required attestations named in `other_keys` must be signed by that
+/// key instead (`--require-attestation rebuild --rebuild-key`: someone other than the builder).
+pub fn verify_with(
+    store: &Store,
+    target: &Target,
+    trust: Trust<'_>,
+    require: &[(String, String)],
+    other_keys: &BTreeMap<String, VerifyingKey>,
+    policy: Option<&Policy>,
+) -> Result<Report> {
     let mut report = Report::new(target.to_string());
     // Not found is a failed verification; a registry that cannot be asked is an error.
     let fetched = match store.manifest(target.selector()) {
@@ -99,6 +113,10 @@ pub fn verify(
             let attached = Attached::read(store, &digest, !require.is_empty())?;
             let mut ok = signatures(store, &digest, trust, &attached, &mut r)?;
             for (name, predicate_type) in require {
+                let trust = match other_keys.get(name) {
+                    Some(key) => Trust::Key(key),
+                    None => trust,
+                };
                 ok &= attestation(
                     store,
                     &digest,
@@ -152,14 +170,14 @@ impl Attached {
 }
 
 /// Sigstore bundles among `referrers` for `predicate_type`, each checked: (referrer digest,
-/// verdict).
+/// verdict with the signed statement).
 fn bundles(
     store: &Store,
     referrers: &[Descriptor],
     digest: &str,
     trust: Trust<'_>,
     predicate_type: &str,
-) -> Result<Vec<(String, Verdict)>> {
+) -> Result<Vec<(String, Verdict<Vec<u8>>)>> {
     let mut out = Vec::new();
     for r in referrers {
         if r.artifact_type.as_deref() != Some(bundle::BUNDLE) {
@@ -171,7 +189,7 @@ fn bundles(
         {
             continue;
         }
-        let verdict = (|| -> Verdict {
+        let verdict = (|| -> Verdict<Vec<u8>> {
             let manifest = store
                 .manifest(&r.digest)
                 .map_err(|e| e.to_string())?
@@ -191,7 +209,9 @@ fn bundles(
                 }
             };
             match trust {
-                Trust::Key(key) => check_dsse(&envelope, key, digest, predicate_type),
+                Trust::Key(key) => {
+                    check_dsse(&envelope, key, digest, predicate_type).map(|()| envelope.body)
+                }
                 Trust::Keyless(verifier, identity) => {
                     verifier.verify(keyless::Subject::Digest(digest), &bytes, identity)?;
                     let statement: serde_json::Value = serde_json::from_slice(&envelope.body)
@@ -202,7 +222,7 @@ fn bundles(
                             "its statement's predicate type is `{found}`, not `{predicate_type}`"
                         )));
                     }
-                    Ok(())
+                    Ok(envelope.body)
                 }
             }
         })();
@@ -266,7 +286,7 @@ fn signatures(
     )?;
     for (referrer, verdict) in &found {
         match verdict {
-            Ok(()) => {
+            Ok(_) => {
                 return Ok(report.step(
                     "signature",
                     true,
@@ -300,26 +320,59 @@ fn attestation(
     report: &mut Report,
 ) -> Result<bool> {
     let step = format!("attestation {name}");
+    Ok(
+        match find_attestation(store, digest, trust, attached, predicate_type)? {
+            Ok((found, statement)) if predicate_type == VERIFICATION_SUMMARY => {
+                // A summary counts only when it says the check passed.
+                match statement["predicate"]["verificationResult"].as_str() {
+                    Some("PASSED") => report.step(&step, true, found),
+                    other => report.step(
+                        &step,
+                        false,
+                        format!("{found} says {}, not PASSED", other.unwrap_or("nothing")),
+                    ),
+                }
+            }
+            Ok((found, _)) => report.step(&step, true, found),
+            Err(why) => report.step(&step, false, why),
+        },
+    )
+}
+
+/// The predicate type of a SLSA verification summary (what `rebuild --sign` attaches).
+pub const VERIFICATION_SUMMARY: &str = "https://slsa.dev/verification_summary/v1";
+
+/// The first attestation of `predicate_type` about `digest` that `key` signed, in `.att` or a
+/// Sigstore bundle referrer: (where it was found, the in-toto statement), or why none is.
+fn find_attestation(
+    store: &Store,
+    digest: &str,
+    trust: Trust<'_>,
+    attached: &Attached,
+    predicate_type: &str,
+) -> Result<std::result::Result<(String, serde_json::Value), String>> {
     let (tag, layers) = (&attached.att_tag, &attached.att);
     let mut reasons = Vec::new();
+    let statement = |body: &[u8]| serde_json::from_slice(body).unwrap_or_default();
     for layer in layers {
         let verdict = store
             .blob(layer)
             .map_err(|e| Rejected(e.to_string()))
             .and_then(|bytes| payload::open_envelope(&bytes))
             .and_then(|envelope| match trust {
-                Trust::Key(key) => check_dsse(&envelope, key, digest, predicate_type),
+                Trust::Key(key) => {
+                    check_dsse(&envelope, key, digest, predicate_type).map(|()| envelope.body)
+                }
                 Trust::Keyless(..) => Err(Rejected::from(
                     "an .att envelope is a key's (keyless attestations are read from Sigstore bundle referrers)",
                 )),
             });
         match verdict {
-            Ok(()) => {
-                return Ok(report.step(
-                    &step,
-                    true,
+            Ok(body) => {
+                return Ok(Ok((
                     format!("{predicate_type} in {}", layer.digest),
-                ))
+                    statement(&body),
+                )))
             }
             Err(why) => reasons.push(format!("{}: {why}", layer.digest)),
         }
@@ -327,31 +380,37 @@ fn attestation(
     let found = bundles(store, &attached.referrers, digest, trust, predicate_type)?;
     for (referrer, verdict) in &found {
         match verdict {
-            Ok(()) => {
-                return Ok(report.step(
-                    &step,
-                    true,
+            Ok(body) => {
+                return Ok(Ok((
                     format!("{predicate_type} in Sigstore bundle {referrer}"),
-                ))
+                    statement(body),
+                )))
             }
             Err(why) => reasons.push(format!("bundle {referrer}: {why}")),
         }
     }
     if layers.is_empty() && found.is_empty() {
-        return Ok(report.step(
-            &step,
-            false,
-            format!("no attestations ({tag} not found, no Sigstore bundle referrers)"),
-        ));
+        return Ok(Err(format!(
+            "no attestations ({tag} not found, no Sigstore bundle referrers)"
+        )));
     }
-    Ok(report.step(
-        &step,
-        false,
-        format!(
-            "no valid {predicate_type} attestation: {}",
-            reasons.join("; ")
-        ),
-    ))
+    Ok(Err(format!(
+        "no valid {predicate_type} attestation: {}",
+        reasons.join("; ")
+    )))
+}
+
+/// The in-toto statement of `predicate_type` about `digest` that `key` signed (in `.att` or a
+/// Sigstore bundle referrer), and where it was found; or why there is none that verifies.
+/// What `rebuild` reads the provenance with.
+pub fn verified_statement(
+    store: &Store,
+    digest: &str,
+    trust: Trust<'_>,
+    predicate_type: &str,
+) -> Result<std::result::Result<(String, serde_json::Value), String>> {
+    let attached = Attached::read(store, digest, true)?;
+    find_attestation(store, digest, trust, &attached, predicate_type)
 }
 
 /// The config, the module (digest-checked) and the policy on its bytes.

@@ -240,6 +240,7 @@ fn run_build(opts: Opts) -> Result<u8> {
             || opts.sarif.is_some()
             || opts.github),
         go: std::env::var("GO").unwrap_or_else(|_| "go".into()),
+        env: Vec::new(),
         tinygo: std::env::var("TINYGO").unwrap_or_else(|_| "tinygo".into()),
     };
     // Open the key (password and scrypt) before building: a bad key fails before anything

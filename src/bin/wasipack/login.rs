@@ -101,7 +101,9 @@ pub fn login(opts: LoginOpts) -> Result<u8> {
     } else {
         super::print(&format!(
             "Logged in to {} as {}; credentials stored in {}\n",
-            stored.registry, opts.username, stored.store
+            wasipack::text::printable(&stored.registry),
+            wasipack::text::printable(&opts.username),
+            wasipack::text::printable(&stored.store)
         ));
     }
     Ok(0)

@@ -15,6 +15,7 @@ mod policy;
 mod progress;
 mod pull;
 mod push;
+mod rebuild;
 mod sbom;
 mod sign;
 mod strip;
@@ -109,6 +110,7 @@ enum Command {
     SignBlob(sign::BlobOpts),
     Attest(attest::Opts),
     Verify(verify::Opts),
+    Rebuild(rebuild::Opts),
     Doctor(doctor::Opts),
     Completions(completions::Opts),
     Man(completions::ManOpts),
@@ -188,6 +190,7 @@ fn main() -> ExitCode {
         Command::SignBlob(opts) => sign::run_blob(opts),
         Command::Attest(opts) => attest::run(opts),
         Command::Verify(opts) => verify::run(opts),
+        Command::Rebuild(opts) => rebuild::run(opts),
         Command::Doctor(opts) => doctor::run(opts),
         Command::Completions(opts) => completions::run(opts),
         Command::Man(opts) => completions::man(opts),

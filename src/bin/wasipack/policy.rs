@@ -46,7 +46,16 @@ pub fn run(opts: Opts) -> Result<u8> {
                     serde_json::to_string_pretty(&list).expect("serializes")
                 ));
             } else {
-                let text: String = rows.iter().map(|(n, d)| format!("{n:<18} {d}\n")).collect();
+                let text: String = rows
+                    .iter()
+                    .map(|(n, d)| {
+                        format!(
+                            "{:<18} {}\n",
+                            wasipack::text::printable(n),
+                            wasipack::text::printable(d)
+                        )
+                    })
+                    .collect();
                 super::print(&text);
             }
         }
@@ -66,6 +75,7 @@ pub fn run(opts: Opts) -> Result<u8> {
                     )
                     .unwrap_or_default(),
                 };
+                // As it is: it loaded, and TOML allows no control character but a tab.
                 super::print(&text);
             }
         }

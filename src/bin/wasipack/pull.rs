@@ -53,7 +53,10 @@ pub fn run(opts: Opts) -> Result<u8> {
     } else {
         super::print(&format!(
             "{}\n{} bytes ({}) written to {}\n",
-            r.reference, r.size, r.digest, r.output
+            wasipack::text::printable(&r.reference),
+            r.size,
+            r.digest,
+            wasipack::text::printable(&r.output)
         ));
     }
     Ok(0)

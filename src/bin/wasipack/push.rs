@@ -147,7 +147,10 @@ pub fn run(opts: Opts) -> Result<u8> {
             if !super::quiet() {
                 eprint!("{}", summary(report));
             }
-            super::print(&format!("{}\n", report.reference));
+            super::print(&format!(
+                "{}\n",
+                wasipack::text::printable(&report.reference)
+            ));
         }
     }
     opts.github.pushed(&opts.reference, &reports)?;
@@ -165,14 +168,17 @@ fn summary(r: &PushReport) -> String {
         if r.tags.is_empty() {
             "none".to_string()
         } else {
-            r.tags.join(", ")
+            wasipack::text::printable(&r.tags.join(", ")).into_owned()
         }
     );
     if !r.referrers.is_empty() {
         text.push_str(&format!("; {} referrer(s)", r.referrers.len()));
     }
     if !r.sidecars.is_empty() {
-        text.push_str(&format!("; {}", r.sidecars.join(", ")));
+        text.push_str(&format!(
+            "; {}",
+            wasipack::text::printable(&r.sidecars.join(", "))
+        ));
     }
     let signatures = r
         .signed

@@ -115,7 +115,11 @@ pub fn print_signed(signed: &sign::Signed, json: bool) {
             Some(tag) => format!("{tag} now holds {} layer(s)", signed.layers),
             None => format!("stored as {}", signed.place()),
         };
-        super::print(&format!("{}\n{text}\n", signed.reference));
+        super::print(&format!(
+            "{}\n{}\n",
+            wasipack::text::printable(&signed.reference),
+            wasipack::text::printable(&text)
+        ));
     }
 }
 

@@ -32,9 +32,14 @@ pub struct Opts {
     /// Policy to check the module against (shipped name or file); none when not given.
     #[arg(long)]
     policy: Option<String>,
-    /// Attestations that must be present: spdx, cyclonedx, slsa, or predicate type URIs.
+    /// Attestations that must be present: spdx, cyclonedx, slsa, rebuild (a SLSA verification
+    /// summary from `wasipack rebuild --sign`, signed with --rebuild-key), or predicate type URIs.
     #[arg(long, value_delimiter = ',')]
     require_attestation: Vec<String>,
+    /// The public key of whoever rebuilt the module (`--require-attestation rebuild`): someone
+    /// other than the builder, so not the --key.
+    #[arg(long)]
+    rebuild_key: Option<PathBuf>,
     /// For a local FILE: the base64 signature file from `sign-blob` or `cosign sign-blob`.
     #[arg(long, conflicts_with = "bundle")]
     signature: Option<PathBuf>,
@@ -56,6 +61,7 @@ fn required(names: &[String]) -> Result<Vec<(String, String)>> {
             let kind = match n.as_str() {
                 "spdx" => "spdxjson",
                 "slsa" => "slsaprovenance1",
+                "rebuild" => verify::VERIFICATION_SUMMARY,
                 other => other,
             };
             payload::predicate_type("--require-attestation", kind).map(|t| (n.clone(), t))
@@ -91,14 +97,17 @@ pub fn run(opts: Opts) -> Result<u8> {
     let report = if is_file {
         verify_file(&opts, trust, policy.as_ref())?
     } else {
+        let required = required(&opts.require_attestation)?;
+        let other_keys = rebuild_key(&opts, &required, key.as_ref())?;
         let target = Target::parse(&opts.reference)?;
         let store = Store::open(&target, opts.net.options(false, false)?, false)?;
-        verify::verify(
+        verify::verify_with(
             &store,
             &target,
             opts.platform.as_deref(),
             trust,
-            &required(&opts.require_attestation)?,
+            &required,
+            &other_keys,
             policy.as_ref(),
         )?
     };
@@ -128,6 +137,35 @@ pub fn run(opts: Opts) -> Result<u8> {
         super::print(&text);
     }
     Ok(if report.verified { 0 } else { 1 })
+}
+
+/// `--rebuild-key` for the `rebuild` requirement: needed with it, refused without it, and
+/// never the builder's own key.
+fn rebuild_key(
+    opts: &Opts,
+    required: &[(String, String)],
+    key: Option<&p256::ecdsa::VerifyingKey>,
+) -> Result<std::collections::BTreeMap<String, p256::ecdsa::VerifyingKey>> {
+    let wanted = required.iter().any(|(n, _)| n == "rebuild");
+    match (&opts.rebuild_key, wanted) {
+        (None, false) => Ok(Default::default()),
+        (None, true) => Err(Error::Usage(
+            "--require-attestation rebuild needs --rebuild-key PUB: the key of whoever rebuilt the module".into(),
+        )),
+        (Some(_), false) => Err(Error::Usage(
+            "--rebuild-key is used only with --require-attestation rebuild".into(),
+        )),
+        (Some(path), true) => {
+            let rebuilder = keys::read_public(path)?;
+            if Some(&rebuilder) == key {
+                return Err(Error::Usage(format!(
+                    "{}: --rebuild-key is the builder's --key; a rebuild counts only when someone else signed it",
+                    path.display()
+                )));
+            }
+            Ok([("rebuild".to_string(), rebuilder)].into())
+        }
+    }
 }
 
 fn verify_file(

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Benchmark for `wasipack rebuild` (issue 16) against its peer in the same run, interleaved
+# (peer, wasipack, peer, ...) after a warm-up: rebuilding the bundled example from a signed
+# layout (provenance verified, a fresh `git clone` of the source at the recorded commit, the
+# Go version checked, the build with the recorded configuration, module, SBOMs and manifest
+# compared) vs a plain `git clone` of the same commit and `go build` with the same flags.
+# Both with a warm Go build cache, both from a `file://` URL. Target: <= 1.3x.
+#   env: BENCH_RUNS (default 11)
+set -euo pipefail
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$REPO"
+RUNS=${BENCH_RUNS:-11}
+[[ $RUNS =~ ^[1-9][0-9]*$ ]] || { echo "bench: BENCH_RUNS must be a positive integer" >&2; exit 1; }
+echo "building the release binary..." >&2
+cargo build --release --locked --quiet --bin wasipack
+WASIPACK=$REPO/target/release/wasipack
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+export SOURCE_DATE_EPOCH=1700000000 WASIPACK_CACHE=$work/cache COSIGN_PASSWORD=bench
+mkdir "$work/origin"
+cp examples/hello/main.go examples/hello/go.mod examples/hello/wasipack.toml "$work/origin/"
+git -C "$work/origin" init -q
+git -C "$work/origin" add .
+git -C "$work/origin" -c user.name=bench -c user.email=bench@example.test commit -qm hello
+commit=$(git -C "$work/origin" rev-parse HEAD)
+git clone -q "$work/origin" "$work/builder"
+(cd "$work" && "$WASIPACK" generate-key-pair --output-key-prefix builder >/dev/null)
+"$WASIPACK" build "$work/builder" --sign "$work/builder.key" >/dev/null 2>&1
+
+python3 - "$RUNS" "$WASIPACK" "$work" "$commit" <<'PY'
+import os, shutil, statistics, subprocess, sys, time
+runs, wasipack, work, commit = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+url = f"file://{work}/origin"
+layout = f"oci-layout:{work}/builder/dist/oci:hello"
+go_env = dict(os.environ, GOOS="wasip1", GOARCH="wasm", CGO_ENABLED="0")
+
+def peer():
+    tree = f"{work}/peer"
+    shutil.rmtree(tree, ignore_errors=True)
+    t = time.perf_counter()
+    subprocess.run(["git", "clone", "-q", "--no-tags", "--no-checkout", url, tree], check=True)
+    subprocess.run(["git", "-c", "advice.detachedHead=false", "checkout", "-q", "--detach", commit], cwd=tree, check=True)
+    subprocess.run(["go", "build", "-trimpath", "-buildvcs=false", "-o", f"{work}/peer.wasm", "."], cwd=tree, env=go_env, check=True)
+    return time.perf_counter() - t
+
+def ours():
+    t = time.perf_counter()
+    subprocess.run([wasipack, "rebuild", layout, "--key", f"{work}/builder.pub", "--source", url],
+                   check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t
+
+a, b = [], []
+for i in range(runs + 1):
+    pa, pb = peer(), ours()
+    if i:
+        a.append(pa); b.append(pb)
+ma, mb = statistics.median(a), statistics.median(b)
+r = mb / ma
+print(f"{'rebuild examples/hello from a file:// clone':<44} peer {ma:7.3f}s  wasipack {mb:7.3f}s  ratio {r:5.2f}  target <= 1.3  {'PASS' if r <= 1.3 else 'MISS'}")
+PY

@@ -1,0 +1,25 @@
+//! What keeps `rebuild` from judging an artifact (`crate::workflow::rebuild`): no provenance it
+//! can trust, a provenance that does not say how to rebuild, a source that cannot be fetched, a
+//! toolchain other than the recorded one. Each renders as the one line the CLI prints after
+//! `error: `; every one exits 2 ("could not judge"). A rebuild that differs is not an error but
+//! a result (exit 1).
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum RebuildError {
+    /// No SLSA provenance attestation that the key verifies.
+    #[error("{reference}: no SLSA provenance to rebuild from: {why}")]
+    NoProvenance { reference: String, why: String },
+    /// The provenance lacks what a rebuild needs (a source, a commit, the configuration).
+    #[error("{reference}: the provenance cannot be rebuilt from: {why}")]
+    Incomplete { reference: String, why: String },
+    /// `git` could not fetch the source or check out the commit.
+    #[error("source {uri}: {message}")]
+    Source { uri: String, message: String },
+    /// The toolchain here is not the one the provenance records.
+    #[error("the module was built with {needed}; this machine's `{program}` is {found} (install {needed}, or pass --allow-toolchain-download to let Go fetch it with GOTOOLCHAIN={needed})")]
+    Toolchain {
+        program: String,
+        needed: String,
+        found: String,
+    },
+}
