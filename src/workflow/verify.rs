@@ -67,7 +67,15 @@ pub fn verify(
     require: &[(String, String)],
     policy: Option<&Policy>,
 ) -> Result<Report> {
-    verify_with(store, target, trust, require, &BTreeMap::new(), policy)
+    verify_with(
+        store,
+        target,
+        platform,
+        trust,
+        require,
+        &BTreeMap::new(),
+        policy,
+    )
 }
 
 /// [`verify`], where the required attestations named in `other_keys` must be signed by that
@@ -75,6 +83,7 @@ pub fn verify(
 pub fn verify_with(
     store: &Store,
     target: &Target,
+    platform: Option<&str>,
     trust: Trust<'_>,
     require: &[(String, String)],
     other_keys: &BTreeMap<String, VerifyingKey>,
