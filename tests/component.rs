@@ -499,3 +499,220 @@ fn a_wit_world_needs_both_keys_a_reactor_and_wasip2() {
         assert!(!p.path().join("dist").exists(), "{args:?}: nothing written");
     }
 }
+
+/// `build --target wasip1,wasip2` (here through `target = [...]` in wasipack.toml) makes one
+/// image index; `push --key` sends it, each entry with its SBOMs and everything signed; crane
+/// and oras read the index and its platforms, and `pull`/`verify --platform` choose the entry.
+/// Two Go builds of testdata/go-dep, a push and a few pulls: about 15 s.
+#[test]
+fn a_dual_target_build_is_one_signed_index_that_pull_and_verify_choose_from_by_platform() {
+    let t = common::require!("go", "crane", "oras", "wasm-tools");
+    let p = project();
+    let dir = p.path();
+    std::fs::write(
+        dir.join("wasipack.toml"),
+        "[build]\ntarget = [\"wasip1\", \"wasip2\"]\ntag = \"v1\"\n",
+    )
+    .unwrap();
+    let (code, report, err) = build(dir, &[]);
+    assert_eq!(code, 0, "build: {err}");
+    let modules = report["modules"].as_array().unwrap();
+    let names: Vec<&str> = modules
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["wasipack-dep-wasip1", "wasipack-dep-wasip2"]);
+    assert_eq!(modules[0]["index_digest"], modules[1]["index_digest"]);
+
+    // The layout tags the index only.
+    let index: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("dist/oci/index.json")).unwrap()).unwrap();
+    let tagged: Vec<&Value> = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["annotations"]["org.opencontainers.image.ref.name"].is_string())
+        .collect();
+    assert_eq!(tagged.len(), 1, "{index}");
+    assert_eq!(
+        tagged[0]["mediaType"],
+        "application/vnd.oci.image.index.v1+json"
+    );
+    assert_eq!(tagged[0]["digest"], modules[0]["index_digest"]);
+
+    let keys = tempfile::tempdir().unwrap();
+    let prefix = keys.path().join("cosign");
+    let out = common::wasipack()
+        .args(["generate-key-pair", "--output-key-prefix"])
+        .arg(&prefix)
+        .env("COSIGN_PASSWORD", "pw")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let registry = t.crane_registry();
+    let repo_ref = format!("{}/dual", registry.host());
+    let tag_ref = format!("{repo_ref}:v1");
+    let out = common::wasipack()
+        .arg("push")
+        .arg(dir.join("dist"))
+        .arg(&repo_ref)
+        .arg("--key")
+        .arg(prefix.with_extension("key"))
+        .env("COSIGN_PASSWORD", "pw")
+        .output()
+        .unwrap();
+    let (code, _, err) = common::decode(out);
+    assert_eq!(code, 0, "push: {err}");
+
+    // crane sees an index with both platforms, each entry the manifest the build made.
+    let (code, manifest, err) = t.run("crane", &["manifest", &tag_ref], dir);
+    assert_eq!(code, 0, "crane manifest: {err}");
+    let manifest: Value = serde_json::from_str(&manifest).unwrap();
+    assert_eq!(
+        manifest["mediaType"],
+        "application/vnd.oci.image.index.v1+json"
+    );
+    let platforms: Vec<(String, String, String)> = manifest["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["platform"]["os"].as_str().unwrap().to_string(),
+                m["platform"]["architecture"].as_str().unwrap().to_string(),
+                m["digest"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let digest_of = |i: usize| modules[i]["manifest_digest"].as_str().unwrap().to_string();
+    assert_eq!(
+        platforms,
+        [
+            ("wasip1".into(), "wasm".into(), digest_of(0)),
+            ("wasip2".into(), "wasm".into(), digest_of(1)),
+        ]
+    );
+
+    // Each entry has its own SBOM referrers, found by oras from the entry's digest.
+    for i in 0..2 {
+        let (code, found, err) = t.run(
+            "oras",
+            &[
+                "discover",
+                "--plain-http",
+                "--format",
+                "json",
+                &format!("{repo_ref}@{}", digest_of(i)),
+            ],
+            dir,
+        );
+        assert_eq!(code, 0, "oras discover: {err}");
+        for kind in ["application/spdx+json", "application/vnd.cyclonedx+json"] {
+            assert!(found.contains(kind), "entry {i} lacks {kind}: {found}");
+        }
+    }
+
+    // oras pulls the wasip2 entry by platform: the component's file.
+    let pulled = tempfile::tempdir().unwrap();
+    let (code, _, err) = t.run(
+        "oras",
+        &[
+            "pull",
+            "--plain-http",
+            "--platform",
+            "wasip2/wasm",
+            "-o",
+            pulled.path().to_str().unwrap(),
+            &tag_ref,
+        ],
+        dir,
+    );
+    assert_eq!(code, 0, "oras pull: {err}");
+    assert_eq!(
+        std::fs::read(pulled.path().join("wasipack-dep-wasip2.wasm")).unwrap(),
+        std::fs::read(dir.join("dist/wasipack-dep-wasip2.wasm")).unwrap()
+    );
+
+    // wasipack pull: --platform chooses; without it, one line listing the platforms, exit 2.
+    for (platform, header) in [("wasip2", "(component"), ("wasip1/wasm", "(module")] {
+        let file = pulled
+            .path()
+            .join(format!("{}.wasm", platform.replace('/', "-")));
+        let (code, _, err) = common::run(&[
+            "pull",
+            &tag_ref,
+            "--platform",
+            platform,
+            "-o",
+            file.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "pull --platform {platform}: {err}");
+        let (code, text, err) = t.run("wasm-tools", &["print", file.to_str().unwrap()], dir);
+        assert_eq!(code, 0, "wasm-tools print: {err}");
+        assert!(text.starts_with(header), "{platform}: {}", &text[..40]);
+    }
+    let unchosen = pulled.path().join("unchosen.wasm");
+    let (code, out, err) = common::run(&["pull", &tag_ref, "-o", unchosen.to_str().unwrap()]);
+    common::assert_clean_error(code, &out, &err, "pull of an index without --platform");
+    assert!(
+        err.contains("wasip1/wasm, wasip2/wasm") && err.contains("--platform wasip1|wasip2"),
+        "{err}"
+    );
+    assert!(!unchosen.exists());
+    let (code, out, err) = common::run(&[
+        "pull",
+        &tag_ref,
+        "--platform",
+        "wasip3",
+        "-o",
+        unchosen.to_str().unwrap(),
+    ]);
+    common::assert_clean_error(code, &out, &err, "pull --platform wasip3");
+    assert!(err.contains("no entry for wasip3/wasm"), "{err}");
+
+    // verify --platform checks that entry's signature and attestations; the index is signed too.
+    let public = prefix.with_extension("pub");
+    for platform in ["wasip1", "wasip2"] {
+        let (code, out, err) = common::run(&[
+            "verify",
+            &tag_ref,
+            "--platform",
+            platform,
+            "--key",
+            public.to_str().unwrap(),
+            "--require-attestation",
+            "spdx,slsa",
+        ]);
+        assert_eq!(code, 0, "verify --platform {platform}: {out}{err}");
+        let i = usize::from(platform == "wasip2");
+        assert!(out.contains(&digest_of(i)), "{out}");
+    }
+    let (code, out, err) = common::run(&["verify", &tag_ref, "--key", public.to_str().unwrap()]);
+    common::assert_clean_error(code, &out, &err, "verify of an index without --platform");
+    let index_digest = modules[0]["index_digest"].as_str().unwrap();
+    let (code, sig, err) = t.run(
+        "crane",
+        &[
+            "manifest",
+            &format!("{repo_ref}:{}.sig", index_digest.replace(':', "-")),
+        ],
+        dir,
+    );
+    assert_eq!(code, 0, "the index's signature: {err}");
+    assert!(sig.contains("dev.cosignproject.cosign/signature"), "{sig}");
+
+    // Built again for one target, the tag moves to the plain artifact, and the entries of the
+    // index it left (and their SBOMs) leave index.json.
+    let (code, _, err) = build(dir, &["--target", "wasip1"]);
+    assert_eq!(code, 0, "build --target wasip1: {err}");
+    let index: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("dist/oci/index.json")).unwrap()).unwrap();
+    let left: Vec<&str> = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["digest"].as_str().unwrap())
+        .collect();
+    assert_eq!(left.len(), 3, "the artifact and its two SBOMs: {index}");
+    assert!(!left.contains(&digest_of(1).as_str()), "{index}");
+}

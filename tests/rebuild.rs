@@ -390,3 +390,107 @@ fn a_dirty_tree_is_not_reproduced_and_another_go_release_cannot_judge() {
     common::assert_clean_error(code, &out, &err, "no provenance");
     assert!(err.contains("no SLSA provenance"), "{err}");
 }
+
+#[test]
+fn a_module_altered_after_its_build_is_not_reproduced_and_gets_no_summary() {
+    use base64::Engine;
+    let _t = common::require!("go", "git");
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path();
+    let origin = origin(dir, "example.com/hello", true);
+    let builder = dir.join("builder-checkout");
+    git(
+        dir,
+        &[
+            "clone",
+            "-q",
+            origin.to_str().unwrap(),
+            builder.to_str().unwrap(),
+        ],
+    );
+    let (builder_key, builder_pub) = keys(dir, "builder");
+    let (rebuilder_key, _) = keys(dir, "rebuilder");
+    ok(
+        dir,
+        &["build", builder.to_str().unwrap(), "--sign", &builder_key],
+    );
+    // The genuine provenance, as the build signed it.
+    let oci = builder.join("dist/oci");
+    let index = json(&std::fs::read_to_string(oci.join("index.json")).unwrap());
+    let blob = |digest: &str| {
+        std::fs::read(
+            oci.join("blobs/sha256")
+                .join(digest.trim_start_matches("sha256:")),
+        )
+        .unwrap()
+    };
+    let att = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| {
+            m["annotations"]["org.opencontainers.image.ref.name"]
+                .as_str()
+                .is_some_and(|t| t.ends_with(".att"))
+        })
+        .unwrap();
+    let att: serde_json::Value =
+        serde_json::from_slice(&blob(att["digest"].as_str().unwrap())).unwrap();
+    let layer = att["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["annotations"]["predicateType"] == "https://slsa.dev/provenance/v1")
+        .unwrap();
+    let envelope: serde_json::Value =
+        serde_json::from_slice(&blob(layer["digest"].as_str().unwrap())).unwrap();
+    let statement: serde_json::Value = serde_json::from_slice(
+        &base64::engine::general_purpose::STANDARD
+            .decode(envelope["payload"].as_str().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    let predicate = dir.join("provenance.json");
+    std::fs::write(&predicate, statement["predicate"].to_string()).unwrap();
+    // The module altered after the build (a custom section appended), then shipped and attested
+    // with that same provenance.
+    let mut module = std::fs::read(builder.join("dist/hello.wasm")).unwrap();
+    module.extend_from_slice(&[0, 6, 5, b'e', b'x', b't', b'r', b'a']);
+    let altered = dir.join("hello.wasm");
+    std::fs::write(&altered, &module).unwrap();
+    let layout = format!("oci-layout:{}:hello", dir.join("shipped").display());
+    ok(dir, &["push", altered.to_str().unwrap(), &layout]);
+    ok(
+        dir,
+        &[
+            "attest",
+            &layout,
+            "--key",
+            &builder_key,
+            "--type",
+            "slsaprovenance1",
+            "--predicate",
+            predicate.to_str().unwrap(),
+        ],
+    );
+    let (code, out, err) = wp(
+        dir,
+        &[
+            "rebuild",
+            &layout,
+            "--key",
+            &builder_pub,
+            "--sign",
+            &rebuilder_key,
+            "--json",
+        ],
+    );
+    assert_eq!(code, 1, "{err}{out}");
+    let report = json(&out);
+    assert_eq!(report["reproduced"], false);
+    assert_eq!(
+        report["difference"], "hello.wasm: custom section `extra` (in one only)",
+        "{out}"
+    );
+    assert!(report["summary"].as_array().unwrap().is_empty());
+}

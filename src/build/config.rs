@@ -75,7 +75,13 @@ pub struct Settings {
     pub package: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub toolchain: Option<Toolchain>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// `wasip1`, `wasip2`, or both (`["wasip1", "wasip2"]` in the file, `wasip1,wasip2` on
+    /// the command line): one image index with an entry per target.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "one_or_more_targets"
+    )]
     pub target: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mode: Option<Mode>,
@@ -135,12 +141,45 @@ impl Settings {
 
     /// The target, refusing `js` with the reason.
     pub fn target(&self) -> Result<Target, BuildError> {
-        match self.target.as_deref().unwrap_or("wasip1") {
-            "wasip1" | "wasi" => Ok(Target::Wasip1),
-            "wasip2" => Ok(Target::Wasip2),
-            "js" => Err(BuildError::JsTarget),
-            other => Err(BuildError::UnknownTarget(other.to_string())),
+        parse_target(self.target.as_deref().unwrap_or("wasip1"))
+    }
+
+    /// Every target asked for, in the order given (`wasip1,wasip2`), each once.
+    pub fn targets(&self) -> Result<Vec<Target>, BuildError> {
+        let mut targets = Vec::new();
+        for t in self.target.as_deref().unwrap_or("wasip1").split(',') {
+            let t = parse_target(t.trim())?;
+            if !targets.contains(&t) {
+                targets.push(t);
+            }
         }
+        Ok(targets)
+    }
+}
+
+/// `target` as a string or a list of strings, kept as one comma-separated string.
+fn one_or_more_targets<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMore {
+        One(String),
+        More(Vec<String>),
+    }
+    Ok(Some(match OneOrMore::deserialize(d)? {
+        OneOrMore::One(t) => t,
+        OneOrMore::More(ts) if ts.is_empty() => {
+            return Err(serde::de::Error::custom("`target` lists no target"))
+        }
+        OneOrMore::More(ts) => ts.join(","),
+    }))
+}
+
+fn parse_target(name: &str) -> Result<Target, BuildError> {
+    match name {
+        "wasip1" | "wasi" => Ok(Target::Wasip1),
+        "wasip2" => Ok(Target::Wasip2),
+        "js" => Err(BuildError::JsTarget),
+        other => Err(BuildError::UnknownTarget(other.to_string())),
     }
 }
 
@@ -235,5 +274,23 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("GOOS=js builds are for browsers"));
+    }
+
+    #[test]
+    fn target_is_one_name_or_a_list_of_names() {
+        let c = parse(
+            "wasipack.toml",
+            "[build]\ntarget = [\"wasip1\", \"wasip2\"]\n[[module]]\ntarget = \"wasip2\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.build.targets().unwrap(), [Target::Wasip1, Target::Wasip2]);
+        assert_eq!(c.module[0].targets().unwrap(), [Target::Wasip2]);
+        let e = parse("wasipack.toml", "[build]\ntarget = []\n").unwrap_err();
+        assert!(e.message.contains("lists no target"), "{e}");
+        let s = Settings {
+            target: Some("wasip1,js".into()),
+            ..Default::default()
+        };
+        assert!(s.targets().is_err());
     }
 }

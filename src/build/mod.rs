@@ -102,6 +102,13 @@ pub struct Built {
     pub toolchain_record: Option<cache::Toolchain>,
     /// Binaries built in besides the Go code (a component's adapter).
     pub embedded: Vec<crate::sbom::Embedded>,
+    /// The tag of the image index listing this artifact under its platform (a build for
+    /// several targets, [`Plan::index`]); the artifact itself is then untagged.
+    pub index: Option<String>,
+    /// The target's name (`wasip1`, `wasip2`): the platform's `os` in that index.
+    pub os: String,
+    /// The build's timestamp, which the index is annotated with.
+    pub created: String,
 }
 
 /// What a build produced, for `dist/report.json` and `--json`.
@@ -146,6 +153,10 @@ pub struct ModuleReport {
     /// Each output file (`NAME.wasm`, `NAME.spdx.json`, `NAME.cdx.json`) and its digest.
     #[serde(default)]
     pub digests: BTreeMap<String, String>,
+    /// Built for several targets: the digest of the image index (tagged `tag`) that lists
+    /// this module's manifest under its platform (`os` the target, `architecture` `wasm`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index_digest: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -188,6 +188,9 @@ pub fn package_compiled(
         fingerprint: None,
         toolchain_record: None,
         embedded,
+        index: plan.index.clone(),
+        os: plan.target.name().to_string(),
+        created: created.to_string(),
     })
 }
 

@@ -22,12 +22,47 @@ pub struct Plan {
     pub tag: String,
     /// The user's WIT directory (absolute) and world, for a wasip2 reactor.
     pub wit: Option<(std::path::PathBuf, String)>,
+    /// With several targets (`wasip1,wasip2`): the tag of the image index that lists this
+    /// plan's artifact under its platform. The artifact itself is then untagged.
+    pub index: Option<String>,
 }
 
 impl Plan {
     /// Go for wasip2: a reactor turned into a component by wasipack ([`super::component`]).
     pub fn go_component(&self) -> bool {
         self.toolchain == Toolchain::Go && self.target == Target::Wasip2
+    }
+
+    /// Resolves a module's settings into one plan per target: with one target, [`Plan::resolve`];
+    /// with several, `NAME-wasip1` and `NAME-wasip2`, listed by one image index tagged with the
+    /// module's tag.
+    pub fn resolve_all(settings: Settings, dir: &Path) -> Result<Vec<Plan>> {
+        let targets = settings.targets()?;
+        if targets.len() < 2 {
+            return Ok(vec![Plan::resolve(settings, dir)?]);
+        }
+        let package = settings.package.clone().unwrap_or_else(|| ".".into());
+        let name = match &settings.name {
+            Some(n) => n.clone(),
+            None => default_name(&package, dir)?,
+        };
+        let tag = settings.tag.clone().unwrap_or_else(|| name.clone());
+        targets
+            .into_iter()
+            .map(|t| {
+                let mut plan = Plan::resolve(
+                    Settings {
+                        name: Some(format!("{name}-{}", t.name())),
+                        target: Some(t.name().into()),
+                        tag: Some(tag.clone()),
+                        ..settings.clone()
+                    },
+                    dir,
+                )?;
+                plan.index = Some(tag.clone());
+                Ok(plan)
+            })
+            .collect()
     }
 
     /// Resolves a module's settings (module over `[build]` over flags' defaults).
@@ -109,6 +144,7 @@ impl Plan {
             strip,
             tag,
             wit,
+            index: None,
         })
     }
 }

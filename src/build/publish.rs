@@ -4,7 +4,7 @@
 
 use super::{dist, BuildReport, Built, ModuleReport};
 use crate::error::Result;
-use crate::oci::artifact::to_bytes;
+use crate::oci::artifact::{self, to_bytes};
 use crate::oci::layout::{self, Layout};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -34,12 +34,40 @@ pub fn publish_as(
     if !layout_root.join("oci-layout").exists() {
         stage.add(&layout_root.join("oci-layout"), layout::LAYOUT_MARKER)?;
     }
+    // A build for several targets: one image index per module, tagged, listing each target's
+    // (untagged) artifact under its platform.
+    let mut groups: BTreeMap<&str, Vec<&Built>> = BTreeMap::new();
+    for b in built {
+        if let Some(tag) = &b.index {
+            groups.entry(tag.as_str()).or_default().push(b);
+        }
+    }
+    let indexes: BTreeMap<&str, artifact::Artifact> = groups
+        .iter()
+        .map(|(tag, members)| {
+            let entries: Vec<(artifact::Descriptor, &str)> = members
+                .iter()
+                .map(|b| (b.artifact.descriptor.clone(), b.os.as_str()))
+                .collect();
+            (
+                *tag,
+                artifact::platform_index(&entries, &members[0].created),
+            )
+        })
+        .collect();
     let mut modules = Vec::new();
     let mut files: Vec<(PathBuf, &[u8])> = Vec::new();
     for b in built {
-        let mut artifacts = vec![(&b.artifact, Some(b.tag.as_str()))];
+        let tag = match &b.index {
+            Some(_) => None,
+            None => Some(b.tag.as_str()),
+        };
+        let mut artifacts = vec![(&b.artifact, tag)];
         artifacts.extend(b.referrers.iter().map(|r| (r, None)));
         for (a, tag) in artifacts {
+            if let Some(tag) = tag {
+                drop_replaced_entries(&mut index, &layout_root, tag, a);
+            }
             for (d, bytes) in a
                 .blobs
                 .iter()
@@ -87,6 +115,10 @@ pub fn publish_as(
             embedded: b.embedded.clone(),
             build_env: b.build_env.clone(),
             settings: b.settings.clone(),
+            index_digest: b
+                .index
+                .as_ref()
+                .map(|tag| indexes[tag.as_str()].descriptor.digest.clone()),
             digests: [
                 (format!("{}.wasm", b.plan_name), &b.wasm[..]),
                 (format!("{}.spdx.json", b.plan_name), &b.spdx[..]),
@@ -96,6 +128,17 @@ pub fn publish_as(
             .map(|(name, bytes)| (name, crate::digest::sha256_digest(bytes)))
             .collect(),
         });
+    }
+    // Each index after the artifacts it lists.
+    for (tag, index_artifact) in &indexes {
+        let path = layout_root
+            .join("blobs/sha256")
+            .join(index_artifact.descriptor.hex());
+        if !path.exists() && !files.iter().any(|(p, _)| *p == path) {
+            files.push((path, &index_artifact.manifest));
+        }
+        drop_replaced_entries(&mut index, &layout_root, tag, index_artifact);
+        layout::add_to_index(&mut index, index_artifact, Some(tag));
     }
     stage.add_all(&files)?;
     let report = BuildReport {
@@ -138,6 +181,60 @@ pub fn publish_as(
     stage.add(&layout_root.join("index.json"), &to_bytes(&index))?;
     stage.commit()?;
     Ok(report)
+}
+
+/// When `tag` moves off an image index of an earlier build (to a new index or a plain
+/// manifest), the untagged entries that the old index listed and `new` does not leave
+/// `index.json` (their SBOMs follow, as orphan referrers).
+fn drop_replaced_entries(
+    index: &mut crate::oci::model::ImageIndex,
+    root: &Path,
+    tag: &str,
+    new: &artifact::Artifact,
+) {
+    let Ok(entries) = crate::oci::model::entries(index) else {
+        return;
+    };
+    let Some(old) = entries
+        .iter()
+        .find(|d| layout::tag_of(d) == Some(tag) && d.media_type == artifact::INDEX)
+    else {
+        return;
+    };
+    let listed = |bytes: &[u8]| -> Vec<String> {
+        crate::oci::model::parse_index(bytes)
+            .and_then(|i| crate::oci::model::entries(&i))
+            .map(|e| e.into_iter().map(|d| d.digest).collect())
+            .unwrap_or_default()
+    };
+    let Ok(old_bytes) = crate::fsio::read_bounded(
+        &root.join("blobs/sha256").join(old.hex()),
+        crate::oci::model::MAX_MANIFEST,
+    ) else {
+        return;
+    };
+    let kept = if new.descriptor.media_type == artifact::INDEX {
+        listed(&new.manifest)
+    } else {
+        Vec::new()
+    };
+    let gone: Vec<String> = listed(&old_bytes)
+        .into_iter()
+        .filter(|d| !kept.contains(d))
+        .collect();
+    let manifests = index
+        .manifests()
+        .iter()
+        .filter(|m| {
+            let untagged = m
+                .annotations()
+                .as_ref()
+                .is_none_or(|a| !a.contains_key(layout::REF_NAME));
+            !(untagged && gone.iter().any(|g| g.as_str() == m.digest().as_ref()))
+        })
+        .cloned()
+        .collect();
+    index.set_manifests(manifests);
 }
 
 /// Every file a build's outputs consist of (what [`publish`] writes, and blobs it found there).

@@ -127,7 +127,13 @@ pub fn differing_section(a: &[u8], b: &[u8]) -> String {
         return first.clone();
     }
     if sa.len() != sb.len() {
-        return "the number of sections".into();
+        // The first section only one of them has.
+        let (longer, shorter) = if sa.len() > sb.len() {
+            (&sa, &sb)
+        } else {
+            (&sb, &sa)
+        };
+        return format!("{} (in one only)", longer[shorter.len()].0);
     }
     "its header".into()
 }
@@ -185,5 +191,11 @@ mod tests {
             wat::parse_str(r#"(module (@custom "go:buildid" "a") (memory 2) (@custom "x" "1"))"#)
                 .unwrap();
         assert_eq!(differing_section(&a, &d), "the memory section");
+        let mut e = a.clone();
+        e.extend_from_slice(&[0, 6, 5, b'e', b'x', b't', b'r', b'a']);
+        assert_eq!(
+            differing_section(&a, &e),
+            "custom section `extra` (in one only)"
+        );
     }
 }

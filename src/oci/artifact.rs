@@ -144,6 +144,18 @@ pub fn wasm_artifact(wasm: &Blob, sha256: &str, spec: &WasmSpec) -> Artifact {
     )
 }
 
+/// The image index of a multi-target build: each artifact under its platform (`os` as given,
+/// `architecture` `wasm`), with the `created` annotation. It has no blobs of its own.
+pub fn platform_index(entries: &[(Descriptor, &str)], created: &str) -> Artifact {
+    let annotations = BTreeMap::from([(CREATED.to_string(), created.to_string())]);
+    let manifest = to_bytes(&model::platform_index(entries, &annotations));
+    Artifact {
+        descriptor: Descriptor::of(INDEX, &manifest),
+        manifest,
+        blobs: Vec::new(),
+    }
+}
+
 /// A document (an SBOM) that refers to `subject`, as OCI 1.1 artifact guidance shapes it: the
 /// empty config, one layer, `artifactType`, and `subject`.
 pub fn referrer(

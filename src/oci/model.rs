@@ -206,6 +206,49 @@ pub fn index(manifests: &[Descriptor]) -> ImageIndex {
         .expect("every required field is set")
 }
 
+/// An image index listing `manifests`, each with the platform (`os`, `architecture` `wasm`)
+/// given beside it: what a multi-target build tags.
+pub fn platform_index(
+    manifests: &[(Descriptor, &str)],
+    annotations: &BTreeMap<String, String>,
+) -> ImageIndex {
+    let entries = manifests
+        .iter()
+        .map(|(d, os)| {
+            let mut entry = oci(d);
+            entry.set_platform(Some(
+                oci_spec::image::PlatformBuilder::default()
+                    .architecture(oci_spec::image::Arch::Wasm)
+                    .os(oci_spec::image::Os::from(*os))
+                    .build()
+                    .expect("architecture and os are set"),
+            ));
+            entry
+        })
+        .collect::<Vec<_>>();
+    let mut b = ImageIndexBuilder::default()
+        .schema_version(2u32)
+        .media_type(MediaType::ImageIndex)
+        .manifests(entries);
+    if !annotations.is_empty() {
+        b = b.annotations(unsorted(annotations));
+    }
+    b.build().expect("every required field is set")
+}
+
+/// The `os` of each entry of `index` that names a wasm platform, in order: what
+/// `--platform` chooses among.
+pub fn wasm_platforms(index: &ImageIndex) -> Vec<(String, OciDescriptor)> {
+    index
+        .manifests()
+        .iter()
+        .filter_map(|e| {
+            let p = e.platform().as_ref()?;
+            (p.architecture().to_string() == "wasm").then(|| (p.os().to_string(), e.clone()))
+        })
+        .collect()
+}
+
 /// A manifest or an index: a tag may name either.
 #[derive(Debug, Clone)]
 pub enum Document {

@@ -21,39 +21,82 @@ pub struct PullReport {
     pub output: String,
 }
 
-/// The manifest `target` names (following an image index to its wasm entry) and its digest.
-pub fn resolve(store: &Store, target: &Target) -> Result<(String, ImageManifest)> {
-    follow(store, target, store.fetch(target)?)
+/// The manifest `target` names (following an image index to the entry of `platform`, or to
+/// its one wasm entry) and its digest.
+pub fn resolve(
+    store: &Store,
+    target: &Target,
+    platform: Option<&str>,
+) -> Result<(String, ImageManifest)> {
+    follow(store, target, store.fetch(target)?, platform)
 }
 
-/// [`resolve`] for a manifest already fetched.
-pub fn follow(store: &Store, target: &Target, fetched: Fetched) -> Result<(String, ImageManifest)> {
+/// [`resolve`] for a manifest already fetched. `platform` (`wasip2`, or `wasip2/wasm` as oras
+/// and crane write it) chooses an image index's entry; it is not needed for an index with one
+/// wasm entry, and is not looked at for a plain manifest.
+pub fn follow(
+    store: &Store,
+    target: &Target,
+    fetched: Fetched,
+    platform: Option<&str>,
+) -> Result<(String, ImageManifest)> {
     let index = match model::parse_document(&fetched.bytes)
         .map_err(|e| Error::registry(format!("{target}: manifest: {e}")))?
     {
         Document::Manifest(m) => return Ok((fetched.digest, *m)),
         Document::Index(index) => index,
     };
-    // An image index: take its wasm entry.
     let entries = index.manifests();
-    let wasm: Vec<_> = entries
-        .iter()
-        .filter(|e| {
-            e.platform()
-                .as_ref()
-                .is_some_and(|p| p.architecture().to_string() == "wasm")
-        })
-        .collect();
-    let entry = match (wasm.as_slice(), entries.as_slice()) {
-        ([one], _) => *one,
-        ([], [one]) => one,
-        _ => {
-            return Err(Error::registry(format!(
-                "{target}: an image index with {} entries ({} for wasm); pull one by digest",
-                entries.len(),
-                wasm.len()
-            )))
+    let wasm = model::wasm_platforms(&index);
+    let listed = || {
+        wasm.iter()
+            .map(|(os, _)| format!("{os}/wasm"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let entry = match platform {
+        Some(p) => {
+            let (os, arch) = p.split_once('/').unwrap_or((p, "wasm"));
+            if arch != "wasm" {
+                return Err(Error::Usage(format!(
+                    "--platform {p}: a wasm artifact's platform is OS/wasm (wasip1, wasip2)"
+                )));
+            }
+            match wasm.iter().find(|(o, _)| o == os) {
+                Some((_, e)) => e,
+                None => {
+                    return Err(Error::registry(format!(
+                        "{target}: the image index has no entry for {os}/wasm (it has: {})",
+                        if wasm.is_empty() {
+                            "no wasm entry".to_string()
+                        } else {
+                            listed()
+                        }
+                    )))
+                }
+            }
         }
+        None => match (wasm.as_slice(), entries.as_slice()) {
+            ([(_, one)], _) => one,
+            ([], [one]) => one,
+            ([_, _, ..], _) => {
+                return Err(Error::Usage(format!(
+                    "{target} is an image index for {}: choose one with --platform {}",
+                    listed(),
+                    wasm.iter()
+                        .map(|(os, _)| os.as_str())
+                        .collect::<Vec<_>>()
+                        .join("|")
+                )))
+            }
+            _ => {
+                return Err(Error::registry(format!(
+                    "{target}: an image index with {} entries ({} for wasm); pull one by digest",
+                    entries.len(),
+                    wasm.len()
+                )))
+            }
+        },
     };
     let digest = entry.digest().to_string();
     let inner = store
@@ -94,10 +137,15 @@ pub fn wasm_layer(target: &Target, manifest: &ImageManifest) -> Result<Descripto
     }
 }
 
-/// Pulls the module `target` names into `output` (`-` is standard output; a device or a FIFO
+/// Pulls the module `target` names (an image index's entry for `platform`) into `output` (`-` is standard output; a device or a FIFO
 /// is written in place, and only once every byte has matched its digest).
-pub fn pull(store: &Store, target: &Target, output: &Path) -> Result<PullReport> {
-    let (manifest_digest, manifest) = resolve(store, target)?;
+pub fn pull(
+    store: &Store,
+    target: &Target,
+    platform: Option<&str>,
+    output: &Path,
+) -> Result<PullReport> {
+    let (manifest_digest, manifest) = resolve(store, target, platform)?;
     let layer = wasm_layer(target, &manifest)?;
     let write = |source| Error::Write {
         path: output.to_path_buf(),

@@ -125,17 +125,22 @@ pub fn plan_tags(items: &[Item], target: &Target, extra: &[String]) -> Result<Ve
             return Err(Error::Reference(format!("--tag `{t}` is not a valid tag")));
         }
     }
-    if items.len() > 1 && (target.tag().is_some() || !extra.is_empty()) {
+    // The entries of an image index go by digest; the index carries the tags.
+    let roots = items.iter().filter(|i| !i.entry_of_index).count();
+    if roots > 1 && (target.tag().is_some() || !extra.is_empty()) {
         let names: Vec<String> = items.iter().filter_map(|i| i.source_tag.clone()).collect();
         return Err(Error::Usage(format!(
             "the source holds {} artifacts ({}): pick one with oci-layout:PATH:TAG to give it a tag",
-            items.len(),
+            roots,
             names.join(", ")
         )));
     }
     Ok(items
         .iter()
         .map(|item| {
+            if item.entry_of_index {
+                return Vec::new();
+            }
             let mut tags: Vec<String> = target
                 .tag()
                 .map(str::to_string)

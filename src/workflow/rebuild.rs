@@ -65,7 +65,7 @@ pub fn rebuild(
     opts: &Options<'_>,
     observer: &dyn build::Observer,
 ) -> Result<Report> {
-    let (digest, manifest) = pull::resolve(store, target)?;
+    let (digest, manifest) = pull::resolve(store, target, None)?;
     let reference = target.with_digest(&digest).to_string();
     let statement = verified_statement(store, &digest, opts.trust, SLSA_V1)?
         .map_err(|why| RebuildError::NoProvenance {

@@ -25,6 +25,9 @@ pub struct Item {
     pub build: Option<serde_json::Value>,
     /// The layout whose blob digests are still to be checked ([`Check::WhileUploading`]).
     pub unchecked: Option<Layout>,
+    /// An entry of the image index that follows it in the list (a multi-target build): pushed
+    /// by digest only, before the index is tagged.
+    pub entry_of_index: bool,
 }
 
 impl Item {
@@ -217,6 +220,7 @@ fn from_module(path: &Path, project_dir: &Path) -> Result<Item> {
         sidecars: Vec::new(),
         build: None,
         unchecked: None,
+        entry_of_index: false,
     })
 }
 
@@ -262,39 +266,76 @@ fn from_layout(root: &Path, selector: Option<&str>, check: Check) -> Result<Vec<
             }
         }
     }
-    roots
-        .into_iter()
-        .map(|d| {
-            let artifact = store.load_artifact(d, check == Check::Now)?;
-            let mut referrers = Vec::new();
-            // A manifest listed twice is sent once.
-            let mut seen = HashSet::new();
-            let mut pending = vec![d.digest.clone()];
-            while let Some(subject) = pending.pop() {
-                for r in by_subject.get(&subject).into_iter().flatten() {
-                    if !seen.insert(r.digest.as_str()) {
-                        continue;
-                    }
-                    pending.push(r.digest.clone());
-                    referrers.push(store.load_artifact(r, check == Check::Now)?);
+    let load = |d: &Descriptor, entry_of_index: bool| -> Result<Item> {
+        let artifact = store.load_artifact(d, check == Check::Now)?;
+        let mut referrers = Vec::new();
+        // A manifest listed twice is sent once.
+        let mut seen = HashSet::new();
+        let mut pending = vec![d.digest.clone()];
+        while let Some(subject) = pending.pop() {
+            for r in by_subject.get(&subject).into_iter().flatten() {
+                if !seen.insert(r.digest.as_str()) {
+                    continue;
                 }
+                pending.push(r.digest.clone());
+                referrers.push(store.load_artifact(r, check == Check::Now)?);
             }
-            let prefix = store::fallback_tag(&d.digest);
-            let mut sidecars = Vec::new();
-            for (tag, e) in sidecars_of.get(prefix.as_str()).into_iter().flatten() {
-                sidecars.push((tag.clone(), store.load_artifact(e, check == Check::Now)?));
-            }
-            let build = build_entry(root, &artifact);
-            Ok(Item {
-                artifact,
-                source_tag: tag_of(d),
-                referrers,
-                sidecars,
-                build,
-                unchecked: (check == Check::WhileUploading).then(|| layout.clone()),
-            })
+        }
+        let prefix = store::fallback_tag(&d.digest);
+        let mut sidecars = Vec::new();
+        for (tag, e) in sidecars_of.get(prefix.as_str()).into_iter().flatten() {
+            sidecars.push((tag.clone(), store.load_artifact(e, check == Check::Now)?));
+        }
+        let build = build_entry(root, &artifact);
+        Ok(Item {
+            artifact,
+            source_tag: if entry_of_index { None } else { tag_of(d) },
+            referrers,
+            sidecars,
+            build,
+            unchecked: (check == Check::WhileUploading).then(|| layout.clone()),
+            entry_of_index,
         })
-        .collect()
+    };
+    let mut items = Vec::new();
+    for d in roots {
+        if d.media_type != artifact::INDEX {
+            items.push(load(d, false)?);
+            continue;
+        }
+        // A multi-target build's index: each entry with what refers to it, then the index.
+        let bytes = layout.manifest_bytes(&d.digest)?.ok_or_else(|| {
+            Error::Input(format!("manifest {} is listed but not stored", d.digest))
+        })?;
+        if bytes.len() as u64 != d.size || crate::digest::sha256_digest(&bytes) != d.digest {
+            return Err(Error::Integrity(format!(
+                "image index {} does not match its digest or size",
+                d.digest
+            )));
+        }
+        let entries = crate::oci::model::parse_index(&bytes)
+            .and_then(|i| crate::oci::model::entries(&i))
+            .map_err(|e| Error::Input(format!("image index {}: {e}", d.digest)))?;
+        for e in &entries {
+            items.push(load(e, true)?);
+        }
+        let mut descriptor = d.clone();
+        descriptor.annotations.remove(REF_NAME);
+        items.push(Item {
+            artifact: Artifact {
+                manifest: bytes,
+                descriptor,
+                blobs: Vec::new(),
+            },
+            source_tag: tag_of(d),
+            referrers: Vec::new(),
+            sidecars: Vec::new(),
+            build: None,
+            unchecked: None,
+            entry_of_index: false,
+        });
+    }
+    Ok(items)
 }
 
 /// Checks the digest of every blob of the `items` loaded unchecked (see

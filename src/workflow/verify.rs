@@ -57,15 +57,25 @@ impl Report {
 }
 
 /// Verifies the artifact `target` names. Registry and I/O errors are errors; everything that
-/// is the artifact's fault is a failed step in the report.
+/// is the artifact's fault is a failed step in the report. `platform` chooses an image
+/// index's entry ([`pull::follow`]): that manifest is what is verified.
 pub fn verify(
     store: &Store,
     target: &Target,
+    platform: Option<&str>,
     trust: Trust<'_>,
     require: &[(String, String)],
     policy: Option<&Policy>,
 ) -> Result<Report> {
-    verify_with(store, target, trust, require, &BTreeMap::new(), policy)
+    verify_with(
+        store,
+        target,
+        platform,
+        trust,
+        require,
+        &BTreeMap::new(),
+        policy,
+    )
 }
 
 /// [`verify`], where the required attestations named in `other_keys` must be signed by that
@@ -73,6 +83,7 @@ pub fn verify(
 pub fn verify_with(
     store: &Store,
     target: &Target,
+    platform: Option<&str>,
     trust: Trust<'_>,
     require: &[(String, String)],
     other_keys: &BTreeMap<String, VerifyingKey>,
@@ -92,7 +103,7 @@ pub fn verify_with(
         }
         Err(e) => return Err(e),
     };
-    let (digest, manifest) = match pull::follow(store, target, fetched) {
+    let (digest, manifest) = match pull::follow(store, target, fetched, platform) {
         Ok(r) => r,
         Err(e @ (Error::Registry(_) | Error::Integrity(_))) => {
             report.step("resolve", false, e.to_string());

@@ -26,8 +26,10 @@ pub struct Opts {
     name: Option<String>,
     #[arg(long, value_enum)]
     toolchain: Option<ToolchainArg>,
-    #[arg(long, value_enum)]
-    target: Option<TargetArg>,
+    /// wasip1 (default), wasip2, or both (`wasip1,wasip2`: one image index with an entry per
+    /// platform, the modules written as NAME-wasip1.wasm and NAME-wasip2.wasm).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    target: Vec<TargetArg>,
     #[arg(long, value_enum)]
     mode: Option<ModeArg>,
     /// A directory of WIT files with the world a wasip2 reactor exports (with --world).
@@ -162,9 +164,13 @@ fn run_build(opts: Opts) -> Result<u8> {
         name: opts.name.clone(),
         package: opts.package.clone(),
         toolchain: opts.toolchain.map(Into::into),
-        target: opts
-            .target
-            .map(|t| config::Target::from(t).name().to_string()),
+        target: (!opts.target.is_empty()).then(|| {
+            opts.target
+                .iter()
+                .map(|&t| config::Target::from(t).name())
+                .collect::<Vec<_>>()
+                .join(",")
+        }),
         mode: opts.mode.map(Into::into),
         tags: (!opts.tags.is_empty()).then(|| opts.tags.clone()),
         ldflags: opts.ldflags.clone(),
@@ -212,8 +218,11 @@ fn run_build(opts: Opts) -> Result<u8> {
     }
     let plans = entries
         .iter()
-        .map(|m| Plan::resolve(flags.over(&m.over(&file.build)), &opts.dir))
-        .collect::<Result<Vec<_>>>()?;
+        .map(|m| Plan::resolve_all(flags.over(&m.over(&file.build)), &opts.dir))
+        .collect::<Result<Vec<_>>>()?
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>();
     opts.gh.one_module(&plans)?;
     let output = opts
         .output

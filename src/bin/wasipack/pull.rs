@@ -20,6 +20,10 @@ pub struct Opts {
     /// the report then goes to stderr.
     #[arg(long, short)]
     output: PathBuf,
+    /// For an image index (a `build --target wasip1,wasip2`): the entry to pull, wasip1 or
+    /// wasip2 (also as OS/wasm). Needed when the index has more than one wasm entry.
+    #[arg(long, value_name = "OS[/wasm]")]
+    platform: Option<String>,
     /// Print a wasipack.pull/v1 report as JSON.
     #[arg(long)]
     json: bool,
@@ -30,7 +34,7 @@ pub struct Opts {
 pub fn run(opts: Opts) -> Result<u8> {
     let target = Target::parse(&opts.reference)?;
     let store = Store::open(&target, opts.net.options(false, !opts.json)?, false)?;
-    let r = pull::pull(&store, &target, &opts.output)?;
+    let r = pull::pull(&store, &target, opts.platform.as_deref(), &opts.output)?;
     if opts.output.as_os_str() == "-" {
         // The module holds stdout: the report goes to stderr.
         if opts.json {

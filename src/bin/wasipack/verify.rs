@@ -25,6 +25,10 @@ pub struct Opts {
     key: Option<PathBuf>,
     #[command(flatten)]
     keyless: super::keyless::Verify,
+    /// For an image index (a `build --target wasip1,wasip2`): the entry to verify, wasip1 or
+    /// wasip2 (also as OS/wasm). Needed when the index has more than one wasm entry.
+    #[arg(long, value_name = "OS[/wasm]")]
+    platform: Option<String>,
     /// Policy to check the module against (shipped name or file); none when not given.
     #[arg(long)]
     policy: Option<String>,
@@ -100,6 +104,7 @@ pub fn run(opts: Opts) -> Result<u8> {
         verify::verify_with(
             &store,
             &target,
+            opts.platform.as_deref(),
             trust,
             &required,
             &other_keys,
