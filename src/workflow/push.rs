@@ -45,17 +45,20 @@ pub struct PushReport {
 
 /// Pushes `item` to `target` under `tags` (none: by digest only).
 pub fn push(store: &Store, target: &Target, item: &Item, tags: &[String]) -> Result<PushReport> {
-    push_gated(store, target, item, tags, &mut || Ok(()))
+    push_gated(store, target, item, tags, &mut || Ok(()), &mut || Ok(()))
 }
 
-/// [`push`], calling `gate` after the blobs are stored and before any manifest is: a failing
-/// gate (a signing key that does not open, say) leaves nothing tagged.
+/// [`push`], calling `gate` after the blobs are stored and before any manifest is (a failing
+/// gate, a signing key that does not open say, leaves nothing tagged), and `stored` once the
+/// manifest is stored, before its referrers are added (`push --key` starts signing there, so
+/// that the signatures' confirmation runs beside the referrers').
 pub fn push_gated(
     store: &Store,
     target: &Target,
     item: &Item,
     tags: &[String],
     gate: &mut dyn FnMut() -> Result<()>,
+    stored: &mut dyn FnMut() -> Result<()>,
 ) -> Result<PushReport> {
     let all_blobs: Vec<(Descriptor, Blob)> = item.blobs().cloned().collect();
     let sizes: BTreeMap<String, u64> = all_blobs
@@ -78,6 +81,7 @@ pub fn push_gated(
     for tag in tags {
         store.put_manifest(&item.artifact, Some(tag))?;
     }
+    stored()?;
     // Signatures and attestations join those already there instead of replacing them; the
     // `.sig` and `.att` tags are confirmed together with the fallback index.
     let merges = crate::sign::sidecar_merges(&item.sidecars)?;
@@ -289,10 +293,22 @@ impl Item {
 impl Job<'_> {
     /// Pushes each item under its tags; `gate` runs before the first manifest is stored.
     fn push(&self, gate: &mut dyn FnMut() -> Result<()>) -> Result<Vec<PushReport>> {
+        self.push_each(gate, &mut |_| Ok(()))
+    }
+
+    /// [`Job::push`], calling `stored(i)` once item `i`'s manifest is stored.
+    fn push_each(
+        &self,
+        gate: &mut dyn FnMut() -> Result<()>,
+        stored: &mut dyn FnMut(usize) -> Result<()>,
+    ) -> Result<Vec<PushReport>> {
         self.items
             .iter()
             .zip(self.tags)
-            .map(|(item, tags)| push_gated(self.store, self.target, item, tags, gate))
+            .enumerate()
+            .map(|(i, (item, tags))| {
+                push_gated(self.store, self.target, item, tags, gate, &mut || stored(i))
+            })
             .collect()
     }
 
@@ -355,19 +371,27 @@ impl Job<'_> {
     }
 
     /// A key that takes a while to open (scrypt), or Sigstore bundles: the key opens and the
-    /// SBOMs are made while the blobs go up; signing follows the push. `checked` (the blobs'
-    /// digests) must pass before anything is tagged, as must the key.
+    /// SBOMs are made while the blobs go up; each manifest is signed once it is stored, beside
+    /// the append of its referrers. `checked` (the blobs' digests) must pass before anything is
+    /// tagged, as must the key.
     fn push_then_sign(
         &self,
         key: SignWith,
         checked: &mut dyn FnMut() -> Result<()>,
     ) -> Result<Vec<PushReport>> {
-        let items = self.items;
+        let Job {
+            store,
+            target,
+            items,
+            ..
+        } = *self;
         let SignWith {
             open, sbom, mode, ..
         } = key;
-        let (pushed, later) = std::thread::scope(|s| {
-            let mut handle = Some(s.spawn(move || -> Result<_> {
+        // The key and the SBOMs, once the key has opened (before the first manifest).
+        let opened = std::sync::OnceLock::new();
+        std::thread::scope(|s| {
+            let mut opening = Some(s.spawn(move || -> Result<_> {
                 let signer = open()?;
                 let sboms = items
                     .iter()
@@ -375,32 +399,49 @@ impl Job<'_> {
                     .collect::<Result<Vec<_>>>()?;
                 Ok((signer, sboms))
             }));
-            // The key must open before anything is tagged: the first manifest waits for it.
-            let mut later = None;
-            let pushed = self.push(&mut || {
-                checked()?;
-                if let Some(h) = handle.take() {
-                    later = Some(h.join().expect("key thread")?);
-                }
-                Ok(())
-            });
-            (pushed, later)
-        });
-        let mut pushed = pushed?;
-        let (signer, sboms) = later.expect("the gate ran before the first manifest");
-        for ((item, report), sbom) in items.iter().zip(pushed.iter_mut()).zip(sboms) {
-            // The manifest was just stored: sign what was pushed without asking for it back.
-            let subject = crate::sign::Subject::of(self.target, item.artifact.descriptor.clone());
-            report.signed = crate::sign::sign_and_attest_subject(
-                self.store,
-                &subject,
-                &signer,
-                sbom,
-                &item.build_facts(),
-                mode,
-            )?;
-        }
-        Ok(pushed)
+            let mut signing = Vec::new();
+            let pushed = self.push_each(
+                // The key must open before anything is tagged: the first manifest waits for it.
+                &mut || {
+                    checked()?;
+                    if let Some(h) = opening.take() {
+                        let _ = opened.set(h.join().expect("key thread")?);
+                    }
+                    Ok(())
+                },
+                // Each manifest stored is signed while its referrers are added, so that the
+                // `.sig`/`.att` tags and the fallback index are confirmed side by side
+                // (docs/architecture.md) instead of one after the other.
+                &mut |i| {
+                    let (signer, sboms) = opened.get().expect("the gate ran first");
+                    let item = &items[i];
+                    let sbom = sboms[i].clone();
+                    signing.push(s.spawn(move || {
+                        // The manifest was just stored: sign it without asking for it back.
+                        let subject =
+                            crate::sign::Subject::of(target, item.artifact.descriptor.clone());
+                        crate::sign::sign_and_attest_subject(
+                            store,
+                            &subject,
+                            signer,
+                            sbom,
+                            &item.build_facts(),
+                            mode,
+                        )
+                    }));
+                    Ok(())
+                },
+            );
+            let signed: Vec<Result<Vec<crate::sign::Signed>>> = signing
+                .into_iter()
+                .map(|h| h.join().expect("sign thread"))
+                .collect();
+            let mut pushed = pushed?;
+            for (report, signed) in pushed.iter_mut().zip(signed) {
+                report.signed = signed?;
+            }
+            Ok(pushed)
+        })
     }
 }
 
