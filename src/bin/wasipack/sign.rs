@@ -166,21 +166,35 @@ pub fn run_blob(opts: BlobOpts) -> Result<u8> {
         let bundle = wasipack::sign::bundle::message(&bytes, &der, &signer.key_hint());
         wasipack::fsio::write_atomic(path, &bundle)?;
     }
-    if opts.json {
-        super::print_json(
-            "wasipack.sign-blob/v1",
-            &serde_json::json!({
-                "file": opts.file.display().to_string(),
-                "sha256": wasipack::digest::sha256_hex(&bytes),
-                "signature": sig,
-                "output_signature": opts.output_signature.as_ref().map(|p| p.display().to_string()),
-                "bundle": opts.bundle.as_ref().map(|p| p.display().to_string()),
-            }),
-        );
-    } else {
-        super::print(&format!("{sig}\n"));
-    }
+    print_blob_report(&opts, &bytes, &sig, opts.bundle.as_deref(), None);
     Ok(0)
+}
+
+/// What `sign-blob` prints: the bare signature, or its wasipack.sign-blob/v1 report (with the
+/// certificate's identity and issuer when it was signed keyless).
+fn print_blob_report(
+    opts: &BlobOpts,
+    bytes: &[u8],
+    sig: &str,
+    bundle: Option<&std::path::Path>,
+    keyless: Option<(&str, &str)>,
+) {
+    if !opts.json {
+        super::print(&format!("{sig}\n"));
+        return;
+    }
+    let mut report = serde_json::json!({
+        "file": opts.file.display().to_string(),
+        "sha256": wasipack::digest::sha256_hex(bytes),
+        "signature": sig,
+        "output_signature": opts.output_signature.as_ref().map(|p| p.display().to_string()),
+        "bundle": bundle.map(|p| p.display().to_string()),
+    });
+    if let Some((identity, issuer)) = keyless {
+        report["identity"] = identity.into();
+        report["issuer"] = issuer.into();
+    }
+    super::print_json("wasipack.sign-blob/v1", &report);
 }
 
 /// `sign-blob --keyless --bundle F`: the bundle is the whole output (its certificate is what a
@@ -210,22 +224,12 @@ fn run_blob_keyless(opts: BlobOpts) -> Result<u8> {
         wasipack::fsio::write_atomic(path, sig.as_bytes())?;
     }
     wasipack::fsio::write_atomic(bundle_path, &bundle)?;
-    let (identity, issuer) = (signed.identity, signed.issuer);
-    if opts.json {
-        super::print_json(
-            "wasipack.sign-blob/v1",
-            &serde_json::json!({
-                "file": opts.file.display().to_string(),
-                "sha256": wasipack::digest::sha256_hex(&bytes),
-                "signature": sig,
-                "output_signature": opts.output_signature.as_ref().map(|p| p.display().to_string()),
-                "bundle": bundle_path.display().to_string(),
-                "identity": identity,
-                "issuer": issuer,
-            }),
-        );
-    } else {
-        super::print(&format!("{sig}\n"));
-    }
+    print_blob_report(
+        &opts,
+        &bytes,
+        &sig,
+        Some(bundle_path),
+        Some((signed.identity.as_str(), signed.issuer.as_str())),
+    );
     Ok(0)
 }
