@@ -944,6 +944,74 @@ fn build_sign_keyless_signs_and_attests_in_the_layout_as_push_keyless_does_and_c
 }
 
 #[test]
+fn two_local_instances_run_side_by_side_each_with_its_own_timestamp_authority() {
+    let t = common::require!("sigstore", "cosign3");
+    let shared: &Stack = t.sigstore_stack();
+    let work = tempfile::tempdir().unwrap();
+    let own = t.another_sigstore_stack(&work.path().join("stack"));
+    let other: &Stack = &own.0;
+    let tsa = |stack: &Stack| {
+        std::fs::read_to_string(stack.dir().join("urls.env"))
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix("TSA_URL=").map(str::to_string))
+            .unwrap()
+    };
+    assert_ne!(tsa(shared), tsa(other));
+    // Each signs, and each bundle verifies against its own instance's trust root only.
+    let file = blob(work.path(), "f.txt", "two instances\n");
+    let mut bundles = Vec::new();
+    for (name, stack) in [("shared", shared), ("other", other)] {
+        let bundle = work.path().join(format!("{name}.sigstore.json"));
+        let (code, out, err) = wp(
+            &[
+                "sign-blob",
+                &s(&file),
+                "--keyless",
+                "--identity-token",
+                &stack.token(),
+                "--signing-config",
+                &s(&stack.signing_config()),
+                "--bundle",
+                &s(&bundle),
+            ],
+            work.path(),
+        );
+        assert_eq!(code, 0, "{name}: {out}{err}");
+        let (code, out, err) = cosign_verify_blob(
+            &t,
+            stack,
+            &file,
+            &bundle,
+            &stack.identity(),
+            &stack.issuer(),
+        );
+        assert_eq!(code, 0, "{name}: {out}{err}");
+        bundles.push(bundle);
+    }
+    let expect = |stack: &Stack| {
+        vec![
+            "--certificate-identity".to_string(),
+            stack.identity(),
+            "--certificate-oidc-issuer".to_string(),
+            stack.issuer(),
+        ]
+    };
+    let e = expect(other);
+    let e: Vec<&str> = e.iter().map(String::as_str).collect();
+    let (code, out, _) = wasipack_verify_blob(other, &file, &bundles[0], &e, &other.trusted_root());
+    assert_eq!(
+        code, 1,
+        "the shared instance's bundle under the other's root: {out}"
+    );
+    let e = expect(shared);
+    let e: Vec<&str> = e.iter().map(String::as_str).collect();
+    let (code, out, err) =
+        wasipack_verify_blob(shared, &file, &bundles[0], &e, &shared.trusted_root());
+    assert_eq!(code, 0, "{out}{err}");
+}
+
+#[test]
 fn sign_and_attest_keyless_refuse_the_tag_form_in_one_line_instead_of_ignoring_attach() {
     let work = tempfile::tempdir().unwrap();
     let dir = work.path();
