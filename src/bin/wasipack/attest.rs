@@ -45,8 +45,7 @@ pub fn run(opts: Opts) -> Result<u8> {
         .map_err(|e| Error::Input(format!("{}: not JSON: {e}", opts.predicate.display())))?;
     let signed = if opts.keyless.keyless {
         super::keyless::bundles_only("attest", opts.attach.mode())?;
-        let signer =
-            sign::keyless::KeylessSigner::new(&opts.keyless.instance(), &opts.keyless.token())?;
+        let signer = opts.keyless.signer()?;
         let store = Store::open(&target, opts.net.options(true, false)?, false)?;
         sign::attest_keyless(&store, &target, &signer, &[(predicate_type, predicate)])?.remove(0)
     } else {

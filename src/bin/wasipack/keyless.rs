@@ -18,12 +18,9 @@ pub struct Sign {
 }
 
 impl Sign {
-    pub fn instance(&self) -> InstanceFiles {
-        self.with.instance()
-    }
-
-    pub fn token(&self) -> TokenSource {
-        self.with.token()
+    /// See [`With::signer`].
+    pub fn signer(&self) -> Result<wasipack::sign::keyless::KeylessSigner> {
+        self.with.signer()
     }
 }
 
@@ -38,13 +35,21 @@ pub struct With {
     /// authority); the public-good instance (through TUF) when not given.
     #[arg(long, value_name = "FILE", requires = "keyless")]
     pub signing_config: Option<PathBuf>,
+    /// The audience the identity token must be for: the client ID the instance's Fulcio knows
+    /// the token's issuer by (`sigstore` on the public instance and most private ones).
+    #[arg(long, value_name = "ID", default_value = wasipack::sign::keyless::AUDIENCE)]
+    pub oidc_client_id: String,
 }
 
 impl With {
     /// A signer for this token and instance: the token is read (and checked) and the signing
     /// config loaded now, before anything is built or sent.
     pub fn signer(&self) -> Result<wasipack::sign::keyless::KeylessSigner> {
-        wasipack::sign::keyless::KeylessSigner::new(&self.instance(), &self.token())
+        wasipack::sign::keyless::KeylessSigner::for_audience(
+            &self.instance(),
+            &self.token(),
+            &self.oidc_client_id,
+        )
     }
 
     pub fn instance(&self) -> InstanceFiles {

@@ -91,10 +91,7 @@ pub fn run(opts: Opts) -> Result<u8> {
         SbomChoice::None => push::SbomKind::None,
     };
     let keyless = if opts.keyless.keyless {
-        Some(wasipack::sign::keyless::KeylessSigner::new(
-            &opts.keyless.instance(),
-            &opts.keyless.token(),
-        )?)
+        Some(opts.keyless.signer()?)
     } else {
         None
     };

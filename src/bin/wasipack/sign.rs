@@ -90,8 +90,7 @@ pub fn run(opts: Opts) -> Result<u8> {
     let annotations = annotations(&opts.annotations)?;
     let signed = if opts.keyless.keyless {
         super::keyless::bundles_only("sign", opts.attach.mode())?;
-        let signer =
-            sign::keyless::KeylessSigner::new(&opts.keyless.instance(), &opts.keyless.token())?;
+        let signer = opts.keyless.signer()?;
         let store = Store::open(&target, opts.net.options(true, false)?, false)?;
         sign::sign_keyless(&store, &target, &signer, &annotations)?
     } else {
@@ -207,10 +206,7 @@ fn run_blob_keyless(opts: BlobOpts) -> Result<u8> {
         ));
     };
     let bytes = wasipack::fsio::read_input(&opts.file)?;
-    let signer = wasipack::sign::keyless::KeylessSigner::new(
-        &opts.keyless.instance(),
-        &opts.keyless.token(),
-    )?;
+    let signer = opts.keyless.signer()?;
     let signed = signer.sign_blob(&bytes)?;
     let bundle = signed.json;
     let sig = serde_json::from_slice::<serde_json::Value>(&bundle)
