@@ -372,6 +372,7 @@ fn sign_outputs(
     mode: wasipack::sign::Mode,
 ) -> Result<Vec<(String, Vec<wasipack::sign::Signed>)>> {
     let mut done = Vec::new();
+    let signer = wasipack::sign::Signing::Key(signer);
     use wasipack::oci::{Store, Target};
     use wasipack::sign::provenance::BuildFacts;
     let out = std::path::Path::new(&report.output);

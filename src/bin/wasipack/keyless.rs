@@ -1,10 +1,12 @@
-//! The keyless flags shared by the signing commands and `verify`, named as cosign names them.
+//! The keyless and transparency-log flags shared by the signing commands and `verify`, named
+//! as cosign names them.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use wasipack::sign::keyless::{Expect, IdentityPolicy, InstanceFiles, TokenSource};
+use wasipack::sign::{Choice, ClosedKey, Signing};
 use wasipack::Result;
 
-/// How a signing command signs without a key.
+/// How a signing command signs without a key, and where it logs.
 #[derive(clap::Args, Debug, Clone)]
 pub struct Sign {
     /// Sign without a key: a short-lived Fulcio certificate for the OIDC identity, the
@@ -17,12 +19,35 @@ pub struct Sign {
     #[arg(long, value_name = "TOKEN|FILE", requires = "keyless")]
     pub identity_token: Option<String>,
     /// The instance to sign with (a Sigstore signing_config.json: Fulcio, Rekor, the timestamp
-    /// authority); the public-good instance (through TUF) when not given.
-    #[arg(long, value_name = "FILE", requires = "keyless")]
+    /// authority); the public-good instance (through TUF) when not given. With a key, its
+    /// signatures are logged in the instance's Rekor (v2) with a timestamp.
+    #[arg(long, value_name = "FILE")]
     pub signing_config: Option<PathBuf>,
+    /// Log a key's signatures in the transparency log: on by default where --signing-config
+    /// names an instance (the public-good instance when given alone); --tlog-upload=false
+    /// signs unlogged.
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub tlog_upload: Option<bool>,
 }
 
 impl Sign {
+    /// The signer these flags and `key` choose, its key read (password included) but not
+    /// opened; none without a key or --keyless.
+    pub fn signer(&self, key: Option<&Path>) -> Result<Option<Signing<ClosedKey>>> {
+        let key = key.map(super::keys::closed).transpose()?;
+        Signing::choose(Choice {
+            key,
+            keyless: self.keyless.then(|| self.token()),
+            instance: self.instance(),
+            tlog_upload: self.tlog_upload,
+        })
+    }
+
+    /// [`Sign::signer`], opened.
+    pub fn open(&self, key: Option<&Path>) -> Result<Option<Signing>> {
+        self.signer(key)?.map(Signing::open).transpose()
+    }
+
     pub fn instance(&self) -> InstanceFiles {
         InstanceFiles {
             signing_config: self.signing_config.clone(),
@@ -36,6 +61,11 @@ impl Sign {
             None => TokenSource::Environment,
         }
     }
+}
+
+/// The signer of a command that needs one (its parser requires --key or --keyless).
+pub fn required<K>(signer: Option<Signing<K>>) -> Result<Signing<K>> {
+    signer.ok_or_else(|| wasipack::Error::Usage("pass --key KEY or --keyless".into()))
 }
 
 /// What a keyless signature's certificate must say.
@@ -70,8 +100,10 @@ pub struct Verify {
     pub certificate_github_workflow_name: Option<String>,
     /// The trust root (a Sigstore trusted_root.json) to check certificates, timestamps and log
     /// entries against; nothing else is fetched. The public-good instance's (through TUF,
-    /// cached) when not given.
-    #[arg(long, value_name = "FILE", conflicts_with = "key")]
+    /// cached) when not given. With --key: a key's signature must then be logged in one of
+    /// its transparency logs (a Sigstore bundle with an entry), as `cosign verify --key`
+    /// requires without --insecure-ignore-tlog.
+    #[arg(long, value_name = "FILE")]
     pub trusted_root: Option<PathBuf>,
     /// Accept certificates without a CT log's signed timestamp (a private Fulcio without a
     /// CT log).
@@ -100,7 +132,7 @@ impl Verify {
             &self.certificate_github_workflow_name,
         ];
         if identity.is_none() && issuer.is_none() {
-            if github.iter().any(|g| g.is_some()) || self.trusted_root.is_some() {
+            if github.iter().any(|g| g.is_some()) {
                 return Err(wasipack::Error::Usage(
                     "keyless verification needs --certificate-identity[-regexp] and --certificate-oidc-issuer[-regexp]".into(),
                 ));
