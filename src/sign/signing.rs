@@ -30,7 +30,12 @@ pub struct ClosedKey {
 }
 
 /// What the flags asked for.
-pub struct Choice<K> {
+pub struct Choice<'a, K> {
+    /// The command, for messages (`sign`, `build --sign`).
+    pub command: &'a str,
+    /// `--attach` as asked: a form the signer cannot store in is refused before a token is
+    /// read or anything sent ([`Signing::mode`]).
+    pub attach: Mode,
     /// `--key` (`build --sign KEY`, `rebuild --sign KEY`).
     pub key: Option<K>,
     /// `--keyless`, and where its identity token comes from.
@@ -46,8 +51,10 @@ pub struct Choice<K> {
 impl<K> Signing<K> {
     /// The signer `choice` asks for (none without a key or `--keyless`). A keyless identity's
     /// token and an instance's signing config are resolved now, before anything is sent.
-    pub fn choose(choice: Choice<K>) -> Result<Option<Signing<K>>> {
+    pub fn choose(choice: Choice<'_, K>) -> Result<Option<Signing<K>>> {
         let Choice {
+            command,
+            attach,
             key,
             keyless,
             instance,
@@ -67,15 +74,21 @@ impl<K> Signing<K> {
                 "--tlog-upload=false is for key signatures: a keyless signature is always logged"
                     .into(),
             )),
-            (None, Some(token)) => Ok(Some(Signing::Keyless(KeylessSigner::new(
-                &instance, &token,
-            )?))),
+            (None, Some(token)) => {
+                settle(Kind::Keyless, attach, command)?;
+                Ok(Some(Signing::Keyless(KeylessSigner::new(
+                    &instance, &token,
+                )?)))
+            }
             (Some(key), None) => {
                 if !tlog_upload.unwrap_or(instance.signing_config.is_some()) {
                     return Ok(Some(Signing::Key(key)));
                 }
                 match keyless::Log::new(&instance)? {
-                    Some(log) => Ok(Some(Signing::KeyLogged(key, log))),
+                    Some(log) => {
+                        settle(Kind::KeyLogged, attach, command)?;
+                        Ok(Some(Signing::KeyLogged(key, log)))
+                    }
                     // A signing config without a log (cosign's offline one): unlogged, as
                     // cosign signs with it, unless a log was asked for.
                     None if tlog_upload.is_none() => Ok(Some(Signing::Key(key))),
@@ -101,17 +114,42 @@ impl<K> Signing<K> {
     /// timestamp), so `auto` means bundles and `tags` is refused. A key's `both` adds unlogged
     /// tags for cosign v2; a keyless signature has nothing to put in them.
     pub fn mode(&self, asked: Mode) -> Result<Mode> {
-        match (self, asked) {
-            (Signing::Key(_), asked) => Ok(asked),
-            (_, Mode::Auto | Mode::Bundles) => Ok(Mode::Bundles),
-            (Signing::KeyLogged(..), Mode::Both) => Ok(Mode::Both),
-            (Signing::KeyLogged(..), _) => Err(Error::Usage(
-                "--attach tags: cosign v2's .sig/.att tags have no place for a transparency log entry; use --attach bundles or both, or sign unlogged with --tlog-upload=false".into(),
-            )),
-            (Signing::Keyless(_), _) => Err(Error::Usage(
-                "--keyless stores Sigstore bundle referrers only: --attach tags or both (or --referrers) asks for cosign v2's .sig/.att tags, which cannot hold a keyless signature's certificate, Rekor v2 entry and timestamp (use --attach bundles, or leave it out)".into(),
-            )),
+        let kind = match self {
+            Signing::Key(_) => Kind::Key,
+            Signing::KeyLogged(..) => Kind::KeyLogged,
+            Signing::Keyless(_) => Kind::Keyless,
+        };
+        settle(kind, asked, "sign")
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Key,
+    KeyLogged,
+    Keyless,
+}
+
+/// [`Signing::mode`] for a signer of `kind`; `command` names the command in a refusal.
+fn settle(kind: Kind, asked: Mode, command: &str) -> Result<Mode> {
+    let named = |mode: Mode| {
+        if mode == Mode::Tags {
+            "tags"
+        } else {
+            "both (or --referrers)"
         }
+    };
+    match (kind, asked) {
+        (Kind::Key, asked) => Ok(asked),
+        (_, Mode::Auto | Mode::Bundles) => Ok(Mode::Bundles),
+        (Kind::KeyLogged, Mode::Both) => Ok(Mode::Both),
+        (Kind::KeyLogged, _) => Err(Error::Usage(format!(
+            "{command} --attach tags: cosign v2's .sig/.att tags have no place for a transparency log entry; use --attach bundles or both, or sign unlogged with --tlog-upload=false"
+        ))),
+        (Kind::Keyless, asked) => Err(Error::Usage(format!(
+            "{command} --keyless stores Sigstore bundle referrers only: --attach {} asks for cosign v2's .sig/.att tags, which cannot hold a keyless signature's Rekor v2 entry and timestamp (use --attach bundles, or leave it out)",
+            named(asked)
+        ))),
     }
 }
 

@@ -43,8 +43,10 @@ pub fn run(opts: Opts) -> Result<u8> {
     let text = wasipack::fsio::read_limited(&opts.predicate, wasipack::fsio::DOCUMENT_LIMIT)?;
     let predicate: serde_json::Value = serde_json::from_slice(&text)
         .map_err(|e| Error::Input(format!("{}: not JSON: {e}", opts.predicate.display())))?;
-    let signer = super::keyless::required(opts.keyless.open(opts.key.as_deref())?)?;
-    let mode = signer.mode(opts.attach.mode())?;
+    let asked = opts.attach.mode();
+    let signer = opts.keyless.open("attest", opts.key.as_deref(), asked)?;
+    let signer = super::keyless::required(signer)?;
+    let mode = signer.mode(asked)?;
     let store = Store::open(&target, opts.net.options(true, false)?, false)?;
     let signed = sign::attest(&store, &target, &signer, &predicate_type, &predicate, mode)?;
     super::sign::print_signed(&signed, opts.json);

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use wasipack::sign::keyless::{Expect, IdentityPolicy, InstanceFiles, TokenSource};
-use wasipack::sign::{Choice, ClosedKey, Signing};
+use wasipack::sign::{Choice, ClosedKey, Mode, Signing};
 use wasipack::Result;
 
 /// How a signing command signs without a key, and where it logs.
@@ -15,6 +15,15 @@ pub struct Sign {
     /// (`permissions: id-token: write`).
     #[arg(long, conflicts_with = "key")]
     pub keyless: bool,
+    #[command(flatten)]
+    pub with: With,
+}
+
+/// The token a keyless signature is made with (it requires `--keyless`), the instance, and
+/// whether a key's signatures are logged there: [`Sign`]'s, and `build --sign`'s, whose
+/// `--keyless` is its own.
+#[derive(clap::Args, Debug, Clone)]
+pub struct With {
     /// The OIDC identity token (a JWT, or a file holding one), audience `sigstore`.
     #[arg(long, value_name = "TOKEN|FILE", requires = "keyless")]
     pub identity_token: Option<String>,
@@ -33,19 +42,43 @@ pub struct Sign {
 impl Sign {
     /// The signer these flags and `key` choose, its key read (password included) but not
     /// opened; none without a key or --keyless.
-    pub fn signer(&self, key: Option<&Path>) -> Result<Option<Signing<ClosedKey>>> {
+    /// `attach` is `--attach` as asked; `command` names the command in messages.
+    pub fn signer(
+        &self,
+        command: &str,
+        key: Option<&Path>,
+        attach: Mode,
+    ) -> Result<Option<Signing<ClosedKey>>> {
         let key = key.map(super::keys::closed).transpose()?;
-        Signing::choose(Choice {
-            key,
-            keyless: self.keyless.then(|| self.token()),
-            instance: self.instance(),
-            tlog_upload: self.tlog_upload,
-        })
+        self.with.choose(command, key, self.keyless, attach)
     }
 
     /// [`Sign::signer`], opened.
-    pub fn open(&self, key: Option<&Path>) -> Result<Option<Signing>> {
-        self.signer(key)?.map(Signing::open).transpose()
+    pub fn open(&self, command: &str, key: Option<&Path>, attach: Mode) -> Result<Option<Signing>> {
+        self.signer(command, key, attach)?
+            .map(Signing::open)
+            .transpose()
+    }
+}
+
+impl With {
+    /// The signer for `key` or, with `keyless`, this token; the token is read (and checked)
+    /// and the signing config loaded now, before anything is built or sent.
+    pub fn choose<K>(
+        &self,
+        command: &str,
+        key: Option<K>,
+        keyless: bool,
+        attach: Mode,
+    ) -> Result<Option<Signing<K>>> {
+        Signing::choose(Choice {
+            command,
+            attach,
+            key,
+            keyless: keyless.then(|| self.token()),
+            instance: self.instance(),
+            tlog_upload: self.tlog_upload,
+        })
     }
 
     pub fn instance(&self) -> InstanceFiles {

@@ -91,12 +91,9 @@ pub fn run(opts: Opts) -> Result<u8> {
         SbomChoice::Cyclonedx => push::SbomKind::Cyclonedx,
         SbomChoice::None => push::SbomKind::None,
     };
-    let key = match opts.keyless.signer(opts.key.as_deref())? {
-        Some(signer) => Some(push::SignWith::new(
-            signer,
-            sbom,
-            super::sign::mode(opts.attach, opts.referrers),
-        )?),
+    let asked = super::sign::mode(opts.attach, opts.referrers);
+    let key = match opts.keyless.signer("push", opts.key.as_deref(), asked)? {
+        Some(signer) => Some(push::SignWith::new(signer, sbom, asked)?),
         None => None,
     };
     let check = push::source_check(&target, key.as_ref());

@@ -88,8 +88,10 @@ pub fn annotations(pairs: &[String]) -> Result<BTreeMap<String, String>> {
 pub fn run(opts: Opts) -> Result<u8> {
     let target = Target::parse(&opts.reference)?;
     let annotations = annotations(&opts.annotations)?;
-    let signer = super::keyless::required(opts.keyless.open(opts.key.as_deref())?)?;
-    let mode = signer.mode(opts.attach.mode())?;
+    let asked = opts.attach.mode();
+    let signer = opts.keyless.open("sign", opts.key.as_deref(), asked)?;
+    let signer = super::keyless::required(signer)?;
+    let mode = signer.mode(asked)?;
     let store = Store::open(&target, opts.net.options(true, false)?, false)?;
     let signed = sign::sign(&store, &target, &signer, &annotations, mode)?;
     print_signed(&signed, opts.json);
@@ -138,7 +140,10 @@ pub struct BlobOpts {
 }
 
 pub fn run_blob(opts: BlobOpts) -> Result<u8> {
-    let signer = super::keyless::required(opts.keyless.open(opts.key.as_deref())?)?;
+    let signer = opts
+        .keyless
+        .open("sign-blob", opts.key.as_deref(), sign::Mode::Bundles)?;
+    let signer = super::keyless::required(signer)?;
     // A logged signature's entry and timestamp (and a keyless one's certificate) live only in
     // the bundle: without one the signature could not be checked against the log.
     if signer.is_logged() && opts.bundle.is_none() {
