@@ -80,6 +80,7 @@ impl Signed {
 
 /// What is signed, resolved once: the manifest's descriptor (a referrer's `subject`), the
 /// `REGISTRY/REPO` (or layout) name cosign puts in its payloads, and the reference by digest.
+#[derive(Debug, Clone)]
 pub struct Subject {
     pub descriptor: Descriptor,
     pub name: String,
@@ -752,23 +753,92 @@ pub fn sign_keyless(
     Ok(bundle_only(&subject, attached, None))
 }
 
-/// What `push --keyless` does after the artifact is stored: the keyless signature, then the
-/// SBOM (when there is one) and the SLSA provenance attestations, each a bundle referrer.
+/// Keyless bundles made for one subject and not stored yet, the signature first: what `push
+/// --keyless` signs while the module uploads and stores with the artifact's other referrers.
+pub struct KeylessBundles {
+    subject: Subject,
+    /// (predicate type, bundle JSON), in the order signed.
+    bundles: Vec<(String, Vec<u8>)>,
+    created: String,
+}
+
+impl KeylessBundles {
+    /// The bundles' referrer manifests, their blobs included.
+    pub fn referrers(&self) -> Vec<Artifact> {
+        self.bundles
+            .iter()
+            .map(|(predicate_type, json)| {
+                bundle::referrer(
+                    &self.subject.descriptor,
+                    json,
+                    predicate_type,
+                    &self.created,
+                )
+            })
+            .collect()
+    }
+
+    /// The records of the referrers [`KeylessBundles::referrers`] made, once stored;
+    /// `indexed` says how each was made findable, in the same order.
+    pub fn signed(&self, referrers: &[Artifact], indexed: Vec<Option<Indexed>>) -> Vec<Signed> {
+        self.bundles
+            .iter()
+            .zip(referrers.iter().zip(indexed))
+            .map(|((predicate_type, json), (artifact, indexed))| {
+                let attached = Attached {
+                    manifest: artifact.descriptor.digest.clone(),
+                    bundle: crate::digest::sha256_digest(json),
+                    indexed,
+                };
+                let recorded =
+                    (predicate_type != bundle::COSIGN_SIGN).then(|| predicate_type.clone());
+                bundle_only(&self.subject, attached, recorded)
+            })
+            .collect()
+    }
+}
+
+/// A subject, the SBOM to attest (type and document, when there is one) and the build facts
+/// of its SLSA provenance.
+pub type ToSign = (Subject, Option<(String, Value)>, provenance::BuildFacts);
+
+/// What `push --keyless` signs for each subject: the keyless signature, then the SBOM (when
+/// there is one) and the SLSA provenance attestations. Every statement of every subject is
+/// signed at once (most of the time is waiting for Fulcio and the log); nothing is stored.
+/// The subjects' manifests need not be stored yet.
 pub fn sign_and_attest_keyless(
-    store: &Store,
-    subject: &Subject,
     signer: &keyless::KeylessSigner,
-    sbom: Option<(String, Value)>,
-    facts: &provenance::BuildFacts,
-) -> Result<Vec<Signed>> {
-    let mut predicates = predicates(sbom, facts);
-    let mut statements = statements(subject, &predicates);
-    predicates.insert(0, (bundle::COSIGN_SIGN.to_string(), Value::Null));
-    statements.insert(
-        0,
-        bundle::signature_statement(subject.digest(), &BTreeMap::new()),
-    );
-    store_keyless(store, subject, signer, &predicates, &statements)
+    subjects: Vec<ToSign>,
+) -> Result<Vec<KeylessBundles>> {
+    let mut planned = Vec::new();
+    let mut all = Vec::new();
+    for (subject, sbom, facts) in subjects {
+        let mut predicates = predicates(sbom, &facts);
+        let mut statements = statements(&subject, &predicates);
+        predicates.insert(0, (bundle::COSIGN_SIGN.to_string(), Value::Null));
+        statements.insert(
+            0,
+            bundle::signature_statement(subject.digest(), &BTreeMap::new()),
+        );
+        all.extend(statements);
+        planned.push((subject, predicates));
+    }
+    let mut signed = signer.sign_statements(&all)?.into_iter();
+    let created = crate::sbom::created_now_or_epoch()?;
+    Ok(planned
+        .into_iter()
+        .map(|(subject, predicates)| KeylessBundles {
+            subject,
+            bundles: predicates
+                .into_iter()
+                .map(|(predicate_type, _)| {
+                    let bundle = signed.next().expect("one bundle per statement");
+                    (predicate_type, bundle.json)
+                })
+                .collect(),
+            created: created.clone(),
+        })
+        .collect())
 }
 
 /// Keyless attestations: one DSSE bundle referrer per predicate, as cosign v3's `attest`.
@@ -788,26 +858,31 @@ fn attest_keyless_subject(
     predicates: &[(String, Value)],
 ) -> Result<Vec<Signed>> {
     let statements = statements(subject, predicates);
-    store_keyless(store, subject, signer, predicates, &statements)
+    let signed = signer.sign_statements(&statements)?;
+    let bundles = KeylessBundles {
+        subject: subject.clone(),
+        bundles: predicates
+            .iter()
+            .zip(signed)
+            .map(|((predicate_type, _), signed)| (predicate_type.clone(), signed.json))
+            .collect(),
+        created: crate::sbom::created_now_or_epoch()?,
+    };
+    store_keyless(store, &bundles)
 }
 
-/// Signs `statements` at once and stores each bundle as a referrer; an entry of `predicates`
-/// of the cosign signature's type is recorded as the signature.
-fn store_keyless(
-    store: &Store,
-    subject: &Subject,
-    signer: &keyless::KeylessSigner,
-    predicates: &[(String, Value)],
-    statements: &[Vec<u8>],
-) -> Result<Vec<Signed>> {
-    let signed = signer.sign_statements(statements)?;
-    let mut out = Vec::new();
-    for ((predicate_type, _), signed) in predicates.iter().zip(signed) {
-        let attached = store_bundle(store, &subject.descriptor, &signed.json, predicate_type)?;
-        let recorded = (predicate_type != bundle::COSIGN_SIGN).then(|| predicate_type.clone());
-        out.push(bundle_only(subject, attached, recorded));
-    }
-    Ok(out)
+/// Stores `bundles` as referrers of their subject, all at once: where the registry has no
+/// referrers API they join the fallback index in one append, confirmed once.
+pub fn store_keyless(store: &Store, bundles: &KeylessBundles) -> Result<Vec<Signed>> {
+    let referrers = bundles.referrers();
+    store.put_blobs(&blobs_of(&referrers))?;
+    let indexed = store.put_referrers(&referrers, &[])?;
+    Ok(bundles.signed(&referrers, indexed))
+}
+
+/// The blobs of `artifacts` (a store skips a digest it has stored already).
+pub fn blobs_of(artifacts: &[Artifact]) -> Vec<(Descriptor, Blob)> {
+    artifacts.iter().flat_map(|a| a.blobs.clone()).collect()
 }
 
 #[cfg(test)]
