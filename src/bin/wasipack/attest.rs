@@ -44,6 +44,7 @@ pub fn run(opts: Opts) -> Result<u8> {
     let predicate: serde_json::Value = serde_json::from_slice(&text)
         .map_err(|e| Error::Input(format!("{}: not JSON: {e}", opts.predicate.display())))?;
     let signed = if opts.keyless.keyless {
+        super::keyless::bundles_only("attest", opts.attach.mode())?;
         let signer =
             sign::keyless::KeylessSigner::new(&opts.keyless.instance(), &opts.keyless.token())?;
         let store = Store::open(&target, opts.net.options(true, false)?, false)?;

@@ -13,6 +13,24 @@ pub struct Sign {
     /// (`permissions: id-token: write`).
     #[arg(long, conflicts_with = "key")]
     pub keyless: bool,
+    #[command(flatten)]
+    pub with: With,
+}
+
+impl Sign {
+    pub fn instance(&self) -> InstanceFiles {
+        self.with.instance()
+    }
+
+    pub fn token(&self) -> TokenSource {
+        self.with.token()
+    }
+}
+
+/// The token and the instance a keyless signature is made with (each requires `--keyless`):
+/// [`Sign`]'s, and `build --sign --keyless`'s, whose `--keyless` is its own.
+#[derive(clap::Args, Debug, Clone)]
+pub struct With {
     /// The OIDC identity token (a JWT, or a file holding one), audience `sigstore`.
     #[arg(long, value_name = "TOKEN|FILE", requires = "keyless")]
     pub identity_token: Option<String>,
@@ -22,7 +40,13 @@ pub struct Sign {
     pub signing_config: Option<PathBuf>,
 }
 
-impl Sign {
+impl With {
+    /// A signer for this token and instance: the token is read (and checked) and the signing
+    /// config loaded now, before anything is built or sent.
+    pub fn signer(&self) -> Result<wasipack::sign::keyless::KeylessSigner> {
+        wasipack::sign::keyless::KeylessSigner::new(&self.instance(), &self.token())
+    }
+
     pub fn instance(&self) -> InstanceFiles {
         InstanceFiles {
             signing_config: self.signing_config.clone(),
@@ -130,5 +154,19 @@ impl Verify {
             signing_config: None,
             trusted_root: self.trusted_root.clone(),
         }
+    }
+}
+
+/// Keyless signatures are Sigstore bundle referrers only: cosign v2's `.sig`/`.att` tags have
+/// no place for a Rekor v2 entry and its timestamp. `--attach bundles` (and the default `auto`)
+/// is what `--keyless` does; `tags`, `both` or `--referrers` is a usage error naming `command`.
+pub fn bundles_only(command: &str, mode: wasipack::sign::Mode) -> Result<()> {
+    use wasipack::sign::Mode;
+    match mode {
+        Mode::Auto | Mode::Bundles => Ok(()),
+        Mode::Tags | Mode::Both => Err(wasipack::Error::Usage(format!(
+            "{command} --keyless stores Sigstore bundle referrers only: --attach {} asks for cosign v2's .sig/.att tags, which cannot hold a keyless signature's Rekor v2 entry and timestamp (use --attach bundles, or leave it out)",
+            if mode == Mode::Tags { "tags" } else { "both (or --referrers)" }
+        ))),
     }
 }

@@ -89,6 +89,7 @@ pub fn run(opts: Opts) -> Result<u8> {
     let target = Target::parse(&opts.reference)?;
     let annotations = annotations(&opts.annotations)?;
     let signed = if opts.keyless.keyless {
+        super::keyless::bundles_only("sign", opts.attach.mode())?;
         let signer =
             sign::keyless::KeylessSigner::new(&opts.keyless.instance(), &opts.keyless.token())?;
         let store = Store::open(&target, opts.net.options(true, false)?, false)?;
