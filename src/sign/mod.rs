@@ -806,7 +806,7 @@ pub type ToSign = (Subject, Option<(String, Value)>, provenance::BuildFacts);
 /// there is one) and the SLSA provenance attestations. Every statement of every subject is
 /// signed at once (most of the time is waiting for Fulcio and the log); nothing is stored.
 /// The subjects' manifests need not be stored yet.
-pub fn sign_and_attest_keyless(
+pub fn sign_keyless_subjects(
     signer: &keyless::KeylessSigner,
     subjects: Vec<ToSign>,
 ) -> Result<Vec<KeylessBundles>> {
@@ -839,6 +839,20 @@ pub fn sign_and_attest_keyless(
             created: created.clone(),
         })
         .collect())
+}
+
+/// What `push --keyless` and `build --sign` do for one stored subject: the keyless signature,
+/// the SBOM (when there is one) and the SLSA provenance attestations, signed at once and
+/// stored together as bundle referrers ([`store_keyless`]).
+pub fn sign_and_attest_keyless(
+    store: &Store,
+    subject: &Subject,
+    signer: &keyless::KeylessSigner,
+    sbom: Option<(String, Value)>,
+    facts: &provenance::BuildFacts,
+) -> Result<Vec<Signed>> {
+    let made = sign_keyless_subjects(signer, vec![(subject.clone(), sbom, facts.clone())])?;
+    store_keyless(store, &made[0])
 }
 
 /// Keyless attestations: one DSSE bundle referrer per predicate, as cosign v3's `attest`.

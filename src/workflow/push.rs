@@ -391,7 +391,7 @@ impl Job<'_> {
                 Ok((subject, item.sbom_of(sbom)?, item.build_facts()))
             })
             .collect::<Result<Vec<_>>>()?;
-        let made = crate::sign::sign_and_attest_keyless(signer, subjects)?;
+        let made = crate::sign::sign_keyless_subjects(signer, subjects)?;
         items
             .iter()
             .zip(self.tags)
