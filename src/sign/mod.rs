@@ -86,6 +86,7 @@ impl Signed {
 
 /// What is signed, resolved once: the manifest's descriptor (a referrer's `subject`), the
 /// `REGISTRY/REPO` (or layout) name cosign puts in its payloads, and the reference by digest.
+#[derive(Debug, Clone)]
 pub struct Subject {
     pub descriptor: Descriptor,
     pub name: String,
@@ -494,24 +495,9 @@ pub fn sign_and_attest_subject(
     let form = form_at(store, subject.digest(), signing, mode)?;
     match (form, signing.key()) {
         (Form::BUNDLES, _) => {
-            // One bundle per statement, signed (and logged) at once.
-            let mut predicates = predicates(sbom, facts);
-            let mut statements = statements(subject, &predicates);
-            predicates.insert(0, (bundle::COSIGN_SIGN.to_string(), Value::Null));
-            statements.insert(
-                0,
-                bundle::signature_statement(subject.digest(), &BTreeMap::new()),
-            );
-            let types: Vec<&str> = predicates.iter().map(|(t, _)| t.as_str()).collect();
-            let attached = attach_bundles(store, subject, signing, &statements, &types)?;
-            Ok(attached
-                .into_iter()
-                .zip(types)
-                .map(|(a, t)| {
-                    let recorded = (t != bundle::COSIGN_SIGN).then(|| t.to_string());
-                    bundle_only(subject, a, recorded)
-                })
-                .collect())
+            // One bundle per statement, signed (and logged) at once, stored together.
+            let made = sign_subjects(signing, vec![(subject.clone(), sbom, facts.clone())])?;
+            store_bundles(store, &made[0])
         }
         (Form::TAGS, Some(key)) => {
             prepare_sign_and_attest(store, subject, key, || Ok(sbom), facts)?.commit(store)
@@ -768,6 +754,106 @@ fn commit(store: &Store, (doc, prepared): (Sidecar, confirm::Prepared)) -> Resul
         None => 0,
     };
     Ok((done.tag, layers, done.writes))
+}
+
+/// Sigstore bundles made for one subject and not stored yet, the signature first: what `push`
+/// with a keyless or logged signer signs before the module uploads and stores with the
+/// artifact's other referrers.
+pub struct Bundles {
+    subject: Subject,
+    /// (predicate type, bundle JSON), in the order signed.
+    bundles: Vec<(String, Vec<u8>)>,
+    created: String,
+}
+
+impl Bundles {
+    /// The bundles' referrer manifests, their blobs included.
+    pub fn referrers(&self) -> Vec<Artifact> {
+        self.bundles
+            .iter()
+            .map(|(predicate_type, json)| {
+                bundle::referrer(
+                    &self.subject.descriptor,
+                    json,
+                    predicate_type,
+                    &self.created,
+                )
+            })
+            .collect()
+    }
+
+    /// The records of the referrers [`Bundles::referrers`] made, once stored;
+    /// `indexed` says how each was made findable, in the same order.
+    pub fn signed(&self, referrers: &[Artifact], indexed: Vec<Option<Indexed>>) -> Vec<Signed> {
+        self.bundles
+            .iter()
+            .zip(referrers.iter().zip(indexed))
+            .map(|((predicate_type, json), (artifact, indexed))| {
+                let attached = Attached {
+                    manifest: artifact.descriptor.digest.clone(),
+                    bundle: crate::digest::sha256_digest(json),
+                    indexed,
+                };
+                let recorded =
+                    (predicate_type != bundle::COSIGN_SIGN).then(|| predicate_type.clone());
+                bundle_only(&self.subject, attached, recorded)
+            })
+            .collect()
+    }
+}
+
+/// A subject, the SBOM to attest (type and document, when there is one) and the build facts
+/// of its SLSA provenance.
+pub type ToSign = (Subject, Option<(String, Value)>, provenance::BuildFacts);
+
+/// The bundles for each subject: the signature, then the SBOM (when there is one) and the
+/// SLSA provenance attestations. Every statement of every subject is signed at once (for a
+/// keyless or logged signer most of the time is waiting for Fulcio and the log); nothing is
+/// stored. The subjects' manifests need not be stored yet.
+pub fn sign_subjects(signing: &Signing, subjects: Vec<ToSign>) -> Result<Vec<Bundles>> {
+    let mut planned = Vec::new();
+    let mut all = Vec::new();
+    for (subject, sbom, facts) in subjects {
+        let mut predicates = predicates(sbom, &facts);
+        let mut statements = statements(&subject, &predicates);
+        predicates.insert(0, (bundle::COSIGN_SIGN.to_string(), Value::Null));
+        statements.insert(
+            0,
+            bundle::signature_statement(subject.digest(), &BTreeMap::new()),
+        );
+        all.extend(statements);
+        planned.push((subject, predicates));
+    }
+    let mut signed = signing.bundles(&all)?.into_iter();
+    let created = crate::sbom::created_now_or_epoch()?;
+    Ok(planned
+        .into_iter()
+        .map(|(subject, predicates)| Bundles {
+            subject,
+            bundles: predicates
+                .into_iter()
+                .map(|(predicate_type, _)| {
+                    let bundle = signed.next().expect("one bundle per statement");
+                    (predicate_type, bundle)
+                })
+                .collect(),
+            created: created.clone(),
+        })
+        .collect())
+}
+
+/// Stores `bundles` as referrers of their subject, all at once: where the registry has no
+/// referrers API they join the fallback index in one append, confirmed once.
+pub fn store_bundles(store: &Store, bundles: &Bundles) -> Result<Vec<Signed>> {
+    let referrers = bundles.referrers();
+    store.put_blobs(&blobs_of(&referrers))?;
+    let indexed = store.put_referrers(&referrers, &[])?;
+    Ok(bundles.signed(&referrers, indexed))
+}
+
+/// The blobs of `artifacts` (a store skips a digest it has stored already).
+pub fn blobs_of(artifacts: &[Artifact]) -> Vec<(Descriptor, Blob)> {
+    artifacts.iter().flat_map(|a| a.blobs.clone()).collect()
 }
 
 #[cfg(test)]

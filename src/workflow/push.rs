@@ -4,8 +4,8 @@
 
 use super::source::{check_blobs, Check, Item};
 use crate::error::{Error, Result};
-use crate::oci::artifact::Blob;
 use crate::oci::artifact::Descriptor;
+use crate::oci::artifact::{Artifact, Blob};
 use crate::oci::reference::{self, Target};
 use crate::oci::remote::BlobOutcome;
 use crate::oci::store::{Indexed, Store};
@@ -60,6 +60,24 @@ pub fn push_gated(
     gate: &mut dyn FnMut() -> Result<()>,
     stored: &mut dyn FnMut() -> Result<()>,
 ) -> Result<PushReport> {
+    let more = &mut || stored().map(|()| Vec::new());
+    Ok(push_with(store, target, item, tags, gate, more)?.0)
+}
+
+/// More referrers of an item, stored with its own, and how each was made findable.
+type MoreReferrers = (Vec<Artifact>, Vec<Option<Indexed>>);
+
+/// [`push_gated`], where `stored` returns more referrers of the item (their blobs with them),
+/// stored beside its own: where the registry has no referrers API, all of them join the
+/// fallback index in one append, confirmed once.
+fn push_with(
+    store: &Store,
+    target: &Target,
+    item: &Item,
+    tags: &[String],
+    gate: &mut dyn FnMut() -> Result<()>,
+    stored: &mut dyn FnMut() -> Result<Vec<Artifact>>,
+) -> Result<(PushReport, MoreReferrers)> {
     let all_blobs: Vec<(Descriptor, Blob)> = item.blobs().cloned().collect();
     let sizes: BTreeMap<String, u64> = all_blobs
         .iter()
@@ -81,11 +99,16 @@ pub fn push_gated(
     for tag in tags {
         store.put_manifest(&item.artifact, Some(tag))?;
     }
-    stored()?;
+    let more = stored()?;
+    if !more.is_empty() {
+        store.put_blobs(&crate::sign::blobs_of(&more))?;
+    }
     // Signatures and attestations join those already there instead of replacing them; the
     // `.sig` and `.att` tags are confirmed together with the fallback index.
     let merges = crate::sign::sidecar_merges(&item.sidecars)?;
-    let indexed = store.put_referrers(&item.referrers, &merges)?;
+    let all: Vec<Artifact> = item.referrers.iter().chain(&more).cloned().collect();
+    let mut indexed = store.put_referrers(&all, &merges)?;
+    let more_indexed = indexed.split_off(item.referrers.len());
     let referrers = item
         .referrers
         .iter()
@@ -102,7 +125,7 @@ pub fn push_gated(
         .filter(|b| b.outcome == BlobOutcome::Uploaded)
         .map(|b| b.size)
         .sum();
-    Ok(PushReport {
+    let report = PushReport {
         reference: target
             .with_digest(&item.artifact.descriptor.digest)
             .to_string(),
@@ -113,7 +136,8 @@ pub fn push_gated(
         sidecars,
         bytes_uploaded,
         signed: Vec::new(),
-    })
+    };
+    Ok((report, (more, more_indexed)))
 }
 
 /// The tags each item goes under: the target's tag and `extra` for a single item, else each
@@ -199,6 +223,13 @@ impl SignWith {
             && matches!(self.mode, Mode::Tags | Mode::Auto)
     }
 
+    /// Whether the signatures are Sigstore bundles only, made before the upload and stored
+    /// with the artifact's other referrers: a keyless signer, or a key whose signatures are
+    /// logged and that opens at once (an encrypted one opens while the blobs go up instead).
+    fn bundles_first(&self) -> bool {
+        self.signer.is_logged() && self.mode == Mode::Bundles && self.signer.opens_at_once()
+    }
+
     /// [`SignWith::may_sign_first`], with `Auto` settled by asking `store` whether it has the
     /// referrers API (a repository that does not exist yet is asked again after the push).
     fn signs_first(&self, store: &Store, items: &[Item]) -> Result<bool> {
@@ -259,6 +290,10 @@ pub fn publish(
         };
         let pushed = match key {
             None => job.push(&mut checked),
+            Some(key) if key.bundles_first() => {
+                let signer = key.signer.open()?;
+                job.push_bundles_signed_first(&signer, key.sbom, &mut checked)
+            }
             Some(key) if key.signs_first(store, items)? => match key.signer.open()? {
                 Signing::Key(signer) => job.push_signed_first(&signer, key.sbom),
                 _ => unreachable!("only an unlogged key signs first"),
@@ -343,6 +378,42 @@ impl Job<'_> {
                 });
                 let mut report = pushed?;
                 report.signed = signed?;
+                Ok(report)
+            })
+            .collect()
+    }
+
+    /// Keyless, or a key whose signatures are logged, opened before anything was sent: the
+    /// signature and the attestations (SBOM, SLSA provenance) name the manifests' digests,
+    /// known before the upload, so they are signed and logged first (nothing is tagged unless
+    /// they were made); each artifact's bundles are then stored with its other referrers, in
+    /// one append of the fallback index where the registry has no referrers API. (Signing on
+    /// a thread while the blobs upload gained nothing measurable: docs/architecture.md.)
+    fn push_bundles_signed_first(
+        &self,
+        signer: &Signing,
+        sbom: SbomKind,
+        checked: &mut dyn FnMut() -> Result<()>,
+    ) -> Result<Vec<PushReport>> {
+        let Job { target, items, .. } = *self;
+        let subjects = items
+            .iter()
+            .map(|item| {
+                let subject = crate::sign::Subject::of(target, item.artifact.descriptor.clone());
+                Ok((subject, item.sbom_of(sbom)?, item.build_facts()))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let made = crate::sign::sign_subjects(signer, subjects)?;
+        items
+            .iter()
+            .zip(self.tags)
+            .zip(&made)
+            .map(|((item, tags), bundles)| {
+                let (mut report, (referrers, indexed)) =
+                    push_with(self.store, target, item, tags, checked, &mut || {
+                        Ok(bundles.referrers())
+                    })?;
+                report.signed = bundles.signed(&referrers, indexed);
                 Ok(report)
             })
             .collect()
