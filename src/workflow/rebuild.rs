@@ -107,7 +107,7 @@ pub fn rebuild(
         return Err(RebuildError::Toolchain {
             program: opts.go.clone(),
             needed: recorded.toolchain_version.clone(),
-            found,
+            found: found.clone(),
         }
         .into());
     }
@@ -157,6 +157,8 @@ pub fn rebuild(
         jobs: 1,
         verify_reproducible: false,
         reuse: false,
+        cache: false,
+        go_version: Some(found),
         go: opts.go.clone(),
         tinygo: "tinygo".into(),
         env,
