@@ -11,6 +11,7 @@ use crate::build::{self, config::Settings, Plan};
 use crate::error::{Error, RebuildError, Result};
 use crate::oci::store::Store;
 use crate::oci::Target;
+use crate::sign::keyless::KeylessSigner;
 use crate::sign::provenance::{Recorded, SLSA_V1};
 use crate::sign::{self, Signed, Signer};
 use serde::Serialize;
@@ -20,7 +21,7 @@ use std::process::Command;
 
 /// How to rebuild.
 pub struct Options<'a> {
-    /// Whose provenance to trust: a key, or a keyless identity (the CLI takes a key for now).
+    /// Whose provenance to trust: a key, or a keyless identity.
     pub trust: Trust<'a>,
     /// The `go` program.
     pub go: String,
@@ -286,19 +287,34 @@ pub fn attach_summary(
     report: &Report,
     signer: &dyn Signer,
 ) -> Result<Vec<Signed>> {
+    let (by_digest, predicates) = summary(target, report)?;
+    sign::attest_all(store, &by_digest, signer, &predicates, sign::Mode::Both)
+}
+
+/// [`attach_summary`], signed keyless: a Sigstore bundle referrer (a short-lived certificate
+/// for the rebuilder's identity, the signature logged).
+pub fn attach_summary_keyless(
+    store: &Store,
+    target: &Target,
+    report: &Report,
+    signer: &KeylessSigner,
+) -> Result<Vec<Signed>> {
+    let (by_digest, predicates) = summary(target, report)?;
+    sign::attest_keyless(store, &by_digest, signer, &predicates)
+}
+
+/// What a summary is attached to (the artifact by digest) and says; refused for what was not
+/// reproduced.
+fn summary(target: &Target, report: &Report) -> Result<(Target, Vec<(String, serde_json::Value)>)> {
     if !report.reproduced {
         return Err(Error::Usage(
             "a verification summary is attached only to what was reproduced".into(),
         ));
     }
-    let by_digest = target.with_digest(&report.digest);
-    sign::attest_all(
-        store,
-        &by_digest,
-        signer,
-        &[(VERIFICATION_SUMMARY.into(), summary_predicate(report))],
-        sign::Mode::Both,
-    )
+    Ok((
+        target.with_digest(&report.digest),
+        vec![(VERIFICATION_SUMMARY.into(), summary_predicate(report))],
+    ))
 }
 
 /// `go env GOVERSION` with `GOTOOLCHAIN` as given.
