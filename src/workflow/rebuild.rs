@@ -11,9 +11,8 @@ use crate::build::{self, config::Settings, Plan};
 use crate::error::{Error, RebuildError, Result};
 use crate::oci::store::Store;
 use crate::oci::Target;
-use crate::sign::keyless::KeylessSigner;
 use crate::sign::provenance::{Recorded, SLSA_V1};
-use crate::sign::{self, Signed, Signer};
+use crate::sign::{self, Signed, Signing};
 use serde::Serialize;
 use serde_json::json;
 use std::path::Path;
@@ -280,41 +279,31 @@ pub const POLICY: &str = "https://github.com/wasipack/wasipack/rebuild/v1";
 pub const REPRODUCED_LEVEL: &str = "WASIPACK_REPRODUCED";
 
 /// Attaches the verification summary of `report` (which must say reproduced) to the artifact:
-/// an `.att` layer and a Sigstore bundle referrer, beside the other attestations.
+/// with a key, an `.att` layer and a Sigstore bundle referrer, beside the other attestations;
+/// keyless, a bundle referrer (a keyless signature has no place in `.att`).
 pub fn attach_summary(
     store: &Store,
     target: &Target,
     report: &Report,
-    signer: &dyn Signer,
+    signer: &Signing,
 ) -> Result<Vec<Signed>> {
-    let (by_digest, predicates) = summary(target, report)?;
-    sign::attest_all(store, &by_digest, signer, &predicates, sign::Mode::Both)
-}
-
-/// [`attach_summary`], signed keyless: a Sigstore bundle referrer (a short-lived certificate
-/// for the rebuilder's identity, the signature logged).
-pub fn attach_summary_keyless(
-    store: &Store,
-    target: &Target,
-    report: &Report,
-    signer: &KeylessSigner,
-) -> Result<Vec<Signed>> {
-    let (by_digest, predicates) = summary(target, report)?;
-    sign::attest_keyless(store, &by_digest, signer, &predicates)
-}
-
-/// What a summary is attached to (the artifact by digest) and says; refused for what was not
-/// reproduced.
-fn summary(target: &Target, report: &Report) -> Result<(Target, Vec<(String, serde_json::Value)>)> {
     if !report.reproduced {
         return Err(Error::Usage(
             "a verification summary is attached only to what was reproduced".into(),
         ));
     }
-    Ok((
-        target.with_digest(&report.digest),
-        vec![(VERIFICATION_SUMMARY.into(), summary_predicate(report))],
-    ))
+    let mode = match signer {
+        Signing::Keyless(_) => sign::Mode::Bundles,
+        Signing::Key(_) | Signing::KeyLogged(..) => sign::Mode::Both,
+    };
+    let by_digest = target.with_digest(&report.digest);
+    sign::attest_all(
+        store,
+        &by_digest,
+        signer,
+        &[(VERIFICATION_SUMMARY.into(), summary_predicate(report))],
+        mode,
+    )
 }
 
 /// `go env GOVERSION` with `GOTOOLCHAIN` as given.

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 use wasipack::oci::{Store, Target};
-use wasipack::sign::keys;
+use wasipack::sign::{keyless, keys};
 use wasipack::text::printable;
 use wasipack::workflow::rebuild;
 use wasipack::workflow::verify::Trust;
@@ -51,28 +51,33 @@ pub struct Opts {
 }
 
 pub fn run(opts: Opts) -> Result<u8> {
-    let identity = opts.builder.policy(false)?;
+    let identity = opts.builder.policy()?;
     let key = opts.key.as_deref().map(keys::read_public).transpose()?;
     let verifier = identity
         .as_ref()
         .map(|_| super::verify::verifier(&opts.builder))
         .transpose()?;
-    let trust = match (&key, &verifier, &identity) {
-        (Some(key), _, _) => Trust::Key(key),
-        (None, Some(verifier), Some(identity)) => Trust::Keyless(verifier, identity),
+    // A key with a trust root: the provenance must be logged in one of its logs, as for verify.
+    let logged = match (&key, &opts.builder.trusted_root) {
+        (Some(key), Some(path)) => Some(keyless::LoggedKeyVerifier::new(
+            &opts.builder.instance().trusted_root()?,
+            &path.display().to_string(),
+            key,
+        )?),
+        _ => None,
+    };
+    let trust = match (&key, &logged, &verifier, &identity) {
+        (Some(key), Some(log), _, _) => Trust::KeyLogged(key, log),
+        (Some(key), None, _, _) => Trust::Key(key),
+        (None, _, Some(verifier), Some(identity)) => Trust::Keyless(verifier, identity),
         _ => unreachable!("clap requires --key or a certificate identity"),
     };
     // The signing key opens (or the identity token is read) before anything is built: a wrong
     // password or a missing token wastes no rebuild.
-    let signer = opts.sign.as_deref().map(super::keys::signer).transpose()?;
-    let keyless = match opts.signing.keyless {
-        true => Some(wasipack::sign::keyless::KeylessSigner::new(
-            &opts.signing.instance(),
-            &opts.signing.token(),
-        )?),
-        false => None,
-    };
-    let signs = signer.is_some() || keyless.is_some();
+    let signer = opts
+        .signing
+        .open("rebuild", opts.sign.as_deref(), wasipack::sign::Mode::Auto)?;
+    let signs = signer.is_some();
     let target = Target::parse(&opts.reference)?;
     let store = Store::open(&target, opts.net.options(signs, false)?, false)?;
     let options = rebuild::Options {
@@ -87,12 +92,8 @@ pub fn run(opts: Opts) -> Result<u8> {
         &options,
         &super::progress::CompilerMessages,
     )?;
-    if report.reproduced {
-        if let Some(signer) = &signer {
-            report.summary = rebuild::attach_summary(&store, &target, &report, signer)?;
-        } else if let Some(keyless) = &keyless {
-            report.summary = rebuild::attach_summary_keyless(&store, &target, &report, keyless)?;
-        }
+    if let (Some(signer), true) = (&signer, report.reproduced) {
+        report.summary = rebuild::attach_summary(&store, &target, &report, signer)?;
     }
     if opts.json {
         super::print_json(wasipack::json::REBUILD_SCHEMA, &report);

@@ -75,16 +75,30 @@ fn required(names: &[String]) -> Result<Vec<(String, String)>> {
 
 pub fn run(opts: Opts) -> Result<u8> {
     let rebuilder = opts.rebuilder.policy(&opts.keyless)?;
-    let identity = opts.keyless.policy(rebuilder.is_some())?;
+    let identity = opts.keyless.policy()?;
     let key = opts.key.as_deref().map(keys::read_public).transpose()?;
     let verifier = match identity.is_some() || rebuilder.is_some() {
         true => Some(verifier(&opts.keyless)?),
         false => None,
     };
-    let trust = match (&key, &verifier, &identity) {
-        (Some(key), _, _) => verify::Trust::Key(key),
-        (None, Some(verifier), Some(identity)) => verify::Trust::Keyless(verifier, identity),
-        _ => unreachable!("clap requires --key or a certificate identity"),
+    // A key with a trust root: its signatures must be logged in one of the root's logs.
+    let logged = match (&key, &opts.keyless.trusted_root) {
+        (Some(key), Some(path)) => Some(keyless::LoggedKeyVerifier::new(
+            &opts.keyless.instance().trusted_root()?,
+            &path.display().to_string(),
+            key,
+        )?),
+        _ => None,
+    };
+    let trust = match (&key, &logged, &verifier, &identity) {
+        (Some(key), Some(log), _, _) => verify::Trust::KeyLogged(key, log),
+        (Some(key), None, _, _) => verify::Trust::Key(key),
+        (None, _, Some(verifier), Some(identity)) => verify::Trust::Keyless(verifier, identity),
+        (None, ..) => {
+            return Err(Error::Usage(
+                "pass --key PUB, or --certificate-identity and --certificate-oidc-issuer".into(),
+            ))
+        }
     };
     let policy = opts.policy.as_deref().map(Policy::load).transpose()?;
     let is_file = !opts.reference.starts_with("oci-layout:")
