@@ -9,7 +9,7 @@ use crate::oci::artifact::{Artifact, Blob};
 use crate::oci::reference::{self, Target};
 use crate::oci::remote::BlobOutcome;
 use crate::oci::store::{Indexed, Store};
-use crate::sign::Mode;
+use crate::sign::{ClosedKey, Mode, Signing};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -196,25 +196,38 @@ pub enum SbomKind {
     None,
 }
 
-/// A key to sign what is pushed with, as the caller found it: whether it opens at once (no
-/// key derivation to wait for), and how to open it (reading a password is the caller's job).
-pub struct SignWith<'a> {
-    pub opens_at_once: bool,
-    pub open: Box<dyn FnOnce() -> Result<crate::sign::KeySigner> + Send + 'a>,
-    pub sbom: SbomKind,
-    pub mode: Mode,
-    /// Keyless instead (`push --keyless`): the signer, its token and instance already
-    /// resolved (so the ordering rule's "the key has opened" holds before anything is sent);
-    /// `open` is then not called, and everything goes to Sigstore bundle referrers.
-    pub keyless: Option<&'a crate::sign::keyless::KeylessSigner>,
+/// Who signs what is pushed, as the caller found it (reading a password is the caller's
+/// job): a key not opened yet, so that an encrypted key's derivation can overlap the upload,
+/// or a keyless signer whose token and instance are resolved (so the ordering rule's "the key
+/// has opened" holds before anything is sent).
+pub struct SignWith {
+    signer: Signing<ClosedKey>,
+    sbom: SbomKind,
+    mode: Mode,
 }
 
-impl SignWith<'_> {
+impl SignWith {
+    /// `mode` is `--attach` as asked; it is settled for `signer` now, so that a form the
+    /// signer cannot store in fails before anything is sent.
+    pub fn new(signer: Signing<ClosedKey>, sbom: SbomKind, mode: Mode) -> Result<SignWith> {
+        let mode = signer.mode(mode)?;
+        Ok(SignWith { signer, sbom, mode })
+    }
+
     /// Whether the signatures may be made before the upload (the manifest's digest is known
-    /// before anything goes up): an unencrypted key, and cosign's tag form, which `Auto`
-    /// comes to on a registry without the referrers API.
+    /// before anything goes up): an unencrypted key whose signatures are not logged, and
+    /// cosign's tag form, which `Auto` comes to on a registry without the referrers API.
     fn may_sign_first(&self) -> bool {
-        self.keyless.is_none() && self.opens_at_once && matches!(self.mode, Mode::Tags | Mode::Auto)
+        !self.signer.is_logged()
+            && self.signer.opens_at_once()
+            && matches!(self.mode, Mode::Tags | Mode::Auto)
+    }
+
+    /// Whether the signatures are Sigstore bundles only, made before the upload and stored
+    /// with the artifact's other referrers: a keyless signer, or a key whose signatures are
+    /// logged and that opens at once (an encrypted one opens while the blobs go up instead).
+    fn bundles_first(&self) -> bool {
+        self.signer.is_logged() && self.mode == Mode::Bundles && self.signer.opens_at_once()
     }
 
     /// [`SignWith::may_sign_first`], with `Auto` settled by asking `store` whether it has the
@@ -277,15 +290,14 @@ pub fn publish(
         };
         let pushed = match key {
             None => job.push(&mut checked),
-            Some(SignWith {
-                keyless: Some(signer),
-                sbom,
-                ..
-            }) => job.push_then_sign_keyless(signer, sbom, &mut checked),
-            Some(key) if key.signs_first(store, items)? => {
-                let signer = (key.open)()?;
-                job.push_signed_first(&signer, key.sbom)
+            Some(key) if key.bundles_first() => {
+                let signer = key.signer.open()?;
+                job.push_bundles_signed_first(&signer, key.sbom, &mut checked)
             }
+            Some(key) if key.signs_first(store, items)? => match key.signer.open()? {
+                Signing::Key(signer) => job.push_signed_first(&signer, key.sbom),
+                _ => unreachable!("only an unlogged key signs first"),
+            },
             Some(key) => job.push_then_sign(key, &mut checked),
         };
         match pushed {
@@ -371,15 +383,15 @@ impl Job<'_> {
             .collect()
     }
 
-    /// Keyless: the signer was ready before anything was sent. The signature and the
-    /// attestations (SBOM, SLSA provenance) name the manifests' digests, known before the
-    /// upload, so they are signed and logged first (nothing is tagged unless they were made);
-    /// each artifact's bundles are then stored with its other referrers, in one append of
-    /// the fallback index where the registry has no referrers API. (Signing on a thread while
-    /// the blobs upload gained nothing measurable: docs/architecture.md.)
-    fn push_then_sign_keyless(
+    /// Keyless, or a key whose signatures are logged, opened before anything was sent: the
+    /// signature and the attestations (SBOM, SLSA provenance) name the manifests' digests,
+    /// known before the upload, so they are signed and logged first (nothing is tagged unless
+    /// they were made); each artifact's bundles are then stored with its other referrers, in
+    /// one append of the fallback index where the registry has no referrers API. (Signing on
+    /// a thread while the blobs upload gained nothing measurable: docs/architecture.md.)
+    fn push_bundles_signed_first(
         &self,
-        signer: &crate::sign::keyless::KeylessSigner,
+        signer: &Signing,
         sbom: SbomKind,
         checked: &mut dyn FnMut() -> Result<()>,
     ) -> Result<Vec<PushReport>> {
@@ -391,7 +403,7 @@ impl Job<'_> {
                 Ok((subject, item.sbom_of(sbom)?, item.build_facts()))
             })
             .collect::<Result<Vec<_>>>()?;
-        let made = crate::sign::sign_keyless_subjects(signer, subjects)?;
+        let made = crate::sign::sign_subjects(signer, subjects)?;
         items
             .iter()
             .zip(self.tags)
@@ -407,10 +419,10 @@ impl Job<'_> {
             .collect()
     }
 
-    /// A key that takes a while to open (scrypt), or Sigstore bundles: the key opens and the
-    /// SBOMs are made while the blobs go up; each manifest is signed once it is stored, beside
-    /// the append of its referrers. `checked` (the blobs' digests) must pass before anything is
-    /// tagged, as must the key.
+    /// A key that takes a while to open (scrypt), Sigstore bundles (logged or not), or a
+    /// keyless signer: the key opens and the SBOMs are made while the blobs go up; each
+    /// manifest is signed once it is stored, beside the append of its referrers. `checked`
+    /// (the blobs' digests) must pass before anything is tagged, as must the key.
     fn push_then_sign(
         &self,
         key: SignWith,
@@ -422,14 +434,12 @@ impl Job<'_> {
             items,
             ..
         } = *self;
-        let SignWith {
-            open, sbom, mode, ..
-        } = key;
+        let SignWith { signer, sbom, mode } = key;
         // The key and the SBOMs, once the key has opened (before the first manifest).
         let opened = std::sync::OnceLock::new();
         std::thread::scope(|s| {
             let mut opening = Some(s.spawn(move || -> Result<_> {
-                let signer = open()?;
+                let signer = signer.open()?;
                 let sboms = items
                     .iter()
                     .map(|item| item.sbom_of(sbom))
@@ -523,14 +533,12 @@ mod tests {
             .collect()
     }
 
-    fn key_that_does_not_open(opens_at_once: bool) -> SignWith<'static> {
-        SignWith {
-            opens_at_once,
+    fn key_that_does_not_open(opens_at_once: bool) -> SignWith {
+        let key = ClosedKey {
+            encrypted: !opens_at_once,
             open: Box::new(|| Err(Error::Key("k.key: wrong password".into()))),
-            sbom: SbomKind::Spdx,
-            mode: Default::default(),
-            keyless: None,
-        }
+        };
+        SignWith::new(Signing::Key(key), SbomKind::Spdx, Default::default()).unwrap()
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::error::{Error, RebuildError, Result};
 use crate::oci::store::Store;
 use crate::oci::Target;
 use crate::sign::provenance::{Recorded, SLSA_V1};
-use crate::sign::{self, Signed, Signer};
+use crate::sign::{self, Signed, Signing};
 use serde::Serialize;
 use serde_json::json;
 use std::path::Path;
@@ -282,7 +282,7 @@ pub fn attach_summary(
     store: &Store,
     target: &Target,
     report: &Report,
-    signer: &dyn Signer,
+    signer: &Signing,
 ) -> Result<Vec<Signed>> {
     if !report.reproduced {
         return Err(Error::Usage(

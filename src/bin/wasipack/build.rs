@@ -374,43 +374,40 @@ fn write_sarif(
     wasipack::fsio::write_atomic(path, text.as_bytes())
 }
 
-/// How `--sign` signs: with a key (and where to store its signatures), or keyless.
-enum BuildSigner {
-    Key(wasipack::sign::KeySigner, wasipack::sign::Mode),
-    Keyless(Box<wasipack::sign::keyless::KeylessSigner>),
-}
-
-/// `--sign KEY` opened, or `--sign --keyless`'s token and instance resolved; `None` without
-/// `--sign`.
-fn signer(opts: &Opts) -> Result<Option<BuildSigner>> {
+/// `--sign KEY` opened (its signatures logged where `--signing-config` names an instance with
+/// a log), or `--sign --keyless`'s token and instance resolved; `None` without `--sign`. With
+/// where to store them.
+fn signer(opts: &Opts) -> Result<Option<(wasipack::sign::Signing, wasipack::sign::Mode)>> {
     let Some(key) = &opts.sign else {
         return Ok(None);
     };
-    let mode = super::sign::mode(opts.attach, opts.referrers);
-    match (key.is_empty(), opts.keyless) {
-        (true, false) => Err(Error::Usage(
-            "--sign needs a KEY, or --keyless to sign without one".into(),
-        )),
-        (false, true) => Err(Error::Usage(format!(
-            "--sign {key} and --keyless: sign with the key or keyless, not both"
-        ))),
-        (false, false) => Ok(Some(BuildSigner::Key(
-            super::keys::signer(std::path::Path::new(key))?,
-            mode,
-        ))),
-        (true, true) => {
-            super::keyless::bundles_only("build --sign", mode)?;
-            Ok(Some(BuildSigner::Keyless(Box::new(
-                opts.keyless_with.signer()?,
-            ))))
+    let asked = super::sign::mode(opts.attach, opts.referrers);
+    let key = match (key.is_empty(), opts.keyless) {
+        (true, false) => {
+            return Err(Error::Usage(
+                "--sign needs a KEY, or --keyless to sign without one".into(),
+            ))
         }
-    }
+        (false, true) => {
+            return Err(Error::Usage(format!(
+                "--sign {key} and --keyless: sign with the key or keyless, not both"
+            )))
+        }
+        (false, false) => Some(super::keys::closed(std::path::Path::new(key))?),
+        (true, true) => None,
+    };
+    let signer = opts
+        .keyless_with
+        .choose("build --sign", key, opts.keyless, asked)?;
+    let signer = super::keyless::required(signer)?.open()?;
+    let mode = signer.mode(asked)?;
+    Ok(Some((signer, mode)))
 }
 
 /// Signs and attests every module in the output layout.
 fn sign_outputs(
     report: &build::BuildReport,
-    signer: BuildSigner,
+    (signer, mode): (wasipack::sign::Signing, wasipack::sign::Mode),
 ) -> Result<Vec<(String, Vec<wasipack::sign::Signed>)>> {
     let mut done = Vec::new();
     use wasipack::oci::{Store, Target};
@@ -438,19 +435,7 @@ fn sign_outputs(
         )?)
         .map_err(|e| Error::Input(format!("{}: not JSON: {e}", spdx_path.display())))?;
         let sbom = Some((wasipack::sign::payload::SPDX_PREDICATE.into(), spdx));
-        let signed = match &signer {
-            BuildSigner::Key(key, mode) => {
-                wasipack::sign::sign_and_attest(&store, &target, key, sbom, &facts, *mode)?
-            }
-            // As `push --keyless` signs what it pushed.
-            BuildSigner::Keyless(keyless) => wasipack::sign::sign_and_attest_keyless(
-                &store,
-                &wasipack::sign::resolve(&store, &target)?,
-                keyless,
-                sbom,
-                &facts,
-            )?,
-        };
+        let signed = wasipack::sign::sign_and_attest(&store, &target, &signer, sbom, &facts, mode)?;
         done.push((m.name.clone(), signed));
     }
     Ok(done)

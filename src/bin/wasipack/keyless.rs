@@ -1,10 +1,12 @@
-//! The keyless flags shared by the signing commands and `verify`, named as cosign names them.
+//! The keyless and transparency-log flags shared by the signing commands and `verify`, named
+//! as cosign names them.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use wasipack::sign::keyless::{Expect, IdentityPolicy, InstanceFiles, TokenSource};
+use wasipack::sign::{Choice, ClosedKey, Mode, Signing};
 use wasipack::Result;
 
-/// How a signing command signs without a key.
+/// How a signing command signs without a key, and where it logs.
 #[derive(clap::Args, Debug, Clone)]
 pub struct Sign {
     /// Sign without a key: a short-lived Fulcio certificate for the OIDC identity, the
@@ -17,34 +19,66 @@ pub struct Sign {
     pub with: With,
 }
 
-impl Sign {
-    pub fn instance(&self) -> InstanceFiles {
-        self.with.instance()
-    }
-
-    pub fn token(&self) -> TokenSource {
-        self.with.token()
-    }
-}
-
-/// The token and the instance a keyless signature is made with (each requires `--keyless`):
-/// [`Sign`]'s, and `build --sign --keyless`'s, whose `--keyless` is its own.
+/// The token a keyless signature is made with (it requires `--keyless`), the instance, and
+/// whether a key's signatures are logged there: [`Sign`]'s, and `build --sign`'s, whose
+/// `--keyless` is its own.
 #[derive(clap::Args, Debug, Clone)]
 pub struct With {
     /// The OIDC identity token (a JWT, or a file holding one), audience `sigstore`.
     #[arg(long, value_name = "TOKEN|FILE", requires = "keyless")]
     pub identity_token: Option<String>,
     /// The instance to sign with (a Sigstore signing_config.json: Fulcio, Rekor, the timestamp
-    /// authority); the public-good instance (through TUF) when not given.
-    #[arg(long, value_name = "FILE", requires = "keyless")]
+    /// authority); the public-good instance (through TUF) when not given. With a key, its
+    /// signatures are logged in the instance's Rekor (v2) with a timestamp.
+    #[arg(long, value_name = "FILE")]
     pub signing_config: Option<PathBuf>,
+    /// Log a key's signatures in the transparency log: on by default where --signing-config
+    /// names an instance (the public-good instance when given alone); --tlog-upload=false
+    /// signs unlogged.
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub tlog_upload: Option<bool>,
+}
+
+impl Sign {
+    /// The signer these flags and `key` choose, its key read (password included) but not
+    /// opened; none without a key or --keyless.
+    /// `attach` is `--attach` as asked; `command` names the command in messages.
+    pub fn signer(
+        &self,
+        command: &str,
+        key: Option<&Path>,
+        attach: Mode,
+    ) -> Result<Option<Signing<ClosedKey>>> {
+        let key = key.map(super::keys::closed).transpose()?;
+        self.with.choose(command, key, self.keyless, attach)
+    }
+
+    /// [`Sign::signer`], opened.
+    pub fn open(&self, command: &str, key: Option<&Path>, attach: Mode) -> Result<Option<Signing>> {
+        self.signer(command, key, attach)?
+            .map(Signing::open)
+            .transpose()
+    }
 }
 
 impl With {
-    /// A signer for this token and instance: the token is read (and checked) and the signing
-    /// config loaded now, before anything is built or sent.
-    pub fn signer(&self) -> Result<wasipack::sign::keyless::KeylessSigner> {
-        wasipack::sign::keyless::KeylessSigner::new(&self.instance(), &self.token())
+    /// The signer for `key` or, with `keyless`, this token; the token is read (and checked)
+    /// and the signing config loaded now, before anything is built or sent.
+    pub fn choose<K>(
+        &self,
+        command: &str,
+        key: Option<K>,
+        keyless: bool,
+        attach: Mode,
+    ) -> Result<Option<Signing<K>>> {
+        Signing::choose(Choice {
+            command,
+            attach,
+            key,
+            keyless: keyless.then(|| self.token()),
+            instance: self.instance(),
+            tlog_upload: self.tlog_upload,
+        })
     }
 
     pub fn instance(&self) -> InstanceFiles {
@@ -60,6 +94,11 @@ impl With {
             None => TokenSource::Environment,
         }
     }
+}
+
+/// The signer of a command that needs one (its parser requires --key or --keyless).
+pub fn required<K>(signer: Option<Signing<K>>) -> Result<Signing<K>> {
+    signer.ok_or_else(|| wasipack::Error::Usage("pass --key KEY or --keyless".into()))
 }
 
 /// What a keyless signature's certificate must say.
@@ -94,8 +133,10 @@ pub struct Verify {
     pub certificate_github_workflow_name: Option<String>,
     /// The trust root (a Sigstore trusted_root.json) to check certificates, timestamps and log
     /// entries against; nothing else is fetched. The public-good instance's (through TUF,
-    /// cached) when not given.
-    #[arg(long, value_name = "FILE", conflicts_with = "key")]
+    /// cached) when not given. With --key: a key's signature must then be logged in one of
+    /// its transparency logs (a Sigstore bundle with an entry), as `cosign verify --key`
+    /// requires without --insecure-ignore-tlog.
+    #[arg(long, value_name = "FILE")]
     pub trusted_root: Option<PathBuf>,
     /// Accept certificates without a CT log's signed timestamp (a private Fulcio without a
     /// CT log).
@@ -124,7 +165,7 @@ impl Verify {
             &self.certificate_github_workflow_name,
         ];
         if identity.is_none() && issuer.is_none() {
-            if github.iter().any(|g| g.is_some()) || self.trusted_root.is_some() {
+            if github.iter().any(|g| g.is_some()) {
                 return Err(wasipack::Error::Usage(
                     "keyless verification needs --certificate-identity[-regexp] and --certificate-oidc-issuer[-regexp]".into(),
                 ));
@@ -154,19 +195,5 @@ impl Verify {
             signing_config: None,
             trusted_root: self.trusted_root.clone(),
         }
-    }
-}
-
-/// Keyless signatures are Sigstore bundle referrers only: cosign v2's `.sig`/`.att` tags have
-/// no place for a Rekor v2 entry and its timestamp. `--attach bundles` (and the default `auto`)
-/// is what `--keyless` does; `tags`, `both` or `--referrers` is a usage error naming `command`.
-pub fn bundles_only(command: &str, mode: wasipack::sign::Mode) -> Result<()> {
-    use wasipack::sign::Mode;
-    match mode {
-        Mode::Auto | Mode::Bundles => Ok(()),
-        Mode::Tags | Mode::Both => Err(wasipack::Error::Usage(format!(
-            "{command} --keyless stores Sigstore bundle referrers only: --attach {} asks for cosign v2's .sig/.att tags, which cannot hold a keyless signature's Rekor v2 entry and timestamp (use --attach bundles, or leave it out)",
-            if mode == Mode::Tags { "tags" } else { "both (or --referrers)" }
-        ))),
     }
 }

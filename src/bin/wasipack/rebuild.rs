@@ -46,7 +46,12 @@ pub struct Opts {
 pub fn run(opts: Opts) -> Result<u8> {
     let key = keys::read_public(&opts.key)?;
     // The signing key opens before anything is built: a wrong password wastes no rebuild.
-    let signer = opts.sign.as_deref().map(super::keys::signer).transpose()?;
+    let signer = opts
+        .sign
+        .as_deref()
+        .map(super::keys::signer)
+        .transpose()?
+        .map(wasipack::sign::Signing::Key);
     let target = Target::parse(&opts.reference)?;
     let store = Store::open(&target, opts.net.options(signer.is_some(), false)?, false)?;
     let options = rebuild::Options {

@@ -86,10 +86,24 @@ pub fn run(opts: Opts) -> Result<u8> {
         }
         None => None,
     };
-    let trust = match (&key, &keyless) {
-        (Some(key), _) => verify::Trust::Key(key),
-        (None, Some((verifier, identity))) => verify::Trust::Keyless(verifier, identity),
-        (None, None) => unreachable!("clap requires --key or a certificate identity"),
+    // A key with a trust root: its signatures must be logged in one of the root's logs.
+    let logged = match (&key, &opts.keyless.trusted_root) {
+        (Some(key), Some(path)) => Some(keyless::LoggedKeyVerifier::new(
+            &opts.keyless.instance().trusted_root()?,
+            &path.display().to_string(),
+            key,
+        )?),
+        _ => None,
+    };
+    let trust = match (&key, &logged, &keyless) {
+        (Some(key), Some(log), _) => verify::Trust::KeyLogged(key, log),
+        (Some(key), None, _) => verify::Trust::Key(key),
+        (None, _, Some((verifier, identity))) => verify::Trust::Keyless(verifier, identity),
+        (None, _, None) => {
+            return Err(Error::Usage(
+                "pass --key PUB, or --certificate-identity and --certificate-oidc-issuer".into(),
+            ))
+        }
     };
     let policy = opts.policy.as_deref().map(Policy::load).transpose()?;
     let is_file = !opts.reference.starts_with("oci-layout:")
