@@ -605,3 +605,51 @@ fn cosign2_with_the_new_bundle_format_accepts_a_logged_key_signature() {
         "cosign2 verify-attestation --new-bundle-format: {out}{err}"
     );
 }
+
+#[test]
+fn build_sign_with_an_instance_logs_in_the_layout_and_the_push_carries_it_to_cosign() {
+    let t = common::require!("sigstore", "cosign3", "go");
+    let stack: &Stack = t.sigstore_stack();
+    let registry = t.referrers_registry();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let (key, public) = key_pair(dir);
+    let project = dir.join("hello");
+    common::copy_tree(&common::repo().join("examples/hello"), &project);
+    let mut cmd = wasipack();
+    cmd.args(["build", &s(&project), "--sign", &s(&key)])
+        .args(["--signing-config", &s(&stack.signing_config())])
+        .env("COSIGN_PASSWORD", PASSWORD)
+        .env("SOURCE_DATE_EPOCH", "1700000000")
+        .env("WASIPACK_CACHE", dir.join("cache"))
+        .current_dir(dir);
+    let (code, out, err) = decode(cmd.output().unwrap());
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        err.contains("the Sigstore bundle referrer"),
+        "logged, the signature is a bundle referrer in the layout: {err}"
+    );
+    let dist = project.join("dist");
+    let root = s(&stack.trusted_root());
+    let layout = format!("oci-layout:{}:hello", s(&dist.join("oci")));
+    let (code, out, err) = wp(
+        &[
+            "verify",
+            &layout,
+            "--key",
+            &s(&public),
+            "--trusted-root",
+            &root,
+            "--require-attestation",
+            "spdx,slsa",
+        ],
+        dir,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let by_digest = push(&dist, &registry.host(), "built", &[], dir);
+    let (code, out, err) = cosign_verify(&t, stack, dir, &public, &["verify"], &by_digest);
+    assert_eq!(
+        code, 0,
+        "cosign3 verify --key of build --sign's pushed signature: {out}{err}"
+    );
+}

@@ -157,6 +157,82 @@ fn settle(kind: Kind, asked: Mode, command: &str) -> Result<Mode> {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn choose(
+        key: bool,
+        keyless: bool,
+        config: Option<&str>,
+        tlog_upload: Option<bool>,
+        attach: Mode,
+    ) -> Result<Option<Signing<()>>> {
+        Signing::choose(Choice {
+            command: "sign",
+            attach,
+            key: key.then_some(()),
+            keyless: keyless.then(|| TokenSource::Flag("not-a-token".into())),
+            instance: InstanceFiles {
+                signing_config: config.map(Into::into),
+                trusted_root: None,
+            },
+            tlog_upload,
+        })
+    }
+
+    fn usage(result: Result<Option<Signing<()>>>) -> String {
+        match result {
+            Err(Error::Usage(message)) => message,
+            Err(e) => panic!("not a usage error: {e}"),
+            Ok(_) => panic!("accepted"),
+        }
+    }
+
+    #[test]
+    fn a_key_is_logged_only_where_an_instance_with_a_log_is_configured() {
+        let offline = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/testdata/cosign/signing-config-offline.json"
+        );
+        for (config, tlog_upload) in [(None, None), (Some(offline), None), (None, Some(false))] {
+            let chosen = choose(true, false, config, tlog_upload, Mode::Tags).unwrap();
+            assert!(
+                matches!(chosen, Some(Signing::Key(()))),
+                "{config:?} {tlog_upload:?}"
+            );
+        }
+        // Asked for, a log the config does not name is refused.
+        let why = usage(choose(true, false, Some(offline), Some(true), Mode::Auto));
+        assert!(why.contains("names no transparency log"), "{why}");
+        assert!(choose(false, false, None, None, Mode::Auto)
+            .unwrap()
+            .is_none());
+        let why = usage(choose(false, false, Some(offline), None, Mode::Auto));
+        assert!(why.contains("go with --key or --keyless"), "{why}");
+    }
+
+    #[test]
+    fn keyless_refuses_the_tag_form_and_an_unlogged_signature_before_reading_its_token() {
+        // The token is not a JWT: these must fail on the form, never on the token.
+        for (attach, named) in [
+            (Mode::Tags, "--attach tags"),
+            (Mode::Both, "--attach both (or --referrers)"),
+        ] {
+            let why = usage(choose(false, true, None, None, attach));
+            assert!(
+                why.starts_with(&format!(
+                    "sign --keyless stores Sigstore bundle referrers only: {named}"
+                )),
+                "{why}"
+            );
+        }
+        let why = usage(choose(false, true, None, Some(false), Mode::Auto));
+        assert!(why.contains("always logged"), "{why}");
+        assert!(usage(choose(true, true, None, None, Mode::Auto)).contains("exclude"));
+    }
+}
+
 impl Signing<ClosedKey> {
     /// Whether opening is quick: no key derivation to wait for.
     pub fn opens_at_once(&self) -> bool {

@@ -78,15 +78,16 @@ pub fn verify(
     )
 }
 
-/// [`verify`], where the required attestations named in `other_keys` must be signed by that
-/// key instead (`--require-attestation rebuild --rebuild-key`: someone other than the builder).
+/// [`verify`], where the required attestations named in `others` must be signed by that key
+/// or identity instead (`--require-attestation rebuild --rebuild-key`: someone other than the
+/// builder).
 pub fn verify_with(
     store: &Store,
     target: &Target,
     platform: Option<&str>,
     trust: Trust<'_>,
     require: &[(String, String)],
-    other_keys: &BTreeMap<String, VerifyingKey>,
+    others: &BTreeMap<String, Trust<'_>>,
     policy: Option<&Policy>,
 ) -> Result<Report> {
     let mut report = Report::new(target.to_string());
@@ -122,10 +123,7 @@ pub fn verify_with(
             let attached = Attached::read(store, &digest, !require.is_empty())?;
             let mut ok = signatures(store, &digest, trust, &attached, &mut r)?;
             for (name, predicate_type) in require {
-                let trust = match other_keys.get(name) {
-                    Some(key) => Trust::Key(key),
-                    None => trust,
-                };
+                let trust = others.get(name).copied().unwrap_or(trust);
                 ok &= attestation(
                     store,
                     &digest,

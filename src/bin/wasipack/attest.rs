@@ -16,7 +16,7 @@ pub struct Opts {
     reference: String,
     /// The private key to sign with (cosign's encrypted format, PKCS#8 or SEC1; the password
     /// from COSIGN_PASSWORD or the terminal). Or --keyless.
-    #[arg(long, required_unless_present = "keyless")]
+    #[arg(long, required_unless_present = "keyless", conflicts_with = "keyless")]
     key: Option<PathBuf>,
     #[command(flatten)]
     keyless: super::keyless::Sign,

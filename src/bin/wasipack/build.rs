@@ -248,6 +248,8 @@ fn run_build(opts: Opts) -> Result<u8> {
             || opts.sign.is_some()
             || opts.sarif.is_some()
             || opts.github),
+        cache: true,
+        go_version: None,
         go: std::env::var("GO").unwrap_or_else(|_| "go".into()),
         env: Vec::new(),
         tinygo: std::env::var("TINYGO").unwrap_or_else(|_| "tinygo".into()),

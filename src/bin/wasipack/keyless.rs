@@ -13,7 +13,9 @@ pub struct Sign {
     /// signature logged in Rekor with a timestamp, all in a Sigstore bundle. The identity token
     /// comes from --identity-token, else SIGSTORE_ID_TOKEN, else the GitHub Actions job
     /// (`permissions: id-token: write`).
-    #[arg(long, conflicts_with = "key")]
+    // Each command's signing key option conflicts with this one (in `rebuild`, `--key` is the
+    // builder's public key and `--sign` the signing key).
+    #[arg(long)]
     pub keyless: bool,
     #[command(flatten)]
     pub with: With,
@@ -152,15 +154,14 @@ pub struct Verify {
 impl Verify {
     /// The identity policy; `None` when no keyless option was given.
     pub fn policy(&self) -> Result<Option<IdentityPolicy>> {
-        let identity = Expect::from_options(
-            self.certificate_identity.as_deref(),
-            self.certificate_identity_regexp.as_deref(),
-            "--certificate-identity-regexp",
-        )?;
-        let issuer = Expect::from_options(
-            self.certificate_oidc_issuer.as_deref(),
-            self.certificate_oidc_issuer_regexp.as_deref(),
-            "--certificate-oidc-issuer-regexp",
+        let pair = identity_and_issuer(
+            [
+                self.certificate_identity.as_deref(),
+                self.certificate_identity_regexp.as_deref(),
+                self.certificate_oidc_issuer.as_deref(),
+                self.certificate_oidc_issuer_regexp.as_deref(),
+            ],
+            "",
         )?;
         let github = [
             &self.certificate_github_workflow_repository,
@@ -169,23 +170,17 @@ impl Verify {
             &self.certificate_github_workflow_trigger,
             &self.certificate_github_workflow_name,
         ];
-        if identity.is_none() && issuer.is_none() {
+        let Some((identity, issuer)) = pair else {
             if github.iter().any(|g| g.is_some()) {
                 return Err(wasipack::Error::Usage(
                     "keyless verification needs --certificate-identity[-regexp] and --certificate-oidc-issuer[-regexp]".into(),
                 ));
             }
             return Ok(None);
-        }
-        if identity.is_none() || issuer.is_none() {
-            return Err(wasipack::Error::Usage(format!(
-                "keyless verification needs both --certificate-identity[-regexp] and --certificate-oidc-issuer[-regexp] (only {} given)",
-                if identity.is_some() { "the identity" } else { "the issuer" }
-            )));
-        }
+        };
         Ok(Some(IdentityPolicy {
-            identity,
-            issuer,
+            identity: Some(identity),
+            issuer: Some(issuer),
             github_repository: self.certificate_github_workflow_repository.clone(),
             github_ref: self.certificate_github_workflow_ref.clone(),
             github_sha: self.certificate_github_workflow_sha.clone(),
@@ -200,5 +195,89 @@ impl Verify {
             signing_config: None,
             trusted_root: self.trusted_root.clone(),
         }
+    }
+}
+
+/// The identity and issuer from `[identity, identity regexp, issuer, issuer regexp]` as the
+/// options `--{prefix}certificate-...` gave them: both, or `None` when neither was given.
+fn identity_and_issuer(
+    options: [Option<&str>; 4],
+    prefix: &str,
+) -> Result<Option<(Expect, Expect)>> {
+    let [identity, identity_regexp, issuer, issuer_regexp] = options;
+    let identity = Expect::from_options(
+        identity,
+        identity_regexp,
+        &format!("--{prefix}certificate-identity-regexp"),
+    )?;
+    let issuer = Expect::from_options(
+        issuer,
+        issuer_regexp,
+        &format!("--{prefix}certificate-oidc-issuer-regexp"),
+    )?;
+    match (identity, issuer) {
+        (None, None) => Ok(None),
+        (Some(identity), Some(issuer)) => Ok(Some((identity, issuer))),
+        (identity, _) => Err(wasipack::Error::Usage(format!(
+            "keyless verification needs both --{prefix}certificate-identity[-regexp] and --{prefix}certificate-oidc-issuer[-regexp] (only {} given)",
+            if identity.is_some() { "the identity" } else { "the issuer" }
+        ))),
+    }
+}
+
+/// Whom a SLSA verification summary must come from, keyless (`verify --require-attestation
+/// rebuild`): the rebuilder, under the same `--trusted-root` as the builder.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Rebuilder {
+    /// The identity (the certificate's email or URI) of whoever rebuilt the module and signed
+    /// its summary keyless: someone other than the builder.
+    #[arg(long, value_name = "IDENTITY", conflicts_with = "rebuild_key")]
+    pub rebuild_certificate_identity: Option<String>,
+    /// A regular expression the rebuilder's identity must match.
+    #[arg(long, value_name = "REGEXP", conflicts_with_all = ["rebuild_key", "rebuild_certificate_identity"])]
+    pub rebuild_certificate_identity_regexp: Option<String>,
+    /// The OIDC issuer that vouched for the rebuilder's identity.
+    #[arg(long, value_name = "URL", conflicts_with = "rebuild_key")]
+    pub rebuild_certificate_oidc_issuer: Option<String>,
+    /// A regular expression the rebuilder's OIDC issuer must match.
+    #[arg(long, value_name = "REGEXP", conflicts_with_all = ["rebuild_key", "rebuild_certificate_oidc_issuer"])]
+    pub rebuild_certificate_oidc_issuer_regexp: Option<String>,
+}
+
+impl Rebuilder {
+    /// The rebuilder's identity policy (`None` when no option was given), with the builder's
+    /// `--insecure-ignore-sct`. Refused when it is the builder's own (`builder`): a rebuild
+    /// counts only when someone else signed it.
+    pub fn policy(&self, builder: &Verify) -> Result<Option<IdentityPolicy>> {
+        let own = [
+            self.rebuild_certificate_identity.as_deref(),
+            self.rebuild_certificate_identity_regexp.as_deref(),
+            self.rebuild_certificate_oidc_issuer.as_deref(),
+            self.rebuild_certificate_oidc_issuer_regexp.as_deref(),
+        ];
+        let theirs = [
+            builder.certificate_identity.as_deref(),
+            builder.certificate_identity_regexp.as_deref(),
+            builder.certificate_oidc_issuer.as_deref(),
+            builder.certificate_oidc_issuer_regexp.as_deref(),
+        ];
+        let Some((identity, issuer)) = identity_and_issuer(own, "rebuild-")? else {
+            return Ok(None);
+        };
+        if own == theirs {
+            return Err(wasipack::Error::Usage(
+                "--rebuild-certificate-identity/--rebuild-certificate-oidc-issuer are the builder's --certificate-identity/--certificate-oidc-issuer; a rebuild counts only when someone else signed it".into(),
+            ));
+        }
+        Ok(Some(IdentityPolicy {
+            identity: Some(identity),
+            issuer: Some(issuer),
+            github_repository: None,
+            github_ref: None,
+            github_sha: None,
+            github_trigger: None,
+            github_name: None,
+            ignore_sct: builder.insecure_ignore_sct,
+        }))
     }
 }

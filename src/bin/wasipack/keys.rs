@@ -92,8 +92,3 @@ pub fn exposed_warning(path: &Path, mode: u32) -> String {
         path.display()
     )
 }
-
-/// A signer from a private key file.
-pub fn signer(path: &Path) -> Result<wasipack::sign::KeySigner> {
-    (closed(path)?.open)()
-}

@@ -37,7 +37,7 @@ pub struct Opts {
     jobs: usize,
     /// Sign what is pushed and attest its SBOM and SLSA provenance with this key (cosign's
     /// format; the password from COSIGN_PASSWORD or the terminal).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "keyless")]
     key: Option<PathBuf>,
     #[command(flatten)]
     keyless: super::keyless::Sign,

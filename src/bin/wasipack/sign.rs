@@ -17,7 +17,7 @@ pub struct Opts {
     /// REGISTRY/REPO[:TAG|@sha256:HEX] or oci-layout:PATH[:TAG|@sha256:HEX].
     reference: String,
     /// The private key (cosign's encrypted format, PKCS#8 or SEC1). Or --keyless.
-    #[arg(long, required_unless_present = "keyless")]
+    #[arg(long, required_unless_present = "keyless", conflicts_with = "keyless")]
     key: Option<PathBuf>,
     #[command(flatten)]
     keyless: super::keyless::Sign,
@@ -123,7 +123,7 @@ pub struct BlobOpts {
     file: PathBuf,
     /// The private key to sign with (cosign's encrypted format, PKCS#8 or SEC1; the password
     /// from COSIGN_PASSWORD or the terminal). Or --keyless.
-    #[arg(long, required_unless_present = "keyless")]
+    #[arg(long, required_unless_present = "keyless", conflicts_with = "keyless")]
     key: Option<PathBuf>,
     #[command(flatten)]
     keyless: super::keyless::Sign,
