@@ -4,6 +4,8 @@
 # Expects REPO and CRANE; sets INPUT (unless set), WORK, HOST, DOCKER_CONFIG.
 # BENCH_RTT_MS (default 0): put the registry behind bench/latency-proxy.py, which delays the
 # bytes each way by half this round-trip time, as a registry across a network would.
+# BENCH_REGISTRY (default crane): `referrers` serves the same registry with the OCI 1.1
+# referrers API switched on (testdata/referrers-registry, built into bench/out/ with go).
 
 # The input: net/http's test binary for wasip1 (~20 MB), shared with bench/check.sh.
 INPUT=${INPUT:-bench/out/net_http.test.wasm}
@@ -24,10 +26,30 @@ free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 PORT=$(free_port)
-"$CRANE" registry serve --address "127.0.0.1:$PORT" 2>"$WORK/registry.log" &
-REG_PID=$!
+case ${BENCH_REGISTRY:-crane} in
+crane)
+	"$CRANE" registry serve --address "127.0.0.1:$PORT" 2>"$WORK/registry.log" &
+	REG_PID=$!
+	ready="serving on port" log=$WORK/registry.log
+	;;
+referrers)
+	REFREG=$REPO/bench/out/referrers-registry
+	(cd "$REPO/testdata/referrers-registry" && go build -o "$REFREG.tmp" . && mv -f "$REFREG.tmp" "$REFREG") ||
+		{
+			echo "bench: building testdata/referrers-registry failed" >&2
+			exit 1
+		}
+	"$REFREG" -addr "127.0.0.1:$PORT" >"$WORK/registry.out" 2>"$WORK/registry.log" &
+	REG_PID=$!
+	ready="listening on" log=$WORK/registry.out
+	;;
+*)
+	echo "bench: BENCH_REGISTRY must be crane or referrers" >&2
+	exit 1
+	;;
+esac
 for _ in $(seq 100); do
-	grep -q "serving on port" "$WORK/registry.log" 2>/dev/null && break
+	grep -q "$ready" "$log" 2>/dev/null && break
 	sleep 0.05
 done
 # shellcheck disable=SC2034 # used by the scripts that source this

@@ -24,8 +24,8 @@
 #   pids, logs/                              what `stop` kills; each server's output
 #
 # With SIGSTORE_STACK_OWNER=PID in the environment of `start`, the instance stops by itself
-# when process PID ends. timestamp-server always takes port 2112 for its metrics, so one
-# instance runs per machine at a time (a second `start` waits up to a minute for it).
+# when process PID ends. Every listener is on a free port (timestamp-server's metrics too: see
+# tsa_binary), so several instances run side by side.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -38,10 +38,6 @@ die() {
 
 usage() {
 	die "usage: $0 start|token|stop DIR"
-}
-
-port_free() {
-	python3 -c 'import socket, sys; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("", int(sys.argv[1]))); s.close()' "$1" 2>/dev/null
 }
 
 free_port() {
@@ -92,6 +88,49 @@ issuer_binary() {
 	out=$BIN/oidc-issuer-$sum
 	if [[ ! -x $out ]]; then
 		GOFLAGS='' go build -o "$out.tmp.$$" "$src" || die "go build $src failed"
+		mv -f "$out.tmp.$$" "$out"
+	fi
+	echo "$out"
+}
+
+# tsa_binary: timestamp-server at the version installed in .tools/bin, built from its module
+# source with one change: the metrics listener's address comes from TSA_METRICS_ADDR instead
+# of the fixed :2112 (v2.1.3 has no flag for it), so that several instances run at once. Built
+# once into .tools/bin/timestamp-server-VERSION-HASH (HASH: of this function).
+tsa_binary() {
+	local version src sum out work
+	version=$(go version -m "$BIN/timestamp-server" 2>/dev/null |
+		awk '$1 == "mod" && $2 == "github.com/sigstore/timestamp-authority/v2" { print $3 }')
+	[[ -n $version ]] || die "$BIN/timestamp-server: cannot tell its version (go version -m)"
+	sum=$(declare -f tsa_binary | sha256sum | cut -c1-12)
+	out=$BIN/timestamp-server-$version-$sum
+	if [[ ! -x $out ]]; then
+		src=$(GOFLAGS='' go mod download -json "github.com/sigstore/timestamp-authority/v2@$version" |
+			python3 -c 'import json, sys; print(json.load(sys.stdin)["Dir"])') ||
+			die "go mod download github.com/sigstore/timestamp-authority/v2@$version failed"
+		work=$(mktemp -d "$BIN/.tsa-build.XXXXXX")
+		cp -R "$src/." "$work/"
+		chmod -R u+w "$work"
+		grep -q 'Addr: *":2112",' "$work/pkg/server/prometheus.go" ||
+			{ rm -rf "$work"; die "timestamp-server $version: pkg/server/prometheus.go no longer sets Addr \":2112\""; }
+		sed -i 's/Addr: *":2112",/Addr: metricsAddr(),/' "$work/pkg/server/prometheus.go"
+		cat >"$work/pkg/server/wasipack_metrics.go" <<'GO'
+package server
+
+import "os"
+
+// metricsAddr is TSA_METRICS_ADDR, else upstream's fixed ":2112" (added by wasipack's
+// scripts/sigstore-stack.sh).
+func metricsAddr() string {
+	if addr := os.Getenv("TSA_METRICS_ADDR"); addr != "" {
+		return addr
+	}
+	return ":2112"
+}
+GO
+		(cd "$work" && GOFLAGS=-mod=mod go build -trimpath -o "$out.tmp.$$" ./cmd/timestamp-server) ||
+			{ rm -rf "$work" "$out.tmp.$$"; die "building timestamp-server $version with TSA_METRICS_ADDR failed"; }
+		rm -rf "$work"
 		mv -f "$out.tmp.$$" "$out"
 	fi
 	echo "$out"
@@ -187,18 +226,13 @@ YAML
 		--grpc-port="$(free_port)" --http-metrics-port="$(free_port)" --checkpoint-interval=1s
 
 	# --- timestamp authority ---
-	# timestamp-server v2.1.3 always serves metrics on :2112 (no flag moves it), so only one
-	# runs per machine at a time: wait up to 60 s for another instance's to stop.
-	for ((i = 0; i < 600; i++)); do
-		port_free 2112 && break
-		sleep 0.1
-	done
-	port_free 2112 || die "port 2112 is taken (timestamp-server serves its metrics there; is another local instance running?)"
-	local tsa_port tsa
+	# Its metrics on a free loopback port too (tsa_binary): several instances run at once.
+	local tsa_port tsa tsa_bin
+	tsa_bin=$(tsa_binary)
 	tsa_port=$(free_port)
 	tsa=http://127.0.0.1:$tsa_port
-	start_bg tsa "$BIN/timestamp-server" serve --host=127.0.0.1 --port="$tsa_port" \
-		--timestamp-signer=memory --disable-ntp-monitoring
+	TSA_METRICS_ADDR=127.0.0.1:$(free_port) start_bg tsa "$tsa_bin" serve --host=127.0.0.1 \
+		--port="$tsa_port" --timestamp-signer=memory --disable-ntp-monitoring
 
 	wait_for "$fulcio/api/v1/rootCert" fulcio "$DIR/logs/fulcio.log"
 	wait_for "$rekor/healthz" rekor "$DIR/logs/rekor.log"

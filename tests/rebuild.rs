@@ -494,3 +494,153 @@ fn a_module_altered_after_its_build_is_not_reproduced_and_gets_no_summary() {
     );
     assert!(report["summary"].as_array().unwrap().is_empty());
 }
+
+#[test]
+fn a_keyless_pushed_module_is_rebuilt_by_identity_and_its_keyless_summary_names_the_rebuilder() {
+    let t = common::require!("go", "git", "sigstore", "cosign3");
+    let stack = t.sigstore_stack();
+    let registry = t.referrers_registry();
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path();
+    let origin = origin(dir, "example.com/hello", true);
+    let builder = dir.join("builder-checkout");
+    git(
+        dir,
+        &[
+            "clone",
+            "-q",
+            origin.to_str().unwrap(),
+            builder.to_str().unwrap(),
+        ],
+    );
+    ok(dir, &["build", builder.to_str().unwrap()]);
+    let config = stack.signing_config().display().to_string();
+    let trusted_root = stack.trusted_root().display().to_string();
+    // The builder signs as a GitHub workflow, the rebuilder as an email identity.
+    let pushed = json(&ok(
+        dir,
+        &[
+            "push",
+            builder.join("dist").to_str().unwrap(),
+            &format!("{}/rebuild/keyless:1", registry.host()),
+            "--keyless",
+            "--identity-token",
+            &stack.token(),
+            "--signing-config",
+            &config,
+            "--json",
+        ],
+    ));
+    let reference = pushed["pushed"][0]["reference"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (builder_identity, builder_issuer) = (stack.identity(), stack.issuer());
+    let (rebuilder_identity, rebuilder_issuer) = (stack.email_identity(), stack.email_issuer());
+    let trusting = |identity: &str, issuer: &str, rest: &[&str]| -> Vec<String> {
+        let mut args: Vec<String> = rest.iter().map(|a| a.to_string()).collect();
+        args.extend([
+            "--certificate-identity".into(),
+            identity.into(),
+            "--certificate-oidc-issuer".into(),
+            issuer.into(),
+            "--trusted-root".into(),
+            trusted_root.clone(),
+            "--insecure-ignore-sct".into(),
+        ]);
+        args
+    };
+    let run = |args: Vec<String>| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        wp(dir, &args)
+    };
+
+    // Rebuilt from the provenance the builder's identity signed; the summary signed keyless.
+    let file_url = format!("file://{}", origin.display());
+    let rebuilder_token = stack.token_of("email");
+    let (code, out, err) = run(trusting(
+        &builder_identity,
+        &builder_issuer,
+        &[
+            "rebuild",
+            &reference,
+            "--source",
+            &file_url,
+            "--keyless",
+            "--identity-token",
+            &rebuilder_token,
+            "--signing-config",
+            &config,
+            "--json",
+        ],
+    ));
+    assert_eq!(code, 0, "{err}{out}");
+    let report = json(&out);
+    assert_eq!(report["reproduced"], true, "{out}");
+    assert_eq!(report["summary"].as_array().unwrap().len(), 1, "{out}");
+    // A provenance the named identity did not sign: nothing to rebuild from, exit 2.
+    let (code, out, err) = run(trusting(
+        &rebuilder_identity,
+        &rebuilder_issuer,
+        &["rebuild", &reference, "--source", &file_url],
+    ));
+    common::assert_clean_error(code, &out, &err, "another builder identity");
+    assert!(err.contains("no SLSA provenance"), "{err}");
+
+    // cosign finds the summary signed by the rebuilder's identity.
+    let mut cosign = t.command("cosign3");
+    cosign
+        .args([
+            "verify-attestation",
+            "--type",
+            "https://slsa.dev/verification_summary/v1",
+            "--certificate-identity",
+            &rebuilder_identity,
+            "--certificate-oidc-issuer",
+            &rebuilder_issuer,
+            "--trusted-root",
+            &trusted_root,
+            "--insecure-ignore-sct",
+            &reference,
+        ])
+        .current_dir(dir)
+        .env("DOCKER_CONFIG", dir.join("docker"))
+        .env("TUF_ROOT", dir.join("tuf"))
+        .stdin(std::process::Stdio::null());
+    let (code, out, err) = decode(cosign.output().unwrap());
+    assert_eq!(code, 0, "cosign3 verify-attestation: {err}{out}");
+
+    // A consumer requires it from the rebuilder's identity.
+    let require = |identity: &str, issuer: &str| {
+        run(trusting(
+            &builder_identity,
+            &builder_issuer,
+            &[
+                "verify",
+                &reference,
+                "--require-attestation",
+                "slsa,rebuild",
+                "--rebuild-certificate-identity",
+                identity,
+                "--rebuild-certificate-oidc-issuer",
+                issuer,
+            ],
+        ))
+    };
+    let (code, out, err) = require(&rebuilder_identity, &rebuilder_issuer);
+    assert_eq!(code, 0, "{err}{out}");
+    assert!(out.contains("ok   attestation rebuild"), "{out}");
+    // The builder's own identity does not count as someone else's rebuild.
+    let (code, out, err) = require(&builder_identity, &builder_issuer);
+    common::assert_clean_error(code, &out, &err, "the builder as rebuilder");
+    assert!(err.contains("are the builder's"), "{err}");
+    // Nor does a summary from another identity than the one required: one failed step.
+    let (code, out, _) = require("someone-else@example.test", &rebuilder_issuer);
+    assert_eq!(code, 1, "{out}");
+    let failed: Vec<&str> = out.lines().filter(|l| l.starts_with("FAIL")).collect();
+    assert_eq!(failed.len(), 1, "{out}");
+    assert!(
+        failed[0].contains("attestation rebuild") && failed[0].contains("identity"),
+        "{out}"
+    );
+}

@@ -22,7 +22,9 @@
 //!   (-31%), 129 ms instead of 159 ms with `--force` (-19%): kept;
 //! - git on a thread of its own while the compilers run: 1.7% on an up-to-date build, 2.6% on
 //!   a first build, none with `--force`: removed;
-//! - `go list` while the compiler runs (first build): 5.8%: removed;
+//! - `go list` while the compiler runs (first build): 5.8%: removed; the same in `rebuild`'s
+//!   throwaway tree (no saved listing there): 4.5% and 8.6% of the whole `rebuild` in two runs
+//!   of 31 (bench/rebuild.sh's setup, release): removed;
 //! - the toolchain's version asked while the compiler runs: no gain (-0.6%): removed;
 //! - writing the outputs in parallel: 54.5 ms instead of 59.9 ms (-9%) for the post-build
 //!   pipeline of a 20.5 MiB module (`examples/post_build`), 4.1% on hello with `--force`; and
@@ -111,7 +113,7 @@ pub(super) fn compile_all(
         opts,
         dir: &opts.dir,
         meta: &meta,
-        use_cache: true,
+        use_cache: opts.cache,
         stamp,
         observer,
     };
@@ -334,6 +336,14 @@ fn detect_supported(plan: &Plan, job: &Job<'_>) -> Result<(GoVersion, String)> {
 /// Asks the toolchain for the Go version it builds with (TinyGo reports its Go too) and the
 /// version to report (`go1.26.8`, or `tinygo 0.34.0 (go1.23.4)`).
 fn detect(plan: &Plan, job: &Job<'_>) -> Result<(GoVersion, String)> {
+    let asked = job
+        .opts
+        .go_version
+        .as_deref()
+        .filter(|_| plan.toolchain == Toolchain::Go);
+    if let Some(version) = asked.and_then(toolchain::parse_go_version) {
+        return Ok((version.clone(), version.text));
+    }
     let args = match plan.toolchain {
         Toolchain::Go => vec!["env".into(), "GOVERSION".into()],
         Toolchain::Tinygo => vec!["version".into()],

@@ -64,6 +64,13 @@ pub struct Options {
     /// Answer with the outputs already in `output` when the last build wrote them from the
     /// same inputs and nothing touched them since ([`cache`]).
     pub reuse: bool,
+    /// Keep the compile outputs, `go list` output and stamps in wasipack's [`cache`] for the
+    /// next build of this directory. False for a throwaway tree (`rebuild`): its outputs would
+    /// stay in the cache, unused, one module's worth per run.
+    pub cache: bool,
+    /// What `go env GOVERSION` printed for `go` with `env`, when the caller asked already
+    /// (`rebuild` checks the release before it fetches the source): not asked again.
+    pub go_version: Option<String>,
     /// The `go` and `tinygo` programs (`go`/`tinygo` on PATH unless set).
     pub go: String,
     pub tinygo: String,

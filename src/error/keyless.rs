@@ -1,6 +1,7 @@
-//! What can go wrong in keyless signing and verification (`crate::sign::keyless`) before a
-//! signature can be judged: no identity token, an instance that cannot be used, a Sigstore
-//! service (Fulcio, Rekor, the timestamp authority, TUF) that refuses or cannot be reached.
+//! What can go wrong in keyless signing and verification, and in logging a key's signatures
+//! (`crate::sign::keyless`), before a signature can be judged: no identity token, an instance
+//! that cannot be used, a Sigstore service (Fulcio, Rekor, the timestamp authority, TUF) that
+//! refuses or cannot be reached.
 //! Each renders as the one line the CLI prints after `error: `; every one exits 2. A signature
 //! that does not verify is not an error but a failed step of `verify` (exit 1).
 
@@ -23,4 +24,8 @@ pub enum KeylessError {
     /// Fulcio, Rekor or the timestamp authority refused or could not be reached while signing.
     #[error("keyless signing failed: {0}")]
     Service(String),
+    /// The transparency log or the timestamp authority refused or could not be reached while
+    /// logging a key's signature (`--signing-config` with `--key`).
+    #[error("logging the signature failed: {0}")]
+    Log(String),
 }

@@ -3,6 +3,9 @@
 //! OIDC identity token, a short-lived Fulcio certificate for a fresh key, the signature logged
 //! in Rekor (v2 with an RFC 3161 timestamp, or v1), all in a Sigstore bundle v0.3; and the
 //! reverse check of chain, timestamps, inclusion proof and identity against a trusted root.
+//! Also a key's signatures logged in an instance's Rekor v2 with a timestamp ([`Log`], from the
+//! lower crates `sigstore-rekor`, `sigstore-tsa` and `sigstore-bundle`: `sigstore-sign` signs
+//! only with a Fulcio certificate), and their check ([`LoggedKeyVerifier`]).
 //!
 //! The crates are async; each call here runs on a small runtime of its own and blocks, like
 //! the registry client. What the crates do not do, and is therefore done here: choosing the
@@ -248,6 +251,292 @@ fn signed(bundle: &sigstore_sign::types::Bundle) -> Result<SignedBundle> {
     })
 }
 
+/// An instance's transparency log and timestamp authority, for signatures made with a key:
+/// what cosign's `--tlog-upload` does with `--key`. Each signature is logged in Rekor v2 as a
+/// `hashedrekord` entry whose verifier is the public key (over the message's SHA-256, or for a
+/// DSSE envelope over its PAE's, as cosign v3 logs a key's DSSE signatures), timestamped by the
+/// TSA when the signing config names one, and returned as a Sigstore bundle v0.3 whose
+/// verification material is the key's hint.
+pub struct Log {
+    rt: tokio::runtime::Runtime,
+    services: LogServices,
+}
+
+/// The clients of a [`Log`], cloned into each concurrent request.
+#[derive(Clone)]
+struct LogServices {
+    rekor: sigstore_sign::rekor::RekorV2Client,
+    rekor_url: String,
+    tsa: Option<(sigstore_sign::tsa::TimestampClient, String)>,
+}
+
+impl Log {
+    /// The log and timestamp authority `instance`'s signing config names (the public-good
+    /// instance's, through TUF, without one); `None` when it names no log (cosign's offline
+    /// signing config, say). Nothing is sent yet.
+    pub fn new(instance: &InstanceFiles) -> Result<Option<Log>> {
+        let rt = runtime()?;
+        let (config, what) = match &instance.signing_config {
+            Some(path) => (
+                SigningConfig::from_file(path).map_err(|e| instance_error(path, e))?,
+                path.display().to_string(),
+            ),
+            None => (
+                public_good(&rt)?.1,
+                "the public-good signing config".to_string(),
+            ),
+        };
+        let bad = |message: String| KeylessError::Instance {
+            what: what.clone(),
+            message,
+        };
+        let Some(rekor) = config.rekor_url(None) else {
+            return Ok(None);
+        };
+        if rekor.major_api_version != 2 {
+            return Err(bad(format!(
+                "its transparency log {} is Rekor v{}; key signatures are logged in Rekor v2 only (pass --tlog-upload=false to sign without the log)",
+                rekor.url, rekor.major_api_version
+            ))
+            .into());
+        }
+        let rekor_url = rekor.url.clone();
+        let client = sigstore_sign::rekor::RekorV2Client::new(&rekor_url)
+            .map_err(|e| bad(format!("{rekor_url}: {}", one_line(e))))?;
+        let tsa = match config.tsa_url() {
+            Some(tsa) => Some((
+                sigstore_sign::tsa::TimestampClient::new(&tsa.url)
+                    .map_err(|e| bad(format!("{}: {}", tsa.url, one_line(e))))?,
+                tsa.url.clone(),
+            )),
+            None => None,
+        };
+        Ok(Some(Log {
+            rt,
+            services: LogServices {
+                rekor: client,
+                rekor_url,
+                tsa,
+            },
+        }))
+    }
+
+    /// Logs and timestamps signatures at once (most of the time is waiting for the log's
+    /// next checkpoint): each (SHA-256 of the signed message, DER signature, the bundle's
+    /// content). Bundles in the order given.
+    fn bundles(
+        &self,
+        key: &p256::ecdsa::VerifyingKey,
+        signed: Vec<(
+            [u8; 32],
+            Vec<u8>,
+            sigstore_sign::types::bundle::SignatureContent,
+        )>,
+    ) -> Result<Vec<Vec<u8>>> {
+        let (der, hint) = public_key(key);
+        let count = signed.len();
+        let bundles = self.rt.block_on(async {
+            let mut set = tokio::task::JoinSet::new();
+            for (index, (digest, signature, content)) in signed.into_iter().enumerate() {
+                let services = self.services.clone();
+                let (der, hint) = (der.clone(), hint.clone());
+                set.spawn(async move {
+                    let bundle = services
+                        .bundle(&der, digest, signature, content, hint)
+                        .await;
+                    (index, bundle)
+                });
+            }
+            let mut out: Vec<Option<Vec<u8>>> = vec![None; count];
+            while let Some(joined) = set.join_next().await {
+                let (index, bundle) = joined.map_err(|e| {
+                    KeylessError::Log(format!("a logging task failed: {}", one_line(e)))
+                })?;
+                out[index] = Some(bundle?);
+            }
+            Ok::<_, crate::Error>(out)
+        })?;
+        Ok(bundles
+            .into_iter()
+            .map(|b| b.expect("every task answered"))
+            .collect())
+    }
+
+    /// Bundles of DSSE envelopes: each (in-toto statement, `key`'s DER signature over its
+    /// PAE), logged over the PAE's SHA-256; in the order given.
+    pub fn dsse_bundles(
+        &self,
+        key: &p256::ecdsa::VerifyingKey,
+        signed: &[(Vec<u8>, Vec<u8>)],
+    ) -> Result<Vec<Vec<u8>>> {
+        use sigstore_sign::types::bundle::SignatureContent;
+        use sigstore_sign::types::{DsseEnvelope, DsseSignature, KeyId, PayloadBytes};
+        let each = signed
+            .iter()
+            .map(|(statement, signature)| {
+                let envelope = DsseEnvelope::new(
+                    super::payload::IN_TOTO,
+                    PayloadBytes::from(statement.clone()),
+                    DsseSignature::new(
+                        sigstore_sign::types::SignatureBytes::new(signature.clone()),
+                        KeyId::default(),
+                    ),
+                );
+                let digest = sha256(&envelope.pae());
+                (
+                    digest,
+                    signature.clone(),
+                    SignatureContent::DsseEnvelope(envelope),
+                )
+            })
+            .collect();
+        self.bundles(key, each)
+    }
+
+    /// The bundle of a message signature (`sign-blob`): `key`'s DER signature over `blob`.
+    pub fn message_bundle(
+        &self,
+        key: &p256::ecdsa::VerifyingKey,
+        blob: &[u8],
+        signature: &[u8],
+    ) -> Result<Vec<u8>> {
+        use sigstore_sign::types::bundle::{MessageDigest, MessageSignature, SignatureContent};
+        let digest = sha256(blob);
+        let content = SignatureContent::MessageSignature(
+            MessageSignature::new(sigstore_sign::types::SignatureBytes::new(
+                signature.to_vec(),
+            ))
+            .with_message_digest(MessageDigest::new(
+                sigstore_sign::types::HashAlgorithm::Sha2256,
+                digest.to_vec().into(),
+            )),
+        );
+        let mut bundles = self.bundles(key, vec![(digest, signature.to_vec(), content)])?;
+        Ok(bundles.remove(0))
+    }
+}
+
+impl LogServices {
+    /// Logs one signature made by `key` over a message whose SHA-256 is `digest`, timestamps
+    /// it, and returns its bundle.
+    async fn bundle(
+        &self,
+        key: &sigstore_sign::types::DerPublicKey,
+        digest: [u8; 32],
+        signature: Vec<u8>,
+        content: sigstore_sign::types::bundle::SignatureContent,
+        hint: String,
+    ) -> Result<Vec<u8>> {
+        use sigstore_sign::rekor::{HashedRekordV2, RekorV2KeyDetails};
+        let signature = sigstore_sign::types::SignatureBytes::new(signature);
+        let request = HashedRekordV2::new_with_public_key(
+            &sigstore_sign::types::Sha256Hash::from(digest),
+            &signature,
+            key,
+            RekorV2KeyDetails::PkixEcdsaP256Sha256,
+        );
+        let entry = self.rekor.create_entry(request).await.map_err(|e| {
+            KeylessError::Log(format!(
+                "transparency log {}: {}",
+                self.rekor_url,
+                one_line(e)
+            ))
+        })?;
+        let mut bundle = sigstore_sign::bundle::BundleV03::new(
+            sigstore_sign::bundle::VerificationMaterialV03::PublicKey { hint },
+            content,
+        )
+        .with_tlog_entry(entry);
+        if let Some((tsa, url)) = &self.tsa {
+            let token = tsa.timestamp_signature(&signature).await.map_err(|e| {
+                KeylessError::Log(format!("timestamp authority {url}: {}", one_line(e)))
+            })?;
+            bundle = bundle.with_rfc3161_timestamp(token);
+        }
+        let json = bundle.into_bundle().to_json().map_err(|e| {
+            KeylessError::Log(format!("cannot serialize the bundle: {}", one_line(e)))
+        })?;
+        Ok(json.into_bytes())
+    }
+}
+
+fn sha256(bytes: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).into()
+}
+
+/// A P-256 key as the crates take it (SPKI DER), and the hint cosign writes for it.
+fn public_key(key: &p256::ecdsa::VerifyingKey) -> (sigstore_sign::types::DerPublicKey, String) {
+    use p256::pkcs8::EncodePublicKey;
+    let der = key.to_public_key_der().expect("a P-256 public key encodes");
+    (
+        sigstore_sign::types::DerPublicKey::new(der.as_bytes().to_vec()),
+        super::bundle::hint(key),
+    )
+}
+
+/// Verifies key signatures with their log entries, as `cosign verify --key` does without
+/// `--insecure-ignore-tlog`: the signature with the key, the entry's inclusion proof against a
+/// checkpoint signed by a log the trust root names, the entry's body against the signature and
+/// key, and any RFC 3161 timestamp against the root's timestamp authorities.
+pub struct LoggedKeyVerifier {
+    verifier: Verifier,
+    policy: sigstore_verify::PublicKeyVerificationPolicy,
+}
+
+impl LoggedKeyVerifier {
+    pub fn new(
+        root: &TrustedRoot,
+        what: &str,
+        key: &p256::ecdsa::VerifyingKey,
+    ) -> Result<LoggedKeyVerifier> {
+        Ok(LoggedKeyVerifier {
+            verifier: Verifier::new(root).map_err(|e| KeylessError::Instance {
+                what: what.to_string(),
+                message: one_line(e),
+            })?,
+            policy: sigstore_verify::PublicKeyVerificationPolicy::new(public_key(key).0),
+        })
+    }
+
+    /// Checks one bundle about `subject`; what it returns are the times the timestamp
+    /// authority vouched for (RFC 3339).
+    pub fn verify(&self, subject: Subject<'_>, bundle_json: &[u8]) -> Verdict<Vec<String>> {
+        let bundle = parse_bundle(bundle_json)?;
+        if bundle.verification_material.tlog_entries.is_empty() {
+            return Err(Rejected::from(
+                "not logged: the bundle holds no transparency log entry (signed without an instance or with --tlog-upload=false)",
+            ));
+        }
+        let result = match subject {
+            Subject::Blob(bytes) => self.verifier.verify(bytes, &bundle, &self.policy),
+            Subject::Digest(digest) => {
+                self.verifier
+                    .verify(digest_hash(digest)?, &bundle, &self.policy)
+            }
+        }
+        .map_err(|e| Rejected(format!("log entry: {}", one_line(e))))?;
+        Ok(result
+            .verified_timestamps()
+            .iter()
+            .map(|t| t.to_string())
+            .collect())
+    }
+}
+
+fn parse_bundle(bundle_json: &[u8]) -> Verdict<sigstore_verify::types::Bundle> {
+    let text = std::str::from_utf8(bundle_json)
+        .map_err(|_| Rejected::from("the bundle is not UTF-8 JSON"))?;
+    sigstore_verify::types::Bundle::from_json(text)
+        .map_err(|e| Rejected(format!("the bundle does not parse: {}", one_line(e))))
+}
+
+fn digest_hash(digest: &str) -> Verdict<sigstore_verify::types::Sha256Hash> {
+    let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
+    sigstore_verify::types::Sha256Hash::from_hex(hex)
+        .map_err(|e| Rejected(format!("digest {digest}: {}", one_line(e))))
+}
+
 /// One expectation on a string a certificate carries: equal to a value, or matched by a
 /// regular expression (anchored, as cosign's `-regexp` options are in Go's `MatchString`
 /// sense: unanchored unless the pattern anchors itself).
@@ -357,22 +646,14 @@ impl KeylessVerifier {
         bundle_json: &[u8],
         policy: &IdentityPolicy,
     ) -> Verdict<Verified> {
-        let text = std::str::from_utf8(bundle_json)
-            .map_err(|_| Rejected::from("the bundle is not UTF-8 JSON"))?;
-        let bundle = sigstore_verify::types::Bundle::from_json(text)
-            .map_err(|e| Rejected(format!("the bundle does not parse: {}", one_line(e))))?;
+        let bundle = parse_bundle(bundle_json)?;
         let mut vp = VerificationPolicy::any_identity();
         if policy.ignore_sct {
             vp = vp.skip_sct();
         }
         let result = match subject {
             Subject::Blob(bytes) => self.verifier.verify(bytes, &bundle, &vp),
-            Subject::Digest(digest) => {
-                let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
-                let hash = sigstore_verify::types::Sha256Hash::from_hex(hex)
-                    .map_err(|e| Rejected(format!("digest {digest}: {}", one_line(e))))?;
-                self.verifier.verify(hash, &bundle, &vp)
-            }
+            Subject::Digest(digest) => self.verifier.verify(digest_hash(digest)?, &bundle, &vp),
         }
         .map_err(|e| Rejected(one_line(e)))?;
         let cert = result.certificate().ok_or_else(|| {

@@ -2,15 +2,18 @@
 //! attestations (`sha256-HEX.att`), in a registry or an OCI image layout, appended to what is
 //! there and never overwriting it.
 //!
-//! Signing goes through [`Signer`], so that keyless signing (Fulcio, Rekor) can be added
-//! without touching the callers.
+//! Who signs is a [`Signing`]: a key, a key whose signatures are logged, or a keyless
+//! identity (`signing.rs`); every function here takes one.
 
 pub mod bundle;
 pub mod keyless;
 pub mod keys;
 pub mod payload;
 pub mod provenance;
+pub mod signing;
 pub mod verify;
+
+pub use signing::{BlobSigned, Choice, ClosedKey, Signing};
 
 use crate::error::{Error, Result};
 use crate::oci::artifact::{to_bytes, Artifact, Blob, Descriptor, MANIFEST};
@@ -23,24 +26,27 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
-/// Something that signs bytes: today a key, later a keyless identity.
-pub trait Signer: Sync {
-    /// An ASN.1 DER ECDSA P-256 signature over SHA-256 of `message`.
-    fn sign(&self, message: &[u8]) -> Vec<u8>;
-    /// What a Sigstore bundle's verification material says about the key.
-    fn key_hint(&self) -> String;
-}
-
-/// A key-based signer (a cosign key pair's private half).
+/// A cosign key pair's private half.
 pub struct KeySigner(pub p256::ecdsa::SigningKey);
 
-impl Signer for KeySigner {
-    fn sign(&self, message: &[u8]) -> Vec<u8> {
+impl KeySigner {
+    /// An ASN.1 DER ECDSA P-256 signature over SHA-256 of `message`.
+    pub fn sign(&self, message: &[u8]) -> Vec<u8> {
         let sig: p256::ecdsa::Signature = self.0.sign(message);
         sig.to_der().as_bytes().to_vec()
     }
 
-    fn key_hint(&self) -> String {
+    /// [`KeySigner::sign`] with fresh randomness mixed into the nonce (RFC 6979's hedged
+    /// form): for signatures that are logged, since a transparency log refuses an entry equal
+    /// to one it holds, which a deterministic signature of the same payload would be.
+    pub fn sign_hedged(&self, message: &[u8]) -> Vec<u8> {
+        use p256::ecdsa::signature::RandomizedSigner;
+        let sig: p256::ecdsa::Signature = self.0.sign_with_rng(&mut rand_core::OsRng, message);
+        sig.to_der().as_bytes().to_vec()
+    }
+
+    /// What a Sigstore bundle's verification material says about the key.
+    pub fn key_hint(&self) -> String {
         bundle::hint(self.0.verifying_key())
     }
 }
@@ -80,6 +86,7 @@ impl Signed {
 
 /// What is signed, resolved once: the manifest's descriptor (a referrer's `subject`), the
 /// `REGISTRY/REPO` (or layout) name cosign puts in its payloads, and the reference by digest.
+#[derive(Debug, Clone)]
 pub struct Subject {
     pub descriptor: Descriptor,
     pub name: String,
@@ -217,57 +224,72 @@ pub fn store_bundle(
     })
 }
 
-/// Attaches a DSSE bundle over `statement`, signed by `signer`, as a referrer of `subject`.
-fn attach_bundle(
+/// Signs each in-toto statement (DSSE bundles, logged at once when `signing` logs) and
+/// stores each bundle as a referrer of `subject`; the statements' predicate types are
+/// `predicate_types`, in the same order.
+fn attach_bundles(
     store: &Store,
     subject: &Subject,
-    signer: &dyn Signer,
-    statement: &[u8],
-    predicate_type: &str,
-) -> Result<Attached> {
-    let signature = signer.sign(&payload::pae(payload::IN_TOTO, statement));
-    let bundle = bundle::dsse(statement, &signature, &signer.key_hint());
-    store_bundle(store, &subject.descriptor, &bundle, predicate_type)
+    signing: &Signing,
+    statements: &[Vec<u8>],
+    predicate_types: &[&str],
+) -> Result<Vec<Attached>> {
+    signing
+        .bundles(statements)?
+        .iter()
+        .zip(predicate_types)
+        .map(|(bundle, predicate_type)| {
+            store_bundle(store, &subject.descriptor, bundle, predicate_type)
+        })
+        .collect()
+}
+
+/// The form `signing` stores in at `store` for `--attach` `mode`: a logged or keyless
+/// signature is a bundle without asking the store.
+fn form_at(store: &Store, digest: &str, signing: &Signing, mode: Mode) -> Result<Form> {
+    signing.mode(mode)?.at(store, digest)
 }
 
 /// Signs what `target` names: cosign's simple-signing payload appended to `sha256-HEX.sig`,
-/// and/or a Sigstore bundle referrer, as `mode` says.
+/// and/or a Sigstore bundle referrer (cosign v3's form, logged when `signing` logs), as
+/// `mode` says.
 pub fn sign(
     store: &Store,
     target: &Target,
-    signer: &dyn Signer,
+    signing: &Signing,
     annotations: &BTreeMap<String, String>,
     mode: Mode,
 ) -> Result<Signed> {
     let subject = resolve(store, target)?;
-    let form = mode.at(store, subject.digest())?;
-    sign_subject(store, &subject, signer, annotations, form)
+    let form = form_at(store, subject.digest(), signing, mode)?;
+    sign_subject(store, &subject, signing, annotations, form)
 }
 
 fn sign_subject(
     store: &Store,
     subject: &Subject,
-    signer: &dyn Signer,
+    signing: &Signing,
     annotations: &BTreeMap<String, String>,
     form: Form,
 ) -> Result<Signed> {
     let attached = if form.bundles {
         let statement = bundle::signature_statement(subject.digest(), annotations);
-        Some(attach_bundle(
+        let mut attached = attach_bundles(
             store,
             subject,
-            signer,
-            &statement,
-            bundle::COSIGN_SIGN,
-        )?)
+            signing,
+            &[statement],
+            &[bundle::COSIGN_SIGN],
+        )?;
+        Some(attached.remove(0))
     } else {
         None
     };
-    if !form.tags {
+    let (true, Some(key)) = (form.tags, signing.key()) else {
         let attached = attached.expect("a form stores something");
         return Ok(bundle_only(subject, attached, None));
-    }
-    let layer = signature_layer(subject, signer, annotations);
+    };
+    let layer = signature_layer(subject, key, annotations);
     let done = append(store, subject.digest(), "sig", std::slice::from_ref(&layer))?;
     Ok(signed(subject, &done, &layer.0, None, attached))
 }
@@ -275,7 +297,7 @@ fn sign_subject(
 /// cosign's simple-signing payload for `subject`, signed, as a `.sig` layer.
 fn signature_layer(
     subject: &Subject,
-    signer: &dyn Signer,
+    signer: &KeySigner,
     annotations: &BTreeMap<String, String>,
 ) -> (Descriptor, Blob) {
     let body = payload::simple_signing(&subject.name, subject.digest(), annotations);
@@ -332,7 +354,7 @@ fn bundle_only(subject: &Subject, attached: Attached, predicate_type: Option<Str
 pub fn attest(
     store: &Store,
     target: &Target,
-    signer: &dyn Signer,
+    signing: &Signing,
     predicate_type: &str,
     predicate: &Value,
     mode: Mode,
@@ -340,54 +362,49 @@ pub fn attest(
     let mut all = attest_all(
         store,
         target,
-        signer,
+        signing,
         &[(predicate_type.to_string(), predicate.clone())],
         mode,
     )?;
     Ok(all.remove(0))
 }
 
-/// Several attestations in one write of `sha256-HEX.att`.
+/// Several attestations in one write of `sha256-HEX.att` (and/or one bundle referrer each,
+/// logged at once when `signing` logs).
 pub fn attest_all(
     store: &Store,
     target: &Target,
-    signer: &dyn Signer,
+    signing: &Signing,
     predicates: &[(String, Value)],
     mode: Mode,
 ) -> Result<Vec<Signed>> {
     let subject = resolve(store, target)?;
-    let form = mode.at(store, subject.digest())?;
-    attest_subject(store, &subject, signer, predicates, form)
+    let form = form_at(store, subject.digest(), signing, mode)?;
+    attest_subject(store, &subject, signing, predicates, form)
 }
 
 fn attest_subject(
     store: &Store,
     subject: &Subject,
-    signer: &dyn Signer,
+    signing: &Signing,
     predicates: &[(String, Value)],
     form: Form,
 ) -> Result<Vec<Signed>> {
     let statements = statements(subject, predicates);
-    let mut attached = Vec::new();
-    if form.bundles {
-        for ((predicate_type, _), statement) in predicates.iter().zip(&statements) {
-            attached.push(attach_bundle(
-                store,
-                subject,
-                signer,
-                statement,
-                predicate_type,
-            )?);
-        }
-    }
-    if !form.tags {
+    let attached = if form.bundles {
+        let types: Vec<&str> = predicates.iter().map(|(t, _)| t.as_str()).collect();
+        attach_bundles(store, subject, signing, &statements, &types)?
+    } else {
+        Vec::new()
+    };
+    let (true, Some(key)) = (form.tags, signing.key()) else {
         return Ok(attached
             .into_iter()
             .zip(predicates)
             .map(|(a, (t, _))| bundle_only(subject, a, Some(t.clone())))
             .collect());
-    }
-    let layers = attestation_layers(signer, predicates, statements);
+    };
+    let layers = attestation_layers(key, predicates, statements);
     let done = append(store, subject.digest(), "att", &layers)?;
     Ok(attested(subject, &done, &layers, predicates, attached))
 }
@@ -404,7 +421,7 @@ fn statements(subject: &Subject, predicates: &[(String, Value)]) -> Vec<Vec<u8>>
 
 /// Each statement in a signed DSSE envelope, as an `.att` layer.
 fn attestation_layers(
-    signer: &dyn Signer,
+    signer: &KeySigner,
     predicates: &[(String, Value)],
     statements: Vec<Vec<u8>>,
 ) -> Vec<(Descriptor, Blob)> {
@@ -457,33 +474,42 @@ fn attested(
 pub fn sign_and_attest(
     store: &Store,
     target: &Target,
-    signer: &dyn Signer,
+    signing: &Signing,
     sbom: Option<(String, Value)>,
     facts: &provenance::BuildFacts,
     mode: Mode,
 ) -> Result<Vec<Signed>> {
-    sign_and_attest_subject(store, &resolve(store, target)?, signer, sbom, facts, mode)
+    sign_and_attest_subject(store, &resolve(store, target)?, signing, sbom, facts, mode)
 }
 
-/// [`sign_and_attest`] for a subject already stored: `push --key` signs the manifest it has
-/// just stored without reading it back.
+/// [`sign_and_attest`] for a subject already stored: `push` signs the manifest it has just
+/// stored without reading it back.
 pub fn sign_and_attest_subject(
     store: &Store,
     subject: &Subject,
-    signer: &dyn Signer,
+    signing: &Signing,
     sbom: Option<(String, Value)>,
     facts: &provenance::BuildFacts,
     mode: Mode,
 ) -> Result<Vec<Signed>> {
-    let form = mode.at(store, subject.digest())?;
-    if form.bundles {
-        let predicates = predicates(sbom, facts);
-        let no_annotations = &BTreeMap::new();
-        let mut done = vec![sign_subject(store, subject, signer, no_annotations, form)?];
-        done.extend(attest_subject(store, subject, signer, &predicates, form)?);
-        return Ok(done);
+    let form = form_at(store, subject.digest(), signing, mode)?;
+    match (form, signing.key()) {
+        (Form::BUNDLES, _) => {
+            // One bundle per statement, signed (and logged) at once, stored together.
+            let made = sign_subjects(signing, vec![(subject.clone(), sbom, facts.clone())])?;
+            store_bundles(store, &made[0])
+        }
+        (Form::TAGS, Some(key)) => {
+            prepare_sign_and_attest(store, subject, key, || Ok(sbom), facts)?.commit(store)
+        }
+        _ => {
+            let predicates = predicates(sbom, facts);
+            let no_annotations = &BTreeMap::new();
+            let mut done = vec![sign_subject(store, subject, signing, no_annotations, form)?];
+            done.extend(attest_subject(store, subject, signing, &predicates, form)?);
+            Ok(done)
+        }
     }
-    prepare_sign_and_attest(store, subject, signer, || Ok(sbom), facts)?.commit(store)
 }
 
 /// The SBOM's predicate (when there is one) and the SLSA provenance.
@@ -514,7 +540,7 @@ pub struct Pending<'a> {
 pub fn prepare_sign_and_attest<'a>(
     store: &Store,
     subject: &'a Subject,
-    signer: &dyn Signer,
+    signer: &KeySigner,
     sbom: impl FnOnce() -> Result<Option<(String, Value)>>,
     facts: &provenance::BuildFacts,
 ) -> Result<Pending<'a>> {
@@ -730,84 +756,104 @@ fn commit(store: &Store, (doc, prepared): (Sidecar, confirm::Prepared)) -> Resul
     Ok((done.tag, layers, done.writes))
 }
 
-/// Keyless `sign`, as cosign v3 signs keyless: a DSSE bundle (certificate, Rekor entry,
-/// timestamp) over the cosign signature statement, stored as a Sigstore bundle referrer of
-/// what `target` names (listed in the fallback index where the registry has no referrers API,
-/// in `index.json` in a layout). cosign v2's `.sig` tag has no place for a Rekor v2 entry.
-pub fn sign_keyless(
-    store: &Store,
-    target: &Target,
-    signer: &keyless::KeylessSigner,
-    annotations: &BTreeMap<String, String>,
-) -> Result<Signed> {
-    let subject = resolve(store, target)?;
-    let statement = bundle::signature_statement(subject.digest(), annotations);
-    let signed = signer.sign_statement(&statement)?;
-    let attached = store_bundle(
-        store,
-        &subject.descriptor,
-        &signed.json,
-        bundle::COSIGN_SIGN,
-    )?;
-    Ok(bundle_only(&subject, attached, None))
+/// Sigstore bundles made for one subject and not stored yet, the signature first: what `push`
+/// with a keyless or logged signer signs before the module uploads and stores with the
+/// artifact's other referrers.
+pub struct Bundles {
+    subject: Subject,
+    /// (predicate type, bundle JSON), in the order signed.
+    bundles: Vec<(String, Vec<u8>)>,
+    created: String,
 }
 
-/// What `push --keyless` does after the artifact is stored: the keyless signature, then the
-/// SBOM (when there is one) and the SLSA provenance attestations, each a bundle referrer.
-pub fn sign_and_attest_keyless(
-    store: &Store,
-    subject: &Subject,
-    signer: &keyless::KeylessSigner,
-    sbom: Option<(String, Value)>,
-    facts: &provenance::BuildFacts,
-) -> Result<Vec<Signed>> {
-    let mut predicates = predicates(sbom, facts);
-    let mut statements = statements(subject, &predicates);
-    predicates.insert(0, (bundle::COSIGN_SIGN.to_string(), Value::Null));
-    statements.insert(
-        0,
-        bundle::signature_statement(subject.digest(), &BTreeMap::new()),
-    );
-    store_keyless(store, subject, signer, &predicates, &statements)
-}
-
-/// Keyless attestations: one DSSE bundle referrer per predicate, as cosign v3's `attest`.
-pub fn attest_keyless(
-    store: &Store,
-    target: &Target,
-    signer: &keyless::KeylessSigner,
-    predicates: &[(String, Value)],
-) -> Result<Vec<Signed>> {
-    attest_keyless_subject(store, &resolve(store, target)?, signer, predicates)
-}
-
-fn attest_keyless_subject(
-    store: &Store,
-    subject: &Subject,
-    signer: &keyless::KeylessSigner,
-    predicates: &[(String, Value)],
-) -> Result<Vec<Signed>> {
-    let statements = statements(subject, predicates);
-    store_keyless(store, subject, signer, predicates, &statements)
-}
-
-/// Signs `statements` at once and stores each bundle as a referrer; an entry of `predicates`
-/// of the cosign signature's type is recorded as the signature.
-fn store_keyless(
-    store: &Store,
-    subject: &Subject,
-    signer: &keyless::KeylessSigner,
-    predicates: &[(String, Value)],
-    statements: &[Vec<u8>],
-) -> Result<Vec<Signed>> {
-    let signed = signer.sign_statements(statements)?;
-    let mut out = Vec::new();
-    for ((predicate_type, _), signed) in predicates.iter().zip(signed) {
-        let attached = store_bundle(store, &subject.descriptor, &signed.json, predicate_type)?;
-        let recorded = (predicate_type != bundle::COSIGN_SIGN).then(|| predicate_type.clone());
-        out.push(bundle_only(subject, attached, recorded));
+impl Bundles {
+    /// The bundles' referrer manifests, their blobs included.
+    pub fn referrers(&self) -> Vec<Artifact> {
+        self.bundles
+            .iter()
+            .map(|(predicate_type, json)| {
+                bundle::referrer(
+                    &self.subject.descriptor,
+                    json,
+                    predicate_type,
+                    &self.created,
+                )
+            })
+            .collect()
     }
-    Ok(out)
+
+    /// The records of the referrers [`Bundles::referrers`] made, once stored;
+    /// `indexed` says how each was made findable, in the same order.
+    pub fn signed(&self, referrers: &[Artifact], indexed: Vec<Option<Indexed>>) -> Vec<Signed> {
+        self.bundles
+            .iter()
+            .zip(referrers.iter().zip(indexed))
+            .map(|((predicate_type, json), (artifact, indexed))| {
+                let attached = Attached {
+                    manifest: artifact.descriptor.digest.clone(),
+                    bundle: crate::digest::sha256_digest(json),
+                    indexed,
+                };
+                let recorded =
+                    (predicate_type != bundle::COSIGN_SIGN).then(|| predicate_type.clone());
+                bundle_only(&self.subject, attached, recorded)
+            })
+            .collect()
+    }
+}
+
+/// A subject, the SBOM to attest (type and document, when there is one) and the build facts
+/// of its SLSA provenance.
+pub type ToSign = (Subject, Option<(String, Value)>, provenance::BuildFacts);
+
+/// The bundles for each subject: the signature, then the SBOM (when there is one) and the
+/// SLSA provenance attestations. Every statement of every subject is signed at once (for a
+/// keyless or logged signer most of the time is waiting for Fulcio and the log); nothing is
+/// stored. The subjects' manifests need not be stored yet.
+pub fn sign_subjects(signing: &Signing, subjects: Vec<ToSign>) -> Result<Vec<Bundles>> {
+    let mut planned = Vec::new();
+    let mut all = Vec::new();
+    for (subject, sbom, facts) in subjects {
+        let mut predicates = predicates(sbom, &facts);
+        let mut statements = statements(&subject, &predicates);
+        predicates.insert(0, (bundle::COSIGN_SIGN.to_string(), Value::Null));
+        statements.insert(
+            0,
+            bundle::signature_statement(subject.digest(), &BTreeMap::new()),
+        );
+        all.extend(statements);
+        planned.push((subject, predicates));
+    }
+    let mut signed = signing.bundles(&all)?.into_iter();
+    let created = crate::sbom::created_now_or_epoch()?;
+    Ok(planned
+        .into_iter()
+        .map(|(subject, predicates)| Bundles {
+            subject,
+            bundles: predicates
+                .into_iter()
+                .map(|(predicate_type, _)| {
+                    let bundle = signed.next().expect("one bundle per statement");
+                    (predicate_type, bundle)
+                })
+                .collect(),
+            created: created.clone(),
+        })
+        .collect())
+}
+
+/// Stores `bundles` as referrers of their subject, all at once: where the registry has no
+/// referrers API they join the fallback index in one append, confirmed once.
+pub fn store_bundles(store: &Store, bundles: &Bundles) -> Result<Vec<Signed>> {
+    let referrers = bundles.referrers();
+    store.put_blobs(&blobs_of(&referrers))?;
+    let indexed = store.put_referrers(&referrers, &[])?;
+    Ok(bundles.signed(&referrers, indexed))
+}
+
+/// The blobs of `artifacts` (a store skips a digest it has stored already).
+pub fn blobs_of(artifacts: &[Artifact]) -> Vec<(Descriptor, Blob)> {
+    artifacts.iter().flat_map(|a| a.blobs.clone()).collect()
 }
 
 #[cfg(test)]

@@ -4,12 +4,12 @@
 
 use super::source::{check_blobs, Check, Item};
 use crate::error::{Error, Result};
-use crate::oci::artifact::Blob;
 use crate::oci::artifact::Descriptor;
+use crate::oci::artifact::{Artifact, Blob};
 use crate::oci::reference::{self, Target};
 use crate::oci::remote::BlobOutcome;
 use crate::oci::store::{Indexed, Store};
-use crate::sign::Mode;
+use crate::sign::{ClosedKey, Mode, Signing};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -60,6 +60,24 @@ pub fn push_gated(
     gate: &mut dyn FnMut() -> Result<()>,
     stored: &mut dyn FnMut() -> Result<()>,
 ) -> Result<PushReport> {
+    let more = &mut || stored().map(|()| Vec::new());
+    Ok(push_with(store, target, item, tags, gate, more)?.0)
+}
+
+/// More referrers of an item, stored with its own, and how each was made findable.
+type MoreReferrers = (Vec<Artifact>, Vec<Option<Indexed>>);
+
+/// [`push_gated`], where `stored` returns more referrers of the item (their blobs with them),
+/// stored beside its own: where the registry has no referrers API, all of them join the
+/// fallback index in one append, confirmed once.
+fn push_with(
+    store: &Store,
+    target: &Target,
+    item: &Item,
+    tags: &[String],
+    gate: &mut dyn FnMut() -> Result<()>,
+    stored: &mut dyn FnMut() -> Result<Vec<Artifact>>,
+) -> Result<(PushReport, MoreReferrers)> {
     let all_blobs: Vec<(Descriptor, Blob)> = item.blobs().cloned().collect();
     let sizes: BTreeMap<String, u64> = all_blobs
         .iter()
@@ -81,11 +99,16 @@ pub fn push_gated(
     for tag in tags {
         store.put_manifest(&item.artifact, Some(tag))?;
     }
-    stored()?;
+    let more = stored()?;
+    if !more.is_empty() {
+        store.put_blobs(&crate::sign::blobs_of(&more))?;
+    }
     // Signatures and attestations join those already there instead of replacing them; the
     // `.sig` and `.att` tags are confirmed together with the fallback index.
     let merges = crate::sign::sidecar_merges(&item.sidecars)?;
-    let indexed = store.put_referrers(&item.referrers, &merges)?;
+    let all: Vec<Artifact> = item.referrers.iter().chain(&more).cloned().collect();
+    let mut indexed = store.put_referrers(&all, &merges)?;
+    let more_indexed = indexed.split_off(item.referrers.len());
     let referrers = item
         .referrers
         .iter()
@@ -102,7 +125,7 @@ pub fn push_gated(
         .filter(|b| b.outcome == BlobOutcome::Uploaded)
         .map(|b| b.size)
         .sum();
-    Ok(PushReport {
+    let report = PushReport {
         reference: target
             .with_digest(&item.artifact.descriptor.digest)
             .to_string(),
@@ -113,7 +136,8 @@ pub fn push_gated(
         sidecars,
         bytes_uploaded,
         signed: Vec::new(),
-    })
+    };
+    Ok((report, (more, more_indexed)))
 }
 
 /// The tags each item goes under: the target's tag and `extra` for a single item, else each
@@ -172,25 +196,38 @@ pub enum SbomKind {
     None,
 }
 
-/// A key to sign what is pushed with, as the caller found it: whether it opens at once (no
-/// key derivation to wait for), and how to open it (reading a password is the caller's job).
-pub struct SignWith<'a> {
-    pub opens_at_once: bool,
-    pub open: Box<dyn FnOnce() -> Result<crate::sign::KeySigner> + Send + 'a>,
-    pub sbom: SbomKind,
-    pub mode: Mode,
-    /// Keyless instead (`push --keyless`): the signer, its token and instance already
-    /// resolved (so the ordering rule's "the key has opened" holds before anything is sent);
-    /// `open` is then not called, and everything goes to Sigstore bundle referrers.
-    pub keyless: Option<&'a crate::sign::keyless::KeylessSigner>,
+/// Who signs what is pushed, as the caller found it (reading a password is the caller's
+/// job): a key not opened yet, so that an encrypted key's derivation can overlap the upload,
+/// or a keyless signer whose token and instance are resolved (so the ordering rule's "the key
+/// has opened" holds before anything is sent).
+pub struct SignWith {
+    signer: Signing<ClosedKey>,
+    sbom: SbomKind,
+    mode: Mode,
 }
 
-impl SignWith<'_> {
+impl SignWith {
+    /// `mode` is `--attach` as asked; it is settled for `signer` now, so that a form the
+    /// signer cannot store in fails before anything is sent.
+    pub fn new(signer: Signing<ClosedKey>, sbom: SbomKind, mode: Mode) -> Result<SignWith> {
+        let mode = signer.mode(mode)?;
+        Ok(SignWith { signer, sbom, mode })
+    }
+
     /// Whether the signatures may be made before the upload (the manifest's digest is known
-    /// before anything goes up): an unencrypted key, and cosign's tag form, which `Auto`
-    /// comes to on a registry without the referrers API.
+    /// before anything goes up): an unencrypted key whose signatures are not logged, and
+    /// cosign's tag form, which `Auto` comes to on a registry without the referrers API.
     fn may_sign_first(&self) -> bool {
-        self.keyless.is_none() && self.opens_at_once && matches!(self.mode, Mode::Tags | Mode::Auto)
+        !self.signer.is_logged()
+            && self.signer.opens_at_once()
+            && matches!(self.mode, Mode::Tags | Mode::Auto)
+    }
+
+    /// Whether the signatures are Sigstore bundles only, made before the upload and stored
+    /// with the artifact's other referrers: a keyless signer, or a key whose signatures are
+    /// logged and that opens at once (an encrypted one opens while the blobs go up instead).
+    fn bundles_first(&self) -> bool {
+        self.signer.is_logged() && self.mode == Mode::Bundles && self.signer.opens_at_once()
     }
 
     /// [`SignWith::may_sign_first`], with `Auto` settled by asking `store` whether it has the
@@ -253,15 +290,14 @@ pub fn publish(
         };
         let pushed = match key {
             None => job.push(&mut checked),
-            Some(SignWith {
-                keyless: Some(signer),
-                sbom,
-                ..
-            }) => job.push_then_sign_keyless(signer, sbom, &mut checked),
-            Some(key) if key.signs_first(store, items)? => {
-                let signer = (key.open)()?;
-                job.push_signed_first(&signer, key.sbom)
+            Some(key) if key.bundles_first() => {
+                let signer = key.signer.open()?;
+                job.push_bundles_signed_first(&signer, key.sbom, &mut checked)
             }
+            Some(key) if key.signs_first(store, items)? => match key.signer.open()? {
+                Signing::Key(signer) => job.push_signed_first(&signer, key.sbom),
+                _ => unreachable!("only an unlogged key signs first"),
+            },
             Some(key) => job.push_then_sign(key, &mut checked),
         };
         match pushed {
@@ -347,33 +383,46 @@ impl Job<'_> {
             .collect()
     }
 
-    /// Keyless: the signer was ready before anything was sent; the blobs and manifests go up
-    /// (tags after the digest check), then the signature and the attestations (SBOM, SLSA
-    /// provenance) are signed, logged and stored as bundle referrers.
-    fn push_then_sign_keyless(
+    /// Keyless, or a key whose signatures are logged, opened before anything was sent: the
+    /// signature and the attestations (SBOM, SLSA provenance) name the manifests' digests,
+    /// known before the upload, so they are signed and logged first (nothing is tagged unless
+    /// they were made); each artifact's bundles are then stored with its other referrers, in
+    /// one append of the fallback index where the registry has no referrers API. (Signing on
+    /// a thread while the blobs upload gained nothing measurable: docs/architecture.md.)
+    fn push_bundles_signed_first(
         &self,
-        signer: &crate::sign::keyless::KeylessSigner,
+        signer: &Signing,
         sbom: SbomKind,
         checked: &mut dyn FnMut() -> Result<()>,
     ) -> Result<Vec<PushReport>> {
-        let mut pushed = self.push(checked)?;
-        for (item, report) in self.items.iter().zip(pushed.iter_mut()) {
-            let subject = crate::sign::Subject::of(self.target, item.artifact.descriptor.clone());
-            report.signed = crate::sign::sign_and_attest_keyless(
-                self.store,
-                &subject,
-                signer,
-                item.sbom_of(sbom)?,
-                &item.build_facts(),
-            )?;
-        }
-        Ok(pushed)
+        let Job { target, items, .. } = *self;
+        let subjects = items
+            .iter()
+            .map(|item| {
+                let subject = crate::sign::Subject::of(target, item.artifact.descriptor.clone());
+                Ok((subject, item.sbom_of(sbom)?, item.build_facts()))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let made = crate::sign::sign_subjects(signer, subjects)?;
+        items
+            .iter()
+            .zip(self.tags)
+            .zip(&made)
+            .map(|((item, tags), bundles)| {
+                let (mut report, (referrers, indexed)) =
+                    push_with(self.store, target, item, tags, checked, &mut || {
+                        Ok(bundles.referrers())
+                    })?;
+                report.signed = bundles.signed(&referrers, indexed);
+                Ok(report)
+            })
+            .collect()
     }
 
-    /// A key that takes a while to open (scrypt), or Sigstore bundles: the key opens and the
-    /// SBOMs are made while the blobs go up; each manifest is signed once it is stored, beside
-    /// the append of its referrers. `checked` (the blobs' digests) must pass before anything is
-    /// tagged, as must the key.
+    /// A key that takes a while to open (scrypt), Sigstore bundles (logged or not), or a
+    /// keyless signer: the key opens and the SBOMs are made while the blobs go up; each
+    /// manifest is signed once it is stored, beside the append of its referrers. `checked`
+    /// (the blobs' digests) must pass before anything is tagged, as must the key.
     fn push_then_sign(
         &self,
         key: SignWith,
@@ -385,14 +434,12 @@ impl Job<'_> {
             items,
             ..
         } = *self;
-        let SignWith {
-            open, sbom, mode, ..
-        } = key;
+        let SignWith { signer, sbom, mode } = key;
         // The key and the SBOMs, once the key has opened (before the first manifest).
         let opened = std::sync::OnceLock::new();
         std::thread::scope(|s| {
             let mut opening = Some(s.spawn(move || -> Result<_> {
-                let signer = open()?;
+                let signer = signer.open()?;
                 let sboms = items
                     .iter()
                     .map(|item| item.sbom_of(sbom))
@@ -486,14 +533,12 @@ mod tests {
             .collect()
     }
 
-    fn key_that_does_not_open(opens_at_once: bool) -> SignWith<'static> {
-        SignWith {
-            opens_at_once,
+    fn key_that_does_not_open(opens_at_once: bool) -> SignWith {
+        let key = ClosedKey {
+            encrypted: !opens_at_once,
             open: Box::new(|| Err(Error::Key("k.key: wrong password".into()))),
-            sbom: SbomKind::Spdx,
-            mode: Default::default(),
-            keyless: None,
-        }
+        };
+        SignWith::new(Signing::Key(key), SbomKind::Spdx, Default::default()).unwrap()
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::error::{Error, RebuildError, Result};
 use crate::oci::store::Store;
 use crate::oci::Target;
 use crate::sign::provenance::{Recorded, SLSA_V1};
-use crate::sign::{self, Signed, Signer};
+use crate::sign::{self, Signed, Signing};
 use serde::Serialize;
 use serde_json::json;
 use std::path::Path;
@@ -20,7 +20,7 @@ use std::process::Command;
 
 /// How to rebuild.
 pub struct Options<'a> {
-    /// Whose provenance to trust: a key, or a keyless identity (the CLI takes a key for now).
+    /// Whose provenance to trust: a key, or a keyless identity.
     pub trust: Trust<'a>,
     /// The `go` program.
     pub go: String,
@@ -107,7 +107,7 @@ pub fn rebuild(
         return Err(RebuildError::Toolchain {
             program: opts.go.clone(),
             needed: recorded.toolchain_version.clone(),
-            found,
+            found: found.clone(),
         }
         .into());
     }
@@ -157,6 +157,8 @@ pub fn rebuild(
         jobs: 1,
         verify_reproducible: false,
         reuse: false,
+        cache: false,
+        go_version: Some(found),
         go: opts.go.clone(),
         tinygo: "tinygo".into(),
         env,
@@ -277,25 +279,30 @@ pub const POLICY: &str = "https://github.com/wasipack/wasipack/rebuild/v1";
 pub const REPRODUCED_LEVEL: &str = "WASIPACK_REPRODUCED";
 
 /// Attaches the verification summary of `report` (which must say reproduced) to the artifact:
-/// an `.att` layer and a Sigstore bundle referrer, beside the other attestations.
+/// with a key, an `.att` layer and a Sigstore bundle referrer, beside the other attestations;
+/// keyless, a bundle referrer (a keyless signature has no place in `.att`).
 pub fn attach_summary(
     store: &Store,
     target: &Target,
     report: &Report,
-    signer: &dyn Signer,
+    signer: &Signing,
 ) -> Result<Vec<Signed>> {
     if !report.reproduced {
         return Err(Error::Usage(
             "a verification summary is attached only to what was reproduced".into(),
         ));
     }
+    let mode = match signer {
+        Signing::Keyless(_) => sign::Mode::Bundles,
+        Signing::Key(_) | Signing::KeyLogged(..) => sign::Mode::Both,
+    };
     let by_digest = target.with_digest(&report.digest);
     sign::attest_all(
         store,
         &by_digest,
         signer,
         &[(VERIFICATION_SUMMARY.into(), summary_predicate(report))],
-        sign::Mode::Both,
+        mode,
     )
 }
 

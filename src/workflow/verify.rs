@@ -9,7 +9,7 @@ use crate::oci::store::{fallback_tag, Store};
 use crate::oci::Descriptor;
 use crate::oci::Target;
 use crate::policy::Policy;
-use crate::sign::keyless::{self, IdentityPolicy, KeylessVerifier};
+use crate::sign::keyless::{self, IdentityPolicy, KeylessVerifier, LoggedKeyVerifier};
 use crate::sign::payload::{Rejected, Verdict};
 use crate::sign::verify::{check_dsse, check_signature};
 use crate::sign::{bundle, payload, sidecar_layers};
@@ -78,15 +78,16 @@ pub fn verify(
     )
 }
 
-/// [`verify`], where the required attestations named in `other_keys` must be signed by that
-/// key instead (`--require-attestation rebuild --rebuild-key`: someone other than the builder).
+/// [`verify`], where the required attestations named in `others` must be signed by that key
+/// or identity instead (`--require-attestation rebuild --rebuild-key`: someone other than the
+/// builder).
 pub fn verify_with(
     store: &Store,
     target: &Target,
     platform: Option<&str>,
     trust: Trust<'_>,
     require: &[(String, String)],
-    other_keys: &BTreeMap<String, VerifyingKey>,
+    others: &BTreeMap<String, Trust<'_>>,
     policy: Option<&Policy>,
 ) -> Result<Report> {
     let mut report = Report::new(target.to_string());
@@ -122,10 +123,7 @@ pub fn verify_with(
             let attached = Attached::read(store, &digest, !require.is_empty())?;
             let mut ok = signatures(store, &digest, trust, &attached, &mut r)?;
             for (name, predicate_type) in require {
-                let trust = match other_keys.get(name) {
-                    Some(key) => Trust::Key(key),
-                    None => trust,
-                };
+                let trust = others.get(name).copied().unwrap_or(trust);
                 ok &= attestation(
                     store,
                     &digest,
@@ -221,6 +219,10 @@ fn bundles(
                 Trust::Key(key) => {
                     check_dsse(&envelope, key, digest, predicate_type).map(|()| envelope.body)
                 }
+                Trust::KeyLogged(key, log) => {
+                    log.verify(keyless::Subject::Digest(digest), &bytes)?;
+                    check_dsse(&envelope, key, digest, predicate_type).map(|()| envelope.body)
+                }
                 Trust::Keyless(verifier, identity) => {
                     verifier.verify(keyless::Subject::Digest(digest), &bytes, identity)?;
                     let statement: serde_json::Value = serde_json::from_slice(&envelope.body)
@@ -257,11 +259,7 @@ fn signatures(
                 .get(payload::SIGNATURE_ANNOTATION)
                 .ok_or("the layer has no signature annotation")?;
             let sig = payload::unb64(sig)?;
-            let Trust::Key(key) = trust else {
-                return Err(Rejected::from(
-                    "a key's signature (keyless signatures are read from Sigstore bundle referrers)",
-                ));
-            };
+            let key = trust.unlogged_key("a .sig layer")?;
             let body = store.blob(layer).map_err(|e| e.to_string())?;
             check_signature(key, &body, &sig)?;
             let signed = payload::signed_digest(&body)?;
@@ -299,7 +297,14 @@ fn signatures(
                 return Ok(report.step(
                     "signature",
                     true,
-                    format!("Sigstore bundle {referrer} verifies"),
+                    format!(
+                        "Sigstore bundle {referrer} verifies{}",
+                        if matches!(trust, Trust::KeyLogged(..)) {
+                            ", in the transparency log"
+                        } else {
+                            ""
+                        }
+                    ),
                 ))
             }
             Err(why) => reasons.push(format!("bundle {referrer}: {why}")),
@@ -368,13 +373,9 @@ fn find_attestation(
             .blob(layer)
             .map_err(|e| Rejected(e.to_string()))
             .and_then(|bytes| payload::open_envelope(&bytes))
-            .and_then(|envelope| match trust {
-                Trust::Key(key) => {
-                    check_dsse(&envelope, key, digest, predicate_type).map(|()| envelope.body)
-                }
-                Trust::Keyless(..) => Err(Rejected::from(
-                    "an .att envelope is a key's (keyless attestations are read from Sigstore bundle referrers)",
-                )),
+            .and_then(|envelope| {
+                let key = trust.unlogged_key("an .att envelope")?;
+                check_dsse(&envelope, key, digest, predicate_type).map(|()| envelope.body)
             });
         match verdict {
             Ok(body) => {
@@ -457,12 +458,20 @@ fn content_steps(
         Err(e) => return Err(e),
     };
     if let Some(layer) = layer {
-        match store.blob(&layer) {
+        // Without a policy the bytes are not needed: the module streams through the digest
+        // and size checks into nothing, never held in memory.
+        let module = match policy {
+            Some(_) => store.blob(&layer),
+            None => store
+                .download(&layer, &mut std::io::sink())
+                .map(|()| Vec::new()),
+        };
+        match module {
             Ok(bytes) => {
                 report.step(
                     "module",
                     true,
-                    format!("{} ({} bytes)", layer.digest, bytes.len()),
+                    format!("{} ({} bytes)", layer.digest, layer.size),
                 );
                 if let Some(policy) = policy {
                     // The digest was checked as the module downloaded: not hashed again.
@@ -510,11 +519,30 @@ pub enum BlobSignature<'a> {
     Bundle(&'a Path),
 }
 
-/// Whom a signature must come from: a key's holder, or a keyless identity under a trust root.
+/// Whom a signature must come from: a key's holder, a key's holder whose signature is in a
+/// transparency log a trust root names (`--key` with `--trusted-root`), or a keyless identity
+/// under a trust root.
 #[derive(Clone, Copy)]
 pub enum Trust<'a> {
     Key(&'a VerifyingKey),
+    KeyLogged(&'a VerifyingKey, &'a LoggedKeyVerifier),
     Keyless(&'a KeylessVerifier, &'a IdentityPolicy),
+}
+
+impl<'a> Trust<'a> {
+    /// The key that checks cosign v2's tag form (`what`: a `.sig` layer or an `.att`
+    /// envelope), which holds no log entry: only when no log is asked for.
+    fn unlogged_key(self, what: &str) -> Verdict<&'a VerifyingKey> {
+        match self {
+            Trust::Key(key) => Ok(key),
+            Trust::KeyLogged(..) => Err(Rejected(format!(
+                "{what} holds no transparency log entry (with --trusted-root a key's signature must be a logged Sigstore bundle)"
+            ))),
+            Trust::Keyless(..) => Err(Rejected(format!(
+                "{what} is a key's (keyless signatures are read from Sigstore bundle referrers)"
+            ))),
+        }
+    }
 }
 
 /// Verifies a local file fully offline: its blob signature, then `policy` on its bytes.
@@ -526,14 +554,15 @@ pub fn verify_file(
 ) -> Result<Report> {
     let key = match trust {
         Trust::Key(key) => key,
-        Trust::Keyless(verifier, identity) => {
+        Trust::KeyLogged(..) | Trust::Keyless(..) => {
             let BlobSignature::Bundle(bundle_path) = signature else {
                 return Err(Error::Usage(format!(
-                    "{}: a keyless signature is checked from its bundle: pass --bundle FILE, not --signature",
-                    path.display()
+                    "{}: a {} signature is checked from its bundle: pass --bundle FILE, not --signature",
+                    path.display(),
+                    if matches!(trust, Trust::Keyless(..)) { "keyless" } else { "logged" }
                 )));
             };
-            return verify_file_keyless(path, bundle_path, verifier, identity, policy);
+            return verify_file_bundle(path, bundle_path, trust, policy);
         }
     };
     let sig_path = match signature {
@@ -574,13 +603,13 @@ pub fn verify_file(
     Ok(report)
 }
 
-/// A local file's keyless bundle (`sign-blob --keyless`, `cosign sign-blob`): chain,
-/// timestamps, log inclusion and identity, then `policy` on its bytes.
-fn verify_file_keyless(
+/// A local file's keyless bundle (`sign-blob --keyless`, `cosign sign-blob`: chain,
+/// timestamps, log inclusion and identity) or logged key bundle (`sign-blob --key` with an
+/// instance: the key, log inclusion, timestamps), then `policy` on its bytes.
+fn verify_file_bundle(
     path: &Path,
     bundle_path: &Path,
-    verifier: &KeylessVerifier,
-    identity: &IdentityPolicy,
+    trust: Trust<'_>,
     policy: Option<&Policy>,
 ) -> Result<Report> {
     let bytes = crate::fsio::read_input(path)?;
@@ -591,23 +620,32 @@ fn verify_file_keyless(
     let hex = crate::digest::sha256_hex(&bytes);
     let mut report = Report::new(path.display().to_string());
     report.digest = Some(format!("sha256:{hex}"));
-    let (passed, detail) = match verifier.verify(keyless::Subject::Blob(&bytes), &bundle, identity)
-    {
-        Ok(v) => (
-            true,
-            format!(
-                "{}: signed by {} ({}), logged",
-                bundle_path.display(),
-                v.identity,
-                v.issuer
-            ),
-        ),
+    let subject = keyless::Subject::Blob(&bytes);
+    let verdict = match trust {
+        Trust::Keyless(verifier, identity) => verifier
+            .verify(subject, &bundle, identity)
+            .map(|v| format!("signed by {} ({}), logged", v.identity, v.issuer)),
+        Trust::KeyLogged(_, log) => log
+            .verify(subject, &bundle)
+            .map(|times| format!("verifies with the key, {}", logged(&times))),
+        Trust::Key(_) => unreachable!("an unlogged key reads the bundle in verify_file"),
+    };
+    let (passed, detail) = match verdict {
+        Ok(what) => (true, format!("{}: {what}", bundle_path.display())),
         Err(Rejected(why)) => (false, format!("{}: {why}", bundle_path.display())),
     };
     let mut ok = report.step("signature", passed, detail);
     ok &= file_policy(path, &bytes, &hex, policy, &mut report)?;
     report.verified = ok;
     Ok(report)
+}
+
+/// What a verified log entry adds to a step's detail.
+fn logged(timestamps: &[String]) -> String {
+    match timestamps.first() {
+        Some(t) => format!("logged, timestamped {t}"),
+        None => "logged".into(),
+    }
 }
 
 /// The policy step of a local file (none without a policy).

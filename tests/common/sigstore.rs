@@ -1,8 +1,7 @@
 //! A local Sigstore instance for a test binary: scripts/sigstore-stack.sh started once in a
 //! scratch directory (Fulcio, Rekor v2, the timestamp authority, an OIDC issuer, all on
 //! loopback) and shared by the binary's tests; it stops by itself when the binary exits
-//! (`SIGSTORE_STACK_OWNER`). One instance per binary also because timestamp-server always takes
-//! port 2112.
+//! (`SIGSTORE_STACK_OWNER`). A test may start another one of its own beside it.
 
 use super::Tools;
 use std::path::{Path, PathBuf};
@@ -21,21 +20,42 @@ impl Tools {
         let script = self.path("sigstore");
         STACK.get_or_init(|| {
             // Kept (not a TempDir): the instance outlives every test; the watchdog stops it.
-            let dir = tempfile::tempdir().unwrap().keep();
-            let out = Command::new("bash")
-                .arg(&script)
-                .arg("start")
-                .arg(&dir)
-                .env("SIGSTORE_STACK_OWNER", std::process::id().to_string())
-                .output()
-                .expect("bash runs");
-            assert!(
-                out.status.success(),
-                "sigstore-stack.sh start failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            Stack { script, dir }
+            start(script, tempfile::tempdir().unwrap().keep())
         })
+    }
+
+    /// Another instance of its own in `dir`, beside the shared one; stopped when dropped.
+    pub fn another_sigstore_stack(&self, dir: &Path) -> OwnStack {
+        OwnStack(start(self.path("sigstore"), dir.to_path_buf()))
+    }
+}
+
+fn start(script: PathBuf, dir: PathBuf) -> Stack {
+    let out = Command::new("bash")
+        .arg(&script)
+        .arg("start")
+        .arg(&dir)
+        .env("SIGSTORE_STACK_OWNER", std::process::id().to_string())
+        .output()
+        .expect("bash runs");
+    assert!(
+        out.status.success(),
+        "sigstore-stack.sh start failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Stack { script, dir }
+}
+
+/// An instance a test started for itself ([`Tools::another_sigstore_stack`]).
+pub struct OwnStack(pub Stack);
+
+impl Drop for OwnStack {
+    fn drop(&mut self) {
+        let _ = Command::new("bash")
+            .arg(&self.0.script)
+            .arg("stop")
+            .arg(self.0.dir())
+            .status();
     }
 }
 

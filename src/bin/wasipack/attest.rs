@@ -16,7 +16,7 @@ pub struct Opts {
     reference: String,
     /// The private key to sign with (cosign's encrypted format, PKCS#8 or SEC1; the password
     /// from COSIGN_PASSWORD or the terminal). Or --keyless.
-    #[arg(long, required_unless_present = "keyless")]
+    #[arg(long, required_unless_present = "keyless", conflicts_with = "keyless")]
     key: Option<PathBuf>,
     #[command(flatten)]
     keyless: super::keyless::Sign,
@@ -43,21 +43,12 @@ pub fn run(opts: Opts) -> Result<u8> {
     let text = wasipack::fsio::read_limited(&opts.predicate, wasipack::fsio::DOCUMENT_LIMIT)?;
     let predicate: serde_json::Value = serde_json::from_slice(&text)
         .map_err(|e| Error::Input(format!("{}: not JSON: {e}", opts.predicate.display())))?;
-    let signed = if opts.keyless.keyless {
-        let signer =
-            sign::keyless::KeylessSigner::new(&opts.keyless.instance(), &opts.keyless.token())?;
-        let store = Store::open(&target, opts.net.options(true, false)?, false)?;
-        sign::attest_keyless(&store, &target, &signer, &[(predicate_type, predicate)])?.remove(0)
-    } else {
-        let key = opts
-            .key
-            .as_deref()
-            .expect("clap requires --key without --keyless");
-        let signer = super::keys::signer(key)?;
-        let store = Store::open(&target, opts.net.options(true, false)?, false)?;
-        let mode = opts.attach.mode();
-        sign::attest(&store, &target, &signer, &predicate_type, &predicate, mode)?
-    };
+    let asked = opts.attach.mode();
+    let signer = opts.keyless.open("attest", opts.key.as_deref(), asked)?;
+    let signer = super::keyless::required(signer)?;
+    let mode = signer.mode(asked)?;
+    let store = Store::open(&target, opts.net.options(true, false)?, false)?;
+    let signed = sign::attest(&store, &target, &signer, &predicate_type, &predicate, mode)?;
     super::sign::print_signed(&signed, opts.json);
     opts.github.signed(&signed)?;
     Ok(0)

@@ -64,12 +64,21 @@ pub struct Opts {
     #[arg(long)]
     verify_reproducible: bool,
     /// Sign each module's artifact in the output layout and attest its SPDX SBOM and SLSA
-    /// provenance with this key (cosign's format); a later `push` of the output carries them.
-    #[arg(long, value_name = "KEY")]
-    sign: Option<PathBuf>,
+    /// provenance with this key (cosign's format), or with --keyless and no KEY; a later
+    /// `push` of the output carries them.
+    #[arg(long, value_name = "KEY", num_args = 0..=1, default_missing_value = "")]
+    sign: Option<String>,
+    /// With --sign (no KEY): sign and attest without a key, as `push --keyless` does: each a
+    /// Sigstore bundle (a Fulcio certificate for the OIDC identity, logged in Rekor with a
+    /// timestamp) stored as a referrer in the layout. The identity token comes from
+    /// --identity-token, else SIGSTORE_ID_TOKEN, else the GitHub Actions job.
+    #[arg(long, requires = "sign")]
+    keyless: bool,
+    #[command(flatten)]
+    keyless_with: super::keyless::With,
     /// With --sign, where to store them in the layout: `auto` and `tags` (cosign v2's
     /// `.sig`/`.att` tags, which a later `push` carries), `bundles` (Sigstore bundle
-    /// referrers) or `both`.
+    /// referrers) or `both`; --keyless stores bundles only.
     #[arg(
         long,
         value_enum,
@@ -239,20 +248,22 @@ fn run_build(opts: Opts) -> Result<u8> {
             || opts.sign.is_some()
             || opts.sarif.is_some()
             || opts.github),
+        cache: true,
+        go_version: None,
         go: std::env::var("GO").unwrap_or_else(|_| "go".into()),
         env: Vec::new(),
         tinygo: std::env::var("TINYGO").unwrap_or_else(|_| "tinygo".into()),
     };
-    // Open the key (password and scrypt) before building: a bad key fails before anything
-    // is written, and `build` stays all or nothing.
-    let signer = opts.sign.as_deref().map(super::keys::signer).transpose()?;
+    // Open the key (password and scrypt), or read the keyless token and signing config,
+    // before building: a bad key or token fails before anything is written, and `build` stays
+    // all or nothing.
+    let signer = signer(&opts)?;
     match build::build(&plans, &options, &super::progress::CompilerMessages) {
         Ok(report) => {
             let out = std::path::Path::new(&report.output);
             let mut signed_lines = Vec::new();
             if let Some(signer) = signer {
-                let mode = super::sign::mode(opts.attach, opts.referrers);
-                let signed = sign_outputs(&report, signer, mode)?;
+                let signed = sign_outputs(&report, signer)?;
                 if !opts.json && !super::quiet() {
                     for (name, s) in &signed {
                         let attested: Vec<&str> = s
@@ -365,11 +376,40 @@ fn write_sarif(
     wasipack::fsio::write_atomic(path, text.as_bytes())
 }
 
+/// `--sign KEY` opened (its signatures logged where `--signing-config` names an instance with
+/// a log), or `--sign --keyless`'s token and instance resolved; `None` without `--sign`. With
+/// where to store them.
+fn signer(opts: &Opts) -> Result<Option<(wasipack::sign::Signing, wasipack::sign::Mode)>> {
+    let Some(key) = &opts.sign else {
+        return Ok(None);
+    };
+    let asked = super::sign::mode(opts.attach, opts.referrers);
+    let key = match (key.is_empty(), opts.keyless) {
+        (true, false) => {
+            return Err(Error::Usage(
+                "--sign needs a KEY, or --keyless to sign without one".into(),
+            ))
+        }
+        (false, true) => {
+            return Err(Error::Usage(format!(
+                "--sign {key} and --keyless: sign with the key or keyless, not both"
+            )))
+        }
+        (false, false) => Some(super::keys::closed(std::path::Path::new(key))?),
+        (true, true) => None,
+    };
+    let signer = opts
+        .keyless_with
+        .choose("build --sign", key, opts.keyless, asked)?;
+    let signer = super::keyless::required(signer)?.open()?;
+    let mode = signer.mode(asked)?;
+    Ok(Some((signer, mode)))
+}
+
 /// Signs and attests every module in the output layout.
 fn sign_outputs(
     report: &build::BuildReport,
-    signer: wasipack::sign::KeySigner,
-    mode: wasipack::sign::Mode,
+    (signer, mode): (wasipack::sign::Signing, wasipack::sign::Mode),
 ) -> Result<Vec<(String, Vec<wasipack::sign::Signed>)>> {
     let mut done = Vec::new();
     use wasipack::oci::{Store, Target};
@@ -396,14 +436,8 @@ fn sign_outputs(
             wasipack::fsio::DOCUMENT_LIMIT,
         )?)
         .map_err(|e| Error::Input(format!("{}: not JSON: {e}", spdx_path.display())))?;
-        let signed = wasipack::sign::sign_and_attest(
-            &store,
-            &target,
-            &signer,
-            Some((wasipack::sign::payload::SPDX_PREDICATE.into(), spdx)),
-            &facts,
-            mode,
-        )?;
+        let sbom = Some((wasipack::sign::payload::SPDX_PREDICATE.into(), spdx));
+        let signed = wasipack::sign::sign_and_attest(&store, &target, &signer, sbom, &facts, mode)?;
         done.push((m.name.clone(), signed));
     }
     Ok(done)

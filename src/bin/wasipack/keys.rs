@@ -3,7 +3,7 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use wasipack::report;
-use wasipack::sign::keys;
+use wasipack::sign::{keys, ClosedKey};
 use wasipack::{Error, Result};
 
 /// Generate a cosign-compatible key pair: PREFIX.key (ECDSA P-256, encrypted as cosign
@@ -61,14 +61,9 @@ pub fn password(confirm: bool) -> Result<Vec<u8>> {
     Ok(first.into_bytes())
 }
 
-/// Reads the key file and its password now, and returns whether the key is encrypted with
-/// the slow part (its scrypt) to run later, on another thread, while other work goes on.
-pub fn signer_later(
-    path: &Path,
-) -> Result<(
-    bool,
-    impl FnOnce() -> Result<wasipack::sign::KeySigner> + Send + 'static,
-)> {
+/// Reads the key file and its password now, and leaves the slow part (an encrypted key's
+/// scrypt) for later, perhaps on another thread while other work goes on.
+pub fn closed(path: &Path) -> Result<ClosedKey> {
     let file = keys::load_private(path)?;
     if let Some(mode) = file.readable_by_others() {
         eprintln!("{}", exposed_warning(path, mode));
@@ -79,11 +74,14 @@ pub fn signer_later(
     } else {
         None
     };
-    Ok((encrypted, move || {
-        Ok(wasipack::sign::KeySigner(
-            file.open(|| Ok(password.unwrap_or_default()))?,
-        ))
-    }))
+    Ok(ClosedKey {
+        encrypted,
+        open: Box::new(move || {
+            Ok(wasipack::sign::KeySigner(
+                file.open(|| Ok(password.unwrap_or_default()))?,
+            ))
+        }),
+    })
 }
 
 /// The one-line warning for a private key file its group or others may read, as cosign warns.
@@ -93,9 +91,4 @@ pub fn exposed_warning(path: &Path, mode: u32) -> String {
         path.display(),
         path.display()
     )
-}
-
-/// A signer from a private key file.
-pub fn signer(path: &Path) -> Result<wasipack::sign::KeySigner> {
-    signer_later(path)?.1()
 }

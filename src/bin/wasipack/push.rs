@@ -37,7 +37,7 @@ pub struct Opts {
     jobs: usize,
     /// Sign what is pushed and attest its SBOM and SLSA provenance with this key (cosign's
     /// format; the password from COSIGN_PASSWORD or the terminal).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "keyless")]
     key: Option<PathBuf>,
     #[command(flatten)]
     keyless: super::keyless::Sign,
@@ -45,8 +45,9 @@ pub struct Opts {
     #[arg(long, value_enum, default_value = "spdx")]
     sbom: SbomChoice,
     /// With --key, where to store the signature and attestations: `auto` (Sigstore bundle
-    /// referrers where the registry has the OCI 1.1 referrers API, cosign v2's `.sig`/`.att`
-    /// tags elsewhere and in a layout), `bundles`, `tags` or `both`.
+    /// referrers where the registry has the OCI 1.1 referrers API or the signatures are
+    /// logged, cosign v2's `.sig`/`.att` tags elsewhere and in a layout), `bundles`, `tags` or
+    /// `both`.
     #[arg(
         long,
         value_enum,
@@ -90,36 +91,9 @@ pub fn run(opts: Opts) -> Result<u8> {
         SbomChoice::Cyclonedx => push::SbomKind::Cyclonedx,
         SbomChoice::None => push::SbomKind::None,
     };
-    let keyless = if opts.keyless.keyless {
-        Some(wasipack::sign::keyless::KeylessSigner::new(
-            &opts.keyless.instance(),
-            &opts.keyless.token(),
-        )?)
-    } else {
-        None
-    };
-    let key = match opts.key.as_deref() {
-        None if keyless.is_some() => Some(push::SignWith {
-            opens_at_once: false,
-            open: Box::new(|| {
-                Err(wasipack::Error::Usage(
-                    "push --keyless signs without a key".into(),
-                ))
-            }),
-            sbom,
-            mode: wasipack::sign::Mode::Bundles,
-            keyless: keyless.as_ref(),
-        }),
-        Some(path) => {
-            let (encrypted, open) = super::keys::signer_later(path)?;
-            Some(push::SignWith {
-                opens_at_once: !encrypted,
-                open: Box::new(open),
-                sbom,
-                mode: super::sign::mode(opts.attach, opts.referrers),
-                keyless: None,
-            })
-        }
+    let asked = super::sign::mode(opts.attach, opts.referrers);
+    let key = match opts.keyless.signer("push", opts.key.as_deref(), asked)? {
+        Some(signer) => Some(push::SignWith::new(signer, sbom, asked)?),
         None => None,
     };
     let check = push::source_check(&target, key.as_ref());

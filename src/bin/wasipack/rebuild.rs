@@ -1,34 +1,41 @@
-//! `wasipack rebuild REF --key PUB [--sign KEY]`.
+//! `wasipack rebuild REF --key PUB|--certificate-identity ... [--sign KEY|--keyless]`.
 
 use std::path::PathBuf;
 use wasipack::oci::{Store, Target};
-use wasipack::sign::keys;
+use wasipack::sign::{keyless, keys};
 use wasipack::text::printable;
 use wasipack::workflow::rebuild;
 use wasipack::workflow::verify::Trust;
 use wasipack::Result;
 
 /// Rebuild an artifact from its source, as its signed SLSA provenance records it, and compare:
-/// the provenance is verified with --key, the source fetched at the recorded commit into a
-/// fresh temporary tree, the Go release checked against the recorded one, the module built with
-/// the recorded configuration and environment, and the module, SBOMs and manifest compared.
-/// With --sign, a signed SLSA verification summary is attached to a reproduced artifact.
+/// the provenance is verified with --key (or, signed keyless, --certificate-identity and
+/// --certificate-oidc-issuer, as `verify` takes them), the source fetched at the recorded
+/// commit into a fresh temporary tree, the Go release checked against the recorded one, the
+/// module built with the recorded configuration and environment, and the module, SBOMs and
+/// manifest compared. With --sign or --keyless, a signed SLSA verification summary is attached
+/// to a reproduced artifact.
 ///
 /// Exit codes: 0 reproduced, 1 not reproduced (the report names the first output that differs
-/// and where), 2 could not judge (no provenance the key verifies, a source that cannot be
-/// fetched, another Go release, a registry or I/O error).
+/// and where), 2 could not judge (no provenance the key or identity verifies, a source that
+/// cannot be fetched, another Go release, a registry or I/O error).
 #[derive(clap::Args)]
 pub struct Opts {
     /// REGISTRY/REPO[:TAG|@sha256:HEX] or oci-layout:PATH[:TAG].
     reference: String,
-    /// The builder's public key (PEM), which the provenance must verify with. (Keyless
-    /// identities: not yet.)
-    #[arg(long)]
-    key: PathBuf,
+    /// The builder's public key (PEM), which the provenance must verify with. Or, for a
+    /// provenance signed keyless, --certificate-identity and --certificate-oidc-issuer.
+    #[arg(long, required_unless_present_any = ["certificate_identity", "certificate_identity_regexp"])]
+    key: Option<PathBuf>,
+    #[command(flatten)]
+    builder: super::keyless::Verify,
     /// Sign a SLSA verification summary with this private key and attach it to the artifact
-    /// when it is reproduced (beside the other attestations, in the registry or layout).
-    #[arg(long)]
+    /// when it is reproduced (beside the other attestations, in the registry or layout). Or
+    /// --keyless.
+    #[arg(long, conflicts_with = "keyless")]
     sign: Option<PathBuf>,
+    #[command(flatten)]
+    signing: super::keyless::Sign,
     /// Fetch the source from this git URL or path instead of the recorded one (a mirror).
     #[arg(long)]
     source: Option<String>,
@@ -44,13 +51,37 @@ pub struct Opts {
 }
 
 pub fn run(opts: Opts) -> Result<u8> {
-    let key = keys::read_public(&opts.key)?;
-    // The signing key opens before anything is built: a wrong password wastes no rebuild.
-    let signer = opts.sign.as_deref().map(super::keys::signer).transpose()?;
+    let identity = opts.builder.policy()?;
+    let key = opts.key.as_deref().map(keys::read_public).transpose()?;
+    let verifier = identity
+        .as_ref()
+        .map(|_| super::verify::verifier(&opts.builder))
+        .transpose()?;
+    // A key with a trust root: the provenance must be logged in one of its logs, as for verify.
+    let logged = match (&key, &opts.builder.trusted_root) {
+        (Some(key), Some(path)) => Some(keyless::LoggedKeyVerifier::new(
+            &opts.builder.instance().trusted_root()?,
+            &path.display().to_string(),
+            key,
+        )?),
+        _ => None,
+    };
+    let trust = match (&key, &logged, &verifier, &identity) {
+        (Some(key), Some(log), _, _) => Trust::KeyLogged(key, log),
+        (Some(key), None, _, _) => Trust::Key(key),
+        (None, _, Some(verifier), Some(identity)) => Trust::Keyless(verifier, identity),
+        _ => unreachable!("clap requires --key or a certificate identity"),
+    };
+    // The signing key opens (or the identity token is read) before anything is built: a wrong
+    // password or a missing token wastes no rebuild.
+    let signer = opts
+        .signing
+        .open("rebuild", opts.sign.as_deref(), wasipack::sign::Mode::Auto)?;
+    let signs = signer.is_some();
     let target = Target::parse(&opts.reference)?;
-    let store = Store::open(&target, opts.net.options(signer.is_some(), false)?, false)?;
+    let store = Store::open(&target, opts.net.options(signs, false)?, false)?;
     let options = rebuild::Options {
-        trust: Trust::Key(&key),
+        trust,
         go: std::env::var("GO").unwrap_or_else(|_| "go".into()),
         allow_toolchain_download: opts.allow_toolchain_download,
         source: opts.source.clone(),

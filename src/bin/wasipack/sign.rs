@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use wasipack::oci::{Store, Target};
 use wasipack::report;
-use wasipack::sign::{self, payload, Signer};
+use wasipack::sign;
 use wasipack::{Error, Result};
 
 /// Sign an artifact in a registry or an OCI image layout, as `cosign sign --key` does: the
@@ -17,7 +17,7 @@ pub struct Opts {
     /// REGISTRY/REPO[:TAG|@sha256:HEX] or oci-layout:PATH[:TAG|@sha256:HEX].
     reference: String,
     /// The private key (cosign's encrypted format, PKCS#8 or SEC1). Or --keyless.
-    #[arg(long, required_unless_present = "keyless")]
+    #[arg(long, required_unless_present = "keyless", conflicts_with = "keyless")]
     key: Option<PathBuf>,
     #[command(flatten)]
     keyless: super::keyless::Sign,
@@ -88,20 +88,12 @@ pub fn annotations(pairs: &[String]) -> Result<BTreeMap<String, String>> {
 pub fn run(opts: Opts) -> Result<u8> {
     let target = Target::parse(&opts.reference)?;
     let annotations = annotations(&opts.annotations)?;
-    let signed = if opts.keyless.keyless {
-        let signer =
-            sign::keyless::KeylessSigner::new(&opts.keyless.instance(), &opts.keyless.token())?;
-        let store = Store::open(&target, opts.net.options(true, false)?, false)?;
-        sign::sign_keyless(&store, &target, &signer, &annotations)?
-    } else {
-        let key = opts
-            .key
-            .as_deref()
-            .expect("clap requires --key without --keyless");
-        let signer = super::keys::signer(key)?;
-        let store = Store::open(&target, opts.net.options(true, false)?, false)?;
-        sign::sign(&store, &target, &signer, &annotations, opts.attach.mode())?
-    };
+    let asked = opts.attach.mode();
+    let signer = opts.keyless.open("sign", opts.key.as_deref(), asked)?;
+    let signer = super::keyless::required(signer)?;
+    let mode = signer.mode(asked)?;
+    let store = Store::open(&target, opts.net.options(true, false)?, false)?;
+    let signed = sign::sign(&store, &target, &signer, &annotations, mode)?;
     print_signed(&signed, opts.json);
     opts.github.signed(&signed)?;
     Ok(0)
@@ -131,7 +123,7 @@ pub struct BlobOpts {
     file: PathBuf,
     /// The private key to sign with (cosign's encrypted format, PKCS#8 or SEC1; the password
     /// from COSIGN_PASSWORD or the terminal). Or --keyless.
-    #[arg(long, required_unless_present = "keyless")]
+    #[arg(long, required_unless_present = "keyless", conflicts_with = "keyless")]
     key: Option<PathBuf>,
     #[command(flatten)]
     keyless: super::keyless::Sign,
@@ -148,88 +140,46 @@ pub struct BlobOpts {
 }
 
 pub fn run_blob(opts: BlobOpts) -> Result<u8> {
-    if opts.keyless.keyless {
-        return run_blob_keyless(opts);
+    let signer = opts
+        .keyless
+        .open("sign-blob", opts.key.as_deref(), sign::Mode::Bundles)?;
+    let signer = super::keyless::required(signer)?;
+    // A logged signature's entry and timestamp (and a keyless one's certificate) live only in
+    // the bundle: without one the signature could not be checked against the log.
+    if signer.is_logged() && opts.bundle.is_none() {
+        return Err(Error::Usage(
+            "sign-blob needs --bundle FILE here: the bundle carries the transparency log entry (and a keyless signature's certificate); --tlog-upload=false signs a key's signature unlogged".into(),
+        ));
     }
-    let key = opts
-        .key
-        .as_deref()
-        .expect("clap requires --key without --keyless");
-    let signer = super::keys::signer(key)?;
     let bytes = wasipack::fsio::read_input(&opts.file)?;
-    let der = signer.sign(&bytes);
-    let sig = payload::b64(&der);
+    let signed = signer.sign_blob(&bytes)?;
     if let Some(path) = &opts.output_signature {
-        wasipack::fsio::write_atomic(path, sig.as_bytes())?;
+        wasipack::fsio::write_atomic(path, signed.signature.as_bytes())?;
     }
     if let Some(path) = &opts.bundle {
-        let bundle = wasipack::sign::bundle::message(&bytes, &der, &signer.key_hint());
-        wasipack::fsio::write_atomic(path, &bundle)?;
+        wasipack::fsio::write_atomic(path, &signed.bundle)?;
     }
-    print_blob_report(&opts, &bytes, &sig, opts.bundle.as_deref(), None);
+    print_blob_report(&opts, &bytes, &signed);
     Ok(0)
 }
 
 /// What `sign-blob` prints: the bare signature, or its wasipack.sign-blob/v1 report (with the
 /// certificate's identity and issuer when it was signed keyless).
-fn print_blob_report(
-    opts: &BlobOpts,
-    bytes: &[u8],
-    sig: &str,
-    bundle: Option<&std::path::Path>,
-    keyless: Option<(&str, &str)>,
-) {
+fn print_blob_report(opts: &BlobOpts, bytes: &[u8], signed: &sign::BlobSigned) {
     if !opts.json {
-        super::print(&format!("{sig}\n"));
+        super::print(&format!("{}\n", signed.signature));
         return;
     }
     let mut report = serde_json::json!({
         "file": opts.file.display().to_string(),
         "sha256": wasipack::digest::sha256_hex(bytes),
-        "signature": sig,
+        "signature": signed.signature,
         "output_signature": opts.output_signature.as_ref().map(|p| p.display().to_string()),
-        "bundle": bundle.map(|p| p.display().to_string()),
+        "bundle": opts.bundle.as_ref().map(|p| p.display().to_string()),
     });
-    if let Some((identity, issuer)) = keyless {
-        report["identity"] = identity.into();
-        report["issuer"] = issuer.into();
+    if let Some((identity, issuer)) = &signed.identity {
+        report["identity"] = identity.as_str().into();
+        report["issuer"] = issuer.as_str().into();
     }
     super::print_json("wasipack.sign-blob/v1", &report);
-}
-
-/// `sign-blob --keyless --bundle F`: the bundle is the whole output (its certificate is what a
-/// verifier checks), so it is required; the signature is printed as cosign prints it.
-fn run_blob_keyless(opts: BlobOpts) -> Result<u8> {
-    let Some(bundle_path) = &opts.bundle else {
-        return Err(Error::Usage(
-            "sign-blob --keyless needs --bundle FILE (the bundle carries the certificate and the log entry)".into(),
-        ));
-    };
-    let bytes = wasipack::fsio::read_input(&opts.file)?;
-    let signer = wasipack::sign::keyless::KeylessSigner::new(
-        &opts.keyless.instance(),
-        &opts.keyless.token(),
-    )?;
-    let signed = signer.sign_blob(&bytes)?;
-    let bundle = signed.json;
-    let sig = serde_json::from_slice::<serde_json::Value>(&bundle)
-        .ok()
-        .and_then(|v| {
-            v["messageSignature"]["signature"]
-                .as_str()
-                .map(str::to_string)
-        })
-        .unwrap_or_default();
-    if let Some(path) = &opts.output_signature {
-        wasipack::fsio::write_atomic(path, sig.as_bytes())?;
-    }
-    wasipack::fsio::write_atomic(bundle_path, &bundle)?;
-    print_blob_report(
-        &opts,
-        &bytes,
-        &sig,
-        Some(bundle_path),
-        Some((signed.identity.as_str(), signed.issuer.as_str())),
-    );
-    Ok(0)
 }

@@ -33,13 +33,17 @@ pub struct Opts {
     #[arg(long)]
     policy: Option<String>,
     /// Attestations that must be present: spdx, cyclonedx, slsa, rebuild (a SLSA verification
-    /// summary from `wasipack rebuild --sign`, signed with --rebuild-key), or predicate type URIs.
+    /// summary from `wasipack rebuild --sign` or `--keyless`, signed with --rebuild-key or by
+    /// --rebuild-certificate-identity), or predicate type URIs.
     #[arg(long, value_delimiter = ',')]
     require_attestation: Vec<String>,
     /// The public key of whoever rebuilt the module (`--require-attestation rebuild`): someone
-    /// other than the builder, so not the --key.
+    /// other than the builder, so not the --key. Or, keyless, --rebuild-certificate-identity
+    /// and --rebuild-certificate-oidc-issuer.
     #[arg(long)]
     rebuild_key: Option<PathBuf>,
+    #[command(flatten)]
+    rebuilder: super::keyless::Rebuilder,
     /// For a local FILE: the base64 signature file from `sign-blob` or `cosign sign-blob`.
     #[arg(long, conflicts_with = "bundle")]
     signature: Option<PathBuf>,
@@ -70,26 +74,31 @@ fn required(names: &[String]) -> Result<Vec<(String, String)>> {
 }
 
 pub fn run(opts: Opts) -> Result<u8> {
+    let rebuilder = opts.rebuilder.policy(&opts.keyless)?;
     let identity = opts.keyless.policy()?;
     let key = opts.key.as_deref().map(keys::read_public).transpose()?;
-    let keyless = match &identity {
-        Some(identity) => {
-            let root = opts.keyless.instance().trusted_root()?;
-            let what = opts
-                .keyless
-                .trusted_root
-                .as_ref()
-                .map_or("the public-good trust root".to_string(), |p| {
-                    p.display().to_string()
-                });
-            Some((keyless::KeylessVerifier::new(&root, &what)?, identity))
-        }
-        None => None,
+    let verifier = match identity.is_some() || rebuilder.is_some() {
+        true => Some(verifier(&opts.keyless)?),
+        false => None,
     };
-    let trust = match (&key, &keyless) {
-        (Some(key), _) => verify::Trust::Key(key),
-        (None, Some((verifier, identity))) => verify::Trust::Keyless(verifier, identity),
-        (None, None) => unreachable!("clap requires --key or a certificate identity"),
+    // A key with a trust root: its signatures must be logged in one of the root's logs.
+    let logged = match (&key, &opts.keyless.trusted_root) {
+        (Some(key), Some(path)) => Some(keyless::LoggedKeyVerifier::new(
+            &opts.keyless.instance().trusted_root()?,
+            &path.display().to_string(),
+            key,
+        )?),
+        _ => None,
+    };
+    let trust = match (&key, &logged, &verifier, &identity) {
+        (Some(key), Some(log), _, _) => verify::Trust::KeyLogged(key, log),
+        (Some(key), None, _, _) => verify::Trust::Key(key),
+        (None, _, Some(verifier), Some(identity)) => verify::Trust::Keyless(verifier, identity),
+        (None, ..) => {
+            return Err(Error::Usage(
+                "pass --key PUB, or --certificate-identity and --certificate-oidc-issuer".into(),
+            ))
+        }
     };
     let policy = opts.policy.as_deref().map(Policy::load).transpose()?;
     let is_file = !opts.reference.starts_with("oci-layout:")
@@ -98,7 +107,17 @@ pub fn run(opts: Opts) -> Result<u8> {
         verify_file(&opts, trust, policy.as_ref())?
     } else {
         let required = required(&opts.require_attestation)?;
-        let other_keys = rebuild_key(&opts, &required, key.as_ref())?;
+        let rebuild_key = opts
+            .rebuild_key
+            .as_deref()
+            .map(keys::read_public)
+            .transpose()?;
+        let rebuilder = match (&rebuild_key, &verifier, &rebuilder) {
+            (Some(k), _, _) => Some(verify::Trust::Key(k)),
+            (None, Some(v), Some(identity)) => Some(verify::Trust::Keyless(v, identity)),
+            _ => None,
+        };
+        let others = rebuilder_trust(&opts, &required, key.as_ref(), rebuilder)?;
         let target = Target::parse(&opts.reference)?;
         let store = Store::open(&target, opts.net.options(false, false)?, false)?;
         verify::verify_with(
@@ -107,7 +126,7 @@ pub fn run(opts: Opts) -> Result<u8> {
             opts.platform.as_deref(),
             trust,
             &required,
-            &other_keys,
+            &others,
             policy.as_ref(),
         )?
     };
@@ -139,32 +158,42 @@ pub fn run(opts: Opts) -> Result<u8> {
     Ok(if report.verified { 0 } else { 1 })
 }
 
-/// `--rebuild-key` for the `rebuild` requirement: needed with it, refused without it, and
-/// never the builder's own key.
-fn rebuild_key(
+/// The keyless verifier of `--trusted-root` (the public-good instance's without it).
+pub fn verifier(options: &super::keyless::Verify) -> Result<keyless::KeylessVerifier> {
+    let root = options.instance().trusted_root()?;
+    let what = options
+        .trusted_root
+        .as_ref()
+        .map_or("the public-good trust root".to_string(), |p| {
+            p.display().to_string()
+        });
+    keyless::KeylessVerifier::new(&root, &what)
+}
+
+/// Whom the `rebuild` requirement trusts (`--rebuild-key`, or the rebuilder's identity):
+/// needed with it, refused without it, and never the builder's own key.
+fn rebuilder_trust<'a>(
     opts: &Opts,
     required: &[(String, String)],
     key: Option<&p256::ecdsa::VerifyingKey>,
-) -> Result<std::collections::BTreeMap<String, p256::ecdsa::VerifyingKey>> {
+    rebuilder: Option<verify::Trust<'a>>,
+) -> Result<std::collections::BTreeMap<String, verify::Trust<'a>>> {
     let wanted = required.iter().any(|(n, _)| n == "rebuild");
-    match (&opts.rebuild_key, wanted) {
+    match (rebuilder, wanted) {
         (None, false) => Ok(Default::default()),
         (None, true) => Err(Error::Usage(
-            "--require-attestation rebuild needs --rebuild-key PUB: the key of whoever rebuilt the module".into(),
+            "--require-attestation rebuild needs --rebuild-key PUB or --rebuild-certificate-identity[-regexp] and --rebuild-certificate-oidc-issuer[-regexp]: whoever rebuilt the module".into(),
         )),
         (Some(_), false) => Err(Error::Usage(
-            "--rebuild-key is used only with --require-attestation rebuild".into(),
+            "--rebuild-key and --rebuild-certificate-* are used only with --require-attestation rebuild".into(),
         )),
-        (Some(path), true) => {
-            let rebuilder = keys::read_public(path)?;
-            if Some(&rebuilder) == key {
-                return Err(Error::Usage(format!(
-                    "{}: --rebuild-key is the builder's --key; a rebuild counts only when someone else signed it",
-                    path.display()
-                )));
-            }
-            Ok([("rebuild".to_string(), rebuilder)].into())
+        (Some(verify::Trust::Key(rebuilder)), true) if Some(rebuilder) == key => {
+            Err(Error::Usage(format!(
+                "{}: --rebuild-key is the builder's --key; a rebuild counts only when someone else signed it",
+                opts.rebuild_key.as_deref().unwrap_or(std::path::Path::new("-")).display()
+            )))
         }
+        (Some(trust), true) => Ok([("rebuild".to_string(), trust)].into()),
     }
 }
 

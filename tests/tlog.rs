@@ -1,0 +1,655 @@
+//! Key signatures in the transparency log: with an instance configured (`--signing-config`),
+//! `--key` signatures and attestations are logged in its Rekor v2 with a timestamp, as cosign's
+//! `--tlog-upload` does, so that `cosign verify --key` accepts them without
+//! `--insecure-ignore-tlog`; `wasipack verify --key --trusted-root` checks the entry. Against
+//! the local Sigstore instance (scripts/sigstore-stack.sh) and a registry with the referrers
+//! API, judged by the real cosign v3 (and v2.6 with `--new-bundle-format`). Nothing here
+//! reaches the internet.
+
+mod common;
+
+use common::sigstore::Stack;
+use common::{assert_clean_error, decode, wasipack, Tools};
+use std::path::{Path, PathBuf};
+
+const PASSWORD: &str = "tlog-test";
+
+fn s(p: &Path) -> String {
+    p.display().to_string()
+}
+
+/// wasipack in `dir`, with the key's password and a fixed creation time.
+fn wp(args: &[&str], dir: &Path) -> (i32, String, String) {
+    let mut cmd = wasipack();
+    cmd.args(args)
+        .current_dir(dir)
+        .env("COSIGN_PASSWORD", PASSWORD)
+        .env("SOURCE_DATE_EPOCH", "1700000000")
+        .env_remove("SIGSTORE_ID_TOKEN");
+    decode(cmd.output().expect("wasipack runs"))
+}
+
+/// A cosign key pair in `dir` (wasipack writes cosign's format): (private, public).
+fn key_pair(dir: &Path) -> (PathBuf, PathBuf) {
+    let prefix = dir.join("cosign");
+    let (code, out, err) = wp(
+        &["generate-key-pair", "--output-key-prefix", &s(&prefix)],
+        dir,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    (dir.join("cosign.key"), dir.join("cosign.pub"))
+}
+
+/// A cosign binary (`cosign3` or `cosign2`) in `dir`, offline: its own TUF and docker dirs.
+fn cosign(t: &Tools, which: &str, dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let mut cmd = t.command(which);
+    cmd.args(args)
+        .current_dir(dir)
+        .env("COSIGN_PASSWORD", PASSWORD)
+        .env("DOCKER_CONFIG", dir.join("docker"))
+        .env("TUF_ROOT", dir.join("tuf"))
+        .stdin(std::process::Stdio::null());
+    decode(cmd.output().unwrap())
+}
+
+/// `cosign3 COMMAND... --key PUB --trusted-root TR REF` (`command`: the subcommand and its
+/// own flags): no --insecure-ignore-tlog.
+fn cosign_verify(
+    t: &Tools,
+    stack: &Stack,
+    dir: &Path,
+    public: &Path,
+    command: &[&str],
+    reference: &str,
+) -> (i32, String, String) {
+    let root = format!("--trusted-root={}", s(&stack.trusted_root()));
+    let key = format!("--key={}", s(public));
+    let mut args = command.to_vec();
+    args.extend([&key[..], &root[..], "--allow-http-registry", reference]);
+    cosign(t, "cosign3", dir, &args)
+}
+
+/// The one `FAIL` line of a failed verify.
+fn fail_line(out: &str) -> String {
+    let lines: Vec<&str> = out.lines().filter(|l| l.starts_with("FAIL")).collect();
+    assert_eq!(lines.len(), 1, "one failed step expected: {out}");
+    lines[0].to_string()
+}
+
+/// `push MODULE REGISTRY/tlog/NAME:1` with `extra` flags; the reference by digest.
+fn push(module: &Path, registry: &str, name: &str, extra: &[&str], dir: &Path) -> String {
+    let reference = format!("{registry}/tlog/{name}:1");
+    let mut args = vec!["push", module.to_str().unwrap(), &reference, "--json"];
+    args.extend_from_slice(extra);
+    let (code, out, err) = wp(&args, dir);
+    assert_eq!(code, 0, "push {extra:?}: {out}{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    report["pushed"][0]["reference"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn push_key_with_an_instance_logs_signature_and_attestations_that_cosign_verifies_without_insecure_ignore_tlog(
+) {
+    let t = common::require!("sigstore", "cosign3", "go", "crane");
+    let stack: &Stack = t.sigstore_stack();
+    let registry = t.referrers_registry();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let (key, public) = key_pair(dir);
+    let module = t.go_fixture("hello");
+    let config = s(&stack.signing_config());
+    let root = s(&stack.trusted_root());
+
+    let mut cmd = wasipack();
+    cmd.args([
+        "push",
+        &s(&module),
+        &format!("{}/tlog/logged:1", registry.host()),
+        "--key",
+        &s(&key),
+        "--signing-config",
+        &config,
+        "--json",
+    ])
+    .env("COSIGN_PASSWORD", PASSWORD)
+    .current_dir(dir);
+    let (code, out, err) = decode(cmd.output().unwrap());
+    assert_eq!(code, 0, "{out}{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let signed = report["pushed"][0]["signed"].as_array().unwrap();
+    assert_eq!(signed.len(), 3, "a signature and two attestations: {out}");
+    assert!(
+        signed
+            .iter()
+            .all(|s| s["referrer"].is_string() && s["tag"].is_null()),
+        "logged signatures are bundle referrers only: {out}"
+    );
+    let by_digest = report["pushed"][0]["reference"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // cosign v3 accepts the signature and both attestations with the key and the trust root
+    // alone: the log entries are checked, not skipped.
+    let (code, out, err) = cosign_verify(&t, stack, dir, &public, &["verify"], &by_digest);
+    assert_eq!(code, 0, "cosign3 verify --key: {out}{err}");
+    assert!(
+        err.contains("transparency log was verified"),
+        "cosign checked the log: {err}"
+    );
+    for kind in ["spdxjson", "slsaprovenance1"] {
+        let (code, out, err) = cosign_verify(
+            &t,
+            stack,
+            dir,
+            &public,
+            &["verify-attestation", "--type", kind],
+            &by_digest,
+        );
+        assert_eq!(
+            code, 0,
+            "cosign3 verify-attestation --key --type {kind}: {out}{err}"
+        );
+    }
+
+    // The bundle cosign reads: the key's hint, a Rekor v2 hashedrekord entry with an inclusion
+    // proof, and the timestamp authority's timestamp.
+    let referrer = signed[0]["referrer"].as_str().unwrap();
+    let repo = format!("{}/tlog/logged", registry.host());
+    let (code, manifest, err) = t.run("crane", &["manifest", &format!("{repo}@{referrer}")], dir);
+    assert_eq!(code, 0, "{err}");
+    let manifest: serde_json::Value = serde_json::from_str(&manifest).unwrap();
+    let layer = manifest["layers"][0]["digest"].as_str().unwrap();
+    let (code, bundle, err) = t.run("crane", &["blob", &format!("{repo}@{layer}")], dir);
+    assert_eq!(code, 0, "{err}");
+    let bundle: serde_json::Value = serde_json::from_str(&bundle).unwrap();
+    let material = &bundle["verificationMaterial"];
+    assert!(material["publicKey"]["hint"].is_string(), "{bundle}");
+    assert_eq!(
+        material["tlogEntries"][0]["kindVersion"],
+        serde_json::json!({"kind": "hashedrekord", "version": "0.0.2"}),
+        "{bundle}"
+    );
+    assert!(
+        material["tlogEntries"][0]["inclusionProof"]["checkpoint"]["envelope"].is_string(),
+        "{bundle}"
+    );
+    assert!(
+        material["timestampVerificationData"]["rfc3161Timestamps"][0]["signedTimestamp"]
+            .is_string(),
+        "{bundle}"
+    );
+
+    // Signing the same manifest again with the same key logs a second entry (the log refuses
+    // an entry equal to one it holds: the logged signature's nonce is hedged).
+    let (code, out, err) = wp(
+        &[
+            "sign",
+            &by_digest,
+            "--key",
+            &s(&key),
+            "--signing-config",
+            &config,
+            "--json",
+        ],
+        dir,
+    );
+    assert_eq!(code, 0, "signing again: {out}{err}");
+    let again: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_ne!(again["referrer"], signed[0]["referrer"], "{out}");
+
+    // wasipack checks the entries too.
+    let (code, out, err) = wp(
+        &[
+            "verify",
+            &by_digest,
+            "--key",
+            &s(&public),
+            "--trusted-root",
+            &root,
+            "--require-attestation",
+            "spdx,slsa",
+        ],
+        dir,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("verifies, in the transparency log"),
+        "the signature step says it was logged: {out}"
+    );
+}
+
+#[test]
+fn tlog_upload_false_signs_unlogged_and_cosign_and_wasipack_refuse_it_against_the_trust_root() {
+    let t = common::require!("sigstore", "cosign3", "go");
+    let stack: &Stack = t.sigstore_stack();
+    let registry = t.referrers_registry();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let (key, public) = key_pair(dir);
+    let module = t.go_fixture("hello");
+    let config = s(&stack.signing_config());
+    let root = s(&stack.trusted_root());
+    let by_digest = push(
+        &module,
+        &registry.host(),
+        "unlogged",
+        &[
+            "--key",
+            &s(&key),
+            "--signing-config",
+            &config,
+            "--tlog-upload=false",
+            "--attach",
+            "bundles",
+        ],
+        dir,
+    );
+    let (code, out, err) = cosign_verify(&t, stack, dir, &public, &["verify"], &by_digest);
+    assert_ne!(
+        code, 0,
+        "cosign3 accepted an unlogged signature: {out}{err}"
+    );
+    assert!(err.contains("log"), "{err}");
+    let (code, out, err) = cosign_verify(
+        &t,
+        stack,
+        dir,
+        &public,
+        &["verify", "--insecure-ignore-tlog=true"],
+        &by_digest,
+    );
+    assert_eq!(code, 0, "the signature itself is good: {out}{err}");
+
+    // wasipack: against the trust root, exit 1 and the step names why; without it (offline,
+    // the key alone) it verifies, as before.
+    let (code, out, _) = wp(
+        &[
+            "verify",
+            &by_digest,
+            "--key",
+            &s(&public),
+            "--trusted-root",
+            &root,
+        ],
+        dir,
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        fail_line(&out).contains("not logged: the bundle holds no transparency log entry"),
+        "{out}"
+    );
+    let (code, out, err) = wp(&["verify", &by_digest, "--key", &s(&public)], dir);
+    assert_eq!(code, 0, "{out}{err}");
+
+    // A signing config without a log (cosign's offline one) signs unlogged, as cosign does;
+    // asking for the log with it is a usage error.
+    let offline = s(&common::repo().join("testdata/cosign/signing-config-offline.json"));
+    let file = dir.join("f.txt");
+    std::fs::write(&file, "f\n").unwrap();
+    let (code, out, err) = wp(
+        &[
+            "sign-blob",
+            &s(&file),
+            "--key",
+            &s(&key),
+            "--signing-config",
+            &offline,
+        ],
+        dir,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = wp(
+        &[
+            "sign-blob",
+            &s(&file),
+            "--key",
+            &s(&key),
+            "--signing-config",
+            &offline,
+            "--tlog-upload",
+            "--bundle",
+            &s(&dir.join("f.json")),
+        ],
+        dir,
+    );
+    assert_clean_error(
+        code,
+        &out,
+        &err,
+        "--tlog-upload with a config without a log",
+    );
+    assert!(err.contains("names no transparency log"), "{err}");
+
+    // A logged signature has no place in cosign v2's tags: refused before anything is sent.
+    let reference = format!("{}/tlog/tags:1", registry.host());
+    let (code, out, err) = wp(
+        &[
+            "push",
+            &s(&module),
+            &reference,
+            "--key",
+            &s(&key),
+            "--signing-config",
+            &config,
+            "--attach",
+            "tags",
+        ],
+        dir,
+    );
+    assert_clean_error(code, &out, &err, "--attach tags with a log");
+    assert!(err.contains("--attach tags"), "{err}");
+    let (code, _, _) = wp(&["pull", &reference, "-o", &s(&dir.join("p.wasm"))], dir);
+    assert_ne!(code, 0, "nothing was pushed");
+}
+
+#[test]
+fn wasipack_verifies_what_cosign_signed_and_attested_with_a_key_and_logged() {
+    let t = common::require!("sigstore", "cosign3", "go");
+    let stack: &Stack = t.sigstore_stack();
+    let registry = t.referrers_registry();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let (key, public) = key_pair(dir);
+    let module = t.go_fixture("hello");
+    let sbom = dir.join("sbom.spdx.json");
+    let (code, out, err) = wp(&["sbom", &s(&module), "-o", &s(&sbom)], dir);
+    assert_eq!(code, 0, "{out}{err}");
+    let by_digest = push(&module, &registry.host(), "theirs", &[], dir);
+    let config = format!("--signing-config={}", s(&stack.signing_config()));
+    let root = format!("--trusted-root={}", s(&stack.trusted_root()));
+    let key_flag = format!("--key={}", s(&key));
+    let (code, out, err) = cosign(
+        &t,
+        "cosign3",
+        dir,
+        &[
+            "sign",
+            &key_flag,
+            &config,
+            &root,
+            "--allow-http-registry",
+            "--yes",
+            &by_digest,
+        ],
+    );
+    assert_eq!(code, 0, "cosign3 sign --key: {out}{err}");
+    let (code, out, err) = cosign(
+        &t,
+        "cosign3",
+        dir,
+        &[
+            "attest",
+            &key_flag,
+            &config,
+            &root,
+            "--allow-http-registry",
+            "--yes",
+            "--type",
+            "spdxjson",
+            "--predicate",
+            &s(&sbom),
+            &by_digest,
+        ],
+    );
+    assert_eq!(code, 0, "cosign3 attest --key: {out}{err}");
+    let root = s(&stack.trusted_root());
+    let (code, out, err) = wp(
+        &[
+            "verify",
+            &by_digest,
+            "--key",
+            &s(&public),
+            "--trusted-root",
+            &root,
+            "--require-attestation",
+            "spdx",
+        ],
+        dir,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("verifies, in the transparency log"), "{out}");
+
+    // Another key: the logged signature is not its, exit 1.
+    let other = tempfile::tempdir().unwrap();
+    let (_, other_public) = key_pair(other.path());
+    let (code, out, _) = wp(
+        &[
+            "verify",
+            &by_digest,
+            "--key",
+            &s(&other_public),
+            "--trusted-root",
+            &root,
+        ],
+        dir,
+    );
+    assert_eq!(code, 1, "{out}");
+    fail_line(&out);
+}
+
+#[test]
+fn sign_blob_with_an_instance_is_logged_for_cosign_and_an_altered_inclusion_proof_fails_in_one_line(
+) {
+    let t = common::require!("sigstore", "cosign3");
+    let stack: &Stack = t.sigstore_stack();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let (key, public) = key_pair(dir);
+    let config = s(&stack.signing_config());
+    let root = s(&stack.trusted_root());
+    let sign_blob = |file: &Path, bundle: &Path| {
+        wp(
+            &[
+                "sign-blob",
+                &s(file),
+                "--key",
+                &s(&key),
+                "--signing-config",
+                &config,
+                "--bundle",
+                &s(bundle),
+            ],
+            dir,
+        )
+    };
+    // Two signatures, so that the second's inclusion proof has a path to alter.
+    let first = dir.join("first.txt");
+    std::fs::write(&first, "first\n").unwrap();
+    let (code, out, err) = sign_blob(&first, &dir.join("first.sigstore.json"));
+    assert_eq!(code, 0, "{out}{err}");
+    let file = dir.join("module.txt");
+    std::fs::write(&file, "the artifact\n").unwrap();
+    let bundle = dir.join("module.sigstore.json");
+    let (code, out, err) = sign_blob(&file, &bundle);
+    assert_eq!(code, 0, "{out}{err}");
+
+    let (code, out, err) = cosign(
+        &t,
+        "cosign3",
+        dir,
+        &[
+            "verify-blob",
+            &format!("--key={}", s(&public)),
+            &format!("--bundle={}", s(&bundle)),
+            &format!("--trusted-root={root}"),
+            &s(&file),
+        ],
+    );
+    assert_eq!(
+        code, 0,
+        "cosign3 verify-blob --key, tlog checked: {out}{err}"
+    );
+    let verify = |bundle: &Path| {
+        wp(
+            &[
+                "verify",
+                &s(&file),
+                "--key",
+                &s(&public),
+                "--bundle",
+                &s(bundle),
+                "--trusted-root",
+                &root,
+            ],
+            dir,
+        )
+    };
+    let (code, out, err) = verify(&bundle);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("verifies with the key, logged, timestamped"),
+        "{out}"
+    );
+
+    // One hash of the inclusion path altered: exit 1, one FAIL line naming the log entry.
+    let mut v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&bundle).unwrap()).unwrap();
+    let hash = &mut v["verificationMaterial"]["tlogEntries"][0]["inclusionProof"]["hashes"][0];
+    let mut flipped = hash
+        .as_str()
+        .expect("an inclusion path hash")
+        .to_string()
+        .into_bytes();
+    flipped[0] = if flipped[0] == b'A' { b'B' } else { b'A' };
+    *hash = serde_json::Value::String(String::from_utf8(flipped).unwrap());
+    let altered = dir.join("altered.sigstore.json");
+    std::fs::write(&altered, serde_json::to_vec(&v).unwrap()).unwrap();
+    let (code, out, _) = verify(&altered);
+    assert_eq!(code, 1, "{out}");
+    assert!(fail_line(&out).contains("log entry"), "{out}");
+
+    // Another file's bundle: its entry and signature are not this file's.
+    let (code, out, _) = verify(&dir.join("first.sigstore.json"));
+    assert_eq!(code, 1, "{out}");
+    fail_line(&out);
+
+    // Logged, the signature lives in its bundle: sign-blob without --bundle is refused before
+    // anything is logged or written.
+    let sig = dir.join("unbundled.sig");
+    let (code, out, err) = wp(
+        &[
+            "sign-blob",
+            &s(&file),
+            "--key",
+            &s(&key),
+            "--signing-config",
+            &config,
+            "--output-signature",
+            &s(&sig),
+        ],
+        dir,
+    );
+    assert_clean_error(code, &out, &err, "sign-blob logged without --bundle");
+    assert!(err.contains("--bundle"), "{err}");
+    assert!(!sig.exists());
+}
+
+#[test]
+fn cosign2_with_the_new_bundle_format_accepts_a_logged_key_signature() {
+    let t = common::require!("sigstore", "cosign2", "go");
+    let stack: &Stack = t.sigstore_stack();
+    let registry = t.referrers_registry();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let (key, public) = key_pair(dir);
+    let module = t.go_fixture("hello");
+    let by_digest = push(
+        &module,
+        &registry.host(),
+        "for-cosign2",
+        &[
+            "--key",
+            &s(&key),
+            "--signing-config",
+            &s(&stack.signing_config()),
+        ],
+        dir,
+    );
+    let root = format!("--trusted-root={}", s(&stack.trusted_root()));
+    let key_flag = format!("--key={}", s(&public));
+    let (code, out, err) = cosign(
+        &t,
+        "cosign2",
+        dir,
+        &[
+            "verify",
+            &key_flag,
+            &root,
+            "--new-bundle-format",
+            "--allow-http-registry",
+            &by_digest,
+        ],
+    );
+    assert_eq!(code, 0, "cosign2 verify --new-bundle-format: {out}{err}");
+    let (code, out, err) = cosign(
+        &t,
+        "cosign2",
+        dir,
+        &[
+            "verify-attestation",
+            &key_flag,
+            &root,
+            "--new-bundle-format",
+            "--allow-http-registry",
+            "--type",
+            "spdxjson",
+            &by_digest,
+        ],
+    );
+    assert_eq!(
+        code, 0,
+        "cosign2 verify-attestation --new-bundle-format: {out}{err}"
+    );
+}
+
+#[test]
+fn build_sign_with_an_instance_logs_in_the_layout_and_the_push_carries_it_to_cosign() {
+    let t = common::require!("sigstore", "cosign3", "go");
+    let stack: &Stack = t.sigstore_stack();
+    let registry = t.referrers_registry();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let (key, public) = key_pair(dir);
+    let project = dir.join("hello");
+    common::copy_tree(&common::repo().join("examples/hello"), &project);
+    let mut cmd = wasipack();
+    cmd.args(["build", &s(&project), "--sign", &s(&key)])
+        .args(["--signing-config", &s(&stack.signing_config())])
+        .env("COSIGN_PASSWORD", PASSWORD)
+        .env("SOURCE_DATE_EPOCH", "1700000000")
+        .env("WASIPACK_CACHE", dir.join("cache"))
+        .current_dir(dir);
+    let (code, out, err) = decode(cmd.output().unwrap());
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        err.contains("the Sigstore bundle referrer"),
+        "logged, the signature is a bundle referrer in the layout: {err}"
+    );
+    let dist = project.join("dist");
+    let root = s(&stack.trusted_root());
+    let layout = format!("oci-layout:{}:hello", s(&dist.join("oci")));
+    let (code, out, err) = wp(
+        &[
+            "verify",
+            &layout,
+            "--key",
+            &s(&public),
+            "--trusted-root",
+            &root,
+            "--require-attestation",
+            "spdx,slsa",
+        ],
+        dir,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let by_digest = push(&dist, &registry.host(), "built", &[], dir);
+    let (code, out, err) = cosign_verify(&t, stack, dir, &public, &["verify"], &by_digest);
+    assert_eq!(
+        code, 0,
+        "cosign3 verify --key of build --sign's pushed signature: {out}{err}"
+    );
+}
