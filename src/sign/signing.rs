@@ -173,6 +173,7 @@ mod tests {
             attach,
             key: key.then_some(()),
             keyless: keyless.then(|| TokenSource::Flag("not-a-token".into())),
+            audience: keyless::AUDIENCE,
             instance: InstanceFiles {
                 signing_config: config.map(Into::into),
                 trusted_root: None,
