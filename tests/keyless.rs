@@ -1344,3 +1344,85 @@ fn a_keyless_bundle_with_no_timestamp_inside_its_certificates_validity_is_refuse
         "{out}"
     );
 }
+
+#[test]
+fn push_keyless_of_a_dual_target_build_signs_the_index_and_each_entry_for_cosign_and_verify_platform(
+) {
+    let t = common::require!("sigstore", "cosign3", "go");
+    let stack: &Stack = t.sigstore_stack();
+    let registry = t.referrers_registry();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    // examples/hello, with both targets and each target's default policy.
+    common::copy_tree(&common::repo().join("examples/hello"), &dir.join("hello"));
+    std::fs::write(
+        dir.join("hello/wasipack.toml"),
+        "[build]\ntarget = [\"wasip1\", \"wasip2\"]\n",
+    )
+    .unwrap();
+    let (code, out, err) = build_example(dir, &["--json"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let index_digest = report["modules"][0]["index_digest"]
+        .as_str()
+        .expect("an image index")
+        .to_string();
+    let repo_ref = format!("{}/keyless/dual", registry.host());
+    let (code, out, err) = wp(
+        &[
+            "push",
+            &s(&dir.join("hello/dist")),
+            &format!("{repo_ref}:v1"),
+            "--keyless",
+            "--identity-token",
+            &stack.token(),
+            "--signing-config",
+            &s(&stack.signing_config()),
+            "--json",
+        ],
+        dir,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let pushed: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let digests: Vec<&str> = pushed["pushed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["digest"].as_str().unwrap())
+        .collect();
+    assert!(digests.contains(&index_digest.as_str()), "{out}");
+    assert_eq!(digests.len(), 3, "two entries and the index: {out}");
+
+    // cosign v3 verifies the index's own signature, and each entry's.
+    for digest in &digests {
+        let (code, out, err) = cosign(
+            &t,
+            stack,
+            dir,
+            &["verify", &format!("{repo_ref}@{digest}")],
+            None,
+        );
+        assert_eq!(code, 0, "cosign3 verify {digest}: {out}{err}");
+    }
+    // wasipack verify of the tag (the index), choosing the wasip2 entry.
+    let (code, out, err) = wp(
+        &[
+            "verify",
+            &format!("{repo_ref}:v1"),
+            "--platform",
+            "wasip2",
+            "--certificate-identity",
+            &stack.identity(),
+            "--certificate-oidc-issuer",
+            &stack.issuer(),
+            "--trusted-root",
+            &s(&stack.trusted_root()),
+            "--insecure-ignore-sct",
+            "--require-attestation",
+            "spdx,slsa",
+        ],
+        dir,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("ok   signature"), "{out}");
+}
