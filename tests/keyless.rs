@@ -1203,3 +1203,144 @@ fn cosign_v2_6_with_the_new_bundle_format_verifies_wasipacks_keyless_bundles_and
         "{err}"
     );
 }
+
+#[test]
+fn a_token_for_another_audience_is_refused_by_fulcio_itself_in_one_line_naming_the_audience() {
+    let t = common::require!("sigstore");
+    let stack: &Stack = t.sigstore_stack();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let file = blob(dir, "f.txt", "for another audience\n");
+    let bundle = dir.join("f.sigstore.json");
+    let token = stack.token_for_audience("not-sigstore");
+    let sign = |extra: &[&str]| {
+        let mut args = vec![
+            "sign-blob",
+            file.to_str().unwrap(),
+            "--keyless",
+            "--identity-token",
+            token.as_str(),
+            "--signing-config",
+        ];
+        let config = s(&stack.signing_config());
+        let bundle = s(&bundle);
+        let mut all: Vec<String> = args.drain(..).map(str::to_string).collect();
+        all.extend([config, "--bundle".into(), bundle]);
+        all.extend(extra.iter().map(|e| e.to_string()));
+        let all: Vec<&str> = all.iter().map(String::as_str).collect();
+        wp(&all, dir)
+    };
+    // wasipack's own check, before Fulcio is asked.
+    let (code, out, err) = sign(&[]);
+    assert_clean_error(code, &out, &err, "another audience, wasipack's check");
+    assert!(
+        err.contains("issued for audience `not-sigstore`, not `sigstore`"),
+        "{err}"
+    );
+    // Told that the instance's client ID is `not-sigstore`, wasipack sends the token; this
+    // Fulcio knows its issuer by the client ID `sigstore` and refuses it.
+    let (code, out, err) = sign(&["--oidc-client-id", "not-sigstore"]);
+    assert_clean_error(code, &out, &err, "another audience, Fulcio's refusal");
+    assert!(
+        err.starts_with(
+            "error: Fulcio refused the identity token (audience `not-sigstore`, issuer `"
+        ) && err.contains(&stack.issuer())
+            && err.contains("HTTP 4"),
+        "{err}"
+    );
+    assert!(!bundle.exists());
+    // The same token is fine for that client ID's check but not for `sigstore`'s: the flag
+    // moves wasipack's check, not Fulcio's.
+    let (code, out, err) = sign(&["--oidc-client-id", "sigstore"]);
+    assert_clean_error(code, &out, &err, "explicit sigstore client ID");
+}
+
+#[test]
+fn a_keyless_bundle_with_no_timestamp_inside_its_certificates_validity_is_refused_naming_what_failed(
+) {
+    let t = common::require!("sigstore", "cosign3");
+    let stack: &Stack = t.sigstore_stack();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let identity = stack.identity();
+    let issuer = stack.issuer();
+    let expect = [
+        "--certificate-identity",
+        identity.as_str(),
+        "--certificate-oidc-issuer",
+        issuer.as_str(),
+    ];
+    let sign = |name: &str| {
+        let file = blob(dir, &format!("{name}.txt"), &format!("{name}\n"));
+        let bundle = dir.join(format!("{name}.sigstore.json"));
+        let (code, out, err) = wp(
+            &[
+                "sign-blob",
+                &s(&file),
+                "--keyless",
+                "--identity-token",
+                &stack.token(),
+                "--signing-config",
+                &s(&stack.signing_config()),
+                "--bundle",
+                &s(&bundle),
+            ],
+            dir,
+        );
+        assert_eq!(code, 0, "{out}{err}");
+        let v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&bundle).unwrap()).unwrap();
+        (file, v)
+    };
+    let (file, good) = sign("a");
+    let (_, other) = sign("b");
+    let write = |name: &str, v: &serde_json::Value| {
+        let p = dir.join(name);
+        std::fs::write(&p, serde_json::to_vec(v).unwrap()).unwrap();
+        p
+    };
+    let verify =
+        |bundle: &Path, root: &Path| wasipack_verify_blob(stack, &file, bundle, &expect, root);
+    let (code, out, err) = verify(&write("good.json", &good), &stack.trusted_root());
+    assert_eq!(code, 0, "{out}{err}");
+
+    // No timestamp at all: a Rekor v2 entry has no time of its own, so nothing places the
+    // signature inside the certificate's ten minutes. cosign refuses it too.
+    let mut untimed = good.clone();
+    untimed["verificationMaterial"]
+        .as_object_mut()
+        .unwrap()
+        .remove("timestampVerificationData");
+    let untimed = write("untimed.json", &untimed);
+    let (code, out, _) = verify(&untimed, &stack.trusted_root());
+    assert_eq!(code, 1, "{out}");
+    assert!(fail_line(&out).contains("no verified timestamp"), "{out}");
+    let (code, _, _) = cosign_verify_blob(&t, stack, &file, &untimed, &identity, &issuer);
+    assert_ne!(code, 0, "cosign3 accepted a bundle without a timestamp");
+
+    // The timestamp of another signature (the TSA's, genuine, but over other bytes).
+    let mut borrowed = good.clone();
+    borrowed["verificationMaterial"]["timestampVerificationData"] =
+        other["verificationMaterial"]["timestampVerificationData"].clone();
+    let (code, out, _) = verify(&write("borrowed.json", &borrowed), &stack.trusted_root());
+    assert_eq!(code, 1, "{out}");
+    assert!(fail_line(&out).contains("RFC 3161 timestamp"), "{out}");
+
+    // A trust root whose Fulcio CA stopped being trusted before the signature was made: the
+    // certificate's issuer was not valid at the signing time the timestamp vouches for.
+    let mut root: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(stack.trusted_root()).unwrap()).unwrap();
+    let start = root["certificateAuthorities"][0]["validFor"]["start"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    root["certificateAuthorities"][0]["validFor"]["end"] = serde_json::Value::String(start);
+    let retired = dir.join("retired-ca.json");
+    std::fs::write(&retired, serde_json::to_vec(&root).unwrap()).unwrap();
+    let (code, out, _) = verify(&write("good2.json", &good), &retired);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        fail_line(&out).contains("no trusted certificate authority is valid at"),
+        "{out}"
+    );
+}

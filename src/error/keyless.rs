@@ -21,6 +21,16 @@ pub enum KeylessError {
     /// that cannot be used.
     #[error("{what}: {message}")]
     Instance { what: String, message: String },
+    /// Fulcio refused a certificate for the token (it answered 4xx: an audience it does not
+    /// take, an issuer it does not trust...): what the token says, and Fulcio's answer.
+    #[error(
+        "Fulcio refused the identity token (audience {audience}, issuer `{issuer}`): {message}"
+    )]
+    Refused {
+        audience: String,
+        issuer: String,
+        message: String,
+    },
     /// Fulcio, Rekor or the timestamp authority refused or could not be reached while signing.
     #[error("keyless signing failed: {0}")]
     Service(String),

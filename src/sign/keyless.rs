@@ -21,8 +21,23 @@ use sigstore_trust_root::{SigningConfig, TrustedRoot};
 use sigstore_verify::{VerificationPolicy, Verifier};
 use std::path::{Path, PathBuf};
 
-/// The audience Fulcio accepts tokens for.
+/// The audience Fulcio accepts tokens for unless its configuration names another client ID.
 pub const AUDIENCE: &str = "sigstore";
+
+/// A token's `aud` claim, for a message: `` `a` ``, `` `a`, `b` ``, or `none`.
+fn audience_text(aud: &sigstore_oidc::Audience) -> String {
+    let quoted = |v: &[String]| {
+        v.iter()
+            .map(|a| format!("`{a}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match aud {
+        sigstore_oidc::Audience::Single(a) => quoted(std::slice::from_ref(a)),
+        sigstore_oidc::Audience::Multiple(v) if !v.is_empty() => quoted(v),
+        _ => "none".into(),
+    }
+}
 
 /// Which Sigstore instance to use: the public-good instance (trust root and signing config
 /// through TUF, cached) unless files for a private one are given, as cosign's flags name them.
@@ -101,7 +116,7 @@ pub enum TokenSource {
     Environment,
 }
 
-fn parse_token(raw: &str, source_name: &'static str) -> Result<IdentityToken> {
+fn parse_token(raw: &str, source_name: &'static str, audience: &str) -> Result<IdentityToken> {
     let bad = |message: String| KeylessError::Token {
         source_name,
         message,
@@ -110,10 +125,10 @@ fn parse_token(raw: &str, source_name: &'static str) -> Result<IdentityToken> {
     if token.is_expired() {
         return Err(bad(format!("expired at {}", token.expiration())).into());
     }
-    if !token.claims().aud.contains(AUDIENCE) {
+    if !token.claims().aud.contains(audience) {
         return Err(bad(format!(
-            "issued for audience {:?}, not `{AUDIENCE}` (Fulcio would refuse it)",
-            token.claims().aud
+            "issued for audience {}, not `{audience}` (Fulcio would refuse it)",
+            audience_text(&token.claims().aud)
         ))
         .into());
     }
@@ -122,8 +137,12 @@ fn parse_token(raw: &str, source_name: &'static str) -> Result<IdentityToken> {
 
 /// The OIDC identity token to sign with: `--identity-token`, else `SIGSTORE_ID_TOKEN`, else
 /// the ambient GitHub Actions token (`ACTIONS_ID_TOKEN_REQUEST_URL` and `_TOKEN`, audience
-/// `sigstore`); [`KeylessError::NoToken`] when there is none.
-fn identity_token(source: &TokenSource, rt: &tokio::runtime::Runtime) -> Result<IdentityToken> {
+/// `sigstore`); [`KeylessError::NoToken`] when there is none. It must be for `audience`.
+fn identity_token(
+    source: &TokenSource,
+    audience: &str,
+    rt: &tokio::runtime::Runtime,
+) -> Result<IdentityToken> {
     match source {
         TokenSource::Flag(value) => {
             let path = Path::new(value);
@@ -133,18 +152,18 @@ fn identity_token(source: &TokenSource, rt: &tokio::runtime::Runtime) -> Result<
                     source_name: "--identity-token",
                     message: format!("{}: {}", path.display(), crate::text::io_message(&e)),
                 })?;
-                return parse_token(&raw, "--identity-token");
+                return parse_token(&raw, "--identity-token", audience);
             }
-            parse_token(value, "--identity-token")
+            parse_token(value, "--identity-token", audience)
         }
         TokenSource::Environment => {
             if let Ok(raw) = std::env::var("SIGSTORE_ID_TOKEN") {
                 if !raw.trim().is_empty() {
-                    return parse_token(&raw, "SIGSTORE_ID_TOKEN");
+                    return parse_token(&raw, "SIGSTORE_ID_TOKEN", audience);
                 }
             }
             match rt.block_on(IdentityToken::detect_ambient()) {
-                Ok(Some(token)) => parse_token(token.expose_secret(), "ambient CI token"),
+                Ok(Some(token)) => parse_token(token.expose_secret(), "ambient CI token", audience),
                 Ok(None) => Err(KeylessError::NoToken.into()),
                 Err(e) => Err(KeylessError::Token {
                     source_name: "ambient CI token",
@@ -161,6 +180,9 @@ fn identity_token(source: &TokenSource, rt: &tokio::runtime::Runtime) -> Result<
 pub struct KeylessSigner {
     rt: tokio::runtime::Runtime,
     signer: sigstore_sign::Signer,
+    /// The token's audience and issuer, to name when Fulcio refuses it (boxed: a signer is
+    /// one variant of `Signing`, kept small).
+    named: Box<(String, String)>,
 }
 
 /// A bundle and what its certificate says about the signer.
@@ -174,13 +196,45 @@ pub struct SignedBundle {
 }
 
 impl KeylessSigner {
-    /// Resolves the token and the services; nothing is signed yet.
+    /// Resolves the token (for the audience [`AUDIENCE`]) and the services; nothing is
+    /// signed yet.
     pub fn new(instance: &InstanceFiles, token: &TokenSource) -> Result<KeylessSigner> {
+        KeylessSigner::for_audience(instance, token, AUDIENCE)
+    }
+
+    /// [`KeylessSigner::new`] for an instance whose Fulcio knows the token's issuer under
+    /// another client ID: the token must be for `audience`.
+    pub fn for_audience(
+        instance: &InstanceFiles,
+        token: &TokenSource,
+        audience: &str,
+    ) -> Result<KeylessSigner> {
         let rt = runtime()?;
-        let token = identity_token(token, &rt)?;
+        let token = identity_token(token, audience, &rt)?;
         let services = instance.signing_services(&rt)?;
+        let named = Box::new((
+            audience_text(&token.claims().aud),
+            token.issuer().to_string(),
+        ));
         let signer = SigningContext::new(services).signer(token);
-        Ok(KeylessSigner { rt, signer })
+        Ok(KeylessSigner { rt, signer, named })
+    }
+
+    /// A signing failure as a [`KeylessError`]: Fulcio refusing the certificate request (a
+    /// 4xx answer: it did not accept the token) names the token; anything else is a service
+    /// failure.
+    fn failed(&self, e: sigstore_sign::Error) -> KeylessError {
+        match &e {
+            sigstore_sign::Error::Fulcio(sigstore_sign::fulcio::Error::Status {
+                status,
+                message,
+            }) if (400..500).contains(status) => KeylessError::Refused {
+                audience: self.named.0.clone(),
+                issuer: self.named.1.clone(),
+                message: format!("HTTP {status}: {}", one_line(message)),
+            },
+            _ => KeylessError::Service(one_line(e)),
+        }
     }
 
     /// A message-signature bundle over `blob` (what `cosign sign-blob --bundle` writes).
@@ -188,7 +242,7 @@ impl KeylessSigner {
         let bundle = self
             .rt
             .block_on(self.signer.sign(blob))
-            .map_err(|e| KeylessError::Service(one_line(e)))?;
+            .map_err(|e| self.failed(e))?;
         signed(&bundle)
     }
 
@@ -208,7 +262,7 @@ impl KeylessSigner {
                 let (index, result) = joined.map_err(|e| {
                     KeylessError::Service(format!("a signing task failed: {}", one_line(e)))
                 })?;
-                out[index] = Some(result.map_err(|e| KeylessError::Service(one_line(e)))?);
+                out[index] = Some(result.map_err(|e| self.failed(e))?);
             }
             Ok::<_, KeylessError>(out)
         })?;
@@ -223,7 +277,7 @@ impl KeylessSigner {
         let bundle = self
             .rt
             .block_on(self.signer.sign_raw_statement(statement))
-            .map_err(|e| KeylessError::Service(one_line(e)))?;
+            .map_err(|e| self.failed(e))?;
         signed(&bundle)
     }
 }

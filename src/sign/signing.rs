@@ -19,7 +19,7 @@ pub enum Signing<K = KeySigner> {
     /// bundles, which `cosign verify --key` accepts without `--insecure-ignore-tlog`.
     KeyLogged(K, keyless::Log),
     /// Keyless: a fresh key and Fulcio certificate per signature, logged; Sigstore bundles.
-    Keyless(KeylessSigner),
+    Keyless(Box<KeylessSigner>),
 }
 
 /// A key as the command line found it: the file read and its password known, not opened yet
@@ -40,6 +40,9 @@ pub struct Choice<'a, K> {
     pub key: Option<K>,
     /// `--keyless`, and where its identity token comes from.
     pub keyless: Option<TokenSource>,
+    /// `--oidc-client-id`: the audience that token must be for ([`keyless::AUDIENCE`] unless
+    /// the instance's Fulcio knows its issuer by another client ID).
+    pub audience: &'a str,
     /// `--signing-config`: the instance to sign (and log) with.
     pub instance: InstanceFiles,
     /// `--tlog-upload`, when given: whether a key's signatures are logged. Not given, they
@@ -57,6 +60,7 @@ impl<K> Signing<K> {
             attach,
             key,
             keyless,
+            audience,
             instance,
             tlog_upload,
         } = choice;
@@ -76,9 +80,9 @@ impl<K> Signing<K> {
             )),
             (None, Some(token)) => {
                 settle(Kind::Keyless, attach, command)?;
-                Ok(Some(Signing::Keyless(KeylessSigner::new(
-                    &instance, &token,
-                )?)))
+                Ok(Some(Signing::Keyless(Box::new(
+                    KeylessSigner::for_audience(&instance, &token, audience)?,
+                ))))
             }
             (Some(key), None) => {
                 if !tlog_upload.unwrap_or(instance.signing_config.is_some()) {
@@ -169,6 +173,7 @@ mod tests {
             attach,
             key: key.then_some(()),
             keyless: keyless.then(|| TokenSource::Flag("not-a-token".into())),
+            audience: keyless::AUDIENCE,
             instance: InstanceFiles {
                 signing_config: config.map(Into::into),
                 trusted_root: None,

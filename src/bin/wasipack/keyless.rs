@@ -39,6 +39,10 @@ pub struct With {
     /// signs unlogged.
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub tlog_upload: Option<bool>,
+    /// The audience the identity token must be for: the client ID the instance's Fulcio knows
+    /// the token's issuer by (`sigstore` on the public instance and most private ones).
+    #[arg(long, value_name = "ID", default_value = wasipack::sign::keyless::AUDIENCE)]
+    pub oidc_client_id: String,
 }
 
 impl Sign {
@@ -78,6 +82,7 @@ impl With {
             attach,
             key,
             keyless: keyless.then(|| self.token()),
+            audience: &self.oidc_client_id,
             instance: self.instance(),
             tlog_upload: self.tlog_upload,
         })
