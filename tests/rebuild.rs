@@ -47,6 +47,23 @@ fn origin(root: &Path, module: &str, config: bool) -> PathBuf {
     dir
 }
 
+/// [`origin`] (the example as `example.com/hello`, with its `wasipack.toml`) and the builder's
+/// clone of it, `builder-checkout`.
+fn builder_checkout(dir: &Path) -> (PathBuf, PathBuf) {
+    let origin = origin(dir, "example.com/hello", true);
+    let builder = dir.join("builder-checkout");
+    git(
+        dir,
+        &[
+            "clone",
+            "-q",
+            origin.to_str().unwrap(),
+            builder.to_str().unwrap(),
+        ],
+    );
+    (origin, builder)
+}
+
 /// Every file under `dir`, relative, with its bytes.
 fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
@@ -162,23 +179,40 @@ fn json(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
 }
 
+/// `rebuild LAYOUT --key PUB --sign KEY --json` of what does not reproduce: exit 1, no summary
+/// attached; the report.
+fn not_reproduced(
+    dir: &Path,
+    layout: &str,
+    builder_pub: &str,
+    rebuilder_key: &str,
+) -> serde_json::Value {
+    let (code, out, err) = wp(
+        dir,
+        &[
+            "rebuild",
+            layout,
+            "--key",
+            builder_pub,
+            "--sign",
+            rebuilder_key,
+            "--json",
+        ],
+    );
+    assert_eq!(code, 1, "{err}{out}");
+    let report = json(&out);
+    assert_eq!(report["reproduced"], false);
+    assert!(report["summary"].as_array().unwrap().is_empty(), "{out}");
+    report
+}
+
 #[test]
 fn a_pushed_module_is_rebuilt_from_a_file_clone_and_its_summary_verifies_with_cosign_and_verify() {
     let t = common::require!("go", "git", "crane", "cosign3");
     let registry = t.crane_registry();
     let root = tempfile::tempdir().unwrap();
     let dir = root.path();
-    let origin = origin(dir, "example.com/hello", true);
-    let builder = dir.join("builder-checkout");
-    git(
-        dir,
-        &[
-            "clone",
-            "-q",
-            origin.to_str().unwrap(),
-            builder.to_str().unwrap(),
-        ],
-    );
+    let (origin, builder) = builder_checkout(dir);
     let (builder_key, builder_pub) = keys(dir, "builder");
     let (rebuilder_key, rebuilder_pub) = keys(dir, "rebuilder");
     ok(dir, &["build", builder.to_str().unwrap()]);
@@ -216,6 +250,30 @@ fn a_pushed_module_is_rebuilt_from_a_file_clone_and_its_summary_verifies_with_co
     assert_eq!(report["commit"], git(&origin, &["rev-parse", "HEAD"]));
     assert!(report["outputs"].as_array().unwrap().len() >= 4, "{out}");
     assert!(!report["summary"].as_array().unwrap().is_empty(), "{out}");
+    // --allow-toolchain-download runs Go with GOTOOLCHAIN=<the recorded release>: when that is
+    // the local one, nothing is fetched (the module proxy turned off) and it reproduces.
+    let (code, out, err) = decode(
+        wasipack()
+            .args([
+                "rebuild",
+                &reference,
+                "--key",
+                &builder_pub,
+                "--source",
+                &file_url,
+            ])
+            .arg("--allow-toolchain-download")
+            .current_dir(dir)
+            .env("SOURCE_DATE_EPOCH", EPOCH)
+            .env("WASIPACK_CACHE", dir.join("cache"))
+            .env("DOCKER_CONFIG", dir.join("docker"))
+            .env("GOPROXY", "off")
+            .env_remove("GOTOOLCHAIN")
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(code, 0, "{err}{out}");
+    assert!(out.contains(": reproduced from "), "{out}");
 
     // cosign judges the summary, signed by the rebuilder.
     let (code, out, err) = cosign3(
@@ -289,17 +347,7 @@ fn a_dirty_tree_is_not_reproduced_and_another_go_release_cannot_judge() {
     let _t = common::require!("go", "git");
     let root = tempfile::tempdir().unwrap();
     let dir = root.path();
-    let origin = origin(dir, "example.com/hello", true);
-    let builder = dir.join("builder-checkout");
-    git(
-        dir,
-        &[
-            "clone",
-            "-q",
-            origin.to_str().unwrap(),
-            builder.to_str().unwrap(),
-        ],
-    );
+    let (origin, builder) = builder_checkout(dir);
     let (builder_key, builder_pub) = keys(dir, "builder");
     let (rebuilder_key, rebuilder_pub) = keys(dir, "rebuilder");
     // A change not committed: the provenance says dirty and names no commit as the source.
@@ -315,28 +363,13 @@ fn a_dirty_tree_is_not_reproduced_and_another_go_release_cannot_judge() {
         &["build", builder.to_str().unwrap(), "--sign", &builder_key],
     );
     let layout = format!("oci-layout:{}:hello", builder.join("dist/oci").display());
-    let (code, out, err) = wp(
-        dir,
-        &[
-            "rebuild",
-            &layout,
-            "--key",
-            &builder_pub,
-            "--sign",
-            &rebuilder_key,
-            "--json",
-        ],
-    );
-    assert_eq!(code, 1, "{err}{out}");
-    let report = json(&out);
-    assert_eq!(report["reproduced"], false);
+    let report = not_reproduced(dir, &layout, &builder_pub, &rebuilder_key);
     assert_eq!(report["dirty"], true);
     let difference = report["difference"].as_str().unwrap();
     assert!(
         difference.starts_with("hello.wasm: ") && difference.contains("section"),
         "{difference}"
     );
-    assert!(report["summary"].as_array().unwrap().is_empty());
     // No summary was attached: a consumer who requires one is refused.
     let (code, out, _) = wp(
         dir,
@@ -397,17 +430,7 @@ fn a_module_altered_after_its_build_is_not_reproduced_and_gets_no_summary() {
     let _t = common::require!("go", "git");
     let root = tempfile::tempdir().unwrap();
     let dir = root.path();
-    let origin = origin(dir, "example.com/hello", true);
-    let builder = dir.join("builder-checkout");
-    git(
-        dir,
-        &[
-            "clone",
-            "-q",
-            origin.to_str().unwrap(),
-            builder.to_str().unwrap(),
-        ],
-    );
+    let (_, builder) = builder_checkout(dir);
     let (builder_key, builder_pub) = keys(dir, "builder");
     let (rebuilder_key, _) = keys(dir, "rebuilder");
     ok(
@@ -473,26 +496,11 @@ fn a_module_altered_after_its_build_is_not_reproduced_and_gets_no_summary() {
             predicate.to_str().unwrap(),
         ],
     );
-    let (code, out, err) = wp(
-        dir,
-        &[
-            "rebuild",
-            &layout,
-            "--key",
-            &builder_pub,
-            "--sign",
-            &rebuilder_key,
-            "--json",
-        ],
-    );
-    assert_eq!(code, 1, "{err}{out}");
-    let report = json(&out);
-    assert_eq!(report["reproduced"], false);
+    let report = not_reproduced(dir, &layout, &builder_pub, &rebuilder_key);
     assert_eq!(
         report["difference"], "hello.wasm: custom section `extra` (in one only)",
-        "{out}"
+        "{report}"
     );
-    assert!(report["summary"].as_array().unwrap().is_empty());
 }
 
 #[test]
@@ -502,17 +510,7 @@ fn a_keyless_pushed_module_is_rebuilt_by_identity_and_its_keyless_summary_names_
     let registry = t.referrers_registry();
     let root = tempfile::tempdir().unwrap();
     let dir = root.path();
-    let origin = origin(dir, "example.com/hello", true);
-    let builder = dir.join("builder-checkout");
-    git(
-        dir,
-        &[
-            "clone",
-            "-q",
-            origin.to_str().unwrap(),
-            builder.to_str().unwrap(),
-        ],
-    );
+    let (origin, builder) = builder_checkout(dir);
     ok(dir, &["build", builder.to_str().unwrap()]);
     let config = stack.signing_config().display().to_string();
     let trusted_root = stack.trusted_root().display().to_string();
