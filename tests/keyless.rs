@@ -1426,3 +1426,24 @@ fn push_keyless_of_a_dual_target_build_signs_the_index_and_each_entry_for_cosign
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("ok   signature"), "{out}");
 }
+
+#[test]
+fn push_sbom_without_a_signer_is_refused_in_one_line_before_anything_is_pushed() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let module = dir.join("m.wasm");
+    std::fs::write(&module, b"\0asm\x01\0\0\0").unwrap();
+    let layout = format!("oci-layout:{}:x", s(&dir.join("oci")));
+    for choice in ["spdx", "cyclonedx", "none"] {
+        let (code, out, err) = wp(&["push", &s(&module), &layout, "--sbom", choice], dir);
+        assert_clean_error(code, &out, &err, choice);
+        assert!(
+            err.contains("push --sbom chooses the SBOM to attest, which needs --key or --keyless"),
+            "{err}"
+        );
+        assert!(!dir.join("oci").exists(), "{choice}: something was pushed");
+    }
+    // Without --sbom, an unsigned push goes on as before (the SBOM referrers, unsigned).
+    let (code, out, err) = wp(&["push", &s(&module), &layout], dir);
+    assert_eq!(code, 0, "{out}{err}");
+}

@@ -41,9 +41,10 @@ pub struct Opts {
     key: Option<PathBuf>,
     #[command(flatten)]
     keyless: super::keyless::Sign,
-    /// The SBOM to attest with --key or --keyless.
-    #[arg(long, value_enum, default_value = "spdx")]
-    sbom: SbomChoice,
+    /// The SBOM to attest with --key or --keyless (default: spdx). Refused without them: the
+    /// SBOMs go up as referrers anyway, unsigned.
+    #[arg(long, value_enum)]
+    sbom: Option<SbomChoice>,
     /// With --key, where to store the signature and attestations: `auto` (Sigstore bundle
     /// referrers where the registry has the OCI 1.1 referrers API or the signatures are
     /// logged, cosign v2's `.sig`/`.att` tags elsewhere and in a layout), `bundles`, `tags` or
@@ -86,7 +87,12 @@ pub fn run(opts: Opts) -> Result<u8> {
     remote.jobs = opts.jobs.max(1);
     // The key file and its password are read before any blob is sent; so are the keyless
     // identity token and the instance's signing config.
-    let sbom = match opts.sbom {
+    if let (Some(_), None, false) = (opts.sbom, &opts.key, opts.keyless.keyless) {
+        return Err(wasipack::Error::Usage(
+            "push --sbom chooses the SBOM to attest, which needs --key or --keyless (without them the SBOMs go up as unsigned referrers)".into(),
+        ));
+    }
+    let sbom = match opts.sbom.unwrap_or(SbomChoice::Spdx) {
         SbomChoice::Spdx => push::SbomKind::Spdx,
         SbomChoice::Cyclonedx => push::SbomKind::Cyclonedx,
         SbomChoice::None => push::SbomKind::None,
