@@ -436,7 +436,26 @@ fn cosign(
     args: &[&str],
     token: Option<&str>,
 ) -> (i32, String, String) {
+    cosign_against(t, "cosign3", stack, dir, args, token)
+}
+
+/// `which` (`cosign3` or `cosign2`) against the stack, as [`cosign`] says. cosign v2.6 also
+/// needs, for Sigstore bundles of a private instance with Rekor v2, `--new-bundle-format`, and
+/// to verify, `--use-signed-timestamps` (the RFC 3161 timestamp as the signing time, since
+/// Rekor v2 entries carry none).
+fn cosign_against(
+    t: &Tools,
+    which: &str,
+    stack: &Stack,
+    dir: &Path,
+    args: &[&str],
+    token: Option<&str>,
+) -> (i32, String, String) {
+    let v2 = which == "cosign2";
     let mut all: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    if v2 {
+        all.push("--new-bundle-format".into());
+    }
     all.push(format!("--trusted-root={}", s(&stack.trusted_root())));
     match token {
         Some(token) => {
@@ -450,15 +469,12 @@ fn cosign(
                 format!("--certificate-oidc-issuer={}", stack.issuer()),
                 "--insecure-ignore-sct".into(),
             ]);
+            if v2 {
+                all.push("--use-signed-timestamps".into());
+            }
         }
     }
-    let mut cmd = t.command("cosign3");
-    cmd.args(&all)
-        .current_dir(dir)
-        .env("DOCKER_CONFIG", dir.join("docker"))
-        .env("TUF_ROOT", dir.join("tuf"))
-        .stdin(std::process::Stdio::null());
-    decode(cmd.output().unwrap())
+    decode(t.offline_cosign(which, dir).args(&all).output().unwrap())
 }
 
 #[test]
@@ -721,19 +737,7 @@ fn push_keyless_with_the_github_actions_token_signs_and_attests_sbom_and_provena
         .current_dir(dir);
     let (code, out, err) = decode(cmd.output().unwrap());
     assert_eq!(code, 0, "{out}{err}");
-    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let signed = report["pushed"][0]["signed"].as_array().unwrap();
-    assert_eq!(signed.len(), 3, "a signature and two attestations: {out}");
-    assert!(
-        signed
-            .iter()
-            .all(|s| s["referrer"].is_string() && s["tag"].is_null()),
-        "{out}"
-    );
-    let by_digest = report["pushed"][0]["reference"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (by_digest, _) = common::pushed_with_three_bundle_referrers(&out);
     let (code, out, err) = cosign(&t, stack, dir, &["verify", &by_digest], None);
     assert_eq!(code, 0, "cosign3 verify: {out}{err}");
     for kind in ["spdxjson", "slsaprovenance1"] {
@@ -1043,9 +1047,7 @@ fn sign_and_attest_keyless_refuse_the_tag_form_in_one_line_instead_of_ignoring_a
     assert!(!dir.join("oci").exists());
 }
 
-/// cosign v2.6 against the stack: what it needs for Sigstore bundles of a private instance
-/// with Rekor v2 (`--new-bundle-format`, the trust root; `--use-signed-timestamps` to take the
-/// RFC 3161 timestamp as the signing time, since Rekor v2 entries carry none).
+/// cosign v2.6 against the stack ([`cosign_against`]).
 fn cosign2(
     t: &Tools,
     stack: &Stack,
@@ -1053,31 +1055,7 @@ fn cosign2(
     args: &[&str],
     token: Option<&str>,
 ) -> (i32, String, String) {
-    let mut all: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    all.push("--new-bundle-format".into());
-    all.push(format!("--trusted-root={}", s(&stack.trusted_root())));
-    match token {
-        Some(token) => {
-            all.push(format!("--signing-config={}", s(&stack.signing_config())));
-            all.push(format!("--identity-token={token}"));
-            all.push("--yes".into());
-        }
-        None => {
-            all.extend([
-                format!("--certificate-identity={}", stack.identity()),
-                format!("--certificate-oidc-issuer={}", stack.issuer()),
-                "--insecure-ignore-sct".into(),
-                "--use-signed-timestamps".into(),
-            ]);
-        }
-    }
-    let mut cmd = t.command("cosign2");
-    cmd.args(&all)
-        .current_dir(dir)
-        .env("DOCKER_CONFIG", dir.join("docker"))
-        .env("TUF_ROOT", dir.join("tuf"))
-        .stdin(std::process::Stdio::null());
-    decode(cmd.output().unwrap())
+    cosign_against(t, "cosign2", stack, dir, args, token)
 }
 
 #[test]

@@ -159,7 +159,7 @@ fn keys(dir: &Path, prefix: &str) -> (String, String) {
 
 /// cosign 3, offline: no transparency log, an empty trusted root.
 fn cosign3(t: &Tools, dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let mut cmd = t.command("cosign3");
+    let mut cmd = t.offline_cosign("cosign3", dir);
     cmd.args(args)
         .arg("--insecure-ignore-tlog=true")
         .arg(format!(
@@ -168,9 +168,6 @@ fn cosign3(t: &Tools, dir: &Path, args: &[&str]) -> (i32, String, String) {
                 .join("testdata/cosign/trusted-root-empty.json")
                 .display()
         ))
-        .current_dir(dir)
-        .env("DOCKER_CONFIG", dir.join("docker"))
-        .env("TUF_ROOT", dir.join("tuf"))
         .env("SIGSTORE_NO_CACHE", "1");
     decode(cmd.output().unwrap())
 }
@@ -586,25 +583,20 @@ fn a_keyless_pushed_module_is_rebuilt_by_identity_and_its_keyless_summary_names_
     assert!(err.contains("no SLSA provenance"), "{err}");
 
     // cosign finds the summary signed by the rebuilder's identity.
-    let mut cosign = t.command("cosign3");
-    cosign
-        .args([
-            "verify-attestation",
-            "--type",
-            "https://slsa.dev/verification_summary/v1",
-            "--certificate-identity",
-            &rebuilder_identity,
-            "--certificate-oidc-issuer",
-            &rebuilder_issuer,
-            "--trusted-root",
-            &trusted_root,
-            "--insecure-ignore-sct",
-            &reference,
-        ])
-        .current_dir(dir)
-        .env("DOCKER_CONFIG", dir.join("docker"))
-        .env("TUF_ROOT", dir.join("tuf"))
-        .stdin(std::process::Stdio::null());
+    let mut cosign = t.offline_cosign("cosign3", dir);
+    cosign.args([
+        "verify-attestation",
+        "--type",
+        "https://slsa.dev/verification_summary/v1",
+        "--certificate-identity",
+        &rebuilder_identity,
+        "--certificate-oidc-issuer",
+        &rebuilder_issuer,
+        "--trusted-root",
+        &trusted_root,
+        "--insecure-ignore-sct",
+        &reference,
+    ]);
     let (code, out, err) = decode(cosign.output().unwrap());
     assert_eq!(code, 0, "cosign3 verify-attestation: {err}{out}");
 

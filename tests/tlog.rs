@@ -42,13 +42,8 @@ fn key_pair(dir: &Path) -> (PathBuf, PathBuf) {
 
 /// A cosign binary (`cosign3` or `cosign2`) in `dir`, offline: its own TUF and docker dirs.
 fn cosign(t: &Tools, which: &str, dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let mut cmd = t.command(which);
-    cmd.args(args)
-        .current_dir(dir)
-        .env("COSIGN_PASSWORD", PASSWORD)
-        .env("DOCKER_CONFIG", dir.join("docker"))
-        .env("TUF_ROOT", dir.join("tuf"))
-        .stdin(std::process::Stdio::null());
+    let mut cmd = t.offline_cosign(which, dir);
+    cmd.args(args).env("COSIGN_PASSWORD", PASSWORD);
     decode(cmd.output().unwrap())
 }
 
@@ -118,19 +113,7 @@ fn push_key_with_an_instance_logs_signature_and_attestations_that_cosign_verifie
     .current_dir(dir);
     let (code, out, err) = decode(cmd.output().unwrap());
     assert_eq!(code, 0, "{out}{err}");
-    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let signed = report["pushed"][0]["signed"].as_array().unwrap();
-    assert_eq!(signed.len(), 3, "a signature and two attestations: {out}");
-    assert!(
-        signed
-            .iter()
-            .all(|s| s["referrer"].is_string() && s["tag"].is_null()),
-        "logged signatures are bundle referrers only: {out}"
-    );
-    let by_digest = report["pushed"][0]["reference"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (by_digest, signed) = common::pushed_with_three_bundle_referrers(&out);
 
     // cosign v3 accepts the signature and both attestations with the key and the trust root
     // alone: the log entries are checked, not skipped.

@@ -60,6 +60,24 @@ pub fn decode(out: Output) -> (i32, String, String) {
     )
 }
 
+/// The reference by digest of the one artifact a `push --json` report (`out`) lists, and its
+/// `signed` entries, after checking that they are a signature and two attestations, each a
+/// bundle referrer with no tag.
+pub fn pushed_with_three_bundle_referrers(out: &str) -> (String, Vec<serde_json::Value>) {
+    let report: serde_json::Value =
+        serde_json::from_str(out).unwrap_or_else(|e| panic!("push --json: {e}: {out}"));
+    let signed = report["pushed"][0]["signed"].as_array().unwrap();
+    assert_eq!(signed.len(), 3, "a signature and two attestations: {out}");
+    assert!(
+        signed
+            .iter()
+            .all(|s| s["referrer"].is_string() && s["tag"].is_null()),
+        "bundle referrers only: {out}"
+    );
+    let reference = report["pushed"][0]["reference"].as_str().unwrap();
+    (reference.to_string(), signed.clone())
+}
+
 /// Asserts the shape every error must have: exit 2, one `error: ` line on stderr, no panic.
 pub fn assert_clean_error(code: i32, stdout: &str, stderr: &str, context: &str) {
     assert_eq!(code, 2, "{context}: exit code (stderr: {stderr})");

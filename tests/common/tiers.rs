@@ -273,6 +273,17 @@ impl Tools {
         Command::new(self.path(name))
     }
 
+    /// A command for the cosign binary `name` (`cosign2`, `cosign3`) that reaches nothing of the
+    /// public instance: its TUF cache and docker config in `dir` (where it runs), stdin closed.
+    pub fn offline_cosign(&self, name: &str, dir: &Path) -> Command {
+        let mut cmd = self.command(name);
+        cmd.current_dir(dir)
+            .env("DOCKER_CONFIG", dir.join("docker"))
+            .env("TUF_ROOT", dir.join("tuf"))
+            .stdin(std::process::Stdio::null());
+        cmd
+    }
+
     /// Runs the program `name` in `dir`; returns (exit code, stdout, stderr).
     pub fn run(&self, name: &str, args: &[&str], dir: &Path) -> (i32, String, String) {
         let out = self
