@@ -738,21 +738,7 @@ fn push_keyless_with_the_github_actions_token_signs_and_attests_sbom_and_provena
     let (code, out, err) = decode(cmd.output().unwrap());
     assert_eq!(code, 0, "{out}{err}");
     let (by_digest, _) = common::pushed_with_three_bundle_referrers(&out);
-    let (code, out, err) = cosign(&t, stack, dir, &["verify", &by_digest], None);
-    assert_eq!(code, 0, "cosign3 verify: {out}{err}");
-    for kind in ["spdxjson", "slsaprovenance1"] {
-        let (code, out, err) = cosign(
-            &t,
-            stack,
-            dir,
-            &["verify-attestation", "--type", kind, &by_digest],
-            None,
-        );
-        assert_eq!(
-            code, 0,
-            "cosign3 verify-attestation --type {kind}: {out}{err}"
-        );
-    }
+    cosign_verifies_the_signature_and_both_attestations(&t, "cosign3", stack, dir, &by_digest);
     let (code, out, err) = wp(
         &[
             "verify",
@@ -925,24 +911,7 @@ fn build_sign_keyless_signs_and_attests_in_the_layout_as_push_keyless_does_and_c
     );
     assert_eq!(code, 0, "{out}{err}");
     let by_digest = out.trim().to_string();
-    let (code, out, err) = cosign(&t, stack, dir, &["verify", &by_digest], None);
-    assert_eq!(
-        code, 0,
-        "cosign3 verify of build --sign --keyless: {out}{err}"
-    );
-    for kind in ["spdxjson", "slsaprovenance1"] {
-        let (code, out, err) = cosign(
-            &t,
-            stack,
-            dir,
-            &["verify-attestation", "--type", kind, &by_digest],
-            None,
-        );
-        assert_eq!(
-            code, 0,
-            "cosign3 verify-attestation --type {kind}: {out}{err}"
-        );
-    }
+    cosign_verifies_the_signature_and_both_attestations(&t, "cosign3", stack, dir, &by_digest);
     let (code, out, err) = wasipack_verify(&by_digest);
     assert_eq!(code, 0, "{out}{err}");
 }
@@ -1047,6 +1016,27 @@ fn sign_and_attest_keyless_refuse_the_tag_form_in_one_line_instead_of_ignoring_a
     assert!(!dir.join("oci").exists());
 }
 
+/// `which` (`cosign3`, `cosign2`) verifies, against the stack with its identity, the keyless
+/// signature of `reference` and its SPDX and SLSA provenance attestations.
+fn cosign_verifies_the_signature_and_both_attestations(
+    t: &Tools,
+    which: &str,
+    stack: &Stack,
+    dir: &Path,
+    reference: &str,
+) {
+    let (code, out, err) = cosign_against(t, which, stack, dir, &["verify", reference], None);
+    assert_eq!(code, 0, "{which} verify {reference}: {out}{err}");
+    for kind in ["spdxjson", "slsaprovenance1"] {
+        let args = ["verify-attestation", "--type", kind, reference];
+        let (code, out, err) = cosign_against(t, which, stack, dir, &args, None);
+        assert_eq!(
+            code, 0,
+            "{which} verify-attestation --type {kind}: {out}{err}"
+        );
+    }
+}
+
 /// cosign v2.6 against the stack ([`cosign_against`]).
 fn cosign2(
     t: &Tools,
@@ -1140,21 +1130,7 @@ fn cosign_v2_6_with_the_new_bundle_format_verifies_wasipacks_keyless_bundles_and
     let (code, out, err) = decode(cmd.output().unwrap());
     assert_eq!(code, 0, "{out}{err}");
     let by_digest = out.trim().to_string();
-    let (code, out, err) = cosign2(&t, stack, dir, &["verify", &by_digest], None);
-    assert_eq!(code, 0, "cosign2 verify of push --keyless: {out}{err}");
-    for kind in ["spdxjson", "slsaprovenance1"] {
-        let (code, out, err) = cosign2(
-            &t,
-            stack,
-            dir,
-            &["verify-attestation", "--type", kind, &by_digest],
-            None,
-        );
-        assert_eq!(
-            code, 0,
-            "cosign2 verify-attestation --type {kind} of push --keyless: {out}{err}"
-        );
-    }
+    cosign_verifies_the_signature_and_both_attestations(&t, "cosign2", stack, dir, &by_digest);
 
     // cosign v2.6.5 cannot sign an image keyless against this Rekor v2 (rekor-tiles v2.3.0):
     // it logs the DSSE envelope as a `dsse` entry, which that log no longer takes (it takes
