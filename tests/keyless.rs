@@ -91,6 +91,31 @@ fn cosign_sign_blob(t: &Tools, stack: &Stack, file: &Path, bundle: &Path, token:
     assert_eq!(code, 0, "cosign sign-blob: {out}{err}");
 }
 
+/// `wasipack sign-blob FILE --keyless --bundle BUNDLE` in `dir` against `stack`, with a fresh
+/// token: it must succeed.
+fn sign_blob_keyless(stack: &Stack, file: &Path, bundle: &Path, dir: &Path) {
+    let (code, out, err) = wp(
+        &[
+            "sign-blob",
+            &s(file),
+            "--keyless",
+            "--identity-token",
+            &stack.token(),
+            "--signing-config",
+            &s(&stack.signing_config()),
+            "--bundle",
+            &s(bundle),
+        ],
+        dir,
+    );
+    assert_eq!(
+        code,
+        0,
+        "sign-blob --keyless {}: {out}{err}",
+        bundle.display()
+    );
+}
+
 /// `wasipack verify FILE --bundle B` with the stack's trust root.
 fn wasipack_verify_blob(
     stack: &Stack,
@@ -936,21 +961,7 @@ fn two_local_instances_run_side_by_side_each_with_its_own_timestamp_authority() 
     let mut bundles = Vec::new();
     for (name, stack) in [("shared", shared), ("other", other)] {
         let bundle = work.path().join(format!("{name}.sigstore.json"));
-        let (code, out, err) = wp(
-            &[
-                "sign-blob",
-                &s(&file),
-                "--keyless",
-                "--identity-token",
-                &stack.token(),
-                "--signing-config",
-                &s(&stack.signing_config()),
-                "--bundle",
-                &s(&bundle),
-            ],
-            work.path(),
-        );
-        assert_eq!(code, 0, "{name}: {out}{err}");
+        sign_blob_keyless(stack, &file, &bundle, work.path());
         let (code, out, err) = cosign_verify_blob(
             &t,
             stack,
@@ -1068,21 +1079,7 @@ fn cosign_v2_6_with_the_new_bundle_format_verifies_wasipacks_keyless_bundles_and
     // Blobs, both ways.
     let file = blob(dir, "f.txt", "for cosign v2.6\n");
     let ours = dir.join("ours.sigstore.json");
-    let (code, out, err) = wp(
-        &[
-            "sign-blob",
-            &s(&file),
-            "--keyless",
-            "--identity-token",
-            &stack.token(),
-            "--signing-config",
-            &s(&stack.signing_config()),
-            "--bundle",
-            &s(&ours),
-        ],
-        dir,
-    );
-    assert_eq!(code, 0, "{out}{err}");
+    sign_blob_keyless(stack, &file, &ours, dir);
     let (code, out, err) = cosign2(
         &t,
         stack,
@@ -1227,21 +1224,7 @@ fn a_keyless_bundle_with_no_timestamp_inside_its_certificates_validity_is_refuse
     let sign = |name: &str| {
         let file = blob(dir, &format!("{name}.txt"), &format!("{name}\n"));
         let bundle = dir.join(format!("{name}.sigstore.json"));
-        let (code, out, err) = wp(
-            &[
-                "sign-blob",
-                &s(&file),
-                "--keyless",
-                "--identity-token",
-                &stack.token(),
-                "--signing-config",
-                &s(&stack.signing_config()),
-                "--bundle",
-                &s(&bundle),
-            ],
-            dir,
-        );
-        assert_eq!(code, 0, "{out}{err}");
+        sign_blob_keyless(stack, &file, &bundle, dir);
         let v: serde_json::Value =
             serde_json::from_slice(&std::fs::read(&bundle).unwrap()).unwrap();
         (file, v)
