@@ -339,18 +339,8 @@ fn blob_bundles_go_both_ways_between_wasipack_and_cosign_and_a_wrong_signer_is_n
 
     // Tamper: an altered inclusion proof (one hash of the path flipped; `theirs` is at least the
     // log's second entry, so its path has a hash).
-    let mut v: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&theirs).unwrap()).unwrap();
-    let hash = &mut v["verificationMaterial"]["tlogEntries"][0]["inclusionProof"]["hashes"][0];
-    let mut flipped = hash
-        .as_str()
-        .expect("an inclusion path hash")
-        .to_string()
-        .into_bytes();
-    flipped[0] = if flipped[0] == b'A' { b'B' } else { b'A' };
-    *hash = serde_json::Value::String(String::from_utf8(flipped).unwrap());
-    let altered = dir.join("altered.sigstore.json");
-    std::fs::write(&altered, serde_json::to_vec(&v).unwrap()).unwrap();
+    let altered =
+        common::sigstore::with_inclusion_hash_altered(&theirs, dir.join("altered.sigstore.json"));
     let (code, out, _) =
         wasipack_verify_blob(stack, &file, &altered, &expect, &stack.trusted_root());
     assert_eq!(code, 1, "{out}");

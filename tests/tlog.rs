@@ -489,18 +489,8 @@ fn sign_blob_with_an_instance_is_logged_for_cosign_and_an_altered_inclusion_proo
     );
 
     // One hash of the inclusion path altered: exit 1, one FAIL line naming the log entry.
-    let mut v: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&bundle).unwrap()).unwrap();
-    let hash = &mut v["verificationMaterial"]["tlogEntries"][0]["inclusionProof"]["hashes"][0];
-    let mut flipped = hash
-        .as_str()
-        .expect("an inclusion path hash")
-        .to_string()
-        .into_bytes();
-    flipped[0] = if flipped[0] == b'A' { b'B' } else { b'A' };
-    *hash = serde_json::Value::String(String::from_utf8(flipped).unwrap());
-    let altered = dir.join("altered.sigstore.json");
-    std::fs::write(&altered, serde_json::to_vec(&v).unwrap()).unwrap();
+    let altered =
+        common::sigstore::with_inclusion_hash_altered(&bundle, dir.join("altered.sigstore.json"));
     let (code, out, _) = verify(&altered);
     assert_eq!(code, 1, "{out}");
     assert!(fail_line(&out).contains("log entry"), "{out}");

@@ -164,3 +164,19 @@ impl Stack {
         ]
     }
 }
+
+/// Writes to `to` a copy of the Sigstore bundle `bundle` with the first hash of its log entry's
+/// inclusion path altered (its first character changed), and returns `to`.
+pub fn with_inclusion_hash_altered(bundle: &Path, to: PathBuf) -> PathBuf {
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(bundle).unwrap()).unwrap();
+    let hash = &mut v["verificationMaterial"]["tlogEntries"][0]["inclusionProof"]["hashes"][0];
+    let mut flipped = hash
+        .as_str()
+        .expect("an inclusion path hash")
+        .to_string()
+        .into_bytes();
+    flipped[0] = if flipped[0] == b'A' { b'B' } else { b'A' };
+    *hash = serde_json::Value::String(String::from_utf8(flipped).unwrap());
+    std::fs::write(&to, serde_json::to_vec(&v).unwrap()).unwrap();
+    to
+}
