@@ -287,35 +287,26 @@ fn a_pushed_module_is_rebuilt_from_a_file_clone_and_its_summary_verifies_with_co
     );
     assert_eq!(code, 0, "cosign3 verify-attestation: {err}{out}");
     // A consumer requires it, from a key other than the builder's.
-    let (code, out, err) = wp(
-        dir,
-        &[
-            "verify",
-            &reference,
-            "--key",
-            &builder_pub,
-            "--require-attestation",
-            "slsa,rebuild",
-            "--rebuild-key",
-            &rebuilder_pub,
-        ],
-    );
+    let require = |attestations: &str, rebuild_key: &str| {
+        wp(
+            dir,
+            &[
+                "verify",
+                &reference,
+                "--key",
+                &builder_pub,
+                "--require-attestation",
+                attestations,
+                "--rebuild-key",
+                rebuild_key,
+            ],
+        )
+    };
+    let (code, out, err) = require("slsa,rebuild", &rebuilder_pub);
     assert_eq!(code, 0, "{err}{out}");
     assert!(out.contains("attestation rebuild"), "{out}");
     // The builder's own key does not count as someone else's rebuild.
-    let (code, _, err) = wp(
-        dir,
-        &[
-            "verify",
-            &reference,
-            "--key",
-            &builder_pub,
-            "--require-attestation",
-            "rebuild",
-            "--rebuild-key",
-            &builder_pub,
-        ],
-    );
+    let (code, _, err) = require("rebuild", &builder_pub);
     assert_eq!(code, 2, "{err}");
     assert!(
         err.contains("--rebuild-key is the builder's --key"),
@@ -323,19 +314,7 @@ fn a_pushed_module_is_rebuilt_from_a_file_clone_and_its_summary_verifies_with_co
     );
     // Nor does a summary signed by another key than the one required.
     let (_, other_pub) = keys(dir, "other");
-    let (code, out, _) = wp(
-        dir,
-        &[
-            "verify",
-            &reference,
-            "--key",
-            &builder_pub,
-            "--require-attestation",
-            "rebuild",
-            "--rebuild-key",
-            &other_pub,
-        ],
-    );
+    let (code, out, _) = require("rebuild", &other_pub);
     assert_eq!(code, 1, "{out}");
 }
 
