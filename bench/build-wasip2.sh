@@ -11,14 +11,10 @@
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO"
-RUNS=${BENCH_RUNS:-15}
-[[ $RUNS =~ ^[1-9][0-9]*$ ]] || { echo "bench: BENCH_RUNS must be a positive integer" >&2; exit 1; }
-# WASIPACK names a wasipack binary to time; by default the release build, built here.
-if [[ -z ${WASIPACK:-} ]]; then
-	echo "building the release binary..." >&2
-	cargo build --release --locked --quiet --bin wasipack
-	WASIPACK=$REPO/target/release/wasipack
-fi
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
+bench_runs 15
+bench_wasipack
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -26,7 +22,8 @@ cp -r testdata/go-dep "$work/p"
 rm -rf "$work/p/dist"
 
 python3 - "$RUNS" "$WASIPACK" "$work" <<'PY'
-import os, statistics, subprocess, sys, time
+import os, subprocess, sys, time
+from pairs import medians, verdict
 runs, wasipack, work = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 env = dict(os.environ, SOURCE_DATE_EPOCH="1700000000", WASIPACK_CACHE=f"{work}/cache")
 project = f"{work}/p"
@@ -38,15 +35,10 @@ def build(target, output):
     subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - t
 
-a, b = [], []
-for i in range(runs + 1):  # the first pair warms Go's cache and ours
-    pa, pb = build("wasip1", "p1"), build("wasip2", "p2")
-    if i:
-        a.append(pa); b.append(pb)
-ma, mb = statistics.median(a), statistics.median(b)
+ma, mb = medians(runs, lambda: build("wasip1", "p1"), lambda: build("wasip2", "p2"))
 r = mb / ma
 sizes = [os.path.getsize(f"{project}/{d}/dep.wasm") for d in ("p1", "p2")]
 print(f"module sizes: wasip1 {sizes[0]} bytes, wasip2 component {sizes[1]} bytes")
 print(f"{'build --force: wasip2 component vs wasip1':<44} wasip1 {ma:7.3f}s  wasip2 {mb:7.3f}s  "
-      f"ratio {r:5.2f}  target <= 1.3  {'PASS' if r <= 1.3 else 'MISS'}  ({runs} runs, medians)")
+      f"ratio {r:5.2f}  {verdict(r, 1.3)}  ({runs} runs, medians)")
 PY

@@ -12,8 +12,9 @@
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO"
-RUNS=${BENCH_RUNS:-15}
-[[ $RUNS =~ ^[1-9][0-9]*$ ]] || { echo "bench: BENCH_RUNS must be a positive integer" >&2; exit 1; }
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
+bench_runs 15
 WASM_TOOLS=${WASM_TOOLS:-$REPO/.tools/bin/wasm-tools}
 [[ -x $WASM_TOOLS ]] || { echo "bench: $WASM_TOOLS missing (run scripts/install-tools.sh)" >&2; exit 1; }
 echo "building release binaries..." >&2
@@ -35,7 +36,8 @@ cp -r examples/hello "$work/hello"
 rm -rf "$work/hello/dist"
 
 python3 - "$RUNS" "$WASM_TOOLS" "$REPO" "$input" "$list" "$work" <<'PY'
-import os, shutil, statistics, subprocess, sys, time
+import os, shutil, subprocess, sys, time
+from pairs import medians, verdict
 runs, wasm_tools, repo, wasm, listing, work = int(sys.argv[1]), *sys.argv[2:]
 wasipack = f"{repo}/target/release/wasipack"
 post_build = f"{repo}/target/release/examples/post_build"
@@ -50,15 +52,9 @@ def timed(cmd, cwd=None, env=None, before=None):
     return time.perf_counter() - t
 
 def pair(name, peer, ours, target):
-    a, b = [], []
-    for i in range(runs + 1):
-        pa, pb = peer(), ours()
-        if i:
-            a.append(pa); b.append(pb)
-    ma, mb = statistics.median(a), statistics.median(b)
+    ma, mb = medians(runs, peer, ours)
     r = mb / ma
-    verdict = "(no target)" if target is None else f"target <= {target}  {'PASS' if r <= target else 'MISS'}"
-    print(f"{name:<44} peer {ma:7.3f}s  wasipack {mb:7.3f}s  ratio {r:5.2f}  {verdict}")
+    print(f"{name:<44} peer {ma:7.3f}s  wasipack {mb:7.3f}s  ratio {r:5.2f}  {verdict(r, target)}")
 
 out = f"{work}/post"
 pair(

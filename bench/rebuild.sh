@@ -17,13 +17,10 @@
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO"
-RUNS=${BENCH_RUNS:-11}
-[[ $RUNS =~ ^[1-9][0-9]*$ ]] || { echo "bench: BENCH_RUNS must be a positive integer" >&2; exit 1; }
-if [[ -z ${WASIPACK:-} ]]; then
-  echo "building the release binary..." >&2
-  cargo build --release --locked --quiet --bin wasipack
-  WASIPACK=$REPO/target/release/wasipack
-fi
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
+bench_runs 11
+bench_wasipack
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -39,7 +36,8 @@ git clone -q "$work/origin" "$work/builder"
 "$WASIPACK" build "$work/builder" --sign "$work/builder.key" >/dev/null 2>&1
 
 python3 - "$RUNS" "$WASIPACK" "$work" "$commit" <<'PY'
-import hashlib, os, shutil, statistics, subprocess, sys, time
+import hashlib, os, shutil, subprocess, sys, time
+from pairs import medians, verdict
 runs, wasipack, work, commit = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 url = f"file://{work}/origin"
 layout = f"oci-layout:{work}/builder/dist/oci:hello"
@@ -71,12 +69,7 @@ def ours():
                    check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - t
 
-a, b = [], []
-for i in range(runs + 1):
-    pa, pb = peer(), ours()
-    if i:
-        a.append(pa); b.append(pb)
-ma, mb = statistics.median(a), statistics.median(b)
+ma, mb = medians(runs, peer, ours)
 r = mb / ma
-print(f"{'rebuild examples/hello from a file:// clone':<44} peer {ma:7.3f}s  wasipack {mb:7.3f}s  ratio {r:5.2f}  target <= 1.3  {'PASS' if r <= 1.3 else 'MISS'}")
+print(f"{'rebuild examples/hello from a file:// clone':<44} peer {ma:7.3f}s  wasipack {mb:7.3f}s  ratio {r:5.2f}  {verdict(r, 1.3)}")
 PY
