@@ -2,7 +2,7 @@
 # Shared by the bench scripts (sourced, with REPO set and the working directory at REPO):
 #   bench_runs DEFAULT   RUNS from BENCH_RUNS (else DEFAULT), a positive integer
 #   bench_wasipack       WASIPACK as given, else the release binary built here
-# and PYTHONPATH naming bench/, for bench/pairs.py.
+# and PYTHONPATH naming bench/, for bench/pairs.py (no bytecode written into the checkout).
 
 bench_runs() {
 	RUNS=${BENCH_RUNS:-$1}
@@ -20,4 +20,4 @@ bench_wasipack() {
 	fi
 }
 
-export PYTHONPATH="$REPO/bench${PYTHONPATH:+:$PYTHONPATH}"
+export PYTHONPATH="$REPO/bench${PYTHONPATH:+:$PYTHONPATH}" PYTHONDONTWRITEBYTECODE=1
