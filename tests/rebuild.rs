@@ -400,6 +400,146 @@ fn a_dirty_tree_is_not_reproduced_and_another_go_release_cannot_judge() {
     assert!(err.contains("no SLSA provenance"), "{err}");
 }
 
+/// wasipack in `dir` as a user of Go of its own: its own home, GOPATH, module cache, build
+/// cache and wasipack cache under `dir/user`, empty at first, nothing of the caller's Go
+/// settings, `GOPROXY` as given, and every proxy variable pointed at a closed port, so that
+/// nothing is fetched from the network.
+fn as_go_user(dir: &Path, user: &str, goproxy: &str, env: &[(&str, &str)]) -> Command {
+    let home = dir.join(user);
+    let mut cmd = wasipack();
+    cmd.current_dir(dir)
+        .env("COSIGN_PASSWORD", PASSWORD)
+        .env("SOURCE_DATE_EPOCH", EPOCH)
+        .env("HOME", &home)
+        .env("GOPATH", home.join("go"))
+        .env("GOMODCACHE", home.join("go/pkg/mod"))
+        .env("GOCACHE", home.join("go-build"))
+        .env("WASIPACK_CACHE", home.join("wasipack"))
+        .env("DOCKER_CONFIG", home.join("docker"))
+        .env("GOPROXY", goproxy)
+        .env("GOENV", "off");
+    for var in [
+        "GOTOOLCHAIN",
+        "GOFLAGS",
+        "GONOSUMDB",
+        "GONOPROXY",
+        "GOPRIVATE",
+        "GOSUMDB",
+    ] {
+        cmd.env_remove(var);
+    }
+    for var in [
+        "HTTPS_PROXY",
+        "HTTP_PROXY",
+        "ALL_PROXY",
+        "https_proxy",
+        "http_proxy",
+    ] {
+        cmd.env(var, "http://127.0.0.1:9");
+    }
+    cmd.envs(env.iter().copied());
+    cmd
+}
+
+/// Whether Go's module cache of `user` (of [`as_go_user`]) holds the toolchain module of
+/// `release`: what Go fetched for that user.
+fn fetched_release(dir: &Path, user: &str, release: &str) -> bool {
+    dir.join(user)
+        .join("go/pkg/mod/golang.org")
+        .join(format!("toolchain@v0.0.1-{release}.linux-amd64"))
+        .is_dir()
+}
+
+#[test]
+fn another_go_release_is_fetched_from_a_module_proxy_only_with_allow_toolchain_download() {
+    let t = common::require!("go", "git", "goproxy");
+    let proxy = t.path("goproxy");
+    let release = std::fs::read_to_string(proxy.join("release"))
+        .unwrap()
+        .trim()
+        .to_string();
+    let goproxy = format!("file://{}", proxy.display());
+    let local = Command::new(t.path("go"))
+        .args(["env", "GOVERSION"])
+        .env("GOTOOLCHAIN", "local")
+        .output()
+        .unwrap();
+    let local = String::from_utf8(local.stdout).unwrap().trim().to_string();
+    assert_ne!(
+        local, release,
+        "the proxy's release must not be the local Go's"
+    );
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path();
+    let (origin, builder) = builder_checkout(dir);
+    let (builder_key, builder_pub) = keys(dir, "builder");
+    // The builder compiles with the other release (Go fetches it into the builder's cache).
+    let gotoolchain = [("GOTOOLCHAIN", release.as_str())];
+    let (code, out, err) = decode(
+        as_go_user(dir, "builder-user", &goproxy, &gotoolchain)
+            .args(["build", builder.to_str().unwrap(), "--sign", &builder_key])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(code, 0, "{err}{out}");
+    assert!(fetched_release(dir, "builder-user", &release));
+    // The build records the release that compiled, not the local `go`'s.
+    let built = json(&std::fs::read_to_string(builder.join("dist/report.json")).unwrap());
+    assert_eq!(
+        built["modules"][0]["toolchain_version"],
+        release.as_str(),
+        "{built}"
+    );
+    let layout = format!("oci-layout:{}:hello", builder.join("dist/oci").display());
+    let file_url = format!("file://{}", origin.display());
+    let rebuild = |user: &str, goproxy: &str, allow: bool| {
+        let mut cmd = as_go_user(dir, user, goproxy, &[]);
+        cmd.args([
+            "rebuild",
+            &layout,
+            "--key",
+            &builder_pub,
+            "--source",
+            &file_url,
+        ]);
+        if allow {
+            cmd.args(["--allow-toolchain-download", "--json"]);
+        }
+        decode(cmd.output().unwrap())
+    };
+
+    // Without the flag: exit 2 naming the release, nothing fetched.
+    let (code, out, err) = rebuild("without-flag", &goproxy, false);
+    common::assert_clean_error(code, &out, &err, "another release, no download allowed");
+    assert!(
+        err.contains(&format!(
+            "built with {release}; this machine's `go` is {local}"
+        )),
+        "{err}"
+    );
+    assert!(!fetched_release(dir, "without-flag", &release));
+    // With the flag and nothing to download from: exit 2 naming the release and Go's reason.
+    let (code, out, err) = rebuild("nothing-to-fetch", "off", true);
+    common::assert_clean_error(code, &out, &err, "download allowed, GOPROXY=off");
+    assert!(
+        err.contains(&format!(
+            "built with {release}, which Go could not fetch (GOTOOLCHAIN={release}): go: "
+        )),
+        "{err}"
+    );
+    assert!(!fetched_release(dir, "nothing-to-fetch", &release));
+    // With the flag and the module proxy: Go fetches the release, verified against the
+    // checksum database's proof the proxy holds, and the rebuild reproduces with it.
+    let (code, out, err) = rebuild("with-flag", &goproxy, true);
+    assert_eq!(code, 0, "{err}{out}");
+    let report = json(&out);
+    assert_eq!(report["reproduced"], true, "{out}");
+    assert_eq!(report["toolchain"], release.as_str(), "{out}");
+    assert_eq!(report["local_toolchain"], local.as_str(), "{out}");
+    assert_eq!(report["toolchain_fetched"], true, "{out}");
+    assert!(fetched_release(dir, "with-flag", &release));
+}
+
 #[test]
 fn a_module_altered_after_its_build_is_not_reproduced_and_gets_no_summary() {
     use base64::Engine;

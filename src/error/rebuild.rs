@@ -22,4 +22,8 @@ pub enum RebuildError {
         needed: String,
         found: String,
     },
+    /// `--allow-toolchain-download`, and Go could not fetch the recorded release (no module
+    /// proxy, the release not there, a checksum that does not match): Go's reason.
+    #[error("the module was built with {needed}, which Go could not fetch (GOTOOLCHAIN={needed}): {message}")]
+    ToolchainDownload { needed: String, message: String },
 }
