@@ -752,4 +752,67 @@ fn a_keyless_pushed_module_is_rebuilt_by_identity_and_its_keyless_summary_names_
         failed[0].contains("attestation rebuild") && failed[0].contains("identity"),
         "{out}"
     );
+
+    // Rebuilder options broad enough to admit anyone (regexps that the builder's identity
+    // matches too): a summary by another identity than the builder's counts...
+    let require_anyone = |reference: &str| {
+        run(trusting(
+            &builder_identity,
+            &builder_issuer,
+            &[
+                "verify",
+                reference,
+                "--require-attestation",
+                "rebuild",
+                "--rebuild-certificate-identity-regexp",
+                ".*",
+                "--rebuild-certificate-oidc-issuer-regexp",
+                ".*",
+            ],
+        ))
+    };
+    let (code, out, err) = require_anyone(&reference);
+    assert_eq!(code, 0, "{err}{out}");
+    assert!(out.contains("ok   attestation rebuild"), "{out}");
+    // ...but one the builder signed itself, after rebuilding its own artifact, does not.
+    let own = json(&ok(
+        dir,
+        &[
+            "push",
+            builder.join("dist").to_str().unwrap(),
+            &format!("{}/rebuild/self-attested:1", registry.host()),
+            "--keyless",
+            "--identity-token",
+            &stack.token(),
+            "--signing-config",
+            &config,
+            "--json",
+        ],
+    ));
+    let own = own["pushed"][0]["reference"].as_str().unwrap().to_string();
+    let builder_token = stack.token();
+    let (code, out, err) = run(trusting(
+        &builder_identity,
+        &builder_issuer,
+        &[
+            "rebuild",
+            &own,
+            "--source",
+            &file_url,
+            "--keyless",
+            "--identity-token",
+            &builder_token,
+            "--signing-config",
+            &config,
+        ],
+    ));
+    assert_eq!(code, 0, "the builder's own rebuild: {err}{out}");
+    let (code, out, err) = require_anyone(&own);
+    common::assert_clean_error(code, &out, &err, "a rebuild attested by its builder");
+    assert!(
+        err.contains(&format!(
+            "is signed by the builder's own identity {builder_identity} (issuer {builder_issuer}); require a rebuilder other than the builder"
+        )),
+        "{err}"
+    );
 }
