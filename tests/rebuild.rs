@@ -508,26 +508,27 @@ fn another_go_release_is_fetched_from_a_module_proxy_only_with_allow_toolchain_d
         decode(cmd.output().unwrap())
     };
 
-    // Without the flag: exit 2 naming the release, nothing fetched.
-    let (code, out, err) = rebuild("without-flag", &goproxy, false);
-    common::assert_clean_error(code, &out, &err, "another release, no download allowed");
-    assert!(
-        err.contains(&format!(
-            "built with {release}; this machine's `go` is {local}"
-        )),
-        "{err}"
+    // Exit 2 with one line that says `says`, and nothing fetched into the user's cache.
+    let cannot_judge = |user: &str, goproxy: &str, allow: bool, says: String| {
+        let (code, out, err) = rebuild(user, goproxy, allow);
+        common::assert_clean_error(code, &out, &err, user);
+        assert!(err.contains(&says), "{err}");
+        assert!(!fetched_release(dir, user, &release));
+    };
+    // Without the flag: the release named.
+    cannot_judge(
+        "without-flag",
+        &goproxy,
+        false,
+        format!("built with {release}; this machine's `go` is {local}"),
     );
-    assert!(!fetched_release(dir, "without-flag", &release));
-    // With the flag and nothing to download from: exit 2 naming the release and Go's reason.
-    let (code, out, err) = rebuild("nothing-to-fetch", "off", true);
-    common::assert_clean_error(code, &out, &err, "download allowed, GOPROXY=off");
-    assert!(
-        err.contains(&format!(
-            "built with {release}, which Go could not fetch (GOTOOLCHAIN={release}): go: "
-        )),
-        "{err}"
+    // With the flag and nothing to download from: the release named, and Go's reason.
+    cannot_judge(
+        "nothing-to-fetch",
+        "off",
+        true,
+        format!("built with {release}, which Go could not fetch (GOTOOLCHAIN={release}): go: "),
     );
-    assert!(!fetched_release(dir, "nothing-to-fetch", &release));
     // With the flag and the module proxy: Go fetches the release, verified against the
     // checksum database's proof the proxy holds, and the rebuild reproduces with it.
     let (code, out, err) = rebuild("with-flag", &goproxy, true);
@@ -630,25 +631,29 @@ fn a_keyless_pushed_module_is_rebuilt_by_identity_and_its_keyless_summary_names_
     ok(dir, &["build", builder.to_str().unwrap()]);
     let config = stack.signing_config().display().to_string();
     let trusted_root = stack.trusted_root().display().to_string();
-    // The builder signs as a GitHub workflow, the rebuilder as an email identity.
-    let pushed = json(&ok(
-        dir,
-        &[
-            "push",
-            builder.join("dist").to_str().unwrap(),
-            &format!("{}/rebuild/keyless:1", registry.host()),
-            "--keyless",
-            "--identity-token",
-            &stack.token(),
-            "--signing-config",
-            &config,
-            "--json",
-        ],
-    ));
-    let reference = pushed["pushed"][0]["reference"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    // The builder signs as a GitHub workflow, the rebuilder as an email identity. The builder
+    // pushes to a repository of the registry; the reference by digest.
+    let push = |repository: &str| {
+        let pushed = json(&ok(
+            dir,
+            &[
+                "push",
+                builder.join("dist").to_str().unwrap(),
+                &format!("{}/{repository}", registry.host()),
+                "--keyless",
+                "--identity-token",
+                &stack.token(),
+                "--signing-config",
+                &config,
+                "--json",
+            ],
+        ));
+        pushed["pushed"][0]["reference"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let reference = push("rebuild/keyless:1");
     let (builder_identity, builder_issuer) = (stack.identity(), stack.issuer());
     let (rebuilder_identity, rebuilder_issuer) = (stack.email_identity(), stack.email_issuer());
     let trusting = |identity: &str, issuer: &str, rest: &[&str]| -> Vec<String> {
@@ -669,25 +674,28 @@ fn a_keyless_pushed_module_is_rebuilt_by_identity_and_its_keyless_summary_names_
         wp(dir, &args)
     };
 
-    // Rebuilt from the provenance the builder's identity signed; the summary signed keyless.
+    // Rebuilt from the provenance the builder's identity signed; the summary signed keyless
+    // as the identity of `token`.
     let file_url = format!("file://{}", origin.display());
-    let rebuilder_token = stack.token_of("email");
-    let (code, out, err) = run(trusting(
-        &builder_identity,
-        &builder_issuer,
-        &[
-            "rebuild",
-            &reference,
-            "--source",
-            &file_url,
-            "--keyless",
-            "--identity-token",
-            &rebuilder_token,
-            "--signing-config",
-            &config,
-            "--json",
-        ],
-    ));
+    let rebuild_keyless = |reference: &str, token: &str| {
+        run(trusting(
+            &builder_identity,
+            &builder_issuer,
+            &[
+                "rebuild",
+                reference,
+                "--source",
+                &file_url,
+                "--keyless",
+                "--identity-token",
+                token,
+                "--signing-config",
+                &config,
+                "--json",
+            ],
+        ))
+    };
+    let (code, out, err) = rebuild_keyless(&reference, &stack.token_of("email"));
     assert_eq!(code, 0, "{err}{out}");
     let report = json(&out);
     assert_eq!(report["reproduced"], true, "{out}");
@@ -775,38 +783,10 @@ fn a_keyless_pushed_module_is_rebuilt_by_identity_and_its_keyless_summary_names_
     assert_eq!(code, 0, "{err}{out}");
     assert!(out.contains("ok   attestation rebuild"), "{out}");
     // ...but one the builder signed itself, after rebuilding its own artifact, does not.
-    let own = json(&ok(
-        dir,
-        &[
-            "push",
-            builder.join("dist").to_str().unwrap(),
-            &format!("{}/rebuild/self-attested:1", registry.host()),
-            "--keyless",
-            "--identity-token",
-            &stack.token(),
-            "--signing-config",
-            &config,
-            "--json",
-        ],
-    ));
-    let own = own["pushed"][0]["reference"].as_str().unwrap().to_string();
-    let builder_token = stack.token();
-    let (code, out, err) = run(trusting(
-        &builder_identity,
-        &builder_issuer,
-        &[
-            "rebuild",
-            &own,
-            "--source",
-            &file_url,
-            "--keyless",
-            "--identity-token",
-            &builder_token,
-            "--signing-config",
-            &config,
-        ],
-    ));
+    let own = push("rebuild/self-attested:1");
+    let (code, out, err) = rebuild_keyless(&own, &stack.token());
     assert_eq!(code, 0, "the builder's own rebuild: {err}{out}");
+    assert_eq!(json(&out)["summary"].as_array().unwrap().len(), 1, "{out}");
     let (code, out, err) = require_anyone(&own);
     common::assert_clean_error(code, &out, &err, "a rebuild attested by its builder");
     assert!(
