@@ -23,7 +23,7 @@ pub struct Component {
 }
 
 impl Component {
-    fn from_go(m: &GoModule) -> Component {
+    pub(crate) fn from_go(m: &GoModule) -> Component {
         Component {
             path: m.path.clone(),
             version: m.version.clone(),

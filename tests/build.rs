@@ -187,6 +187,23 @@ fn a_command_with_a_real_dependency_builds_runs_and_carries_valid_sboms() {
     );
 }
 
+/// `go ARGS` in `dir` for wasip1, as wasipack runs it: its standard output, after it succeeded.
+fn go_wasip1(t: &common::tiers::Tools, dir: &Path, args: &[&str]) -> Vec<u8> {
+    let out = t
+        .command("go")
+        .args(args)
+        .envs([("GOOS", "wasip1"), ("GOARCH", "wasm"), ("CGO_ENABLED", "0")])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "go {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
 /// The saved `go list` outputs in the project's cache.
 fn saved_listings(p: &Path) -> Vec<String> {
     walk(&p.join(".cache/obj"))
@@ -197,7 +214,7 @@ fn saved_listings(p: &Path) -> Vec<String> {
 
 #[test]
 fn the_sbom_takes_the_module_list_go_embedded_which_equals_go_lists() {
-    common::require!("go");
+    let t = common::require!("go");
     let p = project();
     let (code, _, err) = build(p.path(), &["--name", "wasipack-dep"]);
     assert_eq!(code, 0, "{err}");
@@ -208,18 +225,12 @@ fn the_sbom_takes_the_module_list_go_embedded_which_equals_go_lists() {
     let wasm = std::fs::read(p.path().join("dist/wasipack-dep.wasm")).unwrap();
     let info = wasipack::wasm::modinfo::find(&wasm, 0).expect("build info");
     let embedded = wasipack::build::toolchain::modules_from_build_info(&info).expect("complete");
-    let out = std::process::Command::new("go")
-        .args(["list", "-deps", "-json=ImportPath,Standard,Module", "."])
-        .envs([("GOOS", "wasip1"), ("GOARCH", "wasm"), ("CGO_ENABLED", "0")])
-        .current_dir(p.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = go_wasip1(
+        &t,
+        p.path(),
+        &["list", "-deps", "-json=ImportPath,Standard,Module", "."],
     );
-    let listed = wasipack::build::toolchain::modules_from_go_list(&out.stdout).unwrap();
+    let listed = wasipack::build::toolchain::modules_from_go_list(&out).unwrap();
     assert_eq!(embedded.main, listed.main);
     assert_eq!(embedded.deps, listed.deps);
     assert!(
@@ -749,18 +760,10 @@ fn sbom_recovers_the_module_list_from_a_wasm_built_without_wasipack() {
     let t = common::require!("go", "venv");
     let p = project();
     let wasm = p.path().join("plain.wasm");
-    let out = t
-        .command("go")
-        .args(["build", "-trimpath", "-o", wasm.to_str().unwrap(), "."])
-        .env("GOOS", "wasip1")
-        .env("GOARCH", "wasm")
-        .current_dir(p.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    go_wasip1(
+        &t,
+        p.path(),
+        &["build", "-trimpath", "-o", wasm.to_str().unwrap(), "."],
     );
     for (format, file) in [("spdx", "plain.spdx.json"), ("cyclonedx", "plain.cdx.json")] {
         let path = p.path().join(file);

@@ -315,24 +315,17 @@ pub fn modules_from_go_list(stream: &[u8]) -> Result<Listed, BuildError> {
 /// The main module and the dependency modules from the build info Go embedded in the module it
 /// built ([`crate::wasm::modinfo`]): `cmd/go` records there the module of every package the
 /// link took in, with its go.sum hash, which is what `go list -deps` reports. `None` unless
-/// that record is complete: a main module without a stamped version, and the `h1:` hash of every dependency's compiled
-/// code. A vendored build (no hashes), a directory replacement or a workspace's other modules
-/// (no version, no hash) leave the listing to `go list`, which with go.sum says more.
+/// that record is complete: a main module without a stamped version, and the `h1:` hash of
+/// every dependency's compiled code. A vendored build (no hashes), a directory replacement or
+/// a workspace's other modules (no version, no hash) leave the listing to `go list`, which
+/// with go.sum says more.
 pub fn modules_from_build_info(info: &crate::wasm::modinfo::GoBuildInfo) -> Option<Listed> {
-    fn component(m: &crate::wasm::modinfo::GoModule) -> Component {
-        Component {
-            path: m.path.clone(),
-            version: m.version.clone(),
-            sum: m.sum.clone(),
-            replace: m.replace.as_deref().map(|r| Box::new(component(r))),
-        }
-    }
     // `go list` reports no version for the main module; wasipack builds with `-buildvcs=false`,
     // so Go stamps none either.
-    let main = component(info.main.as_ref().filter(|m| m.version == "(devel)")?);
+    let main = Component::from_go(info.main.as_ref().filter(|m| m.version == "(devel)")?);
     let mut deps: BTreeMap<String, Component> = BTreeMap::new();
     for m in &info.deps {
-        let c = component(m);
+        let c = Component::from_go(m);
         c.compiled_sum()?;
         if c.path == main.path || deps.insert(c.path.clone(), c).is_some() {
             return None;
