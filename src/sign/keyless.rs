@@ -674,6 +674,8 @@ pub struct Verified {
 /// names what did not match.
 pub struct KeylessVerifier {
     verifier: Verifier,
+    /// The root's timestamp authorities, to name the time a rejected certificate was judged at.
+    tsas: Vec<sigstore_verify::tsa::TsaAuthority>,
 }
 
 /// The artifact a bundle must be about.
@@ -691,6 +693,7 @@ impl KeylessVerifier {
                 what: what.to_string(),
                 message: one_line(e),
             })?,
+            tsas: root.tsa_authorities(),
         })
     }
 
@@ -709,7 +712,13 @@ impl KeylessVerifier {
             Subject::Blob(bytes) => self.verifier.verify(bytes, &bundle, &vp),
             Subject::Digest(digest) => self.verifier.verify(digest_hash(digest)?, &bundle, &vp),
         }
-        .map_err(|e| Rejected(one_line(e)))?;
+        .map_err(|e| {
+            Rejected(
+                outside_validity(&e, &bundle, &self.tsas)
+                    .or_else(|| another_subject(&e, &bundle, &subject))
+                    .unwrap_or(one_line(e)),
+            )
+        })?;
         let cert = result.certificate().ok_or_else(|| {
             Rejected::from("the bundle has no signing certificate (a key's signature, not keyless)")
         })?;
@@ -767,6 +776,90 @@ impl KeylessVerifier {
                 .collect(),
         })
     }
+}
+
+/// A rejection that comes down to the signing certificate's validity window, said plainly
+/// with the window: no trusted time at all to place the signature inside it (a Rekor v2 entry
+/// has no time of its own, so without an RFC 3161 timestamp there is none), or a timestamp
+/// that a trusted authority signed (checked again here, to name it) lying outside it. `None`
+/// for every other rejection, whose own line stands.
+fn outside_validity(
+    e: &sigstore_verify::Error,
+    bundle: &sigstore_verify::types::Bundle,
+    tsas: &[sigstore_verify::tsa::TsaAuthority],
+) -> Option<String> {
+    use sigstore_verify::types::bundle::SignatureContent;
+    use sigstore_verify::{CertificateError, Error, TimestampError};
+    let cert =
+        sigstore_verify::crypto::parse_certificate_info(bundle.signing_certificate()?).ok()?;
+    let window = format!(
+        "its certificate's validity, {} to {}",
+        cert.not_before, cert.not_after
+    );
+    match e {
+        Error::Timestamp(TimestampError::NoVerifiedTimestamp(_)) => Some(format!(
+            "no verified timestamp places the signature inside {window}: the bundle has no RFC 3161 timestamp from a trusted timestamp authority and no log entry with a signed integrated time (a Rekor v2 entry has none)"
+        )),
+        Error::Certificate(
+            CertificateError::ChainInvalid(_)
+            | CertificateError::Expired { .. }
+            | CertificateError::NotYetValid { .. },
+        ) => {
+            let signature = match &bundle.content {
+                SignatureContent::MessageSignature(m) => &m.signature,
+                SignatureContent::DsseEnvelope(d) => &d.signature.sig,
+                _ => return None,
+            };
+            let outside = bundle
+                .verification_material
+                .timestamp_verification_data
+                .rfc3161_timestamps
+                .iter()
+                .filter_map(|ts| {
+                    tsas.iter().find_map(|authority| {
+                        sigstore_verify::tsa::verify_timestamp_for_authority(
+                            &ts.signed_timestamp,
+                            signature,
+                            authority,
+                        )
+                        .ok()
+                    })
+                })
+                .find(|time| *time < cert.not_before || *time > cert.not_after)?;
+            Some(format!(
+                "the signing time {outside} that the timestamp authority vouched for lies outside {window}"
+            ))
+        }
+        _ => None,
+    }
+}
+
+/// A DSSE statement about another artifact, said with the digests: what its subject is, and
+/// what it had to be. `None` for every other rejection.
+fn another_subject(
+    e: &sigstore_verify::Error,
+    bundle: &sigstore_verify::types::Bundle,
+    subject: &Subject<'_>,
+) -> Option<String> {
+    use sigstore_verify::types::bundle::SignatureContent;
+    let (
+        sigstore_verify::Error::ArtifactMismatch(_),
+        SignatureContent::DsseEnvelope(d),
+        Subject::Digest(wanted),
+    ) = (e, &bundle.content, subject)
+    else {
+        return None;
+    };
+    let statement: serde_json::Value = serde_json::from_slice(d.payload.as_bytes()).ok()?;
+    let named: Vec<String> = statement["subject"]
+        .as_array()?
+        .iter()
+        .map(|s| format!("sha256:{}", s["digest"]["sha256"].as_str().unwrap_or("?")))
+        .collect();
+    Some(format!(
+        "its statement's subject is {}, not this artifact ({wanted})",
+        named.join(", ")
+    ))
 }
 
 /// Whether a bundle's verification material is a certificate (keyless) rather than a key hint.

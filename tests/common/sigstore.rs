@@ -84,6 +84,16 @@ impl Stack {
         self.read("identity")
     }
 
+    /// One of `urls.env`'s service URLs: `FULCIO_URL`, `REKOR_URL`, `TSA_URL` (the timestamp
+    /// endpoint), `OIDC_URL`.
+    pub fn url(&self, name: &str) -> String {
+        self.read("urls.env")
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix('='))
+            .unwrap_or_else(|| panic!("urls.env has no {name}"))
+            .to_string()
+    }
+
     pub fn issuer(&self) -> String {
         self.read("issuer")
     }
