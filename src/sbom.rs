@@ -1,9 +1,10 @@
 //! The SBOM stage: the Go modules inside a wasm module, as SPDX 2.3 and CycloneDX 1.5 JSON
 //! documents whose subject is the module's SHA-256.
 //!
-//! Two sources: `go list -deps -json` at build time (exact: the packages linked, with go.sum
-//! hashes), or the build info Go embeds in every binary (for modules built elsewhere; syft and
-//! cyclonedx-gomod cannot read it from wasm, golang/go#73741).
+//! Two sources: the build info Go embeds in every binary (the modules of the packages linked,
+//! with go.sum hashes; read at build time when complete, and for modules built elsewhere: syft
+//! and cyclonedx-gomod cannot read it from wasm, golang/go#73741), or `go list -deps -json` at
+//! build time where that record is not complete (`build::toolchain::modules_from_build_info`).
 
 use crate::wasm::modinfo::{GoBuildInfo, GoModule};
 use base64::Engine;
@@ -22,7 +23,7 @@ pub struct Component {
 }
 
 impl Component {
-    fn from_go(m: &GoModule) -> Component {
+    pub(crate) fn from_go(m: &GoModule) -> Component {
         Component {
             path: m.path.clone(),
             version: m.version.clone(),

@@ -197,30 +197,61 @@ fn a_command_with_a_real_dependency_builds_runs_and_carries_valid_sboms() {
     );
 }
 
-#[test]
-fn a_rebuild_reuses_go_list_only_while_the_build_id_is_unchanged() {
-    common::require!("go");
-    let p = project();
-    let sbom = |p: &Path| std::fs::read_to_string(p.join("dist/wasipack-dep.spdx.json")).unwrap();
-    let has_uuid =
-        |text: &str| text.contains("pkg:golang/github.com/google/uuid@v1.6.0?type=module");
-    let (code, _, err) = build(p.path(), &["--name", "wasipack-dep"]);
-    assert_eq!(code, 0, "{err}");
-    let first = sbom(p.path());
-    assert!(has_uuid(&first));
-    let saved: Vec<_> = walk(&p.path().join(".cache/obj"))
+/// `go ARGS` in `dir` for wasip1, as wasipack runs it: its standard output, after it succeeded.
+fn go_wasip1(t: &common::tiers::Tools, dir: &Path, args: &[&str]) -> Vec<u8> {
+    let out = t
+        .command("go")
+        .args(args)
+        .envs([("GOOS", "wasip1"), ("GOARCH", "wasm"), ("CGO_ENABLED", "0")])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "go {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// The saved `go list` outputs in the project's cache.
+fn saved_listings(p: &Path) -> Vec<String> {
+    walk(&p.join(".cache/obj"))
         .into_iter()
         .filter(|f| f.ends_with("go-list.json"))
-        .collect();
-    assert_eq!(
-        saved.len(),
-        1,
-        "the listing is saved beside the compile output"
-    );
+        .collect()
+}
+
+#[test]
+fn the_sbom_takes_the_module_list_go_embedded_which_equals_go_lists() {
+    let t = common::require!("go");
+    let p = project();
     let (code, _, err) = build(p.path(), &["--name", "wasipack-dep"]);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(sbom(p.path()), first, "same build, same SBOM");
-    // Drop the dependency: the build ID changes, so the saved listing must not be used.
+    assert!(
+        saved_listings(p.path()).is_empty(),
+        "every module hashed in the build info: no `go list` run, none saved"
+    );
+    let wasm = std::fs::read(p.path().join("dist/wasipack-dep.wasm")).unwrap();
+    let info = wasipack::wasm::modinfo::find(&wasm, 0).expect("build info");
+    let embedded = wasipack::build::toolchain::modules_from_build_info(&info).expect("complete");
+    let out = go_wasip1(
+        &t,
+        p.path(),
+        &["list", "-deps", "-json=ImportPath,Standard,Module", "."],
+    );
+    let listed = wasipack::build::toolchain::modules_from_go_list(&out).unwrap();
+    assert_eq!(embedded.main, listed.main);
+    assert_eq!(embedded.deps, listed.deps);
+    assert!(
+        embedded
+            .deps
+            .iter()
+            .any(|d| d.path == "github.com/google/uuid"),
+        "{:?}",
+        embedded.deps
+    );
+    // Drop the dependency: the SBOM follows the new package graph.
     std::fs::write(
         p.path().join("main.go"),
         "package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"no deps\") }\n",
@@ -228,10 +259,73 @@ fn a_rebuild_reuses_go_list_only_while_the_build_id_is_unchanged() {
     .unwrap();
     let (code, _, err) = build(p.path(), &["--name", "wasipack-dep"]);
     assert_eq!(code, 0, "{err}");
+    let sbom = std::fs::read_to_string(p.path().join("dist/wasipack-dep.spdx.json")).unwrap();
+    assert!(!sbom.contains("google/uuid"), "{sbom}");
+    assert!(sbom.contains("pkg:golang/example.com/wasipack-dep?type=module"));
+}
+
+#[test]
+fn with_a_directory_replacement_go_list_is_reused_only_while_the_build_id_is_unchanged() {
+    common::require!("go");
+    let p = project();
+    // A dependency replaced by a directory has no version and no hash in the build info:
+    // the module list comes from `go list`, saved beside the compile output.
+    std::fs::create_dir(p.path().join("greet")).unwrap();
+    std::fs::write(
+        p.path().join("greet/go.mod"),
+        "module example.com/greet\n\ngo 1.21\n",
+    )
+    .unwrap();
+    std::fs::write(
+        p.path().join("greet/greet.go"),
+        "package greet\n\nfunc Hi() string { return \"hi\" }\n",
+    )
+    .unwrap();
+    let go_mod = std::fs::read_to_string(p.path().join("go.mod")).unwrap();
+    std::fs::write(
+        p.path().join("go.mod"),
+        format!(
+            "{go_mod}\nrequire example.com/greet v0.0.0\n\nreplace example.com/greet => ./greet\n"
+        ),
+    )
+    .unwrap();
+    let program = |imports: &str, body: &str| {
+        std::fs::write(
+            p.path().join("main.go"),
+            format!("package main\n\nimport (\n\t\"fmt\"\n{imports})\n\nfunc main() {{ fmt.Println({body}) }}\n"),
+        )
+        .unwrap();
+    };
+    program("\t\"example.com/greet\"\n", "greet.Hi()");
+    let sbom = |p: &Path| std::fs::read_to_string(p.join("dist/wasipack-dep.spdx.json")).unwrap();
+    let has_uuid =
+        |text: &str| text.contains("pkg:golang/github.com/google/uuid@v1.6.0?type=module");
+    let (code, _, err) = build(p.path(), &["--name", "wasipack-dep"]);
+    assert_eq!(code, 0, "{err}");
+    let first = sbom(p.path());
     assert!(
-        !has_uuid(&sbom(p.path())),
-        "the SBOM follows the new package graph"
+        first.contains("pkg:golang/example.com/greet?type=module"),
+        "{first}"
     );
+    assert!(!has_uuid(&first));
+    assert_eq!(
+        saved_listings(p.path()).len(),
+        1,
+        "the listing is saved beside the compile output"
+    );
+    let (code, _, err) = build(p.path(), &["--name", "wasipack-dep"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(sbom(p.path()), first, "same build, same SBOM");
+    // Add a dependency: the build ID changes, so the saved listing must not be used.
+    program(
+        "\t\"example.com/greet\"\n\t\"github.com/google/uuid\"\n",
+        "greet.Hi(), uuid.NameSpaceURL",
+    );
+    let (code, _, err) = build(p.path(), &["--name", "wasipack-dep"]);
+    assert_eq!(code, 0, "{err}");
+    let second = sbom(p.path());
+    assert!(has_uuid(&second), "the SBOM follows the new package graph");
+    assert!(second.contains("pkg:golang/example.com/greet?type=module"));
 }
 
 /// Each output file's bytes and modification time.
@@ -676,18 +770,10 @@ fn sbom_recovers_the_module_list_from_a_wasm_built_without_wasipack() {
     let t = common::require!("go", "venv");
     let p = project();
     let wasm = p.path().join("plain.wasm");
-    let out = t
-        .command("go")
-        .args(["build", "-trimpath", "-o", wasm.to_str().unwrap(), "."])
-        .env("GOOS", "wasip1")
-        .env("GOARCH", "wasm")
-        .current_dir(p.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    go_wasip1(
+        &t,
+        p.path(),
+        &["build", "-trimpath", "-o", wasm.to_str().unwrap(), "."],
     );
     for (format, file) in [("spdx", "plain.spdx.json"), ("cyclonedx", "plain.cdx.json")] {
         let path = p.path().join(file);

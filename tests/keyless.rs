@@ -6,6 +6,7 @@
 mod common;
 
 use common::sigstore::Stack;
+use common::test_ca::{self, TestCa};
 use common::{assert_clean_error, decode, wasipack, Tools};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -1373,4 +1374,663 @@ fn push_sbom_without_a_signer_is_refused_in_one_line_before_anything_is_pushed()
     // Without --sbom, an unsigned push goes on as before (the SBOM referrers, unsigned).
     let (code, out, err) = wp(&["push", &s(&module), &layout], dir);
     assert_eq!(code, 0, "{out}{err}");
+}
+
+/// A blob signed by a leaf of a CA of the test's own ([`TestCa`]) whose validity is `start` to
+/// `end`, its bundle (with a timestamp of the local TSA over the signature when `timestamped`),
+/// and `wasipack verify` of it against a trusted root listing that CA, with the leaf's own
+/// identity and issuer expected: (exit code, stdout, stderr, and cosign v3's exit code over
+/// the same files).
+fn verify_test_ca_leaf(
+    t: &Tools,
+    start: &str,
+    end: &str,
+    timestamped: bool,
+) -> (i32, String, String, i32) {
+    let stack: &Stack = t.sigstore_stack();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let ca = TestCa::new(dir);
+    let leaf = ca.leaf("leaf", start, end);
+    let file = blob(dir, "f.txt", "signed by a test CA's leaf\n");
+    let bundle = ca.bundle(stack, &leaf, &file, timestamped);
+    let root = ca.trusted_root(stack);
+    let expect = [
+        "--certificate-identity",
+        test_ca::IDENTITY,
+        "--certificate-oidc-issuer",
+        test_ca::ISSUER,
+    ];
+    let (code, out, err) = wasipack_verify_blob(stack, &file, &bundle, &expect, &root);
+    let (cosign, _, _) = t.run(
+        "cosign3",
+        &[
+            "verify-blob",
+            "--bundle",
+            &s(&bundle),
+            "--trusted-root",
+            &s(&root),
+            "--certificate-identity",
+            test_ca::IDENTITY,
+            "--certificate-oidc-issuer",
+            test_ca::ISSUER,
+            "--insecure-ignore-sct",
+            &s(&file),
+        ],
+        dir,
+    );
+    (code, out, err, cosign)
+}
+
+/// `now` plus `seconds`, as `openssl ca -startdate/-enddate` take it.
+fn openssl_time(seconds: i64) -> String {
+    let t = time::OffsetDateTime::now_utc() + time::Duration::seconds(seconds);
+    format!(
+        "{:04}{:02}{:02}{:02}{:02}{:02}Z",
+        t.year(),
+        t.month() as u8,
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// The test CA, its identity and the log entry are sound: a leaf valid now, timestamped,
+/// verifies in wasipack and in cosign. What the tests below refuse is the window alone.
+fn a_test_ca_leaf_valid_now_verifies(t: &Tools) {
+    let (code, out, err, cosign) =
+        verify_test_ca_leaf(t, &openssl_time(-60), &openssl_time(600), true);
+    assert_eq!(code, 0, "a leaf valid now: {out}{err}");
+    assert!(
+        out.contains(&format!("signed by {}", test_ca::IDENTITY)),
+        "{out}"
+    );
+    assert_eq!(cosign, 0, "cosign3 refused a leaf valid now");
+}
+
+#[test]
+fn a_certificate_outside_its_validity_with_no_timestamp_is_refused_in_one_line_naming_its_window() {
+    let t = common::require!("sigstore", "cosign3");
+    a_test_ca_leaf_valid_now_verifies(&t);
+    // Valid for ten minutes in 2021, logged in Rekor v2 today (no integrated time), and no
+    // RFC 3161 timestamp: nothing says when it was signed.
+    let (code, out, err, cosign) =
+        verify_test_ca_leaf(&t, "20210101000000Z", "20210101001000Z", false);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.is_empty(), "{err}");
+    assert!(
+        fail_line(&out).ends_with(
+            "no verified timestamp places the signature inside its certificate's validity, \
+             2021-01-01T00:00:00Z to 2021-01-01T00:10:00Z: the bundle has no RFC 3161 timestamp \
+             from a trusted timestamp authority and no log entry with a signed integrated time \
+             (a Rekor v2 entry has none)"
+        ),
+        "{out}"
+    );
+    assert_ne!(
+        cosign, 0,
+        "cosign3 accepted a certificate with no timestamp"
+    );
+}
+
+#[test]
+fn a_timestamp_outside_the_certificates_validity_is_refused_in_one_line_naming_the_time_and_the_window(
+) {
+    let t = common::require!("sigstore", "cosign3");
+    a_test_ca_leaf_valid_now_verifies(&t);
+    // A real timestamp of the local TSA (now), over the signature of a leaf that expired in
+    // 2021, and of one that becomes valid only in 2099.
+    for (start, end, window) in [
+        (
+            "20210101000000Z",
+            "20210101001000Z",
+            "2021-01-01T00:00:00Z to 2021-01-01T00:10:00Z",
+        ),
+        (
+            "20990101000000Z",
+            "20990101001000Z",
+            "2099-01-01T00:00:00Z to 2099-01-01T00:10:00Z",
+        ),
+    ] {
+        let before = time::OffsetDateTime::now_utc().year();
+        let (code, out, err, cosign) = verify_test_ca_leaf(&t, start, end, true);
+        assert_eq!(code, 1, "{window}: {out}{err}");
+        assert!(err.is_empty(), "{err}");
+        let line = fail_line(&out);
+        let (_, said) = line
+            .split_once(": the signing time ")
+            .unwrap_or_else(|| panic!("{window}: {line}"));
+        let (time, rest) = said.split_once(' ').unwrap();
+        assert!(
+            time.starts_with(&format!("{before}-")) && time.ends_with('Z'),
+            "{window}: the timestamp's time (now): {line}"
+        );
+        assert_eq!(
+            rest,
+            format!(
+                "that the timestamp authority vouched for lies outside its certificate's validity, {window}"
+            ),
+            "{line}"
+        );
+        assert_ne!(cosign, 0, "cosign3 accepted a timestamp outside {window}");
+    }
+}
+
+/// An attacker's view of a referrers registry: list, fetch, attach and delete Sigstore bundle
+/// referrers with crane, oras and the referrers API, as anyone with push access could.
+struct Attacker<'a> {
+    t: &'a Tools,
+    host: String,
+    repo: String,
+    dir: &'a Path,
+}
+
+impl Attacker<'_> {
+    /// The referrers of `subject` (a digest): (referrer digest, its predicate type annotation).
+    fn referrers(&self, subject: &str) -> Vec<(String, String)> {
+        let out = Command::new("curl")
+            .arg("-fsS")
+            .arg(format!(
+                "http://{}/v2/{}/referrers/{subject}",
+                self.host, self.repo
+            ))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let index: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        index["manifests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                (
+                    m["digest"].as_str().unwrap().to_string(),
+                    m["annotations"]["dev.sigstore.bundle.predicateType"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                )
+            })
+            .collect()
+    }
+
+    /// The referrer of `subject` for `predicate_type` (there must be exactly one).
+    fn referrer(&self, subject: &str, predicate_type: &str) -> String {
+        let found: Vec<String> = self
+            .referrers(subject)
+            .into_iter()
+            .filter(|(_, p)| p == predicate_type)
+            .map(|(d, _)| d)
+            .collect();
+        assert_eq!(found.len(), 1, "{subject}: {predicate_type}: {found:?}");
+        found[0].clone()
+    }
+
+    fn at(&self, digest: &str) -> String {
+        format!("{}/{}@{digest}", self.host, self.repo)
+    }
+
+    /// The bundle (the one layer) of a referrer manifest, written to `dir/name`.
+    fn bundle(&self, referrer: &str, name: &str) -> PathBuf {
+        let (code, manifest, err) =
+            self.t
+                .run("crane", &["manifest", &self.at(referrer)], self.dir);
+        assert_eq!(code, 0, "{err}");
+        let manifest: serde_json::Value = serde_json::from_str(&manifest).unwrap();
+        let layer = manifest["layers"][0]["digest"].as_str().unwrap();
+        let (code, bytes, err) = self.t.run("crane", &["blob", &self.at(layer)], self.dir);
+        assert_eq!(code, 0, "{err}");
+        let path = self.dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+
+    /// Attaches the bundle file `name` (in `dir`) to `subject` as cosign v3 does, and returns
+    /// the new referrer's digest.
+    fn attach(&self, subject: &str, name: &str, predicate_type: &str) -> String {
+        let before = self.referrers(subject);
+        let (code, out, err) = self.t.run(
+            "oras",
+            &[
+                "attach",
+                "--plain-http",
+                "--artifact-type",
+                BUNDLE_TYPE,
+                "--annotation",
+                "dev.sigstore.bundle.content=dsse-envelope",
+                "--annotation",
+                &format!("dev.sigstore.bundle.predicateType={predicate_type}"),
+                &self.at(subject),
+                &format!("{name}:{BUNDLE_TYPE}"),
+            ],
+            self.dir,
+        );
+        assert_eq!(code, 0, "oras attach: {out}{err}");
+        let after = self.referrers(subject);
+        let new: Vec<&(String, String)> = after.iter().filter(|r| !before.contains(r)).collect();
+        assert_eq!(new.len(), 1, "{before:?} -> {after:?}");
+        new[0].0.clone()
+    }
+
+    fn delete(&self, referrer: &str) {
+        let (code, out, err) = self
+            .t
+            .run("crane", &["delete", &self.at(referrer)], self.dir);
+        assert_eq!(code, 0, "crane delete: {out}{err}");
+    }
+}
+
+const BUNDLE_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
+const COSIGN_SIGN: &str = "https://sigstore.dev/cosign/sign/v1";
+const SPDX: &str = "https://spdx.dev/Document";
+
+#[test]
+fn tampered_bundle_referrers_of_a_keyless_push_are_refused_naming_the_referrer_and_the_check_and_a_valid_one_beside_them_still_verifies(
+) {
+    let t = common::require!("sigstore", "cosign3", "go", "crane", "oras");
+    let stack: &Stack = t.sigstore_stack();
+    let registry = t.referrers_registry();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let module = t.go_fixture("hello");
+    // Two artifacts (their creation times differ), each pushed keyless: a signature and the
+    // SPDX and SLSA provenance attestations, as bundle referrers.
+    let push = |epoch: &str| {
+        let mut cmd = wasipack();
+        clean(&mut cmd)
+            .args([
+                "push",
+                &s(&module),
+                &format!("{}/keyless/tamper:{epoch}", registry.host()),
+                "--keyless",
+                "--signing-config",
+                &s(&stack.signing_config()),
+                "--json",
+            ])
+            .env("SOURCE_DATE_EPOCH", epoch)
+            .envs(stack.actions_env())
+            .current_dir(dir);
+        let (code, out, err) = decode(cmd.output().unwrap());
+        assert_eq!(code, 0, "{out}{err}");
+        common::pushed_with_three_bundle_referrers(&out).0
+    };
+    let (ours, other) = (push("1700000000"), push("1700000001"));
+    let digest = |r: &str| r.rsplit_once('@').unwrap().1.to_string();
+    let (a, b) = (digest(&ours), digest(&other));
+    assert_ne!(a, b);
+    let attacker = Attacker {
+        t: &t,
+        host: registry.host(),
+        repo: "keyless/tamper".into(),
+        dir,
+    };
+    let verify = |extra: &[&str]| {
+        let (identity, issuer, root) = (stack.identity(), stack.issuer(), s(&stack.trusted_root()));
+        let mut args = vec![
+            "verify",
+            &ours,
+            "--certificate-identity",
+            &identity,
+            "--certificate-oidc-issuer",
+            &issuer,
+            "--trusted-root",
+            &root,
+            "--insecure-ignore-sct",
+        ];
+        args.extend_from_slice(extra);
+        wp(&args, dir)
+    };
+    let (code, out, err) = verify(&["--require-attestation", "spdx"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let our_signature = attacker.referrer(&a, COSIGN_SIGN);
+    let our_bundle = attacker.bundle(&our_signature, "ours.sigstore.json");
+    attacker.bundle(&attacker.referrer(&b, COSIGN_SIGN), "other.sigstore.json");
+    attacker.bundle(&attacker.referrer(&b, SPDX), "other-spdx.sigstore.json");
+    common::sigstore::with_inclusion_hash_altered(&our_bundle, dir.join("altered.sigstore.json"));
+
+    // Beside our valid signature, another artifact's: any valid signature passes (as cosign
+    // decides), and the step names the referrer that did.
+    let borrowed = attacker.attach(&a, "other.sigstore.json", COSIGN_SIGN);
+    let (code, out, err) = verify(&[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains(&format!(
+            "ok   signature                Sigstore bundle {our_signature} verifies"
+        )),
+        "{out}"
+    );
+    let (code, out, err) = cosign(&t, stack, dir, &["verify", &ours], None);
+    assert_eq!(code, 0, "cosign3 with a valid signature beside: {out}{err}");
+
+    // cosign v3's `verify` takes any valid bundle about the image for a signature, the
+    // attestations' too (observed with v3.1.x), so they go first: cosign then judges the
+    // signature alone. wasipack's signature step reads cosign's signature predicate only.
+    attacker.delete(&attacker.referrer(&a, SPDX));
+    attacker.delete(&attacker.referrer(&a, "https://slsa.dev/provenance/v1"));
+    let (code, out, err) = verify(&[]);
+    assert_eq!(code, 0, "{out}{err}");
+
+    // (a) Ours replaced by the other artifact's: the one line names the referrer and that its
+    // statement is about another artifact.
+    attacker.delete(&our_signature);
+    let (code, out, err) = verify(&[]);
+    assert_eq!(code, 1, "{out}{err}");
+    let line = fail_line(&out);
+    assert!(
+        line.starts_with(&format!(
+            "FAIL signature                no valid signature: bundle {borrowed}: its statement's subject is {b}, not this artifact ({a})"
+        )),
+        "{line}"
+    );
+    let (code, _, _) = cosign(&t, stack, dir, &["verify", &ours], None);
+    assert_ne!(code, 0, "cosign3 accepted another artifact's signature");
+
+    // (b) Our own bundle with one inclusion-path hash altered.
+    attacker.delete(&borrowed);
+    let altered = attacker.attach(&a, "altered.sigstore.json", COSIGN_SIGN);
+    let (code, out, err) = verify(&[]);
+    assert_eq!(code, 1, "{out}{err}");
+    let line = fail_line(&out);
+    assert!(
+        line.starts_with(&format!(
+            "FAIL signature                no valid signature: bundle {altered}: invalid inclusion proof"
+        )),
+        "{line}"
+    );
+    let (code, _, _) = cosign(&t, stack, dir, &["verify", &ours], None);
+    assert_ne!(code, 0, "cosign3 accepted an altered inclusion proof");
+
+    // (c) Our SPDX attestation replaced by the other artifact's (a valid signature again).
+    attacker.delete(&altered);
+    attacker.attach(&a, "ours.sigstore.json", COSIGN_SIGN);
+    let other_spdx = attacker.attach(&a, "other-spdx.sigstore.json", SPDX);
+    let (code, out, err) = verify(&["--require-attestation", "spdx"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("ok   signature"), "{out}");
+    let line = fail_line(&out);
+    assert!(
+        line.starts_with(&format!(
+            "FAIL attestation spdx         no valid {SPDX} attestation: bundle {other_spdx}: its statement's subject is {b}, not this artifact ({a})"
+        )),
+        "{line}"
+    );
+    let (code, _, _) = cosign(
+        &t,
+        stack,
+        dir,
+        &["verify-attestation", "--type", "spdxjson", &ours],
+        None,
+    );
+    assert_ne!(code, 0, "cosign3 accepted another artifact's attestation");
+}
+
+/// `sign-blob --keyless --bundle` with the signing config `config`: it must fail in one line
+/// (exit 2) and leave no bundle file; returns that line.
+fn sign_blob_keyless_fails(stack: &Stack, config: &str, dir: &Path) -> String {
+    let file = blob(dir, "f.txt", "refused\n");
+    let bundle = dir.join("f.sigstore.json");
+    let (code, out, err) = wp(
+        &[
+            "sign-blob",
+            &s(&file),
+            "--keyless",
+            "--identity-token",
+            &stack.token(),
+            "--signing-config",
+            config,
+            "--bundle",
+            &s(&bundle),
+        ],
+        dir,
+    );
+    assert_clean_error(code, &out, &err, config);
+    assert!(!bundle.exists(), "a bundle was written: {err}");
+    let leftovers: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("sigstore") || n.starts_with(".wasipack-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    err.trim_end().to_string()
+}
+
+/// `sign-blob --keyless` in `work/name` with the stack's signing config but for the log's and
+/// the TSA's URL (when given): one line that starts with `says`, and ends with ` (tried 3
+/// times)` exactly when `tried`.
+fn each_fails_in_one_line(
+    stack: &Stack,
+    work: &Path,
+    name: &str,
+    log: Option<&str>,
+    tsa: Option<&str>,
+    says: &str,
+    tried: bool,
+) {
+    let dir = work.join(name);
+    std::fs::create_dir(&dir).unwrap();
+    let config = stack.signing_config_with(log, tsa, &dir.join("signing_config.json"));
+    let line = sign_blob_keyless_fails(stack, &config, &dir);
+    assert!(line.starts_with(says), "{name}: {line}");
+    assert_eq!(line.ends_with(" (tried 3 times)"), tried, "{name}: {line}");
+}
+
+/// The local stack's service URLs, and ones that refuse: (TSA endpoint, TSA base, Rekor,
+/// OIDC issuer, a loopback port nothing listens on).
+fn service_urls(stack: &Stack) -> (String, String, String, String, String) {
+    let tsa = stack.url("TSA_URL");
+    let tsa_base = tsa.trim_end_matches("/api/v1/timestamp").to_string();
+    let nothing = format!("http://127.0.0.1:{}", common::servers::free_port());
+    (
+        tsa,
+        tsa_base,
+        stack.url("REKOR_URL"),
+        stack.url("OIDC_URL"),
+        nothing,
+    )
+}
+
+#[test]
+fn sign_blob_keyless_names_a_log_or_timestamp_authority_that_refuses_or_answers_garbage_in_one_line_and_writes_no_bundle(
+) {
+    let t = common::require!("sigstore");
+    let stack: &Stack = t.sigstore_stack();
+    let work = tempfile::tempdir().unwrap();
+    let (_, tsa_base, rekor, oidc, _) = service_urls(stack);
+    let garbage = format!("{oidc}/github/.well-known/openid-configuration");
+    let wrong_tsa = format!("{rekor}/api/v1/timestamp");
+    for (name, log, tsa, says) in [
+        // The TSA's server has no Rekor API: a 404 with its own message.
+        (
+            "log-refuses",
+            Some(tsa_base.as_str()),
+            None,
+            format!(
+                "error: keyless signing failed: the transparency log {tsa_base} answered HTTP 404: failed to create entry: {{\"code\":404,\"message\":\"path /api/v2/log/entries was not found\"}}"
+            ),
+        ),
+        // Rekor has no timestamp endpoint.
+        (
+            "tsa-refuses",
+            None,
+            Some(wrong_tsa.as_str()),
+            format!(
+                "error: keyless signing failed: the timestamp authority {wrong_tsa} answered HTTP 404: {{\"code\":5, \"message\":\"Not Found\", \"details\":[]}}"
+            ),
+        ),
+        // The OIDC issuer's discovery document: 200, JSON, not a timestamp response.
+        (
+            "tsa-garbage",
+            None,
+            Some(garbage.as_str()),
+            format!(
+                "error: keyless signing failed: the timestamp authority {garbage} answered what is not its API: "
+            ),
+        ),
+    ] {
+        each_fails_in_one_line(stack, work.path(), name, log, tsa, &says, false);
+    }
+}
+
+#[test]
+fn sign_blob_keyless_tries_an_unreachable_or_failing_service_three_times_then_names_it_in_one_line()
+{
+    let t = common::require!("sigstore");
+    let stack: &Stack = t.sigstore_stack();
+    let work = tempfile::tempdir().unwrap();
+    let (_, _, rekor, _, nothing) = service_urls(stack);
+    let stopped_tsa = format!("{nothing}/api/v1/timestamp");
+    let failing_tsa = format!("{rekor}/healthz");
+    for (name, log, tsa, says) in [
+        (
+            "log-stopped",
+            Some(nothing.as_str()),
+            None,
+            format!("error: keyless signing failed: the transparency log {nothing} could not be reached: "),
+        ),
+        (
+            "tsa-stopped",
+            None,
+            Some(stopped_tsa.as_str()),
+            format!(
+                "error: keyless signing failed: the timestamp authority {stopped_tsa} could not be reached: "
+            ),
+        ),
+        // Rekor answers a POST to its health check 501: a server error, tried again.
+        (
+            "tsa-5xx",
+            None,
+            Some(failing_tsa.as_str()),
+            format!("error: keyless signing failed: the timestamp authority {failing_tsa} answered HTTP 501: "),
+        ),
+    ] {
+        each_fails_in_one_line(stack, work.path(), name, log, tsa, &says, true);
+    }
+}
+
+#[test]
+fn a_timestamp_authority_that_answers_503_once_is_asked_again_and_the_bundle_verifies() {
+    let t = common::require!("sigstore", "cosign3");
+    let stack: &Stack = t.sigstore_stack();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let tsa = stack.url("TSA_URL");
+    let upstream: std::net::SocketAddr = tsa
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let proxy = common::proxy::Proxy::start(upstream);
+    proxy.inject(common::proxy::Fault {
+        method: "POST",
+        path_contains: "/api/v1/timestamp".into(),
+        action: common::proxy::Action::Status(503, None),
+        times: 1,
+    });
+    let config = stack.signing_config_with(
+        None,
+        Some(&format!("http://{}/api/v1/timestamp", proxy.host())),
+        &dir.join("signing_config.json"),
+    );
+    let file = blob(dir, "f.txt", "timestamped on the second try\n");
+    let bundle = dir.join("f.sigstore.json");
+    let (code, out, err) = wp(
+        &[
+            "sign-blob",
+            &s(&file),
+            "--keyless",
+            "--identity-token",
+            &stack.token(),
+            "--signing-config",
+            &config,
+            "--bundle",
+            &s(&bundle),
+        ],
+        dir,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let statuses: Vec<u16> = proxy
+        .log()
+        .iter()
+        .filter(|l| l.method == "POST")
+        .map(|l| l.status)
+        .collect();
+    // The 503, wasipack's own query to learn what the TSA answers (sigstore-tsa keeps no
+    // status: see keyless.rs), which it now answers, and the signing tried again.
+    assert_eq!(statuses, [503, 200, 200], "{:?}", proxy.log());
+    let (identity, issuer) = (stack.identity(), stack.issuer());
+    let expect = [
+        "--certificate-identity",
+        identity.as_str(),
+        "--certificate-oidc-issuer",
+        issuer.as_str(),
+    ];
+    let (code, out, err) =
+        wasipack_verify_blob(stack, &file, &bundle, &expect, &stack.trusted_root());
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = cosign_verify_blob(&t, stack, &file, &bundle, &identity, &issuer);
+    assert_eq!(code, 0, "{out}{err}");
+}
+
+#[test]
+fn push_keyless_to_a_log_that_refuses_fails_in_one_line_and_leaves_no_tag_and_no_referrer() {
+    let t = common::require!("sigstore", "go");
+    let stack: &Stack = t.sigstore_stack();
+    let registry = t.referrers_registry();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let module = t.go_fixture("hello");
+    let (_, tsa_base, _, _, _) = service_urls(stack);
+    let config = stack.signing_config_with(Some(&tsa_base), None, &dir.join("signing_config.json"));
+    let reference = format!("{}/keyless/refused:1", registry.host());
+    let mut cmd = wasipack();
+    clean(&mut cmd)
+        .args([
+            "push",
+            &s(&module),
+            &reference,
+            "--keyless",
+            "--signing-config",
+            &config,
+        ])
+        .envs(stack.actions_env())
+        .current_dir(dir);
+    let (code, out, err) = decode(cmd.output().unwrap());
+    assert_clean_error(code, &out, &err, "push --keyless, the log refuses");
+    assert!(
+        err.starts_with(&format!(
+            "error: keyless signing failed: the transparency log {tsa_base} answered HTTP 404: "
+        )),
+        "{err}"
+    );
+    let tags = Command::new("curl")
+        .args(["-sS", "-o", "/dev/null", "-w", "%{http_code}"])
+        .arg(format!(
+            "http://{}/v2/keyless/refused/tags/list",
+            registry.host()
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&tags.stdout),
+        "404",
+        "no tag was pushed"
+    );
+    // The same artifact pushed unsigned has no referrer of the failed push.
+    let (code, out, err) = wp(&["push", &s(&module), &reference], dir);
+    assert_eq!(code, 0, "{out}{err}");
+    let digest = out.trim().rsplit_once('@').unwrap().1.to_string();
+    let registry_view = Attacker {
+        t: &t,
+        host: registry.host(),
+        repo: "keyless/refused".into(),
+        dir,
+    };
+    assert_eq!(registry_view.referrers(&digest), []);
 }

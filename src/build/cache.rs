@@ -4,9 +4,10 @@
 //! - **Compile outputs**, `obj/KEY/NAME.wasm` ([`compile_output`]): a stable path per project,
 //!   module and settings, so that `go build` finds its previous output up to date and skips the
 //!   link, as it does for `go build -o` by hand.
-//! - **Saved `go list` output** beside each compile output ([`saved_listing`]), reused while
-//!   the Go build ID it was saved with is the compiled module's (the ID hashes every input of
-//!   the link, so the package graph is unchanged).
+//! - **Saved `go list` output** beside each compile output ([`saved_listing`]), where `go list`
+//!   had to run (the module's build info was not complete), reused while the Go build ID it
+//!   was saved with is the compiled module's (the ID hashes every input of the link, so the
+//!   package graph is unchanged).
 //! - **Stamps**, `stamps/KEY.json` ([`Stamp`]): up-to-date builds. After a build, wasipack
 //!   records what made each module (a fingerprint) and the size and modification time of every
 //!   file it wrote. When the next build of the same output directory compiles to the same thing
@@ -193,7 +194,8 @@ pub(super) fn save_listing(out: &Path, id: &str, listed: &[u8]) {
 
 /// Everything that decides a module's outputs, hashed: this wasipack (its version and its
 /// executable), the compiled module's Go build ID (which hashes every input of the link), the
-/// resolved settings and policy, the `go list` output and go.sum (the SBOM), the toolchain's
+/// resolved settings and policy, the module list's source (the build info text, or the `go list`
+/// output and go.sum: the SBOM), the toolchain's
 /// version, and the creation time and git annotations. `None` without a build ID.
 pub fn fingerprint(
     plan: &Plan,

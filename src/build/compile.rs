@@ -1,5 +1,6 @@
-//! Compiling: for each plan, the toolchain's version gate, the compiler, `go list` for the SBOM
-//! and the Go build ID that decides what the cache may reuse ([`cache`](super::cache)).
+//! Compiling: for each plan, the toolchain's version gate, the compiler, the module list for the
+//! SBOM (the build info Go embeds, else `go list`) and the Go build ID that decides what the
+//! cache may reuse ([`cache`](super::cache)).
 //!
 //! # Threads
 //!
@@ -9,7 +10,8 @@
 //! threads compile theirs; the calling thread waits for them. Within a module everything runs
 //! in order on its thread: the version question (`go env GOVERSION`, `tinygo version`, skipped
 //! when the last build's stamp names the toolchain behind an unchanged Go build ID), the
-//! compiler, then `go list` when no saved listing serves. Git is asked once, before any of it.
+//! compiler, then `go list` when the embedded build info is not complete and no saved listing
+//! serves. Git is asked once, before any of it.
 //! After every module is built, [`publish`](super::publish) writes the output files one after
 //! another ([`dist`](super::dist)). (Packaging's check has parallelism of its own, in
 //! `crate::wasm::validate`.)
@@ -39,6 +41,7 @@ use super::config::Toolchain;
 use super::toolchain::{self, CommandLine, GoVersion};
 use super::{BuildError, Built, Observer, Options, Plan};
 use crate::error::{Error, Result};
+use crate::wasm::modinfo::GoBuildInfo;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -189,12 +192,23 @@ pub(super) fn build_one(plan: &Plan, job: &Job<'_>) -> Result<Unit> {
         }
         return Err(e);
     }
-    let build_id = go_build_id(&out);
-    // The saved `go list` output serves while Go's build ID says the package graph is
-    // unchanged (the ID hashes every input of the link).
-    let (listed, listing_saved) = match cache::saved_listing(&out, build_id.as_deref()) {
-        Some(listed) => (listed, true),
-        None => (toolchain::output(&list, job.dir)?, false),
+    let (build_id, build_info) = go_build_id_and_info(&out, plan.toolchain == Toolchain::Go);
+    // The module list: from the build info Go embedded when it is complete (no `go list` to
+    // run); else the saved `go list` output while Go's build ID says the package graph is
+    // unchanged (the ID hashes every input of the link); else `go list`.
+    let from_binary = build_info
+        .as_ref()
+        .and_then(|(text, info)| Some((toolchain::modules_from_build_info(info)?, text)));
+    let (listed, listing, ran_go_list) = match from_binary {
+        Some((listing, text)) => (text.clone().into_bytes(), listing, false),
+        None => {
+            let (listed, ran) = match cache::saved_listing(&out, build_id.as_deref()) {
+                Some(listed) => (listed, false),
+                None => (toolchain::output(&list, job.dir)?, true),
+            };
+            let listing = toolchain::modules_from_go_list(&listed)?;
+            (listed, listing, ran)
+        }
     };
     let (version, toolchain_version) = match (detected, known) {
         (Some(detected), _) => detected,
@@ -207,11 +221,10 @@ pub(super) fn build_one(plan: &Plan, job: &Job<'_>) -> Result<Unit> {
         }
         (None, _) => detect_supported(plan, job)?,
     };
-    if let (None, false, Some(id)) = (&_tmp, listing_saved, &build_id) {
+    if let (None, true, Some(id)) = (&_tmp, ran_go_list, &build_id) {
         cache::save_listing(&out, id, &listed);
     }
     let (created, git) = job.meta.clone()?;
-    let listing = toolchain::modules_from_go_list(&listed)?;
     let fingerprint = if job.use_cache {
         let go_sum = listing.go_mod.as_ref().and_then(|m| {
             crate::fsio::read_bounded(&m.with_file_name("go.sum"), crate::fsio::TEXT_LIMIT).ok()
@@ -418,10 +431,23 @@ fn compile(line: &CommandLine, plan: &Plan, job: &Job<'_>) -> Result<()> {
     })
 }
 
-/// The `go:buildid` custom section (Go puts it first), without parsing the rest.
-fn go_build_id(wasm: &Path) -> Option<String> {
-    let bytes = crate::fsio::read_input(wasm).ok()?;
-    for payload in wasmparser::Parser::new(0).parse_all(&bytes) {
+/// The `go:buildid` custom section (Go puts it first), without parsing the rest; with
+/// `build_info`, also the build info Go embeds in its data, as text and parsed.
+fn go_build_id_and_info(
+    wasm: &Path,
+    build_info: bool,
+) -> (Option<String>, Option<(String, GoBuildInfo)>) {
+    let Ok(bytes) = crate::fsio::read_input(wasm) else {
+        return (None, None);
+    };
+    let info = build_info
+        .then(|| crate::wasm::modinfo::find_text(&bytes))
+        .flatten();
+    (go_build_id(&bytes), info)
+}
+
+fn go_build_id(bytes: &[u8]) -> Option<String> {
+    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
         match payload.ok()? {
             wasmparser::Payload::CustomSection(r) if r.name() == "go:buildid" => {
                 return Some(String::from_utf8_lossy(r.data()).into_owned());

@@ -3,7 +3,7 @@
 //! file of its own:
 //!
 //! 1. `plan.rs`: each module's settings resolved ([`Plan::resolve`]);
-//! 2. `compile.rs`: the toolchain's version gate, the compiler and `go list`, up to `--jobs`
+//! 2. `compile.rs`: the toolchain's version gate, the compiler and the module list, up to `--jobs`
 //!    modules at once (the one place a build starts threads, described there);
 //! 3. `package.rs`: rewrite, check, SBOMs and OCI artifacts, in memory ([`package_compiled`]);
 //! 4. `reproducible.rs`: with `--verify-reproducible`, two more builds to compare with;

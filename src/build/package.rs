@@ -65,7 +65,7 @@ pub(super) fn package(plan: &Plan, c: Compiled) -> Result<Built> {
 }
 
 /// Everything after the compiler: rewrite, check the result (one validation pass, on the bytes
-/// that ship), SBOMs from the parsed `go list` output and go.sum hashes, and the OCI artifacts. Pure and
+/// that ship), SBOMs from the module list (build info or `go list`) and go.sum hashes, and the OCI artifacts. Pure and
 /// in memory; `bench/build.sh` times exactly this.
 pub fn package_compiled(
     plan: &Plan,

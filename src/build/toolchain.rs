@@ -312,6 +312,32 @@ pub fn modules_from_go_list(stream: &[u8]) -> Result<Listed, BuildError> {
     Ok(listed)
 }
 
+/// The main module and the dependency modules from the build info Go embedded in the module it
+/// built ([`crate::wasm::modinfo`]): `cmd/go` records there the module of every package the
+/// link took in, with its go.sum hash, which is what `go list -deps` reports. `None` unless
+/// that record is complete: a main module without a stamped version, and the `h1:` hash of
+/// every dependency's compiled code. A vendored build (no hashes), a directory replacement or
+/// a workspace's other modules (no version, no hash) leave the listing to `go list`, which
+/// with go.sum says more.
+pub fn modules_from_build_info(info: &crate::wasm::modinfo::GoBuildInfo) -> Option<Listed> {
+    // `go list` reports no version for the main module; wasipack builds with `-buildvcs=false`,
+    // so Go stamps none either.
+    let main = Component::from_go(info.main.as_ref().filter(|m| m.version == "(devel)")?);
+    let mut deps: BTreeMap<String, Component> = BTreeMap::new();
+    for m in &info.deps {
+        let c = Component::from_go(m);
+        c.compiled_sum()?;
+        if c.path == main.path || deps.insert(c.path.clone(), c).is_some() {
+            return None;
+        }
+    }
+    Some(Listed {
+        main: Some(main),
+        deps: deps.into_values().collect(),
+        go_mod: None,
+    })
+}
+
 /// `(path, version) -> h1:hash` from a go.sum file (module zips, not `/go.mod` lines).
 pub fn parse_go_sum(text: &str) -> BTreeMap<(String, String), String> {
     let mut sums = BTreeMap::new();
@@ -494,6 +520,56 @@ mod tests {
             "{:?}",
             line.args
         );
+    }
+
+    #[test]
+    fn build_info_serves_only_when_every_module_it_names_is_hashed() {
+        let info = |deps: &str| {
+            crate::wasm::modinfo::parse(&format!(
+                "path\texample.com/app\nmod\texample.com/app\t(devel)\t\n{deps}build\tGOOS=wasip1\n"
+            ))
+        };
+        let complete = info(
+            "dep\tgolang.org/x/text\tv0.37.0\t\n=>\tgolang.org/x/text\tv0.38.0\th1:new=\n\
+             dep\tgithub.com/google/uuid\tv1.6.0\th1:abc=\n",
+        );
+        let listed = modules_from_build_info(&complete).unwrap();
+        let main = listed.main.unwrap();
+        assert_eq!(
+            (main.path.as_str(), main.version.as_str()),
+            ("example.com/app", "(devel)")
+        );
+        let paths: Vec<_> = listed.deps.iter().map(|d| d.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            ["github.com/google/uuid", "golang.org/x/text"],
+            "sorted by path"
+        );
+        assert_eq!(
+            listed.deps[1].compiled_sum(),
+            Some("h1:new="),
+            "the replacement's hash"
+        );
+        assert!(modules_from_build_info(&info("")).unwrap().deps.is_empty());
+        for incomplete in [
+            // Vendored: no hashes.
+            "dep\tgithub.com/google/uuid\tv1.6.0\n",
+            // A directory replacement.
+            "dep\texample.com/greet\tv0.0.0\n=>\t./greet\t(devel)\t\n",
+            // Another module of a workspace.
+            "dep\texample.com/other\t(devel)\t\n",
+        ] {
+            assert!(
+                modules_from_build_info(&info(incomplete)).is_none(),
+                "{incomplete}"
+            );
+        }
+        let stamped = crate::wasm::modinfo::parse("path\tx\nmod\tx\tv1.2.3\t\n");
+        assert!(
+            modules_from_build_info(&stamped).is_none(),
+            "a stamped main version"
+        );
+        assert!(modules_from_build_info(&crate::wasm::modinfo::parse("path\tx\n")).is_none());
     }
 
     #[test]

@@ -40,12 +40,25 @@ pub struct GoBuildInfo {
 
 /// Finds and parses the build info in `data`, whose first byte is at file offset `base`.
 pub fn find(data: &[u8], base: u64) -> Option<GoBuildInfo> {
-    let start = memchr::memmem::find(data, &START)? + START.len();
-    let len = memchr::memmem::find(&data[start..], &END)?;
-    let text = std::str::from_utf8(&data[start..start + len]).ok()?;
+    let (start, text) = framed(data)?;
     let mut info = parse(text);
     info.offset = base + start as u64;
     Some(info)
+}
+
+/// [`find`] in a whole file, with the text as Go wrote it.
+pub fn find_text(data: &[u8]) -> Option<(String, GoBuildInfo)> {
+    let (start, text) = framed(data)?;
+    let mut info = parse(text);
+    info.offset = start as u64;
+    Some((text.to_string(), info))
+}
+
+/// Where the text between the sentinels starts, and the text.
+fn framed(data: &[u8]) -> Option<(usize, &str)> {
+    let start = memchr::memmem::find(data, &START)? + START.len();
+    let len = memchr::memmem::find(&data[start..], &END)?;
+    Some((start, std::str::from_utf8(&data[start..start + len]).ok()?))
 }
 
 /// Parses the tab-separated text form (`runtime/debug.ParseBuildInfo`'s input, minus the

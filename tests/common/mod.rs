@@ -5,6 +5,7 @@
 pub mod proxy;
 pub mod servers;
 pub mod sigstore;
+pub mod test_ca;
 pub mod tiers;
 
 pub use tiers::Tools;
