@@ -677,3 +677,132 @@ fn sign_blob_key_with_a_log_that_refuses_or_a_stopped_timestamp_authority_fails_
         assert!(!bundle.exists(), "{name}: a bundle was written");
     }
 }
+
+#[test]
+fn push_key_with_a_log_that_refuses_fails_in_one_line_and_leaves_no_tag_and_no_signature() {
+    let t = common::require!("sigstore", "go", "crane");
+    let stack: &Stack = t.sigstore_stack();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let (key, _) = key_pair(dir);
+    let module = t.go_fixture("hello");
+    let tsa_base = stack
+        .url("TSA_URL")
+        .trim_end_matches("/api/v1/timestamp")
+        .to_string();
+    // The timestamp authority's address as the log's: a real server that answers 404.
+    let config = stack.signing_config_with(Some(&tsa_base), None, &dir.join("refusing.json"));
+    // crane has no referrers API (the signature would be a `.sig` tag); the other registry has
+    // it (the signature would be a bundle referrer).
+    // The key is encrypted (its derivation takes a while), and `--attach both` adds cosign
+    // v2's unlogged tags: neither may let the manifest be tagged before the log has answered.
+    for (name, registry, attach) in [
+        ("crane", t.crane_registry(), "auto"),
+        ("crane, --attach both", t.crane_registry(), "both"),
+        ("referrers", t.referrers_registry(), "auto"),
+    ] {
+        let host = registry.host();
+        let reference = format!("{host}/tlog/refused:1");
+        let (code, out, err) = wp(
+            &[
+                "push",
+                &s(&module),
+                &reference,
+                "--key",
+                &s(&key),
+                "--signing-config",
+                &config,
+                "--attach",
+                attach,
+            ],
+            dir,
+        );
+        assert_clean_error(code, &out, &err, name);
+        assert!(
+            err.starts_with(&format!(
+                "error: logging the signature failed: the transparency log {tsa_base} answered HTTP 404: "
+            )),
+            "{name}: {err}"
+        );
+        let get = |path: &str| {
+            let out = std::process::Command::new("curl")
+                .args(["-sS", "-w", "\n%{http_code}"])
+                .arg(format!("http://{host}/v2/tlog/refused/{path}"))
+                .output()
+                .unwrap();
+            let text = String::from_utf8_lossy(&out.stdout).to_string();
+            let (body, status) = text.rsplit_once('\n').unwrap();
+            (status.to_string(), body.to_string())
+        };
+        let (status, body) = get("tags/list");
+        assert_eq!(status, "404", "{name}: no tag was pushed: {body}");
+        // The same module pushed unsigned: the only tag is its own, and nothing refers to it.
+        let (code, out, err) = wp(&["push", &s(&module), &reference], dir);
+        assert_eq!(code, 0, "{name}: {out}{err}");
+        let digest = out.trim().rsplit_once('@').unwrap().1.to_string();
+        let (status, body) = get("tags/list");
+        assert_eq!(status, "200", "{name}: {body}");
+        let tags: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(tags["tags"], serde_json::json!(["1"]), "{name}: {body}");
+        if name == "referrers" {
+            let (status, body) = get(&format!("referrers/{digest}"));
+            assert_eq!(status, "200", "{name}: {body}");
+            let index: serde_json::Value = serde_json::from_str(&body).unwrap();
+            assert_eq!(index["manifests"], serde_json::json!([]), "{name}: {body}");
+        }
+    }
+}
+
+#[test]
+fn push_key_logged_with_attach_both_stores_logged_bundles_and_cosign_v2_tags_each_client_verifies()
+{
+    let t = common::require!("sigstore", "cosign3", "go", "crane");
+    let stack: &Stack = t.sigstore_stack();
+    let registry = t.crane_registry();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let (key, public) = key_pair(dir);
+    let module = t.go_fixture("hello");
+    let config = s(&stack.signing_config());
+    let by_digest = push(
+        &module,
+        &registry.host(),
+        "both",
+        &[
+            "--key",
+            &s(&key),
+            "--signing-config",
+            &config,
+            "--attach",
+            "both",
+        ],
+        dir,
+    );
+    // The logged bundles: cosign v3 checks their log entries against the trust root.
+    let (code, out, err) = cosign_verify(&t, stack, dir, &public, &["verify"], &by_digest);
+    assert_eq!(code, 0, "cosign3 verify --key: {out}{err}");
+    // cosign v2's unlogged tags, beside the bundles (written by the same code as an unlogged
+    // key's, which tests/trust.rs has cosign v2 verify; v2.6 reads the bundles first here).
+    let hex = by_digest.rsplit_once("@sha256:").unwrap().1;
+    let repo = format!("{}/tlog/both", registry.host());
+    let (code, tags, err) = t.run("crane", &["ls", &repo], dir);
+    assert_eq!(code, 0, "{err}");
+    for suffix in ["sig", "att"] {
+        assert!(
+            tags.lines().any(|l| l == format!("sha256-{hex}.{suffix}")),
+            "the .{suffix} tag: {tags}"
+        );
+    }
+    let (code, manifest, err) = t.run(
+        "crane",
+        &["manifest", &format!("{repo}:sha256-{hex}.att")],
+        dir,
+    );
+    assert_eq!(code, 0, "{err}");
+    let manifest: serde_json::Value = serde_json::from_str(&manifest).unwrap();
+    assert_eq!(
+        manifest["layers"].as_array().unwrap().len(),
+        2,
+        "the SPDX and SLSA attestations: {manifest}"
+    );
+}

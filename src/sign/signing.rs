@@ -267,7 +267,7 @@ pub struct BlobSigned {
 impl Signing {
     /// The key, for cosign v2's tag form (never keyless: [`Signing::mode`] gives keyless
     /// signers bundles only).
-    pub(super) fn key(&self) -> Option<&KeySigner> {
+    pub fn key(&self) -> Option<&KeySigner> {
         match self {
             Signing::Key(k) | Signing::KeyLogged(k, _) => Some(k),
             Signing::Keyless(_) => None,

@@ -223,11 +223,13 @@ impl SignWith {
             && matches!(self.mode, Mode::Tags | Mode::Auto)
     }
 
-    /// Whether the signatures are Sigstore bundles only, made before the upload and stored
+    /// Whether the signatures are logged Sigstore bundles, made before the upload and stored
     /// with the artifact's other referrers: a keyless signer, or a key whose signatures are
-    /// logged and that opens at once (an encrypted one opens while the blobs go up instead).
+    /// logged (an encrypted one too: its derivation then no longer overlaps the upload, but a
+    /// log or timestamp authority that refuses must fail the push before anything is tagged).
+    /// With `--attach both`, a key's unlogged `.sig`/`.att` tags follow the manifest.
     fn bundles_first(&self) -> bool {
-        self.signer.is_logged() && self.mode == Mode::Bundles && self.signer.opens_at_once()
+        self.signer.is_logged() && matches!(self.mode, Mode::Bundles | Mode::Both)
     }
 
     /// [`SignWith::may_sign_first`], with `Auto` settled by asking `store` whether it has the
@@ -292,7 +294,7 @@ pub fn publish(
             None => job.push(&mut checked),
             Some(key) if key.bundles_first() => {
                 let signer = key.signer.open()?;
-                job.push_bundles_signed_first(&signer, key.sbom, &mut checked)
+                job.push_bundles_signed_first(&signer, key.sbom, key.mode, &mut checked)
             }
             Some(key) if key.signs_first(store, items)? => match key.signer.open()? {
                 Signing::Key(signer) => job.push_signed_first(&signer, key.sbom),
@@ -389,10 +391,14 @@ impl Job<'_> {
     /// they were made); each artifact's bundles are then stored with its other referrers, in
     /// one append of the fallback index where the registry has no referrers API. (Signing on
     /// a thread while the blobs upload gained nothing measurable: docs/architecture.md.)
+    ///
+    /// With `--attach both` (a logged key), cosign v2's unlogged `.sig`/`.att` tags are added
+    /// once each manifest is stored, as an unlogged key adds them.
     fn push_bundles_signed_first(
         &self,
         signer: &Signing,
         sbom: SbomKind,
+        mode: Mode,
         checked: &mut dyn FnMut() -> Result<()>,
     ) -> Result<Vec<PushReport>> {
         let Job { target, items, .. } = *self;
@@ -403,17 +409,28 @@ impl Job<'_> {
                 Ok((subject, item.sbom_of(sbom)?, item.build_facts()))
             })
             .collect::<Result<Vec<_>>>()?;
-        let made = crate::sign::sign_subjects(signer, subjects)?;
+        let tags_too = (mode == Mode::Both).then(|| signer.key()).flatten();
+        let made = crate::sign::sign_subjects(signer, subjects.clone())?;
         items
             .iter()
             .zip(self.tags)
-            .zip(&made)
-            .map(|((item, tags), bundles)| {
+            .zip(made.iter().zip(subjects))
+            .map(|((item, tags), (bundles, (subject, sbom, facts)))| {
                 let (mut report, (referrers, indexed)) =
                     push_with(self.store, target, item, tags, checked, &mut || {
                         Ok(bundles.referrers())
                     })?;
                 report.signed = bundles.signed(&referrers, indexed);
+                if let Some(key) = tags_too {
+                    let pending = crate::sign::prepare_sign_and_attest(
+                        self.store,
+                        &subject,
+                        key,
+                        || Ok(sbom),
+                        &facts,
+                    )?;
+                    report.signed.extend(pending.commit(self.store)?);
+                }
                 Ok(report)
             })
             .collect()
