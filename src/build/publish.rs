@@ -119,14 +119,7 @@ pub fn publish_as(
                 .index
                 .as_ref()
                 .map(|tag| indexes[tag.as_str()].descriptor.digest.clone()),
-            digests: [
-                (format!("{}.wasm", b.plan_name), &b.wasm[..]),
-                (format!("{}.spdx.json", b.plan_name), &b.spdx[..]),
-                (format!("{}.cdx.json", b.plan_name), &b.cyclonedx[..]),
-            ]
-            .into_iter()
-            .map(|(name, bytes)| (name, crate::digest::sha256_digest(bytes)))
-            .collect(),
+            digests: b.output_digests(),
         });
     }
     // Each index after the artifacts it lists.
