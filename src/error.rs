@@ -9,9 +9,9 @@ mod rebuild;
 mod registry;
 
 pub use build::BuildError;
-pub use keyless::KeylessError;
+pub use keyless::{Doing, Failure, KeylessError, Service};
 pub use rebuild::RebuildError;
-pub use registry::{RegistryError, RegistryErrorKind};
+pub use registry::{RegistryError, RegistryErrorKind, MESSAGE_CAP};
 
 use crate::check::CheckError;
 use crate::policy::PolicyError;
@@ -93,9 +93,14 @@ impl Error {
     }
 
     /// Whether trying again may succeed: a registry error that is
-    /// [retryable](RegistryError::retryable) (5xx, 429, a connection error). Nothing else is.
+    /// [retryable](RegistryError::retryable) (5xx, 429, a connection error), or a Sigstore
+    /// service's ([`KeylessError::retryable`], the same kinds). Nothing else is.
     pub fn retryable(&self) -> bool {
-        matches!(self, Error::Registry(e) if e.retryable())
+        match self {
+            Error::Registry(e) => e.retryable(),
+            Error::Keyless(e) => e.retryable(),
+            _ => false,
+        }
     }
 
     /// A registry failure with only a message (kind [`RegistryErrorKind::Protocol`]).

@@ -1768,3 +1768,269 @@ fn tampered_bundle_referrers_of_a_keyless_push_are_refused_naming_the_referrer_a
     );
     assert_ne!(code, 0, "cosign3 accepted another artifact's attestation");
 }
+
+/// `sign-blob --keyless --bundle` with the signing config `config`: it must fail in one line
+/// (exit 2) and leave no bundle file; returns that line.
+fn sign_blob_keyless_fails(stack: &Stack, config: &str, dir: &Path) -> String {
+    let file = blob(dir, "f.txt", "refused\n");
+    let bundle = dir.join("f.sigstore.json");
+    let (code, out, err) = wp(
+        &[
+            "sign-blob",
+            &s(&file),
+            "--keyless",
+            "--identity-token",
+            &stack.token(),
+            "--signing-config",
+            config,
+            "--bundle",
+            &s(&bundle),
+        ],
+        dir,
+    );
+    assert_clean_error(code, &out, &err, config);
+    assert!(!bundle.exists(), "a bundle was written: {err}");
+    let leftovers: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("sigstore") || n.starts_with(".wasipack-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    err.trim_end().to_string()
+}
+
+/// `sign-blob --keyless` in `work/name` with the stack's signing config but for the log's and
+/// the TSA's URL (when given): one line that starts with `says`, and ends with ` (tried 3
+/// times)` exactly when `tried`.
+fn each_fails_in_one_line(
+    stack: &Stack,
+    work: &Path,
+    name: &str,
+    log: Option<&str>,
+    tsa: Option<&str>,
+    says: &str,
+    tried: bool,
+) {
+    let dir = work.join(name);
+    std::fs::create_dir(&dir).unwrap();
+    let config = stack.signing_config_with(log, tsa, &dir.join("signing_config.json"));
+    let line = sign_blob_keyless_fails(stack, &config, &dir);
+    assert!(line.starts_with(says), "{name}: {line}");
+    assert_eq!(line.ends_with(" (tried 3 times)"), tried, "{name}: {line}");
+}
+
+/// The local stack's service URLs, and ones that refuse: (TSA endpoint, TSA base, Rekor,
+/// OIDC issuer, a loopback port nothing listens on).
+fn service_urls(stack: &Stack) -> (String, String, String, String, String) {
+    let tsa = stack.url("TSA_URL");
+    let tsa_base = tsa.trim_end_matches("/api/v1/timestamp").to_string();
+    let nothing = format!("http://127.0.0.1:{}", common::servers::free_port());
+    (
+        tsa,
+        tsa_base,
+        stack.url("REKOR_URL"),
+        stack.url("OIDC_URL"),
+        nothing,
+    )
+}
+
+#[test]
+fn sign_blob_keyless_names_a_log_or_timestamp_authority_that_refuses_or_answers_garbage_in_one_line_and_writes_no_bundle(
+) {
+    let t = common::require!("sigstore");
+    let stack: &Stack = t.sigstore_stack();
+    let work = tempfile::tempdir().unwrap();
+    let (_, tsa_base, rekor, oidc, _) = service_urls(stack);
+    let garbage = format!("{oidc}/github/.well-known/openid-configuration");
+    let wrong_tsa = format!("{rekor}/api/v1/timestamp");
+    for (name, log, tsa, says) in [
+        // The TSA's server has no Rekor API: a 404 with its own message.
+        (
+            "log-refuses",
+            Some(tsa_base.as_str()),
+            None,
+            format!(
+                "error: keyless signing failed: the transparency log {tsa_base} answered HTTP 404: failed to create entry: {{\"code\":404,\"message\":\"path /api/v2/log/entries was not found\"}}"
+            ),
+        ),
+        // Rekor has no timestamp endpoint.
+        (
+            "tsa-refuses",
+            None,
+            Some(wrong_tsa.as_str()),
+            format!(
+                "error: keyless signing failed: the timestamp authority {wrong_tsa} answered HTTP 404: {{\"code\":5, \"message\":\"Not Found\", \"details\":[]}}"
+            ),
+        ),
+        // The OIDC issuer's discovery document: 200, JSON, not a timestamp response.
+        (
+            "tsa-garbage",
+            None,
+            Some(garbage.as_str()),
+            format!(
+                "error: keyless signing failed: the timestamp authority {garbage} answered what is not its API: "
+            ),
+        ),
+    ] {
+        each_fails_in_one_line(stack, work.path(), name, log, tsa, &says, false);
+    }
+}
+
+#[test]
+fn sign_blob_keyless_tries_an_unreachable_or_failing_service_three_times_then_names_it_in_one_line()
+{
+    let t = common::require!("sigstore");
+    let stack: &Stack = t.sigstore_stack();
+    let work = tempfile::tempdir().unwrap();
+    let (_, _, rekor, _, nothing) = service_urls(stack);
+    let stopped_tsa = format!("{nothing}/api/v1/timestamp");
+    let failing_tsa = format!("{rekor}/healthz");
+    for (name, log, tsa, says) in [
+        (
+            "log-stopped",
+            Some(nothing.as_str()),
+            None,
+            format!("error: keyless signing failed: the transparency log {nothing} could not be reached: "),
+        ),
+        (
+            "tsa-stopped",
+            None,
+            Some(stopped_tsa.as_str()),
+            format!(
+                "error: keyless signing failed: the timestamp authority {stopped_tsa} could not be reached: "
+            ),
+        ),
+        // Rekor answers a POST to its health check 501: a server error, tried again.
+        (
+            "tsa-5xx",
+            None,
+            Some(failing_tsa.as_str()),
+            format!("error: keyless signing failed: the timestamp authority {failing_tsa} answered HTTP 501: "),
+        ),
+    ] {
+        each_fails_in_one_line(stack, work.path(), name, log, tsa, &says, true);
+    }
+}
+
+#[test]
+fn a_timestamp_authority_that_answers_503_once_is_asked_again_and_the_bundle_verifies() {
+    let t = common::require!("sigstore", "cosign3");
+    let stack: &Stack = t.sigstore_stack();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let tsa = stack.url("TSA_URL");
+    let upstream: std::net::SocketAddr = tsa
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let proxy = common::proxy::Proxy::start(upstream);
+    proxy.inject(common::proxy::Fault {
+        method: "POST",
+        path_contains: "/api/v1/timestamp".into(),
+        action: common::proxy::Action::Status(503, None),
+        times: 1,
+    });
+    let config = stack.signing_config_with(
+        None,
+        Some(&format!("http://{}/api/v1/timestamp", proxy.host())),
+        &dir.join("signing_config.json"),
+    );
+    let file = blob(dir, "f.txt", "timestamped on the second try\n");
+    let bundle = dir.join("f.sigstore.json");
+    let (code, out, err) = wp(
+        &[
+            "sign-blob",
+            &s(&file),
+            "--keyless",
+            "--identity-token",
+            &stack.token(),
+            "--signing-config",
+            &config,
+            "--bundle",
+            &s(&bundle),
+        ],
+        dir,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let statuses: Vec<u16> = proxy
+        .log()
+        .iter()
+        .filter(|l| l.method == "POST")
+        .map(|l| l.status)
+        .collect();
+    // The 503, wasipack's own query to learn what the TSA answers (sigstore-tsa keeps no
+    // status: see keyless.rs), which it now answers, and the signing tried again.
+    assert_eq!(statuses, [503, 200, 200], "{:?}", proxy.log());
+    let (identity, issuer) = (stack.identity(), stack.issuer());
+    let expect = [
+        "--certificate-identity",
+        identity.as_str(),
+        "--certificate-oidc-issuer",
+        issuer.as_str(),
+    ];
+    let (code, out, err) =
+        wasipack_verify_blob(stack, &file, &bundle, &expect, &stack.trusted_root());
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = cosign_verify_blob(&t, stack, &file, &bundle, &identity, &issuer);
+    assert_eq!(code, 0, "{out}{err}");
+}
+
+#[test]
+fn push_keyless_to_a_log_that_refuses_fails_in_one_line_and_leaves_no_tag_and_no_referrer() {
+    let t = common::require!("sigstore", "go");
+    let stack: &Stack = t.sigstore_stack();
+    let registry = t.referrers_registry();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let module = t.go_fixture("hello");
+    let (_, tsa_base, _, _, _) = service_urls(stack);
+    let config = stack.signing_config_with(Some(&tsa_base), None, &dir.join("signing_config.json"));
+    let reference = format!("{}/keyless/refused:1", registry.host());
+    let mut cmd = wasipack();
+    clean(&mut cmd)
+        .args([
+            "push",
+            &s(&module),
+            &reference,
+            "--keyless",
+            "--signing-config",
+            &config,
+        ])
+        .envs(stack.actions_env())
+        .current_dir(dir);
+    let (code, out, err) = decode(cmd.output().unwrap());
+    assert_clean_error(code, &out, &err, "push --keyless, the log refuses");
+    assert!(
+        err.starts_with(&format!(
+            "error: keyless signing failed: the transparency log {tsa_base} answered HTTP 404: "
+        )),
+        "{err}"
+    );
+    let tags = Command::new("curl")
+        .args(["-sS", "-o", "/dev/null", "-w", "%{http_code}"])
+        .arg(format!(
+            "http://{}/v2/keyless/refused/tags/list",
+            registry.host()
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&tags.stdout),
+        "404",
+        "no tag was pushed"
+    );
+    // The same artifact pushed unsigned has no referrer of the failed push.
+    let (code, out, err) = wp(&["push", &s(&module), &reference], dir);
+    assert_eq!(code, 0, "{out}{err}");
+    let digest = out.trim().rsplit_once('@').unwrap().1.to_string();
+    let registry_view = Attacker {
+        t: &t,
+        host: registry.host(),
+        repo: "keyless/refused".into(),
+        dir,
+    };
+    assert_eq!(registry_view.referrers(&digest), []);
+}

@@ -400,6 +400,147 @@ fn a_dirty_tree_is_not_reproduced_and_another_go_release_cannot_judge() {
     assert!(err.contains("no SLSA provenance"), "{err}");
 }
 
+/// wasipack in `dir` as a user of Go of its own: its own home, GOPATH, module cache, build
+/// cache and wasipack cache under `dir/user`, empty at first, nothing of the caller's Go
+/// settings, `GOPROXY` as given, and every proxy variable pointed at a closed port, so that
+/// nothing is fetched from the network.
+fn as_go_user(dir: &Path, user: &str, goproxy: &str, env: &[(&str, &str)]) -> Command {
+    let home = dir.join(user);
+    let mut cmd = wasipack();
+    cmd.current_dir(dir)
+        .env("COSIGN_PASSWORD", PASSWORD)
+        .env("SOURCE_DATE_EPOCH", EPOCH)
+        .env("HOME", &home)
+        .env("GOPATH", home.join("go"))
+        .env("GOMODCACHE", home.join("go/pkg/mod"))
+        .env("GOCACHE", home.join("go-build"))
+        .env("WASIPACK_CACHE", home.join("wasipack"))
+        .env("DOCKER_CONFIG", home.join("docker"))
+        .env("GOPROXY", goproxy)
+        .env("GOENV", "off");
+    for var in [
+        "GOTOOLCHAIN",
+        "GOFLAGS",
+        "GONOSUMDB",
+        "GONOPROXY",
+        "GOPRIVATE",
+        "GOSUMDB",
+    ] {
+        cmd.env_remove(var);
+    }
+    for var in [
+        "HTTPS_PROXY",
+        "HTTP_PROXY",
+        "ALL_PROXY",
+        "https_proxy",
+        "http_proxy",
+    ] {
+        cmd.env(var, "http://127.0.0.1:9");
+    }
+    cmd.envs(env.iter().copied());
+    cmd
+}
+
+/// Whether Go's module cache of `user` (of [`as_go_user`]) holds the toolchain module of
+/// `release`: what Go fetched for that user.
+fn fetched_release(dir: &Path, user: &str, release: &str) -> bool {
+    dir.join(user)
+        .join("go/pkg/mod/golang.org")
+        .join(format!("toolchain@v0.0.1-{release}.linux-amd64"))
+        .is_dir()
+}
+
+#[test]
+fn another_go_release_is_fetched_from_a_module_proxy_only_with_allow_toolchain_download() {
+    let t = common::require!("go", "git", "goproxy");
+    let proxy = t.path("goproxy");
+    let release = std::fs::read_to_string(proxy.join("release"))
+        .unwrap()
+        .trim()
+        .to_string();
+    let goproxy = format!("file://{}", proxy.display());
+    let local = Command::new(t.path("go"))
+        .args(["env", "GOVERSION"])
+        .env("GOTOOLCHAIN", "local")
+        .output()
+        .unwrap();
+    let local = String::from_utf8(local.stdout).unwrap().trim().to_string();
+    assert_ne!(
+        local, release,
+        "the proxy's release must not be the local Go's"
+    );
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path();
+    let (origin, builder) = builder_checkout(dir);
+    let (builder_key, builder_pub) = keys(dir, "builder");
+    // The builder compiles with the other release (Go fetches it into the builder's cache).
+    let gotoolchain = [("GOTOOLCHAIN", release.as_str())];
+    let (code, out, err) = decode(
+        as_go_user(dir, "builder-user", &goproxy, &gotoolchain)
+            .args(["build", builder.to_str().unwrap(), "--sign", &builder_key])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(code, 0, "{err}{out}");
+    assert!(fetched_release(dir, "builder-user", &release));
+    // The build records the release that compiled, not the local `go`'s.
+    let built = json(&std::fs::read_to_string(builder.join("dist/report.json")).unwrap());
+    assert_eq!(
+        built["modules"][0]["toolchain_version"],
+        release.as_str(),
+        "{built}"
+    );
+    let layout = format!("oci-layout:{}:hello", builder.join("dist/oci").display());
+    let file_url = format!("file://{}", origin.display());
+    let rebuild = |user: &str, goproxy: &str, allow: bool| {
+        let mut cmd = as_go_user(dir, user, goproxy, &[]);
+        cmd.args([
+            "rebuild",
+            &layout,
+            "--key",
+            &builder_pub,
+            "--source",
+            &file_url,
+        ]);
+        if allow {
+            cmd.args(["--allow-toolchain-download", "--json"]);
+        }
+        decode(cmd.output().unwrap())
+    };
+
+    // Exit 2 with one line that says `says`, and nothing fetched into the user's cache.
+    let cannot_judge = |user: &str, goproxy: &str, allow: bool, says: String| {
+        let (code, out, err) = rebuild(user, goproxy, allow);
+        common::assert_clean_error(code, &out, &err, user);
+        assert!(err.contains(&says), "{err}");
+        assert!(!fetched_release(dir, user, &release));
+    };
+    // Without the flag: the release named.
+    cannot_judge(
+        "without-flag",
+        &goproxy,
+        false,
+        format!("built with {release}; this machine's `go` is {local}"),
+    );
+    // With the flag and nothing to download from: the release named, and Go's reason.
+    cannot_judge(
+        "nothing-to-fetch",
+        "off",
+        true,
+        format!("built with {release}, which Go could not fetch (GOTOOLCHAIN={release}): go: "),
+    );
+    // With the flag and the module proxy: Go fetches the release, verified against the
+    // checksum database's proof the proxy holds, and the rebuild reproduces with it.
+    let (code, out, err) = rebuild("with-flag", &goproxy, true);
+    assert_eq!(code, 0, "{err}{out}");
+    let report = json(&out);
+    assert_eq!(report["reproduced"], true, "{out}");
+    assert_eq!(report["toolchain"], release.as_str(), "{out}");
+    assert_eq!(report["local_toolchain"], local.as_str(), "{out}");
+    assert_eq!(report["toolchain_fetched"], true, "{out}");
+    assert!(fetched_release(dir, "with-flag", &release));
+}
+
 #[test]
 fn a_module_altered_after_its_build_is_not_reproduced_and_gets_no_summary() {
     use base64::Engine;
@@ -490,25 +631,29 @@ fn a_keyless_pushed_module_is_rebuilt_by_identity_and_its_keyless_summary_names_
     ok(dir, &["build", builder.to_str().unwrap()]);
     let config = stack.signing_config().display().to_string();
     let trusted_root = stack.trusted_root().display().to_string();
-    // The builder signs as a GitHub workflow, the rebuilder as an email identity.
-    let pushed = json(&ok(
-        dir,
-        &[
-            "push",
-            builder.join("dist").to_str().unwrap(),
-            &format!("{}/rebuild/keyless:1", registry.host()),
-            "--keyless",
-            "--identity-token",
-            &stack.token(),
-            "--signing-config",
-            &config,
-            "--json",
-        ],
-    ));
-    let reference = pushed["pushed"][0]["reference"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    // The builder signs as a GitHub workflow, the rebuilder as an email identity. The builder
+    // pushes to a repository of the registry; the reference by digest.
+    let push = |repository: &str| {
+        let pushed = json(&ok(
+            dir,
+            &[
+                "push",
+                builder.join("dist").to_str().unwrap(),
+                &format!("{}/{repository}", registry.host()),
+                "--keyless",
+                "--identity-token",
+                &stack.token(),
+                "--signing-config",
+                &config,
+                "--json",
+            ],
+        ));
+        pushed["pushed"][0]["reference"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let reference = push("rebuild/keyless:1");
     let (builder_identity, builder_issuer) = (stack.identity(), stack.issuer());
     let (rebuilder_identity, rebuilder_issuer) = (stack.email_identity(), stack.email_issuer());
     let trusting = |identity: &str, issuer: &str, rest: &[&str]| -> Vec<String> {
@@ -529,25 +674,28 @@ fn a_keyless_pushed_module_is_rebuilt_by_identity_and_its_keyless_summary_names_
         wp(dir, &args)
     };
 
-    // Rebuilt from the provenance the builder's identity signed; the summary signed keyless.
+    // Rebuilt from the provenance the builder's identity signed; the summary signed keyless
+    // as the identity of `token`.
     let file_url = format!("file://{}", origin.display());
-    let rebuilder_token = stack.token_of("email");
-    let (code, out, err) = run(trusting(
-        &builder_identity,
-        &builder_issuer,
-        &[
-            "rebuild",
-            &reference,
-            "--source",
-            &file_url,
-            "--keyless",
-            "--identity-token",
-            &rebuilder_token,
-            "--signing-config",
-            &config,
-            "--json",
-        ],
-    ));
+    let rebuild_keyless = |reference: &str, token: &str| {
+        run(trusting(
+            &builder_identity,
+            &builder_issuer,
+            &[
+                "rebuild",
+                reference,
+                "--source",
+                &file_url,
+                "--keyless",
+                "--identity-token",
+                token,
+                "--signing-config",
+                &config,
+                "--json",
+            ],
+        ))
+    };
+    let (code, out, err) = rebuild_keyless(&reference, &stack.token_of("email"));
     assert_eq!(code, 0, "{err}{out}");
     let report = json(&out);
     assert_eq!(report["reproduced"], true, "{out}");
@@ -611,5 +759,40 @@ fn a_keyless_pushed_module_is_rebuilt_by_identity_and_its_keyless_summary_names_
     assert!(
         failed[0].contains("attestation rebuild") && failed[0].contains("identity"),
         "{out}"
+    );
+
+    // Rebuilder options broad enough to admit anyone (regexps that the builder's identity
+    // matches too): a summary by another identity than the builder's counts...
+    let require_anyone = |reference: &str| {
+        run(trusting(
+            &builder_identity,
+            &builder_issuer,
+            &[
+                "verify",
+                reference,
+                "--require-attestation",
+                "rebuild",
+                "--rebuild-certificate-identity-regexp",
+                ".*",
+                "--rebuild-certificate-oidc-issuer-regexp",
+                ".*",
+            ],
+        ))
+    };
+    let (code, out, err) = require_anyone(&reference);
+    assert_eq!(code, 0, "{err}{out}");
+    assert!(out.contains("ok   attestation rebuild"), "{out}");
+    // ...but one the builder signed itself, after rebuilding its own artifact, does not.
+    let own = push("rebuild/self-attested:1");
+    let (code, out, err) = rebuild_keyless(&own, &stack.token());
+    assert_eq!(code, 0, "the builder's own rebuild: {err}{out}");
+    assert_eq!(json(&out)["summary"].as_array().unwrap().len(), 1, "{out}");
+    let (code, out, err) = require_anyone(&own);
+    common::assert_clean_error(code, &out, &err, "a rebuild attested by its builder");
+    assert!(
+        err.contains(&format!(
+            "is signed by the builder's own identity {builder_identity} (issuer {builder_issuer}); require a rebuilder other than the builder"
+        )),
+        "{err}"
     );
 }

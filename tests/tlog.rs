@@ -414,6 +414,29 @@ fn wasipack_verifies_what_cosign_signed_and_attested_with_a_key_and_logged() {
     fail_line(&out);
 }
 
+/// `sign-blob FILE --key KEY --signing-config CONFIG --bundle BUNDLE` in `dir`.
+fn sign_blob_key(
+    file: &Path,
+    key: &Path,
+    config: &str,
+    bundle: &Path,
+    dir: &Path,
+) -> (i32, String, String) {
+    wp(
+        &[
+            "sign-blob",
+            &s(file),
+            "--key",
+            &s(key),
+            "--signing-config",
+            config,
+            "--bundle",
+            &s(bundle),
+        ],
+        dir,
+    )
+}
+
 #[test]
 fn sign_blob_with_an_instance_is_logged_for_cosign_and_an_altered_inclusion_proof_fails_in_one_line(
 ) {
@@ -424,21 +447,7 @@ fn sign_blob_with_an_instance_is_logged_for_cosign_and_an_altered_inclusion_proo
     let (key, public) = key_pair(dir);
     let config = s(&stack.signing_config());
     let root = s(&stack.trusted_root());
-    let sign_blob = |file: &Path, bundle: &Path| {
-        wp(
-            &[
-                "sign-blob",
-                &s(file),
-                "--key",
-                &s(&key),
-                "--signing-config",
-                &config,
-                "--bundle",
-                &s(bundle),
-            ],
-            dir,
-        )
-    };
+    let sign_blob = |file: &Path, bundle: &Path| sign_blob_key(file, &key, &config, bundle, dir);
     // Two signatures, so that the second's inclusion proof has a path to alter.
     let first = dir.join("first.txt");
     std::fs::write(&first, "first\n").unwrap();
@@ -625,4 +634,46 @@ fn build_sign_with_an_instance_logs_in_the_layout_and_the_push_carries_it_to_cos
         code, 0,
         "cosign3 verify --key of build --sign's pushed signature: {out}{err}"
     );
+}
+
+#[test]
+fn sign_blob_key_with_a_log_that_refuses_or_a_stopped_timestamp_authority_fails_in_one_line_naming_it(
+) {
+    let t = common::require!("sigstore");
+    let stack: &Stack = t.sigstore_stack();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let (key, _) = key_pair(dir);
+    let tsa = stack.url("TSA_URL");
+    let tsa_base = tsa.trim_end_matches("/api/v1/timestamp").to_string();
+    let stopped = format!(
+        "http://127.0.0.1:{}/api/v1/timestamp",
+        common::servers::free_port()
+    );
+    let file = dir.join("f.txt");
+    std::fs::write(&file, "logged or not at all\n").unwrap();
+    for (name, log, timestamps, says, tried) in [
+        (
+            "log-refuses",
+            Some(tsa_base.as_str()),
+            None,
+            format!("error: logging the signature failed: the transparency log {tsa_base} answered HTTP 404: "),
+            false,
+        ),
+        (
+            "tsa-stopped",
+            None,
+            Some(stopped.as_str()),
+            format!("error: logging the signature failed: the timestamp authority {stopped} could not be reached: "),
+            true,
+        ),
+    ] {
+        let config = stack.signing_config_with(log, timestamps, &dir.join(format!("{name}.json")));
+        let bundle = dir.join(format!("{name}.sigstore.json"));
+        let (code, out, err) = sign_blob_key(&file, &key, &config, &bundle, dir);
+        assert_clean_error(code, &out, &err, name);
+        assert!(err.starts_with(&says), "{name}: {err}");
+        assert_eq!(err.trim_end().ends_with(" (tried 3 times)"), tried, "{name}: {err}");
+        assert!(!bundle.exists(), "{name}: a bundle was written");
+    }
 }

@@ -13,7 +13,7 @@
 //! expressions over identity and issuer, and the GitHub workflow claims cosign's
 //! `--certificate-github-workflow-*` options match.
 
-use crate::error::{KeylessError, Result};
+use crate::error::{Doing, Failure, KeylessError, Result, Service};
 use crate::sign::payload::{Rejected, Verdict};
 use sigstore_oidc::IdentityToken;
 use sigstore_sign::{SigningContext, SigningServices};
@@ -180,9 +180,18 @@ fn identity_token(
 pub struct KeylessSigner {
     rt: tokio::runtime::Runtime,
     signer: sigstore_sign::Signer,
-    /// The token's audience and issuer, to name when Fulcio refuses it (boxed: a signer is
-    /// one variant of `Signing`, kept small).
-    named: Box<(String, String)>,
+    /// What a failure names (shared with the concurrent signing tasks).
+    named: std::sync::Arc<Named>,
+}
+
+/// What a keyless signing failure names: the token's audience and issuer (when Fulcio
+/// refuses it) and the services' URLs.
+struct Named {
+    audience: String,
+    issuer: String,
+    fulcio: String,
+    rekor: String,
+    tsa: String,
 }
 
 /// A bundle and what its certificate says about the signer.
@@ -212,37 +221,25 @@ impl KeylessSigner {
         let rt = runtime()?;
         let token = identity_token(token, audience, &rt)?;
         let services = instance.signing_services(&rt)?;
-        let named = Box::new((
-            audience_text(&token.claims().aud),
-            token.issuer().to_string(),
-        ));
+        let named = std::sync::Arc::new(Named {
+            audience: audience_text(&token.claims().aud),
+            issuer: token.issuer().to_string(),
+            fulcio: services.fulcio_url().to_string(),
+            rekor: services.rekor_url().to_string(),
+            tsa: services.tsa_url().unwrap_or_default().to_string(),
+        });
         let signer = SigningContext::new(services).signer(token);
         Ok(KeylessSigner { rt, signer, named })
     }
 
-    /// A signing failure as a [`KeylessError`]: Fulcio refusing the certificate request (a
-    /// 4xx answer: it did not accept the token) names the token; anything else is a service
-    /// failure.
-    fn failed(&self, e: sigstore_sign::Error) -> KeylessError {
-        match &e {
-            sigstore_sign::Error::Fulcio(sigstore_sign::fulcio::Error::Status {
-                status,
-                message,
-            }) if (400..500).contains(status) => KeylessError::Refused {
-                audience: self.named.0.clone(),
-                issuer: self.named.1.clone(),
-                message: format!("HTTP {status}: {}", one_line(message)),
-            },
-            _ => KeylessError::Service(one_line(e)),
-        }
-    }
-
     /// A message-signature bundle over `blob` (what `cosign sign-blob --bundle` writes).
     pub fn sign_blob(&self, blob: &[u8]) -> Result<SignedBundle> {
-        let bundle = self
-            .rt
-            .block_on(self.signer.sign(blob))
-            .map_err(|e| self.failed(e))?;
+        let bundle = self.rt.block_on(retrying(|| async {
+            match self.signer.sign(blob).await {
+                Ok(bundle) => Ok(bundle),
+                Err(e) => Err(failed(e, &self.named).await),
+            }
+        }))?;
         signed(&bundle)
     }
 
@@ -254,15 +251,18 @@ impl KeylessSigner {
             let mut set = tokio::task::JoinSet::new();
             for (index, statement) in statements.iter().enumerate() {
                 let signer = self.signer.clone();
+                let named = self.named.clone();
                 let statement = statement.clone();
-                set.spawn(async move { (index, signer.sign_raw_statement(&statement).await) });
+                set.spawn(
+                    async move { (index, sign_statement(&signer, &named, &statement).await) },
+                );
             }
             let mut out: Vec<Option<_>> = statements.iter().map(|_| None).collect();
             while let Some(joined) = set.join_next().await {
                 let (index, result) = joined.map_err(|e| {
                     KeylessError::Service(format!("a signing task failed: {}", one_line(e)))
                 })?;
-                out[index] = Some(result.map_err(|e| self.failed(e))?);
+                out[index] = Some(result?);
             }
             Ok::<_, KeylessError>(out)
         })?;
@@ -276,9 +276,206 @@ impl KeylessSigner {
     pub fn sign_statement(&self, statement: &[u8]) -> Result<SignedBundle> {
         let bundle = self
             .rt
-            .block_on(self.signer.sign_raw_statement(statement))
-            .map_err(|e| self.failed(e))?;
+            .block_on(sign_statement(&self.signer, &self.named, statement))?;
         signed(&bundle)
+    }
+}
+
+async fn sign_statement(
+    signer: &sigstore_sign::Signer,
+    named: &Named,
+    statement: &[u8],
+) -> std::result::Result<sigstore_sign::types::Bundle, KeylessError> {
+    retrying(|| async {
+        match signer.sign_raw_statement(statement).await {
+            Ok(bundle) => Ok(bundle),
+            Err(e) => Err(failed(e, named).await),
+        }
+    })
+    .await
+}
+
+/// How many times a request to a Sigstore service is made when it fails in a way that may
+/// pass ([`KeylessError::retryable`]: unreachable, 5xx, 429), and the wait before the second
+/// (doubled before each next). Each attempt is bounded by the crates' own 30 s request
+/// timeout. Keyless signing tries again from the certificate on (a fresh key each time: a
+/// certificate or log entry of an attempt that failed later signs nothing that is kept).
+const ATTEMPTS: u32 = 3;
+const BACKOFF: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Runs `attempt` until it succeeds, fails in a way that may not pass, or [`ATTEMPTS`] ran
+/// out; a service failure then says how many times it was tried.
+async fn retrying<T, F, Fut>(mut attempt: F) -> std::result::Result<T, KeylessError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = std::result::Result<T, KeylessError>>,
+{
+    let mut tried = 1;
+    loop {
+        match attempt().await {
+            Err(e) if e.retryable() && tried < ATTEMPTS => {
+                tokio::time::sleep(BACKOFF * 2u32.pow(tried - 1)).await;
+                tried += 1;
+            }
+            Err(KeylessError::ServiceFailed {
+                doing,
+                service,
+                url,
+                failure,
+                ..
+            }) => {
+                return Err(KeylessError::ServiceFailed {
+                    doing,
+                    service,
+                    url,
+                    failure,
+                    attempts: tried,
+                })
+            }
+            other => return other,
+        }
+    }
+}
+
+/// A keyless signing failure as a [`KeylessError`]: Fulcio refusing the certificate request
+/// (a 4xx answer: it did not accept the token) names the token; a service that refused,
+/// could not be reached or answered garbage is named with its URL; anything else is ours.
+async fn failed(e: sigstore_sign::Error, named: &Named) -> KeylessError {
+    use sigstore_sign::fulcio::Error as FulcioError;
+    let at = |service, url: &str, failure| KeylessError::ServiceFailed {
+        doing: Doing::KeylessSigning,
+        service,
+        url: url.to_string(),
+        failure,
+        attempts: 1,
+    };
+    match e {
+        sigstore_sign::Error::Fulcio(FulcioError::Status { status, message })
+            if (400..500).contains(&status) && status != 429 =>
+        {
+            KeylessError::Refused {
+                audience: named.audience.clone(),
+                issuer: named.issuer.clone(),
+                message: format!("HTTP {status}: {}", one_line(message)),
+            }
+        }
+        sigstore_sign::Error::Fulcio(e) => {
+            let failure = match e {
+                FulcioError::Status { status, message } => Failure::Status {
+                    status,
+                    message: said(&message),
+                },
+                FulcioError::Http(why) => Failure::Unreachable(one_line(why)),
+                FulcioError::InvalidResponse(_) | FulcioError::Json(_) => {
+                    Failure::Garbage(one_line(e))
+                }
+                other => return KeylessError::Service(one_line(other)),
+            };
+            at(Service::Fulcio, &named.fulcio, failure)
+        }
+        sigstore_sign::Error::Rekor(e) => {
+            at(Service::TransparencyLog, &named.rekor, rekor_failure(e))
+        }
+        sigstore_sign::Error::Tsa(e) => at(
+            Service::TimestampAuthority,
+            &named.tsa,
+            tsa_failure(&named.tsa, e).await,
+        ),
+        other => KeylessError::Service(one_line(other)),
+    }
+}
+
+/// A service's own message, on one line and capped (a server may send a page of anything).
+fn said(message: &str) -> String {
+    crate::text::capped(&one_line(message), crate::error::MESSAGE_CAP).into_owned()
+}
+
+fn rekor_failure(e: sigstore_sign::rekor::Error) -> Failure {
+    use sigstore_sign::rekor::Error as E;
+    match e {
+        E::Status { status, message } => Failure::Status {
+            status,
+            message: said(&message),
+        },
+        E::Http(why) => Failure::Unreachable(one_line(why)),
+        other => Failure::Garbage(one_line(other)),
+    }
+}
+
+/// A timestamp authority's failure. sigstore-tsa 0.15.1 reports a refusal (any status but
+/// 2xx) and an unreachable server alike, as `Error::Http` with neither status nor body; so
+/// for that error the TSA is asked once more here, with a timestamp query of our own, to learn
+/// which it was and what it says. Its other errors are answers that are not a timestamp
+/// response.
+async fn tsa_failure(url: &str, e: sigstore_sign::tsa::Error) -> Failure {
+    match e {
+        sigstore_sign::tsa::Error::Http(why) => match ask_tsa(url).await {
+            Some(failure) => failure,
+            // It answers now: what failed did not last.
+            None => Failure::Unreachable(one_line(why)),
+        },
+        other => Failure::Garbage(one_line(other)),
+    }
+}
+
+/// An error and its causes on one line (reqwest says "error sending request" and leaves the
+/// why to its sources).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut line = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !line.contains(&text) {
+            line = format!("{line}: {text}");
+        }
+        source = cause.source();
+    }
+    one_line(line)
+}
+
+/// An RFC 3161 `TimeStampReq` (DER) for a SHA-256 imprint of 32 zero bytes, asking for the
+/// TSA's certificate: version 1, the imprint (algorithm sha256 with NULL parameters, the
+/// digest), `certReq TRUE`. Only to learn how a TSA answers ([`tsa_failure`]).
+const TIMESTAMP_QUERY: [u8; 59] = {
+    let head = [
+        0x30, 0x39, 0x02, 0x01, 0x01, 0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01,
+        0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20,
+    ];
+    let mut q = [0u8; 59];
+    let mut i = 0;
+    while i < head.len() {
+        q[i] = head[i];
+        i += 1;
+    }
+    q[56] = 0x01;
+    q[57] = 0x01;
+    q[58] = 0xff;
+    q
+};
+
+/// What the TSA at `url` answers a timestamp query: `None` for a timestamp (2xx).
+async fn ask_tsa(url: &str) -> Option<Failure> {
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .ok()?;
+    let answer = client
+        .post(url)
+        .header("Content-Type", "application/timestamp-query")
+        .body(TIMESTAMP_QUERY.to_vec())
+        .send()
+        .await;
+    match answer {
+        Err(e) => Some(Failure::Unreachable(error_chain(&e))),
+        Ok(answer) if answer.status().is_success() => None,
+        Ok(answer) => {
+            let status = answer.status().as_u16();
+            let body = answer.text().await.unwrap_or_default();
+            Some(Failure::Status {
+                status,
+                message: said(&body),
+            })
+        }
     }
 }
 
@@ -489,22 +686,37 @@ impl LogServices {
             key,
             RekorV2KeyDetails::PkixEcdsaP256Sha256,
         );
-        let entry = self.rekor.create_entry(request).await.map_err(|e| {
-            KeylessError::Log(format!(
-                "transparency log {}: {}",
-                self.rekor_url,
-                one_line(e)
-            ))
-        })?;
+        let at = |service, url: &str, failure| KeylessError::ServiceFailed {
+            doing: Doing::Logging,
+            service,
+            url: url.to_string(),
+            failure,
+            attempts: 1,
+        };
+        let entry = retrying(|| async {
+            self.rekor
+                .create_entry(request.clone())
+                .await
+                .map_err(|e| at(Service::TransparencyLog, &self.rekor_url, rekor_failure(e)))
+        })
+        .await?;
         let mut bundle = sigstore_sign::bundle::BundleV03::new(
             sigstore_sign::bundle::VerificationMaterialV03::PublicKey { hint },
             content,
         )
         .with_tlog_entry(entry);
         if let Some((tsa, url)) = &self.tsa {
-            let token = tsa.timestamp_signature(&signature).await.map_err(|e| {
-                KeylessError::Log(format!("timestamp authority {url}: {}", one_line(e)))
-            })?;
+            let token = retrying(|| async {
+                match tsa.timestamp_signature(&signature).await {
+                    Ok(token) => Ok(token),
+                    Err(e) => Err(at(
+                        Service::TimestampAuthority,
+                        url,
+                        tsa_failure(url, e).await,
+                    )),
+                }
+            })
+            .await?;
             bundle = bundle.with_rfc3161_timestamp(token);
         }
         let json = bundle.into_bundle().to_json().map_err(|e| {

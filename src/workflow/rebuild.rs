@@ -48,7 +48,13 @@ pub struct Report {
     pub source: String,
     pub commit: String,
     pub dirty: bool,
+    /// The Go release the module was rebuilt with: the recorded one.
     pub toolchain: String,
+    /// The release of the local `go` (`GOTOOLCHAIN=local`).
+    pub local_toolchain: String,
+    /// Whether Go fetched the recorded release (`--allow-toolchain-download`, with a local
+    /// `go` of another release) and built with it (`GOTOOLCHAIN=goX.Y.Z`).
+    pub toolchain_fetched: bool,
     pub reproduced: bool,
     pub outputs: Vec<Compared>,
     /// The first output that differs, and where (`hello.wasm: the code section`).
@@ -97,20 +103,11 @@ pub fn rebuild(
     }
 
     // The toolchain first: a different release cannot judge, and costs nothing to find out.
-    let toolchain_env = if opts.allow_toolchain_download {
-        recorded.toolchain_version.clone()
-    } else {
-        "local".into()
-    };
-    let found = go_version(&opts.go, &toolchain_env)?;
-    if found != recorded.toolchain_version {
-        return Err(RebuildError::Toolchain {
-            program: opts.go.clone(),
-            needed: recorded.toolchain_version.clone(),
-            found: found.clone(),
-        }
-        .into());
-    }
+    let toolchain = toolchain(
+        &opts.go,
+        &recorded.toolchain_version,
+        opts.allow_toolchain_download,
+    )?;
 
     // The source at the commit, in a fresh tree, with the remote and tag the build saw.
     let tmp = tempfile::tempdir().map_err(|source| Error::Write {
@@ -144,14 +141,14 @@ pub fn rebuild(
         git(&tree, &["tag", version]).map_err(git_error)?;
     }
 
-    // The build, with the recorded settings and environment, into a directory of its own.
+    // The build, with the recorded settings and environment, in memory.
     let dir = tree.join(&recorded.path);
     let plan = Plan::resolve(settings, &dir)?;
     let mut env: Vec<(String, String)> = recorded.inherited_env.clone().into_iter().collect();
     if let Some(epoch) = &recorded.source_date_epoch {
         env.push(("SOURCE_DATE_EPOCH".into(), epoch.clone()));
     }
-    env.push(("GOTOOLCHAIN".into(), toolchain_env));
+    env.push(("GOTOOLCHAIN".into(), toolchain.gotoolchain.clone()));
     let options = build::Options {
         dir: dir.clone(),
         // Nothing is written: the outputs are compared in memory.
@@ -160,7 +157,7 @@ pub fn rebuild(
         verify_reproducible: false,
         reuse: false,
         cache: false,
-        go_version: Some(found),
+        go_version: Some(recorded.toolchain_version.clone()),
         go: opts.go.clone(),
         tinygo: "tinygo".into(),
         env,
@@ -235,6 +232,8 @@ pub fn rebuild(
         commit,
         dirty: recorded.dirty,
         toolchain: recorded.toolchain_version,
+        local_toolchain: toolchain.local,
+        toolchain_fetched: toolchain.fetched,
         reproduced: difference.is_none(),
         outputs,
         difference,
@@ -297,6 +296,67 @@ pub fn attach_summary(
         &[(VERIFICATION_SUMMARY.into(), summary_predicate(report))],
         mode,
     )
+}
+
+/// The Go release a rebuild runs, and how it was had.
+struct Toolchain {
+    /// The `GOTOOLCHAIN` the build runs with: `local`, or the recorded release to fetch.
+    gotoolchain: String,
+    /// The local `go`'s own release.
+    local: String,
+    fetched: bool,
+}
+
+/// The recorded release `needed`: the local `go` when it is that release; else, when
+/// `download` allows it, the release Go fetches through its module proxy (`GOTOOLCHAIN=needed`,
+/// asked once here so that a failed download is told as such before any source is fetched);
+/// else exit 2 naming the release.
+fn toolchain(go: &str, needed: &str, download: bool) -> Result<Toolchain> {
+    let local = go_version(go, "local")?;
+    if local == needed {
+        return Ok(Toolchain {
+            gotoolchain: "local".into(),
+            local,
+            fetched: false,
+        });
+    }
+    let other = |found: String| RebuildError::Toolchain {
+        program: go.to_string(),
+        needed: needed.to_string(),
+        found,
+    };
+    if !download {
+        return Err(other(local).into());
+    }
+    let found = match go_version(go, needed) {
+        Ok(found) => found,
+        Err(Error::Build(build::BuildError::ToolFailed { stderr, .. })) => {
+            return Err(RebuildError::ToolchainDownload {
+                needed: needed.to_string(),
+                message: last_line(&stderr),
+            }
+            .into())
+        }
+        Err(e) => return Err(e),
+    };
+    if found != needed {
+        return Err(other(found).into());
+    }
+    Ok(Toolchain {
+        gotoolchain: needed.to_string(),
+        local,
+        fetched: true,
+    })
+}
+
+/// The last line of a program's complaint that says something (Go's reason comes last).
+fn last_line(stderr: &str) -> String {
+    stderr
+        .lines()
+        .map(str::trim)
+        .rfind(|l| !l.is_empty())
+        .unwrap_or("it printed nothing")
+        .to_string()
 }
 
 /// `go env GOVERSION` with `GOTOOLCHAIN` as given.
@@ -402,6 +462,8 @@ mod tests {
             commit: "c".repeat(40),
             dirty: false,
             toolchain: "go1.26.8".into(),
+            local_toolchain: "go1.26.8".into(),
+            toolchain_fetched: false,
             reproduced: true,
             outputs: Vec::new(),
             difference: None,

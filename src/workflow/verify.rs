@@ -3,7 +3,7 @@
 //! policy on those bytes. Each step is reported; any failure names its reason.
 
 use super::pull;
-use crate::error::{Error, Result};
+use crate::error::{Error, RebuildError, Result};
 use crate::oci::model::ImageManifest;
 use crate::oci::store::{fallback_tag, Store};
 use crate::oci::Descriptor;
@@ -121,18 +121,20 @@ pub fn verify_with(
         let trust = s.spawn(|| -> Result<(bool, Report)> {
             let mut r = Report::new(target.to_string());
             let attached = Attached::read(store, &digest, !require.is_empty())?;
-            let mut ok = signatures(store, &digest, trust, &attached, &mut r)?;
+            let (mut ok, builders) = signatures(store, &digest, trust, &attached, &mut r)?;
             for (name, predicate_type) in require {
-                let trust = others.get(name).copied().unwrap_or(trust);
-                ok &= attestation(
-                    store,
-                    &digest,
+                // An attestation required from someone other than the builder (a rebuild):
+                // one signed by an identity that signed the artifact does not count.
+                let (trust, builders) = match others.get(name) {
+                    Some(other) => (*other, &builders[..]),
+                    None => (trust, &[][..]),
+                };
+                let found = Found {
                     trust,
-                    &attached,
-                    name,
+                    builders,
                     predicate_type,
-                    &mut r,
-                )?;
+                };
+                ok &= attestation(store, &digest, &attached, name, &found, &mut r)?;
             }
             Ok((ok, r))
         });
@@ -176,15 +178,25 @@ impl Attached {
     }
 }
 
+/// Who signed a keyless bundle: its certificate's identity and OIDC issuer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Signer {
+    identity: String,
+    issuer: String,
+}
+
+/// A bundle's signed statement and, keyless, its signer.
+type Signed = (Vec<u8>, Option<Signer>);
+
 /// Sigstore bundles among `referrers` for `predicate_type`, each checked: (referrer digest,
-/// verdict with the signed statement).
+/// verdict with the signed statement and, keyless, its signer).
 fn bundles(
     store: &Store,
     referrers: &[Descriptor],
     digest: &str,
     trust: Trust<'_>,
     predicate_type: &str,
-) -> Result<Vec<(String, Verdict<Vec<u8>>)>> {
+) -> Result<Vec<(String, Verdict<Signed>)>> {
     let mut out = Vec::new();
     for r in referrers {
         if r.artifact_type.as_deref() != Some(bundle::BUNDLE) {
@@ -196,7 +208,7 @@ fn bundles(
         {
             continue;
         }
-        let verdict = (|| -> Verdict<Vec<u8>> {
+        let verdict = (|| -> Verdict<Signed> {
             let manifest = store
                 .manifest(&r.digest)
                 .map_err(|e| e.to_string())?
@@ -216,15 +228,16 @@ fn bundles(
                 }
             };
             match trust {
-                Trust::Key(key) => {
-                    check_dsse(&envelope, key, digest, predicate_type).map(|()| envelope.body)
-                }
+                Trust::Key(key) => check_dsse(&envelope, key, digest, predicate_type)
+                    .map(|()| (envelope.body, None)),
                 Trust::KeyLogged(key, log) => {
                     log.verify(keyless::Subject::Digest(digest), &bytes)?;
-                    check_dsse(&envelope, key, digest, predicate_type).map(|()| envelope.body)
+                    check_dsse(&envelope, key, digest, predicate_type)
+                        .map(|()| (envelope.body, None))
                 }
                 Trust::Keyless(verifier, identity) => {
-                    verifier.verify(keyless::Subject::Digest(digest), &bytes, identity)?;
+                    let signed =
+                        verifier.verify(keyless::Subject::Digest(digest), &bytes, identity)?;
                     let statement: serde_json::Value = serde_json::from_slice(&envelope.body)
                         .map_err(|e| format!("the statement is not JSON: {e}"))?;
                     let found = statement["predicateType"].as_str().unwrap_or_default();
@@ -233,7 +246,11 @@ fn bundles(
                             "its statement's predicate type is `{found}`, not `{predicate_type}`"
                         )));
                     }
-                    Ok(envelope.body)
+                    let signer = Signer {
+                        identity: signed.identity,
+                        issuer: signed.issuer,
+                    };
+                    Ok((envelope.body, Some(signer)))
                 }
             }
         })();
@@ -242,14 +259,16 @@ fn bundles(
     Ok(out)
 }
 
-/// The signatures step: a `.sig` layer or a cosign v3 bundle that binds `digest`.
+/// The signatures step: a `.sig` layer or a cosign v3 bundle that binds `digest`. Returns
+/// whether it passed, and the keyless identities of every bundle that verifies (the builder's,
+/// which an attestation required from someone else must not come from).
 fn signatures(
     store: &Store,
     digest: &str,
     trust: Trust<'_>,
     attached: &Attached,
     report: &mut Report,
-) -> Result<bool> {
+) -> Result<(bool, Vec<Signer>)> {
     let (tag, layers) = (&attached.sig_tag, &attached.sig);
     let mut reasons = Vec::new();
     for (index, layer) in layers.iter().enumerate() {
@@ -270,7 +289,7 @@ fn signatures(
         })();
         match verdict {
             Ok(()) => {
-                return Ok(report.step(
+                let passed = report.step(
                     "signature",
                     true,
                     format!(
@@ -279,7 +298,9 @@ fn signatures(
                         layers.len(),
                         layer.digest
                     ),
-                ))
+                );
+                // A key's `.sig` layer: no keyless identity signed.
+                return Ok((passed, Vec::new()));
             }
             Err(why) => reasons.push(format!("{}: {why}", layer.digest)),
         }
@@ -291,10 +312,14 @@ fn signatures(
         trust,
         bundle::COSIGN_SIGN,
     )?;
+    let signers: Vec<Signer> = found
+        .iter()
+        .filter_map(|(_, v)| v.as_ref().ok().and_then(|(_, s)| s.clone()))
+        .collect();
     for (referrer, verdict) in &found {
         match verdict {
             Ok(_) => {
-                return Ok(report.step(
+                let passed = report.step(
                     "signature",
                     true,
                     format!(
@@ -305,66 +330,81 @@ fn signatures(
                             ""
                         }
                     ),
-                ))
+                );
+                return Ok((passed, signers));
             }
             Err(why) => reasons.push(format!("bundle {referrer}: {why}")),
         }
     }
     if layers.is_empty() && found.is_empty() {
-        return Ok(report.step(
-            "signature",
-            false,
-            format!("no signatures ({tag} not found, no Sigstore bundle referrers)"),
+        return Ok((
+            report.step(
+                "signature",
+                false,
+                format!("no signatures ({tag} not found, no Sigstore bundle referrers)"),
+            ),
+            signers,
         ));
     }
-    Ok(report.step(
-        "signature",
-        false,
-        format!("no valid signature: {}", reasons.join("; ")),
+    Ok((
+        report.step(
+            "signature",
+            false,
+            format!("no valid signature: {}", reasons.join("; ")),
+        ),
+        signers,
     ))
+}
+
+/// What attestation to look for: its predicate type, whom it must be signed by, and the
+/// builder's identities, which must not have signed it (empty: anyone `trust` admits).
+struct Found<'a, 't> {
+    trust: Trust<'t>,
+    builders: &'a [Signer],
+    predicate_type: &'a str,
 }
 
 fn attestation(
     store: &Store,
     digest: &str,
-    trust: Trust<'_>,
     attached: &Attached,
     name: &str,
-    predicate_type: &str,
+    want: &Found<'_, '_>,
     report: &mut Report,
 ) -> Result<bool> {
     let step = format!("attestation {name}");
-    Ok(
-        match find_attestation(store, digest, trust, attached, predicate_type)? {
-            Ok((found, statement)) if predicate_type == VERIFICATION_SUMMARY => {
-                // A summary counts only when it says the check passed.
-                match statement["predicate"]["verificationResult"].as_str() {
-                    Some("PASSED") => report.step(&step, true, found),
-                    other => report.step(
-                        &step,
-                        false,
-                        format!("{found} says {}, not PASSED", other.unwrap_or("nothing")),
-                    ),
-                }
+    Ok(match find_attestation(store, digest, attached, want)? {
+        Ok((found, statement)) if want.predicate_type == VERIFICATION_SUMMARY => {
+            // A summary counts only when it says the check passed.
+            match statement["predicate"]["verificationResult"].as_str() {
+                Some("PASSED") => report.step(&step, true, found),
+                other => report.step(
+                    &step,
+                    false,
+                    format!("{found} says {}, not PASSED", other.unwrap_or("nothing")),
+                ),
             }
-            Ok((found, _)) => report.step(&step, true, found),
-            Err(why) => report.step(&step, false, why),
-        },
-    )
+        }
+        Ok((found, _)) => report.step(&step, true, found),
+        Err(why) => report.step(&step, false, why),
+    })
 }
 
 /// The predicate type of a SLSA verification summary (what `rebuild --sign` attaches).
 pub const VERIFICATION_SUMMARY: &str = "https://slsa.dev/verification_summary/v1";
 
-/// The first attestation of `predicate_type` about `digest` that `key` signed, in `.att` or a
-/// Sigstore bundle referrer: (where it was found, the in-toto statement), or why none is.
+/// The first attestation of `want.predicate_type` about `digest` that `want.trust` admits and
+/// none of `want.builders` signed, in `.att` or a Sigstore bundle referrer: (where it was
+/// found, the in-toto statement), or why none is. When the only ones `want.trust` admits are
+/// the builder's own, [`RebuildError::BuildersOwn`]: the options that name whom to trust
+/// admit the builder.
 fn find_attestation(
     store: &Store,
     digest: &str,
-    trust: Trust<'_>,
     attached: &Attached,
-    predicate_type: &str,
+    want: &Found<'_, '_>,
 ) -> Result<std::result::Result<(String, serde_json::Value), String>> {
+    let (trust, predicate_type) = (want.trust, want.predicate_type);
     let (tag, layers) = (&attached.att_tag, &attached.att);
     let mut reasons = Vec::new();
     let statement = |body: &[u8]| serde_json::from_slice(body).unwrap_or_default();
@@ -388,9 +428,13 @@ fn find_attestation(
         }
     }
     let found = bundles(store, &attached.referrers, digest, trust, predicate_type)?;
+    let mut own = None;
     for (referrer, verdict) in &found {
         match verdict {
-            Ok(body) => {
+            Ok((_, Some(signer))) if want.builders.contains(signer) => {
+                own.get_or_insert(signer);
+            }
+            Ok((body, _)) => {
                 return Ok(Ok((
                     format!("{predicate_type} in Sigstore bundle {referrer}"),
                     statement(body),
@@ -398,6 +442,14 @@ fn find_attestation(
             }
             Err(why) => reasons.push(format!("bundle {referrer}: {why}")),
         }
+    }
+    if let Some(signer) = own {
+        return Err(RebuildError::BuildersOwn {
+            predicate_type: predicate_type.to_string(),
+            identity: signer.identity.clone(),
+            issuer: signer.issuer.clone(),
+        }
+        .into());
     }
     if layers.is_empty() && found.is_empty() {
         return Ok(Err(format!(
@@ -420,7 +472,12 @@ pub fn verified_statement(
     predicate_type: &str,
 ) -> Result<std::result::Result<(String, serde_json::Value), String>> {
     let attached = Attached::read(store, digest, true)?;
-    find_attestation(store, digest, trust, &attached, predicate_type)
+    let want = Found {
+        trust,
+        builders: &[],
+        predicate_type,
+    };
+    find_attestation(store, digest, &attached, &want)
 }
 
 /// The config, the module (digest-checked) and the policy on its bytes.

@@ -72,6 +72,21 @@ impl Stack {
         self.dir().join("signing_config.json")
     }
 
+    /// A copy of the signing config with its log's URL and its timestamp authority's replaced
+    /// (when given), written to `to`; returns `to`, as a string for a command line.
+    pub fn signing_config_with(&self, rekor: Option<&str>, tsa: Option<&str>, to: &Path) -> String {
+        let mut config: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(self.signing_config()).unwrap()).unwrap();
+        if let Some(url) = rekor {
+            config["rekorTlogUrls"][0]["url"] = url.into();
+        }
+        if let Some(url) = tsa {
+            config["tsaUrls"][0]["url"] = url.into();
+        }
+        std::fs::write(to, serde_json::to_vec_pretty(&config).unwrap()).unwrap();
+        to.display().to_string()
+    }
+
     fn read(&self, name: &str) -> String {
         std::fs::read_to_string(self.dir().join(name))
             .unwrap()

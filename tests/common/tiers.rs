@@ -34,6 +34,9 @@
 //!   handle's `path("wasmtime")` is the venv's python), the host that runs components;
 //! - `skopeo`, `shellcheck`: on PATH (the same script installs them with apt-get);
 //! - `tinygo`: `tinygo` on PATH;
+//! - `goproxy`: `.tools/goproxy`, a file:// Go module proxy holding one Go release other than
+//!   the local one as the toolchain module, with the checksum database's proof of it (same
+//!   script); the handle's `path("goproxy")` is the directory, whose `release` file names it;
 //! - `sigstore`: the local Sigstore instance of scripts/sigstore-stack.sh (`fulcio`,
 //!   `rekor-server-posix`, `timestamp-server` and `cosign3` in `.tools/bin`, `go` for its OIDC
 //!   issuer, `openssl` and `curl`); `t.sigstore_stack()` starts one (common/sigstore.rs).
@@ -131,6 +134,12 @@ fn locate(name: &str) -> Result<PathBuf, Vec<Missing>> {
             "https://tinygo.org/getting-started/install/; scripts/install-tools.sh does not install it",
         )
         .map_err(|m| vec![m]),
+        "goproxy" => in_repo(".tools/goproxy/release".into())
+            .map(|release| release.parent().unwrap().to_path_buf())
+            .map_err(|mut m| {
+                m.what = ".tools/goproxy".into();
+                vec![m]
+            }),
         "sigstore" => {
             let mut missing = Vec::new();
             for tool in ["fulcio", "rekor-server-posix", "timestamp-server", "cosign3"] {
@@ -153,7 +162,7 @@ fn locate(name: &str) -> Result<PathBuf, Vec<Missing>> {
             in_repo(format!(".tools/bin/{pinned}")).map_err(|m| vec![m])
         }
         other => panic!(
-            "common::require: unknown need `{other}` (known: go, git, venv, wasmtime, skopeo, shellcheck, tinygo, sigstore, {})",
+            "common::require: unknown need `{other}` (known: go, git, venv, wasmtime, skopeo, shellcheck, tinygo, goproxy, sigstore, {})",
             PINNED.join(", ")
         ),
     }

@@ -118,7 +118,7 @@ pub fn run(opts: Opts) -> Result<u8> {
             ));
         }
         text.push_str(&format!(
-            "{}: {} from {} at {}{} with {}\n",
+            "{}: {} from {} at {}{} with {}{}\n",
             printable(&report.reference),
             match &report.difference {
                 None => "reproduced".to_string(),
@@ -131,7 +131,15 @@ pub fn run(opts: Opts) -> Result<u8> {
             } else {
                 ""
             },
-            report.toolchain
+            report.toolchain,
+            if report.toolchain_fetched {
+                format!(
+                    " (fetched by Go, GOTOOLCHAIN={}; the local go is {})",
+                    report.toolchain, report.local_toolchain
+                )
+            } else {
+                String::new()
+            }
         ));
         super::print(&text);
     }
