@@ -52,10 +52,20 @@ fn a_command_with_a_real_dependency_builds_runs_and_carries_valid_sboms() {
         "name section stripped"
     );
     let dist = p.path().join("dist");
-    assert_eq!(
-        json(&dist.join("report.json"))["modules"][0]["sha256"],
-        m["sha256"]
-    );
+    let written = json(&dist.join("report.json"));
+    assert_eq!(written["modules"][0]["sha256"], m["sha256"]);
+    // The output digests the report records (provenance lists them) are those of the files
+    // written: the module's is taken from its check, not hashed again.
+    let digests = written["modules"][0]["digests"].as_object().unwrap();
+    assert_eq!(digests.len(), 3, "{digests:?}");
+    for (name, digest) in digests {
+        let bytes = std::fs::read(dist.join(name)).unwrap();
+        assert_eq!(
+            digest.as_str(),
+            Some(wasipack::digest::sha256_digest(&bytes).as_str()),
+            "{name}"
+        );
+    }
 
     // It runs, with arguments and a preopened directory.
     std::fs::write(p.path().join("x.txt"), "hello from x.txt").unwrap();
