@@ -118,6 +118,30 @@ pub struct Built {
     pub created: String,
 }
 
+impl Built {
+    /// Each output file (`NAME.wasm`, `NAME.spdx.json`, `NAME.cdx.json`) and its digest.
+    pub fn output_digests(&self) -> BTreeMap<String, String> {
+        // The module's digest is the one its check computed over these very bytes (hashing
+        // 20 MB again here was 10 ms, serial, at the end of every build).
+        [
+            (
+                format!("{}.wasm", self.plan_name),
+                format!("sha256:{}", self.check.module.sha256),
+            ),
+            (
+                format!("{}.spdx.json", self.plan_name),
+                crate::digest::sha256_digest(&self.spdx),
+            ),
+            (
+                format!("{}.cdx.json", self.plan_name),
+                crate::digest::sha256_digest(&self.cyclonedx),
+            ),
+        ]
+        .into_iter()
+        .collect()
+    }
+}
+
 /// What a build produced, for `dist/report.json` and `--json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ModuleReport {
@@ -224,21 +248,61 @@ fn recorded_output(dir: &std::path::Path, output: &std::path::Path) -> String {
     }
 }
 
-fn build_here(
+/// Compiles and packages every plan, in memory, and writes nothing: what `rebuild` compares
+/// (its outputs would only be written into a temporary directory and removed). `opts.reuse`
+/// and `opts.verify_reproducible` do not apply; `opts.output` only names what git may ignore.
+pub fn build_in_memory(
     plans: &[Plan],
     opts: &Options,
     observer: &dyn Observer,
-) -> std::result::Result<BuildReport, Failure> {
+) -> std::result::Result<Vec<Built>, Failure> {
+    distinct_names(plans)?;
+    let (results, _) = compile::compile_all(plans, opts, None, observer);
+    let results = results.into_iter().collect::<Result<Vec<_>>>()?;
+    packaged(plans, results)
+}
+
+/// Refuses two plans that would write the same files.
+fn distinct_names(plans: &[Plan]) -> Result<()> {
     let mut names = std::collections::BTreeSet::new();
     for plan in plans {
         if !names.insert(plan.name.as_str()) {
             return Err(Error::Usage(format!(
                 "two modules would both write {}.wasm: give them different `name`s",
                 plan.name
-            ))
-            .into());
+            )));
         }
     }
+    Ok(())
+}
+
+/// Every compiled plan packaged; [`Failure::Rejected`] when any breaks its policy.
+fn packaged(
+    plans: &[Plan],
+    results: Vec<compile::Unit>,
+) -> std::result::Result<Vec<Built>, Failure> {
+    let mut built = Vec::new();
+    let mut rejected = Vec::new();
+    for (plan, unit) in plans.iter().zip(results) {
+        // Not everything is up to date: the modules that were are packaged too.
+        let b = unit.into_built(plan)?;
+        if !b.check.passed {
+            rejected.push((b.plan_name.clone(), b.check.clone()));
+        }
+        built.push(b);
+    }
+    if !rejected.is_empty() {
+        return Err(Failure::Rejected(rejected));
+    }
+    Ok(built)
+}
+
+fn build_here(
+    plans: &[Plan],
+    opts: &Options,
+    observer: &dyn Observer,
+) -> std::result::Result<BuildReport, Failure> {
+    distinct_names(plans)?;
     let stamp = opts
         .reuse
         .then(|| cache::read(&opts.output))
@@ -258,19 +322,7 @@ fn build_here(
         report.output = opts.output.display().to_string();
         return Ok(report);
     }
-    let mut built = Vec::new();
-    let mut rejected = Vec::new();
-    for (plan, unit) in plans.iter().zip(results) {
-        // Not everything is up to date: the modules that were are packaged too.
-        let b = unit.into_built(plan)?;
-        if !b.check.passed {
-            rejected.push((b.plan_name.clone(), b.check.clone()));
-        }
-        built.push(b);
-    }
-    if !rejected.is_empty() {
-        return Err(Failure::Rejected(rejected));
-    }
+    let built = packaged(plans, results)?;
     let mut reproducible = BTreeMap::new();
     if opts.verify_reproducible {
         let meta = meta.map_err(Error::from)?;

@@ -119,24 +119,7 @@ pub fn publish_as(
                 .index
                 .as_ref()
                 .map(|tag| indexes[tag.as_str()].descriptor.digest.clone()),
-            // The module's digest is the one its check computed over these very bytes
-            // (hashing 20 MB again here was 10 ms, serial, at the end of every build).
-            digests: [
-                (
-                    format!("{}.wasm", b.plan_name),
-                    format!("sha256:{}", b.check.module.sha256),
-                ),
-                (
-                    format!("{}.spdx.json", b.plan_name),
-                    crate::digest::sha256_digest(&b.spdx),
-                ),
-                (
-                    format!("{}.cdx.json", b.plan_name),
-                    crate::digest::sha256_digest(&b.cyclonedx),
-                ),
-            ]
-            .into_iter()
-            .collect(),
+            digests: b.output_digests(),
         });
     }
     // Each index after the artifacts it lists.

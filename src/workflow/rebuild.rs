@@ -133,13 +133,15 @@ pub fn rebuild(
     )
     .map_err(git_error)?;
     git(&tree, &["checkout", "--quiet", "--detach", &commit]).map_err(git_error)?;
-    git(&tree, &["remote", "set-url", "origin", &source]).map_err(git_error)?;
+    if fetch_from != source {
+        git(&tree, &["remote", "set-url", "origin", &source]).map_err(git_error)?;
+    }
     let annotations = crate::oci::model::sorted(manifest.annotations());
     if let Some(version) = annotations.get("org.opencontainers.image.version") {
         git(&tree, &["tag", version]).map_err(git_error)?;
     }
 
-    // The build, with the recorded settings and environment, into a directory of its own.
+    // The build, with the recorded settings and environment, in memory.
     let dir = tree.join(&recorded.path);
     let plan = Plan::resolve(settings, &dir)?;
     let mut env: Vec<(String, String)> = recorded.inherited_env.clone().into_iter().collect();
@@ -147,10 +149,10 @@ pub fn rebuild(
         env.push(("SOURCE_DATE_EPOCH".into(), epoch.clone()));
     }
     env.push(("GOTOOLCHAIN".into(), toolchain.gotoolchain.clone()));
-    let output = tmp.path().join("out");
     let options = build::Options {
         dir: dir.clone(),
-        output: output.clone(),
+        // Nothing is written: the outputs are compared in memory.
+        output: tmp.path().join("out"),
         jobs: 1,
         verify_reproducible: false,
         reuse: false,
@@ -160,8 +162,8 @@ pub fn rebuild(
         tinygo: "tinygo".into(),
         env,
     };
-    let built = match build::build(std::slice::from_ref(&plan), &options, observer) {
-        Ok(r) => r,
+    let built = match build::build_in_memory(std::slice::from_ref(&plan), &options, observer) {
+        Ok(mut built) => built.remove(0),
         Err(build::Failure::Error(e)) => return Err(e),
         Err(build::Failure::Rejected(_)) => {
             return Err(Error::Input(format!(
@@ -170,34 +172,30 @@ pub fn rebuild(
             )))
         }
     };
-    let m = &built.modules[0];
+    let wasm_name = format!("{}.wasm", built.plan_name);
+    let digests = built.output_digests();
 
     // The module, the recorded outputs, the manifest: the first difference named.
     let mut outputs = Vec::new();
     let mut difference = None;
     let layer = pull::wasm_layer(target, &manifest)?;
-    let rebuilt_module = format!("sha256:{}", m.sha256);
+    let rebuilt_module = format!("sha256:{}", built.check.module.sha256);
     let same = layer.digest == rebuilt_module;
     if !same {
         let theirs = store.blob(&layer)?;
-        let ours = std::fs::read(output.join(&m.wasm)).map_err(|source| Error::Read {
-            path: output.join(&m.wasm),
-            source,
-        })?;
         difference = Some(format!(
-            "{}: {}",
-            m.wasm,
-            build::differing_section(&theirs, &ours)
+            "{wasm_name}: {}",
+            build::differing_section(&theirs, &built.wasm)
         ));
     }
     outputs.push(Compared {
-        output: format!("{} (the artifact's module)", m.wasm),
+        output: format!("{wasm_name} (the artifact's module)"),
         expected: layer.digest.clone(),
         rebuilt: rebuilt_module,
         same,
     });
     for (name, expected) in &recorded.outputs {
-        let rebuilt = m.digests.get(name).cloned().unwrap_or_default();
+        let rebuilt = digests.get(name).cloned().unwrap_or_default();
         let same = &rebuilt == expected;
         if !same && difference.is_none() {
             difference = Some(format!("{name}: its digest"));
@@ -209,27 +207,22 @@ pub fn rebuild(
             same,
         });
     }
-    let same = m.manifest_digest == digest;
+    let rebuilt_manifest = &built.artifact.descriptor.digest;
+    let same = *rebuilt_manifest == digest;
     if !same && difference.is_none() {
-        let ours = std::fs::read(
-            output
-                .join("oci/blobs/sha256")
-                .join(m.manifest_digest.trim_start_matches("sha256:")),
-        )
-        .unwrap_or_default();
         let theirs = store
             .manifest(&digest)?
             .map(|f| f.bytes.to_vec())
             .unwrap_or_default();
         difference = Some(format!(
             "the manifest: {}",
-            manifest_difference(&theirs, &ours)
+            manifest_difference(&theirs, &built.artifact.manifest)
         ));
     }
     outputs.push(Compared {
         output: "manifest".into(),
         expected: digest.clone(),
-        rebuilt: m.manifest_digest.clone(),
+        rebuilt: rebuilt_manifest.clone(),
         same,
     });
     Ok(Report {
