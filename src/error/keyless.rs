@@ -120,13 +120,16 @@ pub enum Failure {
     /// An answer that is not the service's API (not JSON, not a timestamp response, a proof
     /// that does not parse).
     Garbage(String),
+    /// It failed without saying how, and answered normally when asked again right after: a
+    /// failure that did not last (`why` is what the client saw).
+    Passing(String),
 }
 
 impl Failure {
     pub fn retryable(&self) -> bool {
         match self {
             Failure::Status { status, .. } => *status == 429 || (500..600).contains(status),
-            Failure::Unreachable(_) => true,
+            Failure::Unreachable(_) | Failure::Passing(_) => true,
             Failure::Garbage(_) => false,
         }
     }
@@ -141,6 +144,10 @@ impl std::fmt::Display for Failure {
             Failure::Status { status, message } => write!(f, "answered HTTP {status}: {message}"),
             Failure::Unreachable(why) => write!(f, "could not be reached: {why}"),
             Failure::Garbage(why) => write!(f, "answered what is not its API: {why}"),
+            Failure::Passing(why) => write!(
+                f,
+                "failed ({why}) and answered normally when asked again: a passing failure"
+            ),
         }
     }
 }
@@ -174,6 +181,7 @@ mod tests {
             (status(503), true),
             (Failure::Unreachable("connection refused".into()), true),
             (Failure::Garbage("not JSON".into()), false),
+            (Failure::Passing("error sending request".into()), true),
         ] {
             assert_eq!(failed(failure.clone(), 1).retryable(), retried, "{failure}");
         }
@@ -203,6 +211,20 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "logging the signature failed: the timestamp authority http://127.0.0.1:9/api/v1/timestamp could not be reached: connection refused (tried 3 times)"
+        );
+        // A TSA that failed unsaid and answered the probe is not called unreachable.
+        let e = KeylessError::ServiceFailed {
+            doing: Doing::Logging,
+            service: Service::TimestampAuthority,
+            url: "http://127.0.0.1:9/api/v1/timestamp".into(),
+            failure: Failure::Passing("HTTP error".into()),
+            attempts: 3,
+        };
+        let line = e.to_string();
+        assert!(!line.contains("could not be reached"), "{line}");
+        assert!(
+            line.ends_with("failed (HTTP error) and answered normally when asked again: a passing failure (tried 3 times)"),
+            "{line}"
         );
     }
 }
