@@ -754,8 +754,7 @@ fn push_key_with_a_log_that_refuses_fails_in_one_line_and_leaves_no_tag_and_no_s
 }
 
 #[test]
-fn push_key_logged_with_attach_both_stores_logged_bundles_and_cosign_v2_tags_each_client_verifies()
-{
+fn push_key_logged_with_attach_both_stores_bundles_cosign_verifies_and_the_v2_tags_beside_them() {
     let t = common::require!("sigstore", "cosign3", "go", "crane");
     let stack: &Stack = t.sigstore_stack();
     let registry = t.crane_registry();
