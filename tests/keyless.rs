@@ -139,6 +139,30 @@ fn wasipack_verify_blob(
     wp(&args, stack.dir())
 }
 
+/// `wasipack verify REFERENCE` expecting the stack's identity and issuer, against its trust
+/// root, with `extra` flags, in `dir`.
+fn wasipack_verify_keyless(
+    stack: &Stack,
+    reference: &str,
+    extra: &[&str],
+    dir: &Path,
+) -> (i32, String, String) {
+    let (identity, issuer, root) = (stack.identity(), stack.issuer(), s(&stack.trusted_root()));
+    let mut args = vec![
+        "verify",
+        reference,
+        "--certificate-identity",
+        &identity,
+        "--certificate-oidc-issuer",
+        &issuer,
+        "--trusted-root",
+        &root,
+        "--insecure-ignore-sct",
+    ];
+    args.extend_from_slice(extra);
+    wp(&args, dir)
+}
+
 /// The one `FAIL signature ...` line of a failed verify.
 fn fail_line(out: &str) -> String {
     let lines: Vec<&str> = out.lines().filter(|l| l.starts_with("FAIL")).collect();
@@ -706,25 +730,8 @@ fn keyless_sign_and_attest_in_an_image_layout_verify_offline() {
         dir,
     );
     assert_eq!(code, 0, "{out}{err}");
-    let identity = stack.identity();
-    let issuer = stack.issuer();
-    let root = s(&stack.trusted_root());
-    let (code, out, err) = wp(
-        &[
-            "verify",
-            &layout,
-            "--certificate-identity",
-            &identity,
-            "--certificate-oidc-issuer",
-            &issuer,
-            "--trusted-root",
-            &root,
-            "--insecure-ignore-sct",
-            "--require-attestation",
-            "spdx",
-        ],
-        dir,
-    );
+    let (code, out, err) =
+        wasipack_verify_keyless(stack, &layout, &["--require-attestation", "spdx"], dir);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("ok   signature"), "{out}");
 }
@@ -755,17 +762,10 @@ fn push_keyless_with_the_github_actions_token_signs_and_attests_sbom_and_provena
     assert_eq!(code, 0, "{out}{err}");
     let (by_digest, _) = common::pushed_with_three_bundle_referrers(&out);
     cosign_verifies_the_signature_and_both_attestations(&t, "cosign3", stack, dir, &by_digest);
-    let (code, out, err) = wp(
+    let (code, out, err) = wasipack_verify_keyless(
+        stack,
+        &by_digest,
         &[
-            "verify",
-            &by_digest,
-            "--certificate-identity",
-            &stack.identity(),
-            "--certificate-oidc-issuer",
-            &stack.issuer(),
-            "--trusted-root",
-            &s(&stack.trusted_root()),
-            "--insecure-ignore-sct",
             "--require-attestation",
             "spdx,slsa",
             "--certificate-github-workflow-ref",
@@ -884,21 +884,11 @@ fn build_sign_keyless_signs_and_attests_in_the_layout_as_push_keyless_does_and_c
         "no cosign v2 tag: {index}"
     );
 
-    let identity = stack.identity();
-    let issuer = stack.issuer();
-    let root = s(&stack.trusted_root());
     let wasipack_verify = |reference: &str| {
-        wp(
+        wasipack_verify_keyless(
+            stack,
+            reference,
             &[
-                "verify",
-                reference,
-                "--certificate-identity",
-                &identity,
-                "--certificate-oidc-issuer",
-                &issuer,
-                "--trusted-root",
-                &root,
-                "--insecure-ignore-sct",
                 "--require-attestation",
                 "spdx,slsa",
                 "--policy",
@@ -1333,22 +1323,10 @@ fn push_keyless_of_a_dual_target_build_signs_the_index_and_each_entry_for_cosign
         assert_eq!(code, 0, "cosign3 verify {digest}: {out}{err}");
     }
     // wasipack verify of the tag (the index), choosing the wasip2 entry.
-    let (code, out, err) = wp(
-        &[
-            "verify",
-            &format!("{repo_ref}:v1"),
-            "--platform",
-            "wasip2",
-            "--certificate-identity",
-            &stack.identity(),
-            "--certificate-oidc-issuer",
-            &stack.issuer(),
-            "--trusted-root",
-            &s(&stack.trusted_root()),
-            "--insecure-ignore-sct",
-            "--require-attestation",
-            "spdx,slsa",
-        ],
+    let (code, out, err) = wasipack_verify_keyless(
+        stack,
+        &format!("{repo_ref}:v1"),
+        &["--platform", "wasip2", "--require-attestation", "spdx,slsa"],
         dir,
     );
     assert_eq!(code, 0, "{out}{err}");
@@ -1669,22 +1647,7 @@ fn tampered_bundle_referrers_of_a_keyless_push_are_refused_naming_the_referrer_a
         repo: "keyless/tamper".into(),
         dir,
     };
-    let verify = |extra: &[&str]| {
-        let (identity, issuer, root) = (stack.identity(), stack.issuer(), s(&stack.trusted_root()));
-        let mut args = vec![
-            "verify",
-            &ours,
-            "--certificate-identity",
-            &identity,
-            "--certificate-oidc-issuer",
-            &issuer,
-            "--trusted-root",
-            &root,
-            "--insecure-ignore-sct",
-        ];
-        args.extend_from_slice(extra);
-        wp(&args, dir)
-    };
+    let verify = |extra: &[&str]| wasipack_verify_keyless(stack, &ours, extra, dir);
     let (code, out, err) = verify(&["--require-attestation", "spdx"]);
     assert_eq!(code, 0, "{out}{err}");
     let our_signature = attacker.referrer(&a, COSIGN_SIGN);
