@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 use wasipack::oci::{Store, Target};
-use wasipack::sign::{keyless, keys};
+use wasipack::sign::keys;
 use wasipack::text::printable;
 use wasipack::workflow::rebuild;
 use wasipack::workflow::verify::Trust;
@@ -58,14 +58,7 @@ pub fn run(opts: Opts) -> Result<u8> {
         .map(|_| super::verify::verifier(&opts.builder))
         .transpose()?;
     // A key with a trust root: the provenance must be logged in one of its logs, as for verify.
-    let logged = match (&key, &opts.builder.trusted_root) {
-        (Some(key), Some(path)) => Some(keyless::LoggedKeyVerifier::new(
-            &opts.builder.instance().trusted_root()?,
-            &path.display().to_string(),
-            key,
-        )?),
-        _ => None,
-    };
+    let logged = super::verify::logged_key_verifier(key.as_ref(), &opts.builder)?;
     let trust = match (&key, &logged, &verifier, &identity) {
         (Some(key), Some(log), _, _) => Trust::KeyLogged(key, log),
         (Some(key), None, _, _) => Trust::Key(key),

@@ -81,15 +81,7 @@ pub fn run(opts: Opts) -> Result<u8> {
         true => Some(verifier(&opts.keyless)?),
         false => None,
     };
-    // A key with a trust root: its signatures must be logged in one of the root's logs.
-    let logged = match (&key, &opts.keyless.trusted_root) {
-        (Some(key), Some(path)) => Some(keyless::LoggedKeyVerifier::new(
-            &opts.keyless.instance().trusted_root()?,
-            &path.display().to_string(),
-            key,
-        )?),
-        _ => None,
-    };
+    let logged = logged_key_verifier(key.as_ref(), &opts.keyless)?;
     let trust = match (&key, &logged, &verifier, &identity) {
         (Some(key), Some(log), _, _) => verify::Trust::KeyLogged(key, log),
         (Some(key), None, _, _) => verify::Trust::Key(key),
@@ -168,6 +160,22 @@ pub fn verifier(options: &super::keyless::Verify) -> Result<keyless::KeylessVeri
             p.display().to_string()
         });
     keyless::KeylessVerifier::new(&root, &what)
+}
+
+/// A key with a trust root (`--trusted-root`): its signatures must be logged in one of the
+/// root's logs. `None` without either.
+pub fn logged_key_verifier(
+    key: Option<&p256::ecdsa::VerifyingKey>,
+    options: &super::keyless::Verify,
+) -> Result<Option<keyless::LoggedKeyVerifier>> {
+    match (key, &options.trusted_root) {
+        (Some(key), Some(path)) => Ok(Some(keyless::LoggedKeyVerifier::new(
+            &options.instance().trusted_root()?,
+            &path.display().to_string(),
+            key,
+        )?)),
+        _ => Ok(None),
+    }
 }
 
 /// Whom the `rebuild` requirement trusts (`--rebuild-key`, or the rebuilder's identity):
