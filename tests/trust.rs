@@ -461,7 +461,7 @@ fn start_sign_with(env: &Env, reference: &str, key: &str, more: &[&str]) -> std:
 /// and on a registry with the referrers API (one Sigstore bundle referrer each). Every
 /// process exits 0 and every key's signature is there afterwards: wasipack verifies each,
 /// and cosign judges one run per registry. About 25 s, most of it the tag-only registries'
-/// confirmation window (1.05 s after the last write of each run).
+/// confirmation window (0.65 s after the last write of each run).
 #[test]
 fn ten_concurrent_signers_keep_every_signature_on_tag_only_and_referrers_registries() {
     let t = common::require!(
