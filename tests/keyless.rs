@@ -754,6 +754,8 @@ fn push_keyless_with_the_github_actions_token_signs_and_attests_sbom_and_provena
             "--keyless",
             "--signing-config",
             &s(&stack.signing_config()),
+            "--trusted-root",
+            &s(&stack.trusted_root()),
             "--json",
         ])
         .envs(stack.actions_env())
@@ -1938,6 +1940,107 @@ fn a_timestamp_authority_that_answers_503_once_is_asked_again_and_the_bundle_ver
     assert_eq!(code, 0, "{out}{err}");
     let (code, out, err) = cosign_verify_blob(&t, stack, &file, &bundle, &identity, &issuer);
     assert_eq!(code, 0, "{out}{err}");
+}
+
+/// cosign checks what it signed against `--trusted-root` before it writes; so does wasipack.
+/// A trust root that does not name the instance's log (a signing config and a trust root of
+/// two instances mixed up) fails `sign-blob` and `push --keyless` in one line naming the root
+/// and the entry, with no bundle written, no tag and no referrer; the right root passes.
+#[test]
+fn keyless_signing_checks_each_bundle_against_the_trusted_root_before_writing_anything() {
+    let t = common::require!("sigstore", "go");
+    let stack: &Stack = t.sigstore_stack();
+    let registry = t.referrers_registry();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let mut root: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(stack.trusted_root()).unwrap()).unwrap();
+    root["tlogs"] = serde_json::json!([]);
+    let no_log = dir.join("no-log.json");
+    std::fs::write(&no_log, serde_json::to_vec(&root).unwrap()).unwrap();
+    let says = format!(
+        "error: keyless signing failed: the bundle made does not verify against {}: ",
+        no_log.display()
+    );
+
+    let file = blob(dir, "f.txt", "checked before it is written\n");
+    let bundle = dir.join("f.sigstore.json");
+    let sign_blob = |root: &Path| {
+        let mut cmd = wasipack();
+        clean(&mut cmd)
+            .args(["sign-blob", &s(&file), "--keyless", "--identity-token"])
+            .arg(stack.token())
+            .args([
+                "--signing-config",
+                &s(&stack.signing_config()),
+                "--trusted-root",
+            ])
+            .arg(root)
+            .arg("--bundle")
+            .arg(&bundle)
+            .current_dir(dir);
+        decode(cmd.output().unwrap())
+    };
+    let (code, out, err) = sign_blob(&no_log);
+    assert_clean_error(
+        code,
+        &out,
+        &err,
+        "sign-blob --keyless, a root without the log",
+    );
+    assert!(err.starts_with(&says), "{err}");
+    assert!(
+        err.contains("log"),
+        "the line says what did not match: {err}"
+    );
+    assert!(!bundle.exists(), "no bundle is written");
+    let (code, out, err) = sign_blob(&stack.trusted_root());
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(bundle.exists());
+
+    let module = t.go_fixture("hello");
+    let reference = format!("{}/keyless/unchecked:1", registry.host());
+    let mut cmd = wasipack();
+    clean(&mut cmd)
+        .args(["push", &s(&module), &reference, "--keyless"])
+        .args([
+            "--signing-config",
+            &s(&stack.signing_config()),
+            "--trusted-root",
+        ])
+        .arg(&no_log)
+        .envs(stack.actions_env())
+        .current_dir(dir);
+    let (code, out, err) = decode(cmd.output().unwrap());
+    assert_clean_error(code, &out, &err, "push --keyless, a root without the log");
+    assert!(err.starts_with(&says), "{err}");
+    let tags = Command::new("curl")
+        .args(["-sS", "-o", "/dev/null", "-w", "%{http_code}"])
+        .arg(format!(
+            "http://{}/v2/keyless/unchecked/tags/list",
+            registry.host()
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&tags.stdout),
+        "404",
+        "no tag was pushed"
+    );
+    let (code, out, err) = wp(&["push", &s(&module), &reference], dir);
+    assert_eq!(code, 0, "{out}{err}");
+    let digest = out.trim().rsplit_once('@').unwrap().1.to_string();
+    let registry_view = Attacker {
+        t: &t,
+        host: registry.host(),
+        repo: "keyless/unchecked".into(),
+        dir,
+    };
+    assert_eq!(
+        registry_view.referrers(&digest),
+        [],
+        "no referrer was pushed"
+    );
 }
 
 #[test]

@@ -805,3 +805,54 @@ fn push_key_logged_with_attach_both_stores_bundles_cosign_verifies_and_the_v2_ta
         "the SPDX and SLSA attestations: {manifest}"
     );
 }
+
+/// A key's logged signature is checked against `--trusted-root` before its bundle is written,
+/// as a keyless one is: a root without the instance's log fails in one line naming the root,
+/// and no bundle is written; the stack's own root passes.
+#[test]
+fn sign_blob_key_logged_is_checked_against_the_trusted_root_before_the_bundle_is_written() {
+    let t = common::require!("sigstore");
+    let stack: &Stack = t.sigstore_stack();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let (key, _) = key_pair(dir);
+    let mut root: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(stack.trusted_root()).unwrap()).unwrap();
+    root["tlogs"] = serde_json::json!([]);
+    let no_log = dir.join("no-log.json");
+    std::fs::write(&no_log, serde_json::to_vec(&root).unwrap()).unwrap();
+    let file = dir.join("f.txt");
+    std::fs::write(&file, "checked before it is written\n").unwrap();
+    let bundle = dir.join("f.sigstore.json");
+    let config = s(&stack.signing_config());
+    let sign_blob = |root: &Path| {
+        wp(
+            &[
+                "sign-blob",
+                &s(&file),
+                "--key",
+                &s(&key),
+                "--signing-config",
+                &config,
+                "--trusted-root",
+                &s(root),
+                "--bundle",
+                &s(&bundle),
+            ],
+            dir,
+        )
+    };
+    let (code, out, err) = sign_blob(&no_log);
+    assert_clean_error(code, &out, &err, "a root without the log");
+    assert!(
+        err.starts_with(&format!(
+            "error: logging the signature failed: the bundle made does not verify against {}: ",
+            no_log.display()
+        )),
+        "{err}"
+    );
+    assert!(!bundle.exists(), "no bundle is written");
+    let (code, out, err) = sign_blob(&stack.trusted_root());
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(bundle.exists());
+}

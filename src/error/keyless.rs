@@ -43,6 +43,16 @@ pub enum KeylessError {
         failure: Failure,
         attempts: u32,
     },
+    /// A bundle the instance's services made (keyless, or logging a key's signature) that does
+    /// not verify against the trust root (`--trusted-root`, or the public-good instance's): a
+    /// log, timestamp authority or CA the root does not name, or an answer altered on its way.
+    /// Nothing was written.
+    #[error("{doing} failed: the bundle made does not verify against {what}: {why}")]
+    Unverifiable {
+        doing: Doing,
+        what: String,
+        why: String,
+    },
     /// Signing failed in wasipack itself (no service at fault): a task that failed, a bundle
     /// the crates could not serialize.
     #[error("keyless signing failed: {0}")]

@@ -84,18 +84,31 @@ fn public_good(rt: &tokio::runtime::Runtime) -> Result<(TrustedRoot, SigningConf
 }
 
 impl InstanceFiles {
-    /// The services to sign with.
-    fn signing_services(&self, rt: &tokio::runtime::Runtime) -> Result<SigningServices> {
-        let config = match &self.signing_config {
-            Some(path) => SigningConfig::from_file(path).map_err(|e| instance_error(path, e))?,
-            None => public_good(rt)?.1,
+    /// The signing config (and its name in errors), and the trust root to check what the
+    /// instance returns against (named): `--trusted-root`, else the public-good instance's
+    /// when it signs there, else none (a private `--signing-config` alone).
+    fn material(&self, rt: &tokio::runtime::Runtime) -> Result<Material> {
+        let given = |path: &PathBuf| -> Result<(TrustedRoot, String)> {
+            let root = TrustedRoot::from_file(path).map_err(|e| instance_error(path, e))?;
+            Ok((root, path.display().to_string()))
         };
-        SigningServices::from_signing_config(&config).map_err(|e| {
-            let what = self
-                .signing_config
-                .as_deref()
-                .unwrap_or(Path::new("the public-good signing config"));
-            instance_error(what, e).into()
+        Ok(match &self.signing_config {
+            Some(path) => Material {
+                config: SigningConfig::from_file(path).map_err(|e| instance_error(path, e))?,
+                what: path.display().to_string(),
+                root: self.trusted_root.as_ref().map(given).transpose()?,
+            },
+            None => {
+                let (root, config) = public_good(rt)?;
+                Material {
+                    config,
+                    what: "the public-good signing config".to_string(),
+                    root: Some(match &self.trusted_root {
+                        Some(path) => given(path)?,
+                        None => (root, "the public-good trust root".to_string()),
+                    }),
+                }
+            }
         })
     }
 
@@ -106,6 +119,45 @@ impl InstanceFiles {
             None => Ok(public_good(&runtime()?)?.0),
         }
     }
+}
+
+/// What [`InstanceFiles::material`] reads.
+struct Material {
+    config: SigningConfig,
+    what: String,
+    root: Option<(TrustedRoot, String)>,
+}
+
+/// A trust root to check the bundles made against, and its name in a failure.
+struct SelfCheck {
+    root: TrustedRoot,
+    what: String,
+}
+
+impl SelfCheck {
+    fn new(root: Option<(TrustedRoot, String)>) -> Option<SelfCheck> {
+        root.map(|(root, what)| SelfCheck { root, what })
+    }
+
+    fn unverifiable(&self, doing: Doing, Rejected(why): Rejected) -> KeylessError {
+        KeylessError::Unverifiable {
+            doing,
+            what: self.what.clone(),
+            why,
+        }
+    }
+}
+
+/// The `sha256:HEX` subject of an in-toto statement we made (its first).
+fn statement_subject(statement: &[u8]) -> std::result::Result<String, KeylessError> {
+    serde_json::from_slice::<serde_json::Value>(statement)
+        .ok()
+        .and_then(|s| {
+            s["subject"][0]["digest"]["sha256"]
+                .as_str()
+                .map(|hex| format!("sha256:{hex}"))
+        })
+        .ok_or_else(|| KeylessError::Service("the statement signed names no sha256 subject".into()))
 }
 
 /// Where the identity token came from.
@@ -182,6 +234,10 @@ pub struct KeylessSigner {
     signer: sigstore_sign::Signer,
     /// What a failure names (shared with the concurrent signing tasks).
     named: std::sync::Arc<Named>,
+    /// What each bundle is checked against before it is returned, as sigstore-go's signer does
+    /// when given a trust root: a log, timestamp authority or CA the root does not name, or an
+    /// answer altered on its way, fails here instead of in every verifier.
+    check: Option<(SelfCheck, KeylessVerifier)>,
 }
 
 /// What a keyless signing failure names: the token's audience and issuer (when Fulcio
@@ -220,7 +276,15 @@ impl KeylessSigner {
     ) -> Result<KeylessSigner> {
         let rt = runtime()?;
         let token = identity_token(token, audience, &rt)?;
-        let services = instance.signing_services(&rt)?;
+        let material = instance.material(&rt)?;
+        let services = SigningServices::from_signing_config(&material.config)
+            .map_err(|e| instance_error(Path::new(&material.what), e))?;
+        let check = SelfCheck::new(material.root)
+            .map(|check| -> Result<_> {
+                let verifier = KeylessVerifier::new(&check.root, &check.what)?;
+                Ok((check, verifier))
+            })
+            .transpose()?;
         let named = std::sync::Arc::new(Named {
             audience: audience_text(&token.claims().aud),
             issuer: token.issuer().to_string(),
@@ -229,7 +293,12 @@ impl KeylessSigner {
             tsa: services.tsa_url().unwrap_or_default().to_string(),
         });
         let signer = SigningContext::new(services).signer(token);
-        Ok(KeylessSigner { rt, signer, named })
+        Ok(KeylessSigner {
+            rt,
+            signer,
+            named,
+            check,
+        })
     }
 
     /// A message-signature bundle over `blob` (what `cosign sign-blob --bundle` writes).
@@ -240,7 +309,7 @@ impl KeylessSigner {
                 Err(e) => Err(failed(e, &self.named).await),
             }
         }))?;
-        signed(&bundle)
+        self.checked(signed(&bundle)?, Subject::Blob(blob))
     }
 
     /// DSSE bundles over several statements at once: each its own key, certificate, log
@@ -268,7 +337,11 @@ impl KeylessSigner {
         })?;
         bundles
             .iter()
-            .map(|b| signed(b.as_ref().expect("every task answered")))
+            .zip(statements)
+            .map(|(b, statement)| {
+                let bundle = signed(b.as_ref().expect("every task answered"))?;
+                self.checked_statement(bundle, statement)
+            })
             .collect()
     }
 
@@ -277,7 +350,32 @@ impl KeylessSigner {
         let bundle = self
             .rt
             .block_on(sign_statement(&self.signer, &self.named, statement))?;
-        signed(&bundle)
+        self.checked_statement(signed(&bundle)?, statement)
+    }
+
+    /// `bundle`, once it verifies against the trust root (when there is one) as a signature
+    /// over `subject`.
+    fn checked(&self, bundle: SignedBundle, subject: Subject<'_>) -> Result<SignedBundle> {
+        if let Some((check, verifier)) = &self.check {
+            // Any identity; the certificate's SCT only where the root names a CT log (a
+            // private Fulcio may run without one).
+            let policy = IdentityPolicy {
+                ignore_sct: check.root.ctlogs.is_empty(),
+                ..IdentityPolicy::default()
+            };
+            verifier
+                .verify(subject, &bundle.json, &policy)
+                .map_err(|r| check.unverifiable(Doing::KeylessSigning, r))?;
+        }
+        Ok(bundle)
+    }
+
+    /// [`KeylessSigner::checked`] for a DSSE bundle over `statement`, about its first subject.
+    fn checked_statement(&self, bundle: SignedBundle, statement: &[u8]) -> Result<SignedBundle> {
+        if self.check.is_none() {
+            return Ok(bundle);
+        }
+        self.checked(bundle, Subject::Digest(&statement_subject(statement)?))
     }
 }
 
@@ -511,6 +609,9 @@ fn signed(bundle: &sigstore_sign::types::Bundle) -> Result<SignedBundle> {
 pub struct Log {
     rt: tokio::runtime::Runtime,
     services: LogServices,
+    /// What each bundle is checked against before it is returned, as for
+    /// [`KeylessSigner`] (boxed: a trust root is large).
+    check: Option<Box<SelfCheck>>,
 }
 
 /// The clients of a [`Log`], cloned into each concurrent request.
@@ -527,16 +628,7 @@ impl Log {
     /// signing config, say). Nothing is sent yet.
     pub fn new(instance: &InstanceFiles) -> Result<Option<Log>> {
         let rt = runtime()?;
-        let (config, what) = match &instance.signing_config {
-            Some(path) => (
-                SigningConfig::from_file(path).map_err(|e| instance_error(path, e))?,
-                path.display().to_string(),
-            ),
-            None => (
-                public_good(&rt)?.1,
-                "the public-good signing config".to_string(),
-            ),
-        };
+        let Material { config, what, root } = instance.material(&rt)?;
         let bad = |message: String| KeylessError::Instance {
             what: what.clone(),
             message,
@@ -569,6 +661,7 @@ impl Log {
                 rekor_url,
                 tsa,
             },
+            check: SelfCheck::new(root).map(Box::new),
         }))
     }
 
@@ -641,7 +734,28 @@ impl Log {
                 )
             })
             .collect();
-        self.bundles(key, each)
+        let bundles = self.bundles(key, each)?;
+        if self.check.is_some() {
+            for ((statement, _), bundle) in signed.iter().zip(&bundles) {
+                self.checked(key, Subject::Digest(&statement_subject(statement)?), bundle)?;
+            }
+        }
+        Ok(bundles)
+    }
+
+    /// Checks a bundle `key` signed against the trust root, when there is one.
+    fn checked(
+        &self,
+        key: &p256::ecdsa::VerifyingKey,
+        subject: Subject<'_>,
+        bundle: &[u8],
+    ) -> Result<()> {
+        if let Some(check) = &self.check {
+            LoggedKeyVerifier::new(&check.root, &check.what, key)?
+                .verify(subject, bundle)
+                .map_err(|r| check.unverifiable(Doing::Logging, r))?;
+        }
+        Ok(())
     }
 
     /// The bundle of a message signature (`sign-blob`): `key`'s DER signature over `blob`.
@@ -662,8 +776,11 @@ impl Log {
                 digest.to_vec().into(),
             )),
         );
-        let mut bundles = self.bundles(key, vec![(digest, signature.to_vec(), content)])?;
-        Ok(bundles.remove(0))
+        let bundle = self
+            .bundles(key, vec![(digest, signature.to_vec(), content)])?
+            .remove(0);
+        self.checked(key, Subject::Blob(blob), &bundle)?;
+        Ok(bundle)
     }
 }
 

@@ -34,6 +34,12 @@ pub struct With {
     /// signatures are logged in the instance's Rekor (v2) with a timestamp.
     #[arg(long, value_name = "FILE")]
     pub signing_config: Option<PathBuf>,
+    /// The instance's trust root (a Sigstore trusted_root.json): each keyless bundle is
+    /// checked against it (chain, log entry, timestamp) before anything is written, as cosign
+    /// does; the public-good instance's when signing there without it. With `rebuild`, also
+    /// what the builder's signatures are checked against.
+    #[arg(long, value_name = "FILE")]
+    pub trusted_root: Option<PathBuf>,
     /// Log a key's signatures in the transparency log: on by default where --signing-config
     /// names an instance (the public-good instance when given alone); --tlog-upload=false
     /// signs unlogged.
@@ -91,7 +97,7 @@ impl With {
     pub fn instance(&self) -> InstanceFiles {
         InstanceFiles {
             signing_config: self.signing_config.clone(),
-            trusted_root: None,
+            trusted_root: self.trusted_root.clone(),
         }
     }
 
@@ -138,13 +144,6 @@ pub struct Verify {
     /// The name of the signing workflow.
     #[arg(long, value_name = "NAME")]
     pub certificate_github_workflow_name: Option<String>,
-    /// The trust root (a Sigstore trusted_root.json) to check certificates, timestamps and log
-    /// entries against; nothing else is fetched. The public-good instance's (through TUF,
-    /// cached) when not given. With --key: a key's signature must then be logged in one of
-    /// its transparency logs (a Sigstore bundle with an entry), as `cosign verify --key`
-    /// requires without --insecure-ignore-tlog.
-    #[arg(long, value_name = "FILE")]
-    pub trusted_root: Option<PathBuf>,
     /// Accept certificates without a CT log's signed timestamp (a private Fulcio without a
     /// CT log).
     #[arg(long)]
@@ -189,13 +188,19 @@ impl Verify {
             ignore_sct: self.insecure_ignore_sct,
         }))
     }
+}
 
-    pub fn instance(&self) -> InstanceFiles {
-        InstanceFiles {
-            signing_config: None,
-            trusted_root: self.trusted_root.clone(),
-        }
-    }
+/// The trust root `verify` checks against (in `rebuild`, the signing flags' `--trusted-root`
+/// serves both).
+#[derive(clap::Args, Debug, Clone)]
+pub struct Trust {
+    /// The trust root (a Sigstore trusted_root.json) to check certificates, timestamps and log
+    /// entries against; nothing else is fetched. The public-good instance's (through TUF,
+    /// cached) when not given. With --key: a key's signature must then be logged in one of
+    /// its transparency logs (a Sigstore bundle with an entry), as `cosign verify --key`
+    /// requires without --insecure-ignore-tlog.
+    #[arg(long, value_name = "FILE")]
+    pub trusted_root: Option<PathBuf>,
 }
 
 /// The identity and issuer from `[identity, identity regexp, issuer, issuer regexp]` as the

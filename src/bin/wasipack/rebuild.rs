@@ -55,10 +55,13 @@ pub fn run(opts: Opts) -> Result<u8> {
     let key = opts.key.as_deref().map(keys::read_public).transpose()?;
     let verifier = identity
         .as_ref()
-        .map(|_| super::verify::verifier(&opts.builder))
+        .map(|_| super::verify::verifier(opts.signing.with.trusted_root.as_deref()))
         .transpose()?;
     // A key with a trust root: the provenance must be logged in one of its logs, as for verify.
-    let logged = super::verify::logged_key_verifier(key.as_ref(), &opts.builder)?;
+    let logged = super::verify::logged_key_verifier(
+        key.as_ref(),
+        opts.signing.with.trusted_root.as_deref(),
+    )?;
     let trust = match (&key, &logged, &verifier, &identity) {
         (Some(key), Some(log), _, _) => Trust::KeyLogged(key, log),
         (Some(key), None, _, _) => Trust::Key(key),

@@ -1,6 +1,6 @@
 //! `wasipack verify REF|FILE --key PUB`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use wasipack::oci::{Store, Target};
 use wasipack::policy::Policy;
 use wasipack::report;
@@ -25,6 +25,8 @@ pub struct Opts {
     key: Option<PathBuf>,
     #[command(flatten)]
     keyless: super::keyless::Verify,
+    #[command(flatten)]
+    trust: super::keyless::Trust,
     /// For an image index (a `build --target wasip1,wasip2`): the entry to verify, wasip1 or
     /// wasip2 (also as OS/wasm). Needed when the index has more than one wasm entry.
     #[arg(long, value_name = "OS[/wasm]")]
@@ -78,10 +80,10 @@ pub fn run(opts: Opts) -> Result<u8> {
     let identity = opts.keyless.policy()?;
     let key = opts.key.as_deref().map(keys::read_public).transpose()?;
     let verifier = match identity.is_some() || rebuilder.is_some() {
-        true => Some(verifier(&opts.keyless)?),
+        true => Some(verifier(opts.trust.trusted_root.as_deref())?),
         false => None,
     };
-    let logged = logged_key_verifier(key.as_ref(), &opts.keyless)?;
+    let logged = logged_key_verifier(key.as_ref(), opts.trust.trusted_root.as_deref())?;
     let trust = match (&key, &logged, &verifier, &identity) {
         (Some(key), Some(log), _, _) => verify::Trust::KeyLogged(key, log),
         (Some(key), None, _, _) => verify::Trust::Key(key),
@@ -151,26 +153,30 @@ pub fn run(opts: Opts) -> Result<u8> {
 }
 
 /// The keyless verifier of `--trusted-root` (the public-good instance's without it).
-pub fn verifier(options: &super::keyless::Verify) -> Result<keyless::KeylessVerifier> {
-    let root = options.instance().trusted_root()?;
-    let what = options
-        .trusted_root
-        .as_ref()
-        .map_or("the public-good trust root".to_string(), |p| {
-            p.display().to_string()
-        });
+pub fn verifier(trusted_root: Option<&Path>) -> Result<keyless::KeylessVerifier> {
+    let root = instance(trusted_root).trusted_root()?;
+    let what = trusted_root.map_or("the public-good trust root".to_string(), |p| {
+        p.display().to_string()
+    });
     keyless::KeylessVerifier::new(&root, &what)
+}
+
+fn instance(trusted_root: Option<&Path>) -> keyless::InstanceFiles {
+    keyless::InstanceFiles {
+        signing_config: None,
+        trusted_root: trusted_root.map(Path::to_path_buf),
+    }
 }
 
 /// A key with a trust root (`--trusted-root`): its signatures must be logged in one of the
 /// root's logs. `None` without either.
 pub fn logged_key_verifier(
     key: Option<&p256::ecdsa::VerifyingKey>,
-    options: &super::keyless::Verify,
+    trusted_root: Option<&Path>,
 ) -> Result<Option<keyless::LoggedKeyVerifier>> {
-    match (key, &options.trusted_root) {
+    match (key, trusted_root) {
         (Some(key), Some(path)) => Ok(Some(keyless::LoggedKeyVerifier::new(
-            &options.instance().trusted_root()?,
+            &instance(trusted_root).trusted_root()?,
             &path.display().to_string(),
             key,
         )?)),
