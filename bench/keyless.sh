@@ -85,15 +85,17 @@ sync
 dephase() { sleep "$(printf '0.%03d' $((RANDOM % 1000)))"; }
 # wp_push BIN LAYOUT [WRAPPER...]: one timed `push --keyless` of layout LAYOUT to its own
 # repository, with a fresh token (fetched, and the dephase slept, before the clock); sets ref
-# and took.
+# and took. Like cosign, it gets the trust root to check what it signed against (a build older
+# than that flag signs unchecked).
 wp_push() {
-	local bin=$1 l=$2 tok t
+	local bin=$1 l=$2 tok t root=()
 	shift 2
+	"$bin" push --help | grep -q -- --trusted-root && root=(--trusted-root "$TR")
 	tok=$(token)
 	dephase
 	t=$(now)
 	ref=$("$@" "$bin" push "oci-layout:$WORK/$l/oci:1" "$HOST/bench/wp$l:1" --keyless \
-		--signing-config "$SC" --identity-token "$tok" 2>/dev/null) || die "$bin push --keyless failed"
+		--signing-config "$SC" "${root[@]}" --identity-token "$tok" 2>/dev/null) || die "$bin push --keyless failed"
 	took=$(python3 -c "print($(now)-$t)")
 }
 for i in $(seq 0 "$RUNS"); do

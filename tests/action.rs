@@ -1025,6 +1025,7 @@ fn sign_keyless_signs_with_the_jobs_oidc_token_and_verify_accepts_the_workflow_i
     let dir = workspace();
     let push = format!("{}/owner/keyless:1", registry.host());
     let config = stack.signing_config().display().to_string();
+    let root = stack.trusted_root().display().to_string();
     let env = stack.actions_env();
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let result = run_action(
@@ -1035,10 +1036,19 @@ fn sign_keyless_signs_with_the_jobs_oidc_token_and_verify_accepts_the_workflow_i
             ("push", &push),
             ("sign", "keyless"),
             ("signing-config", &config),
+            ("trusted-root", &root),
         ],
         &env,
     );
     assert_eq!(result["exit_code"], 0, "{}", dump(&result));
+    // The trust root reaches the signing step: each bundle is checked against it.
+    let stdout = result["stdout"].as_str().unwrap_or_default();
+    assert!(
+        stdout.contains(&format!(
+            "--keyless --signing-config {config} --trusted-root {root}"
+        )),
+        "{stdout}"
+    );
     let reference = output(&result, "ref").to_string();
     let (code, out, err) = common::run(&[
         "verify",
