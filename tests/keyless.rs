@@ -387,11 +387,7 @@ fn blob_bundles_go_both_ways_between_wasipack_and_cosign_and_a_wrong_signer_is_n
     fail_line(&out);
 
     // Tamper: a trusted root without the CA.
-    let mut root: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(stack.trusted_root()).unwrap()).unwrap();
-    root["certificateAuthorities"] = serde_json::json!([]);
-    let no_ca = dir.join("no-ca.json");
-    std::fs::write(&no_ca, serde_json::to_vec(&root).unwrap()).unwrap();
+    let no_ca = stack.trusted_root_without("certificateAuthorities", &dir.join("no-ca.json"));
     let (code, out, _) = wasipack_verify_blob(stack, &file, &theirs, &expect, &no_ca);
     assert_eq!(code, 1, "{out}");
     fail_line(&out);
@@ -1953,11 +1949,7 @@ fn keyless_signing_checks_each_bundle_against_the_trusted_root_before_writing_an
     let registry = t.referrers_registry();
     let work = tempfile::tempdir().unwrap();
     let dir = work.path();
-    let mut root: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(stack.trusted_root()).unwrap()).unwrap();
-    root["tlogs"] = serde_json::json!([]);
-    let no_log = dir.join("no-log.json");
-    std::fs::write(&no_log, serde_json::to_vec(&root).unwrap()).unwrap();
+    let no_log = stack.trusted_root_without("tlogs", &dir.join("no-log.json"));
     let says = format!(
         "error: keyless signing failed: the bundle made does not verify against {}: ",
         no_log.display()
@@ -2014,33 +2006,7 @@ fn keyless_signing_checks_each_bundle_against_the_trusted_root_before_writing_an
     let (code, out, err) = decode(cmd.output().unwrap());
     assert_clean_error(code, &out, &err, "push --keyless, a root without the log");
     assert!(err.starts_with(&says), "{err}");
-    let tags = Command::new("curl")
-        .args(["-sS", "-o", "/dev/null", "-w", "%{http_code}"])
-        .arg(format!(
-            "http://{}/v2/keyless/unchecked/tags/list",
-            registry.host()
-        ))
-        .output()
-        .unwrap();
-    assert_eq!(
-        String::from_utf8_lossy(&tags.stdout),
-        "404",
-        "no tag was pushed"
-    );
-    let (code, out, err) = wp(&["push", &s(&module), &reference], dir);
-    assert_eq!(code, 0, "{out}{err}");
-    let digest = out.trim().rsplit_once('@').unwrap().1.to_string();
-    let registry_view = Attacker {
-        t: &t,
-        host: registry.host(),
-        repo: "keyless/unchecked".into(),
-        dir,
-    };
-    assert_eq!(
-        registry_view.referrers(&digest),
-        [],
-        "no referrer was pushed"
-    );
+    nothing_was_pushed(&t, &registry.host(), "keyless/unchecked", &module, dir);
 }
 
 #[test]
@@ -2074,12 +2040,15 @@ fn push_keyless_to_a_log_that_refuses_fails_in_one_line_and_leaves_no_tag_and_no
         )),
         "{err}"
     );
+    nothing_was_pushed(&t, &registry.host(), "keyless/refused", &module, dir);
+}
+
+/// After a `push --keyless` of `module` to `host/repo:1` that failed: no tag in the repository,
+/// and the same artifact pushed unsigned has no referrer of the failed push.
+fn nothing_was_pushed(t: &Tools, host: &str, repo: &str, module: &Path, dir: &Path) {
     let tags = Command::new("curl")
         .args(["-sS", "-o", "/dev/null", "-w", "%{http_code}"])
-        .arg(format!(
-            "http://{}/v2/keyless/refused/tags/list",
-            registry.host()
-        ))
+        .arg(format!("http://{host}/v2/{repo}/tags/list"))
         .output()
         .unwrap();
     assert_eq!(
@@ -2087,15 +2056,18 @@ fn push_keyless_to_a_log_that_refuses_fails_in_one_line_and_leaves_no_tag_and_no
         "404",
         "no tag was pushed"
     );
-    // The same artifact pushed unsigned has no referrer of the failed push.
-    let (code, out, err) = wp(&["push", &s(&module), &reference], dir);
+    let (code, out, err) = wp(&["push", &s(module), &format!("{host}/{repo}:1")], dir);
     assert_eq!(code, 0, "{out}{err}");
     let digest = out.trim().rsplit_once('@').unwrap().1.to_string();
     let registry_view = Attacker {
-        t: &t,
-        host: registry.host(),
-        repo: "keyless/refused".into(),
+        t,
+        host: host.to_string(),
+        repo: repo.into(),
         dir,
     };
-    assert_eq!(registry_view.referrers(&digest), []);
+    assert_eq!(
+        registry_view.referrers(&digest),
+        [],
+        "no referrer was pushed"
+    );
 }

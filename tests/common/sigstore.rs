@@ -72,6 +72,16 @@ impl Stack {
         self.dir().join("signing_config.json")
     }
 
+    /// A copy of the trust root without any of `what` (`tlogs`, `certificateAuthorities`...),
+    /// written to `to`, which it returns.
+    pub fn trusted_root_without(&self, what: &str, to: &Path) -> PathBuf {
+        let mut root: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(self.trusted_root()).unwrap()).unwrap();
+        root[what] = serde_json::json!([]);
+        std::fs::write(to, serde_json::to_vec(&root).unwrap()).unwrap();
+        to.to_path_buf()
+    }
+
     /// A copy of the signing config with its log's URL and its timestamp authority's replaced
     /// (when given), written to `to`; returns `to`, as a string for a command line.
     pub fn signing_config_with(&self, rekor: Option<&str>, tsa: Option<&str>, to: &Path) -> String {
