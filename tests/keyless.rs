@@ -391,6 +391,17 @@ fn blob_bundles_go_both_ways_between_wasipack_and_cosign_and_a_wrong_signer_is_n
     let (code, out, _) = wasipack_verify_blob(stack, &file, &theirs, &expect, &no_ca);
     assert_eq!(code, 1, "{out}");
     fail_line(&out);
+
+    // Tamper: a trusted root without the log. The line names the entry's log and the root's.
+    let no_log = stack.trusted_root_without("tlogs", &dir.join("no-log.json"));
+    let (code, out, _) = wasipack_verify_blob(stack, &file, &theirs, &expect, &no_log);
+    assert_eq!(code, 1, "{out}");
+    let line = fail_line(&out);
+    assert!(
+        line.contains(&format!("the entry is in the log `{}`", stack.log_origin()))
+            && line.ends_with("the trust root names no log"),
+        "{line}"
+    );
 }
 
 #[test]
@@ -1982,8 +1993,9 @@ fn keyless_signing_checks_each_bundle_against_the_trusted_root_before_writing_an
     );
     assert!(err.starts_with(&says), "{err}");
     assert!(
-        err.contains("log"),
-        "the line says what did not match: {err}"
+        err.contains(&format!("the entry is in the log `{}`", stack.log_origin()))
+            && err.trim_end().ends_with("the trust root names no log"),
+        "the line names the log that is not trusted: {err}"
     );
     assert!(!bundle.exists(), "no bundle is written");
     let (code, out, err) = sign_blob(&stack.trusted_root());

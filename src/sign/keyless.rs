@@ -865,6 +865,8 @@ fn public_key(key: &p256::ecdsa::VerifyingKey) -> (sigstore_sign::types::DerPubl
 pub struct LoggedKeyVerifier {
     verifier: Verifier,
     policy: sigstore_verify::PublicKeyVerificationPolicy,
+    /// As for [`KeylessVerifier`].
+    logs: Vec<String>,
 }
 
 impl LoggedKeyVerifier {
@@ -879,6 +881,7 @@ impl LoggedKeyVerifier {
                 message: one_line(e),
             })?,
             policy: sigstore_verify::PublicKeyVerificationPolicy::new(public_key(key).0),
+            logs: root_logs(root),
         })
     }
 
@@ -898,7 +901,12 @@ impl LoggedKeyVerifier {
                     .verify(digest_hash(digest)?, &bundle, &self.policy)
             }
         }
-        .map_err(|e| Rejected(format!("log entry: {}", one_line(e))))?;
+        .map_err(|e| {
+            Rejected(format!(
+                "log entry: {}",
+                which_log(&e, &bundle, &self.logs).unwrap_or(one_line(e))
+            ))
+        })?;
         Ok(result
             .verified_timestamps()
             .iter()
@@ -1005,6 +1013,8 @@ pub struct KeylessVerifier {
     verifier: Verifier,
     /// The root's timestamp authorities, to name the time a rejected certificate was judged at.
     tsas: Vec<sigstore_verify::tsa::TsaAuthority>,
+    /// The root's logs' URLs, to name them when a bundle's log is not among them.
+    logs: Vec<String>,
 }
 
 /// The artifact a bundle must be about.
@@ -1023,6 +1033,7 @@ impl KeylessVerifier {
                 message: one_line(e),
             })?,
             tsas: root.tsa_authorities(),
+            logs: root_logs(root),
         })
     }
 
@@ -1044,6 +1055,7 @@ impl KeylessVerifier {
         .map_err(|e| {
             Rejected(
                 outside_validity(&e, &bundle, &self.tsas)
+                    .or_else(|| which_log(&e, &bundle, &self.logs))
                     .or_else(|| another_subject(&e, &bundle, &subject))
                     .unwrap_or(one_line(e)),
             )
@@ -1105,6 +1117,45 @@ impl KeylessVerifier {
                 .collect(),
         })
     }
+}
+
+/// The URLs of the logs `root` names.
+fn root_logs(root: &TrustedRoot) -> Vec<String> {
+    root.tlogs.iter().map(|l| l.base_url.clone()).collect()
+}
+
+/// A rejection that comes down to the log (an entry whose log the trust root does not name, a
+/// checkpoint no key of the root signed), said with which log: the entry's checkpoint origin
+/// and log ID, and the logs the root names. `None` for every other rejection.
+fn which_log(
+    e: &sigstore_verify::Error,
+    bundle: &sigstore_verify::types::Bundle,
+    logs: &[String],
+) -> Option<String> {
+    use sigstore_verify::{Error, TransparencyLogError as Log};
+    if !matches!(
+        e,
+        Error::TransparencyLog(Log::UnknownLog { .. } | Log::Checkpoint(_))
+    ) {
+        return None;
+    }
+    let entry = bundle.verification_material.tlog_entries.first()?;
+    let origin = entry
+        .inclusion_proof
+        .as_ref()
+        .and_then(|p| p.checkpoint.envelope().lines().next())
+        .unwrap_or("(no checkpoint)");
+    let named = if logs.is_empty() {
+        "no log".to_string()
+    } else {
+        logs.join(", ")
+    };
+    Some(format!(
+        "{}: the entry is in the log `{}` (log ID {}), the trust root names {named}",
+        one_line(e),
+        crate::text::printable(origin),
+        entry.log_id.key_id.to_base64(),
+    ))
 }
 
 /// A rejection that comes down to the signing certificate's validity window, said plainly

@@ -72,6 +72,16 @@ impl Stack {
         self.dir().join("signing_config.json")
     }
 
+    /// The origin of its log's checkpoints (the log URL's host, as rekor-tiles' `--hostname`).
+    pub fn log_origin(&self) -> String {
+        let url = self.url("REKOR_URL");
+        url.trim_start_matches("http://")
+            .split(['/', ':'])
+            .next()
+            .unwrap()
+            .to_string()
+    }
+
     /// A copy of the trust root without any of `what` (`tlogs`, `certificateAuthorities`...),
     /// written to `to`, which it returns.
     pub fn trusted_root_without(&self, what: &str, to: &Path) -> PathBuf {
