@@ -1883,6 +1883,64 @@ fn sign_blob_keyless_tries_an_unreachable_or_failing_service_three_times_then_na
     }
 }
 
+/// The log's answer altered on its way (a byte flipped in the middle of each answer, by a
+/// proxy in front of the real Rekor): `sign-blob --keyless` fails in one line and writes no
+/// bundle, whether the flip breaks the answer's JSON or only what it proves (which the check
+/// against `--trusted-root` catches).
+#[test]
+fn a_log_answer_altered_in_transit_fails_in_one_line_and_writes_no_bundle() {
+    let t = common::require!("sigstore");
+    let stack: &Stack = t.sigstore_stack();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let upstream: std::net::SocketAddr = stack
+        .url("REKOR_URL")
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let proxy = common::proxy::Proxy::start(upstream);
+    proxy.inject(common::proxy::Fault {
+        method: "POST",
+        path_contains: "/api/v2/log/entries".into(),
+        action: common::proxy::Action::CorruptResponseBody,
+        times: 10,
+    });
+    let log = format!("http://{}", proxy.host());
+    let config = stack.signing_config_with(Some(&log), None, &dir.join("signing_config.json"));
+    let file = blob(dir, "f.txt", "altered on its way\n");
+    let bundle = dir.join("f.sigstore.json");
+    let mut cmd = wasipack();
+    clean(&mut cmd)
+        .args(["sign-blob", &s(&file), "--keyless", "--identity-token"])
+        .arg(stack.token())
+        .args(["--signing-config", &config, "--trusted-root"])
+        .arg(stack.trusted_root())
+        .arg("--bundle")
+        .arg(&bundle)
+        .current_dir(dir);
+    let (code, out, err) = decode(cmd.output().unwrap());
+    assert_clean_error(
+        code,
+        &out,
+        &err,
+        "sign-blob --keyless, an altered log answer",
+    );
+    assert!(
+        err.starts_with(&format!(
+            "error: keyless signing failed: the transparency log {log} answered what is not its API: "
+        )) || err.starts_with("error: keyless signing failed: the bundle made does not verify against "),
+        "{err}"
+    );
+    assert!(!bundle.exists(), "no bundle is written");
+    assert!(
+        proxy.log().iter().any(|l| l.method == "POST"),
+        "the log was asked through the proxy"
+    );
+}
+
 #[test]
 fn a_timestamp_authority_that_answers_503_once_is_asked_again_and_the_bundle_verifies() {
     let t = common::require!("sigstore", "cosign3");
