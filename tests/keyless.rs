@@ -832,6 +832,7 @@ fn build_sign_keyless_signs_and_attests_in_the_layout_as_push_keyless_does_and_c
     let work = tempfile::tempdir().unwrap();
     let dir = work.path();
     let config = s(&stack.signing_config());
+    let root = s(&stack.trusted_root());
     let token = stack.token();
     let keyless = [
         "--sign",
@@ -840,6 +841,8 @@ fn build_sign_keyless_signs_and_attests_in_the_layout_as_push_keyless_does_and_c
         token.as_str(),
         "--signing-config",
         config.as_str(),
+        "--trusted-root",
+        root.as_str(),
     ];
 
     // Refused before anything is built: --sign with neither a key nor --keyless, a key and
