@@ -107,6 +107,9 @@ fn push_key_with_an_instance_logs_signature_and_attestations_that_cosign_verifie
         &s(&key),
         "--signing-config",
         &config,
+        // Each logged bundle is checked against the root before it is stored.
+        "--trusted-root",
+        &root,
         "--json",
     ])
     .env("COSIGN_PASSWORD", PASSWORD)
@@ -808,7 +811,7 @@ fn push_key_logged_with_attach_both_stores_bundles_cosign_verifies_and_the_v2_ta
 
 /// A key's logged signature is checked against `--trusted-root` before its bundle is written,
 /// as a keyless one is: a root without the instance's log fails in one line naming the root,
-/// and no bundle is written; the stack's own root passes.
+/// and no bundle is written; the stack's own root passes. For a blob, and for an artifact.
 #[test]
 fn sign_blob_key_logged_is_checked_against_the_trusted_root_before_the_bundle_is_written() {
     let t = common::require!("sigstore");
@@ -851,4 +854,41 @@ fn sign_blob_key_logged_is_checked_against_the_trusted_root_before_the_bundle_is
     let (code, out, err) = sign_blob(&stack.trusted_root());
     assert_eq!(code, 0, "{out}{err}");
     assert!(bundle.exists());
+
+    // The same for an artifact's signature and attestation (DSSE bundles), in a layout.
+    let module = dir.join("m.wasm");
+    let wasm = wat::parse_str(r#"(module (memory (export "memory") 1) (func (export "_start")))"#);
+    std::fs::write(&module, wasm.unwrap()).unwrap();
+    let layout = format!("oci-layout:{}:1", s(&dir.join("oci")));
+    let (code, out, err) = wp(&["push", &s(&module), &layout], dir);
+    assert_eq!(code, 0, "{out}{err}");
+    let sign = |root: &Path| {
+        wp(
+            &[
+                "sign",
+                &layout,
+                "--key",
+                &s(&key),
+                "--signing-config",
+                &config,
+                "--trusted-root",
+                &s(root),
+            ],
+            dir,
+        )
+    };
+    let index = || std::fs::read(dir.join("oci/index.json")).unwrap();
+    let before = index();
+    let (code, out, err) = sign(&no_log);
+    assert_clean_error(code, &out, &err, "sign, a root without the log");
+    assert_eq!(index(), before, "nothing is written to the layout");
+    assert!(
+        err.starts_with(&format!(
+            "error: logging the signature failed: the bundle made does not verify against {}: ",
+            no_log.display()
+        )),
+        "{err}"
+    );
+    let (code, out, err) = sign(&stack.trusted_root());
+    assert_eq!(code, 0, "{out}{err}");
 }

@@ -736,22 +736,34 @@ impl Log {
             .collect();
         let bundles = self.bundles(key, each)?;
         if self.check.is_some() {
-            for ((statement, _), bundle) in signed.iter().zip(&bundles) {
-                self.checked(key, Subject::Digest(&statement_subject(statement)?), bundle)?;
-            }
+            let subjects = signed
+                .iter()
+                .map(|(statement, _)| statement_subject(statement))
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            self.checked(
+                key,
+                subjects
+                    .iter()
+                    .map(|digest| Subject::Digest(digest))
+                    .zip(bundles.iter().map(Vec::as_slice)),
+            )?;
         }
         Ok(bundles)
     }
 
-    /// Checks a bundle `key` signed against the trust root, when there is one.
-    fn checked(
+    /// Checks the bundles `key` signed, each about its subject, against the trust root, when
+    /// there is one.
+    fn checked<'a>(
         &self,
         key: &p256::ecdsa::VerifyingKey,
-        subject: Subject<'_>,
-        bundle: &[u8],
+        bundles: impl IntoIterator<Item = (Subject<'a>, &'a [u8])>,
     ) -> Result<()> {
-        if let Some(check) = &self.check {
-            LoggedKeyVerifier::new(&check.root, &check.what, key)?
+        let Some(check) = &self.check else {
+            return Ok(());
+        };
+        let verifier = LoggedKeyVerifier::new(&check.root, &check.what, key)?;
+        for (subject, bundle) in bundles {
+            verifier
                 .verify(subject, bundle)
                 .map_err(|r| check.unverifiable(Doing::Logging, r))?;
         }
@@ -779,7 +791,7 @@ impl Log {
         let bundle = self
             .bundles(key, vec![(digest, signature.to_vec(), content)])?
             .remove(0);
-        self.checked(key, Subject::Blob(blob), &bundle)?;
+        self.checked(key, [(Subject::Blob(blob), bundle.as_slice())])?;
         Ok(bundle)
     }
 }
